@@ -1,0 +1,361 @@
+"""Typed schema of ``params.yaml`` (the composition of ``conf/``).
+
+Every section of ``params.yaml`` is a dataclass here.  ``load()`` merges the YAML
+into these schemas with OmegaConf, so an unknown key (a typo) or a value of the
+wrong type fails at once with a message naming the full key, e.g.::
+
+    params.yaml: Key 'hiddn' not in 'ModelConfig' (full key: model.hiddn)
+
+Choices that OmegaConf cannot express (a value from a set, a range) are checked
+in ``__post_init__`` and reported the same way, through ``ConfigError``.
+
+The stage that reads a section is named in its docstring; ``dvc.yaml`` lists the
+exact keys each stage reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Config", "ConfigError", "load", "load_dict", "to_dict"]
+
+
+class ConfigError(ValueError):
+    """A parameter is unknown, of the wrong type, or out of range."""
+
+
+def _check_choice(key: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}: expected one of {list(choices)}, got {value!r}")
+
+
+def _check_range(key: str, value: float, lo: float | None = None, hi: float | None = None) -> None:
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(f"{key}: expected a value in [{lo}, {hi}], got {value!r}")
+
+
+def _check_pair(key: str, pair: list[float]) -> None:
+    if len(pair) != 2 or not pair[0] < pair[1]:
+        raise ConfigError(f"{key}: expected [low, high] with low < high, got {list(pair)!r}")
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class AnomalyKindConfig:
+    """One kind of injected anomaly: how many events a day and how large/long."""
+
+    per_day: float
+    # size of the excursion (deg C for temperature; %RH for humidity), drawn uniformly
+    temp_delta: list[float]
+    hum_delta: list[float]
+    # duration in readings, drawn uniformly (point anomalies: 1..3 readings)
+    duration: list[int]
+
+
+@dataclass
+class AnomaliesConfig:
+    """Labelled anomalies the simulator injects (data.sim.anomalies / data.inject)."""
+
+    point: AnomalyKindConfig
+    contextual: AnomalyKindConfig
+    collective: AnomalyKindConfig
+    # share of collective events that are a stuck sensor instead of a slow rise
+    stuck_share: float
+
+
+@dataclass
+class SimConfig:
+    """The built-in room simulator (data.source == 'sim')."""
+
+    seed: int
+    start: str
+    days: float
+    base_temp_c: float
+    base_humidity: float
+    day_amplitude_c: float
+    hvac_band_c: float
+    temp_noise_c: float
+    hum_noise: float
+    resolution: float
+    drop_rate: float
+    anomalies: AnomaliesConfig
+
+
+@dataclass
+class CsvConfig:
+    """Real logs (data.source == 'csv' or 'csv+inject')."""
+
+    paths: list[str]
+    timestamp_col: str
+    temperature_col: str
+    humidity_col: str
+    label_col: str
+    temperature_unit: str
+    timestamp_format: str
+    delimiter: str
+
+    def __post_init__(self) -> None:
+        _check_choice("data.csv.temperature_unit", self.temperature_unit, ("C", "F"))
+
+
+@dataclass
+class InjectConfig:
+    """Semi-synthetic mode: simulator anomalies injected into a real log."""
+
+    seed: int
+    anomalies: AnomaliesConfig
+
+
+@dataclass
+class DataConfig:
+    """Read by ``ingest``."""
+
+    source: str
+    period_s: int
+    sim: SimConfig
+    csv: CsvConfig
+    inject: InjectConfig
+
+    def __post_init__(self) -> None:
+        _check_choice("data.source", self.source, ("sim", "csv", "csv+inject"))
+        _check_range("data.period_s", self.period_s, 1, 3600)
+
+
+# --------------------------------------------------------------------- features
+@dataclass
+class FeaturesConfig:
+    """The model's inputs, shared by cluster, train, quantize, evaluate, codegen."""
+
+    window: int
+    names: list[str]
+    use_humidity: bool
+
+    def __post_init__(self) -> None:
+        _check_range("features.window", self.window, 2, 1024)
+
+
+@dataclass
+class SplitConfig:
+    """Chronological split fractions (train, then validation, then test)."""
+
+    train: float
+    val: float
+    test: float
+
+    def __post_init__(self) -> None:
+        for name in ("train", "val", "test"):
+            _check_range(f"split.{name}", getattr(self, name), 0.0, 1.0)
+        if abs(self.train + self.val + self.test - 1.0) > 1e-9:
+            raise ConfigError(
+                f"split: train + val + test must be 1, got {self.train} + {self.val} + {self.test}"
+            )
+
+
+@dataclass
+class ThresholdsConfig:
+    """The seed's threshold rules: a baseline and the firmware's safety net."""
+
+    temp_normal: list[float]
+    hum_normal: list[float]
+    temp_alarm: list[float]
+    hum_alarm: list[float]
+
+    def __post_init__(self) -> None:
+        for name in ("temp_normal", "hum_normal", "temp_alarm", "hum_alarm"):
+            _check_pair(f"thresholds.{name}", getattr(self, name))
+
+
+# ---------------------------------------------------------------------- cluster
+@dataclass
+class ClusterConfig:
+    """Read by ``cluster``: K-means and the policy that turns clusters into labels."""
+
+    k: int
+    n_init: int
+    seed: int
+    policies: list[str]
+    small_frac: float
+    distance_quantile: float
+    plot_features: list[str]
+
+    def __post_init__(self) -> None:
+        _check_range("cluster.k", self.k, 2, 64)
+        for p in self.policies:
+            _check_choice("cluster.policies[]", p, ("threshold", "small", "distance"))
+        _check_range("cluster.small_frac", self.small_frac, 0.0, 0.5)
+        _check_range("cluster.distance_quantile", self.distance_quantile, 0.5, 1.0)
+
+
+# ------------------------------------------------------------------------ model
+@dataclass
+class ModelConfig:
+    """Read by ``train``: the Keras MLP and how it is trained."""
+
+    hidden: list[int]
+    activation: str
+    dropout: float
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    class_weight: str
+    early_stopping_patience: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ConfigError(f"model.hidden: expected a list of positive layer sizes, got {list(self.hidden)!r}")
+        _check_choice("model.activation", self.activation, ("relu", "relu6", "tanh"))
+        _check_range("model.dropout", self.dropout, 0.0, 0.9)
+        _check_range("model.learning_rate", self.learning_rate, 1e-6, 1.0)
+        _check_range("model.epochs", self.epochs, 1, 10000)
+        _check_range("model.batch_size", self.batch_size, 1, 1 << 20)
+        _check_choice("model.class_weight", self.class_weight, ("balanced", "none"))
+
+
+# --------------------------------------------------------------------- quantize
+@dataclass
+class QuantizeConfig:
+    """Read by ``quantize``: full-integer post-training quantization."""
+
+    method: str
+    representative_samples: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        _check_choice("quantize.method", self.method, ("ptq", "qat"))
+        _check_range("quantize.representative_samples", self.representative_samples, 1, 1_000_000)
+
+
+# --------------------------------------------------------------------- evaluate
+@dataclass
+class EvaluateConfig:
+    """Read by ``evaluate``."""
+
+    latency_runs: int
+    isolation_forest_seed: int
+    isolation_forest_contamination: float
+
+    def __post_init__(self) -> None:
+        _check_range("evaluate.latency_runs", self.latency_runs, 10, 10_000_000)
+
+
+# ----------------------------------------------------------------------- alerts
+@dataclass
+class AlertsConfig:
+    """The device's alert logic, mirrored in Python (evaluate) and C (firmware)."""
+
+    decision_threshold: float
+    consecutive: int
+    clear_after: int
+
+    def __post_init__(self) -> None:
+        _check_range("alerts.decision_threshold", self.decision_threshold, 0.0, 1.0)
+        _check_range("alerts.consecutive", self.consecutive, 1, 1000)
+        _check_range("alerts.clear_after", self.clear_after, 1, 1000)
+
+
+# ---------------------------------------------------------------------- codegen
+@dataclass
+class CodegenConfig:
+    """Read by ``codegen``."""
+
+    prefix: str
+
+
+# --------------------------------------------------------------------- firmware
+@dataclass
+class FirmwareConfig:
+    """Read by ``firmware`` (and baked into the generated config header)."""
+
+    envs: list[str]
+    dht_pin: int
+    led_pin: int
+    buzzer_pin: int
+    baud: int
+    status_every: int
+    sleep: str
+
+    def __post_init__(self) -> None:
+        for env in self.envs:
+            _check_choice("firmware.envs[]", env, ("host", "esp32dev", "esp32dev-tflm"))
+        _check_choice("firmware.sleep", self.sleep, ("none", "light", "deep"))
+
+
+# --------------------------------------------------------------------- tracking
+@dataclass
+class TrackingConfig:
+    """MLflow: empty uri means sqlite:///<project root>/mlflow.db (MLFLOW_TRACKING_URI wins)."""
+
+    experiment: str
+    uri: str
+
+
+# ------------------------------------------------------------------------- root
+@dataclass
+class Config:
+    data: DataConfig
+    features: FeaturesConfig
+    split: SplitConfig
+    thresholds: ThresholdsConfig
+    cluster: ClusterConfig
+    model: ModelConfig
+    quantize: QuantizeConfig
+    evaluate: EvaluateConfig
+    alerts: AlertsConfig
+    codegen: CodegenConfig
+    firmware: FirmwareConfig
+    tracking: TrackingConfig
+
+
+def load_dict(raw: dict, source: str = "params") -> Config:
+    """Validate a plain dict against the schema and return typed dataclasses."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.create(raw))
+        return OmegaConf.to_object(merged)  # runs every __post_init__
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        first = str(exc).splitlines()[0]
+        where = f" (full key: {key})" if key else ""
+        raise ConfigError(f"{source}: {first}{where}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load(path: str | Path = "params.yaml") -> Config:
+    """Read and validate ``params.yaml``."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: parameter file not found (run from the project root)")
+    with path.open() as fh:
+        raw = yaml.safe_load(fh) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return load_dict(raw, source=str(path))
+
+
+def to_dict(obj: Any) -> Any:
+    """Dataclasses back to plain dicts/lists (for logging and reports)."""
+    if is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    """``{'a': {'b': 1}} -> {'a.b': 1}`` as in ``dvc params diff`` and MLflow params."""
+    out: dict[str, Any]
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out

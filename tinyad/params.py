@@ -1,0 +1,55 @@
+"""Compose ``conf/`` into ``params.yaml`` exactly as ``dvc exp run`` does.
+
+Run ``python -m tinyad.params`` after editing ``conf/``; ``--check`` exits 1 when the
+committed ``params.yaml`` differs from the composition (the test suite does this).
+Extra arguments are Hydra overrides (``model.hidden=[32,16]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from tinyad.config import ConfigError, load
+
+
+def compose(overrides: list[str] | None = None, conf_dir: str | Path = "conf", out: str | Path = "params.yaml") -> str:
+    """Compose with DVC's own Hydra helper and return the YAML text written to ``out``."""
+    from dvc.utils.hydra import compose_and_dump
+
+    out = Path(out)
+    compose_and_dump(out, str(Path(conf_dir).resolve()), None, "config", str(Path.cwd()), list(overrides or []))
+    return out.read_text()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare instead of writing")
+    ap.add_argument("overrides", nargs="*")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "params.yaml"
+        compose(args.overrides, out=fresh)
+        try:
+            load(fresh)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        text = fresh.read_text()
+    current = Path("params.yaml")
+    if args.check:
+        if not current.exists() or current.read_text() != text:
+            print("params.yaml differs from the composition of conf/: run `python -m tinyad.params`", file=sys.stderr)
+            return 1
+        return 0
+    from tinyad.io import write_text
+
+    write_text(current, text)
+    print("wrote params.yaml")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
