@@ -182,6 +182,11 @@ class ClusterConfig:
 
     def __post_init__(self) -> None:
         _check_range("cluster.k", self.k, 2, 64)
+        _check_range("cluster.n_init", self.n_init, 1, 1000)
+        if not self.policies:
+            raise ConfigError("cluster.policies: expected at least one of ['threshold', 'small', 'distance'], got []")
+        if len(self.plot_features) != 2:
+            raise ConfigError(f"cluster.plot_features: expected two feature names, got {list(self.plot_features)!r}")
         for p in self.policies:
             _check_choice("cluster.policies[]", p, ("threshold", "small", "distance"))
         _check_range("cluster.small_frac", self.small_frac, 0.0, 0.5)
@@ -224,7 +229,12 @@ class QuantizeConfig:
     seed: int
 
     def __post_init__(self) -> None:
-        _check_choice("quantize.method", self.method, ("ptq", "qat"))
+        if self.method == "qat":
+            raise ConfigError(
+                "quantize.method: 'qat' is not available (tensorflow-model-optimization needs Keras 2, "
+                "the models here are Keras 3); expected 'ptq'"
+            )
+        _check_choice("quantize.method", self.method, ("ptq",))
         _check_range("quantize.representative_samples", self.representative_samples, 1, 1_000_000)
 
 

@@ -1,0 +1,152 @@
+"""Stage ``cluster``: features, chronological split, scaler and K-means pseudo-labels.
+
+    python -m stages.cluster --params params.yaml \\
+        --readings data/interim/readings.parquet --out data/processed/dataset.parquet \\
+        --scaler models/scaler.json --metrics metrics/cluster.json --plots plots/cluster
+
+Reads the params sections ``features``, ``split``, ``thresholds`` and ``cluster``.
+Features and the split are defined in ``tinyad/features.py``; the labelling
+policies in ``tinyad/labeling.py``.  The scaler and K-means are fitted on the valid
+rows of the train split only; val/test rows are only assigned.  Writes the dataset
+(see docs/architecture.md), ``models/scaler.json``, the metrics (cluster sizes and
+pseudo-label quality against the ground truth when the data has labels) and
+``plots/cluster/clusters.png``.  TensorFlow is not imported here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tinyad.config import Config, load
+from tinyad.features import Scaler, compute_features, feature_names, split_labels
+from tinyad.io import atomic_path, write_json
+from tinyad.labeling import PseudoLabeler, scores_by_type
+
+INTERIM_COLUMNS = ("timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id")
+
+
+@dataclass
+class ClusterResult:
+    dataset: pd.DataFrame
+    scaler: Scaler
+    labeler: PseudoLabeler
+    metrics: dict[str, Any]
+
+
+def check_readings(df: pd.DataFrame, source: str = "readings") -> None:
+    missing = [c for c in INTERIM_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{source}: missing column(s) {missing}; expected {list(INTERIM_COLUMNS)} (docs/architecture.md)")
+
+
+def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
+    """Pure: readings -> dataset with split, features, clusters and pseudo-labels."""
+    check_readings(readings)
+    names = feature_names(cfg.features)
+    X, valid = compute_features(readings, cfg.features)
+    split = split_labels(len(readings), cfg.split)
+    train = valid & (split == "train")
+    if train.sum() < max(cfg.cluster.k, 2):
+        raise ValueError(f"readings: only {int(train.sum())} valid train rows; need at least cluster.k={cfg.cluster.k}")
+    scaler = Scaler(features=names).fit(X[train])
+    Xs = np.zeros_like(X)
+    Xs[valid] = scaler.transform(X[valid])
+    labeler = PseudoLabeler(cfg.cluster, cfg.thresholds, use_humidity=cfg.features.use_humidity)
+    temp = readings["temperature"].to_numpy(dtype=np.float64)
+    hum = readings["humidity"].to_numpy(dtype=np.float64)
+    hum_train = hum[train] if np.isfinite(hum[train]).all() else None
+    labeler.fit(Xs[train], temp[train], hum_train)
+    cluster = np.full(len(readings), -1, dtype=np.int64)
+    pseudo = np.full(len(readings), -1, dtype=np.int8)
+    cluster[valid], pseudo[valid] = labeler.predict(Xs[valid])
+
+    ds = readings.reset_index(drop=True).copy()
+    ds["split"] = pd.Series(split, dtype="string")
+    ds["valid"] = valid
+    for j, name in enumerate(names):
+        ds[name] = X[:, j]
+    ds["cluster"] = cluster
+    ds["pseudo_label"] = pseudo
+
+    metrics: dict[str, Any] = {
+        "rows": int(len(ds)),
+        "valid_rows": int(valid.sum()),
+        "features": names,
+        "rows_by_split": {s: int((split == s).sum()) for s in ("train", "val", "test")},
+        "pseudo_anomalous_frac": float((pseudo[valid] == 1).mean()) if valid.any() else 0.0,
+        "clusters": labeler.summary(),
+    }
+    label = ds["label"].to_numpy()
+    atype = ds["anomaly_type"].astype(str).to_numpy()
+    quality = {}
+    for name, rows in (("all", valid), *((s, valid & (split == s)) for s in ("train", "val", "test"))):
+        q = scores_by_type(label[rows], atype[rows], pseudo[rows] == 1)
+        if q:
+            quality[name] = q
+    if quality:
+        metrics["pseudo_label_quality"] = quality
+    return ClusterResult(ds, scaler, labeler, metrics)
+
+
+def plot_clusters(result: ClusterResult, cfg: Config, path: Path, max_points: int = 20000) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fx, fy = cfg.cluster.plot_features
+    for i, f in enumerate((fx, fy)):
+        if f not in result.scaler.features:
+            raise ValueError(f"cluster.plot_features[{i}]: {f!r} is not a feature; expected one of {result.scaler.features}")
+    ds = result.dataset[result.dataset["valid"]]
+    if len(ds) > max_points:
+        ds = ds.sample(max_points, random_state=0)
+    fig, ax = plt.subplots(figsize=(8, 6))
+    cmap = plt.get_cmap("tab10" if cfg.cluster.k <= 10 else "tab20")
+    for c in range(cfg.cluster.k):
+        part = ds[ds["cluster"] == c]
+        anomalous = c in result.labeler.anomalous_clusters_
+        ax.scatter(part[fx], part[fy], s=6, color=cmap(c % cmap.N), marker="x" if anomalous else "o",
+                   label=f"{c}{' (anomalous)' if anomalous else ''}: {len(part)}", alpha=0.6)
+    far = ds[(ds["pseudo_label"] == 1) & ~ds["cluster"].isin(list(result.labeler.anomalous_clusters_))]
+    if len(far):
+        ax.scatter(far[fx], far[fy], s=18, facecolors="none", edgecolors="k", label=f"far from normal: {len(far)}")
+    ax.set_xlabel(fx)
+    ax.set_ylabel(fy)
+    ax.set_title(f"K-means clusters (k={cfg.cluster.k}), valid rows")
+    ax.legend(fontsize=7, markerscale=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="K-means pseudo-labels over the model's features.")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--readings", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--scaler", required=True)
+    ap.add_argument("--metrics", required=True)
+    ap.add_argument("--plots", required=True)
+    args = ap.parse_args(argv)
+    cfg = load(args.params)
+    readings = pd.read_parquet(args.readings)
+    check_readings(readings, source=args.readings)
+    result = build_dataset(readings, cfg)
+    with atomic_path(args.out) as tmp:
+        result.dataset.to_parquet(tmp, index=False)
+    write_json(args.scaler, result.scaler.to_json())
+    write_json(args.metrics, result.metrics)
+    plot_clusters(result, cfg, Path(args.plots) / "clusters.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

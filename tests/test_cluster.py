@@ -1,0 +1,178 @@
+"""K-means pseudo-labelling policies, their scores, and the cluster stage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_features import synthetic_readings
+
+from tinyad.config import ClusterConfig, FeaturesConfig, SplitConfig, ThresholdsConfig
+from tinyad.features import compute_features, split_labels
+from tinyad.labeling import PseudoLabeler, scores, scores_by_type
+
+THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
+
+
+def ccfg(policies, k=2, small_frac=0.02, q=0.99) -> ClusterConfig:
+    return ClusterConfig(k=k, n_init=5, seed=0, policies=list(policies), small_frac=small_frac,
+                         distance_quantile=q, plot_features=["temp", "temp_std"])
+
+
+def blobs(sizes_centers, seed=0, spread=0.3):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(c, spread, size=(n, 2)) for n, c in sizes_centers])
+    return X
+
+
+def test_threshold_policy_marks_the_cluster_whose_mean_reading_is_out_of_range():
+    X = blobs([(300, (0, 0)), (300, (6, 6))])
+    temp = np.r_[np.full(300, 24.0), np.full(300, 29.0)]
+    lab = PseudoLabeler(ccfg(["threshold"]), THR, use_humidity=False).fit(X, temp)
+    cl, y = lab.predict(X)
+    hot = int(cl[-1])
+    assert lab.anomalous_clusters_ == {hot: ["threshold"]}
+    assert y.tolist() == [0] * 300 + [1] * 300
+    # without the policy nothing is anomalous
+    lab2 = PseudoLabeler(ccfg(["small"]), THR, use_humidity=False).fit(X, temp)
+    assert lab2.predict(X)[1].sum() == 0
+
+
+def test_threshold_policy_uses_humidity_only_when_asked():
+    X = blobs([(300, (0, 0)), (300, (6, 6))])
+    temp = np.full(600, 24.0)
+    hum = np.r_[np.full(300, 40.0), np.full(300, 55.0)]
+    with_h = PseudoLabeler(ccfg(["threshold"]), THR, use_humidity=True).fit(X, temp, hum)
+    without = PseudoLabeler(ccfg(["threshold"]), THR, use_humidity=False).fit(X, temp, hum)
+    assert with_h.predict(X)[1].tolist() == [0] * 300 + [1] * 300
+    assert without.predict(X)[1].sum() == 0
+
+
+def test_small_policy_marks_rare_clusters_only():
+    X = blobs([(500, (0, 0)), (480, (5, 0)), (20, (0, 8))])  # the last holds 2 % of the rows
+    temp = np.full(len(X), 24.0)
+    lab = PseudoLabeler(ccfg(["small"], k=3, small_frac=0.03), THR, use_humidity=False).fit(X, temp)
+    _, y = lab.predict(X)
+    assert y.tolist() == [0] * 980 + [1] * 20
+    assert list(lab.anomalous_clusters_.values()) == [["small"]]
+    lab_strict = PseudoLabeler(ccfg(["small"], k=3, small_frac=0.01), THR, use_humidity=False).fit(X, temp)
+    assert lab_strict.predict(X)[1].sum() == 0
+
+
+def test_distance_policy_flags_points_far_from_every_normal_centroid():
+    X = blobs([(500, (0, 0)), (500, (6, 0))], spread=0.5)
+    temp = np.full(len(X), 24.0)
+    lab = PseudoLabeler(ccfg(["distance"], q=0.99), THR, use_humidity=False).fit(X, temp)
+    d = lab.normal_distance(X)
+    assert lab.distance_threshold_ == pytest.approx(np.quantile(d, 0.99))
+    _, y = lab.predict(X)
+    assert y.sum() == (d > lab.distance_threshold_).sum() > 0
+    far = np.array([[3.0, 5.0], [0.0, -6.0]])  # between/outside the blobs, far from both centroids
+    near = np.array([[0.1, 0.0], [5.9, 0.1]])
+    assert lab.predict(far)[1].tolist() == [1, 1]
+    assert lab.predict(near)[1].tolist() == [0, 0]
+
+
+def test_all_clusters_anomalous_is_an_error_naming_the_policies():
+    X = blobs([(300, (0, 0)), (300, (6, 6))])
+    with pytest.raises(ValueError, match="every one of the 2 clusters is anomalous"):
+        PseudoLabeler(ccfg(["threshold"]), THR, use_humidity=False).fit(X, np.full(600, 30.0))
+
+
+def test_scores_and_per_type_definition():
+    label = np.array([0, 0, 0, 1, 1, 1, 1, -1])
+    atype = np.array(["none", "none", "none", "point", "point", "collective", "collective", "unknown"])
+    pred = np.array([1, 0, 0, 1, 1, 1, 0, 1], dtype=bool)
+    by = scores_by_type(label, atype, pred)
+    assert by["overall"] == scores(label[:7] == 1, pred[:7])
+    assert by["overall"]["tp"] == 3 and by["overall"]["fp"] == 1 and by["overall"]["fn"] == 1
+    # point: rows 0-4 only -> tp 2, fp 1, fn 0
+    assert (by["point"]["tp"], by["point"]["fp"], by["point"]["fn"]) == (2, 1, 0)
+    assert by["point"]["f1"] == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
+    # collective: rows 0-2, 5, 6 -> tp 1, fp 1, fn 1
+    assert by["collective"]["f1"] == pytest.approx(0.5)
+    assert "contextual" not in by
+    assert scores_by_type(np.full(3, -1), np.array(["unknown"] * 3), np.ones(3, bool)) == {}
+
+
+# ------------------------------------------------------------------ the stage
+def stage_cfg(tmp_path):
+    from tinyad.config import load
+    from tinyad.params import compose
+
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        compose(["features.window=20", "cluster.n_init=2"], conf_dir=os.path.join(root, "conf"), out=tmp_path / "params.yaml")
+    finally:
+        os.chdir(cwd)
+    return load(tmp_path / "params.yaml")
+
+
+def test_build_dataset_fits_on_train_only_and_marks_invalid_rows(tmp_path):
+    from stages.cluster import build_dataset
+
+    cfg = stage_cfg(tmp_path)
+    df = synthetic_readings(days=3, seed=2)
+    res = build_dataset(df, cfg)
+    ds = res.dataset
+    names = res.scaler.features
+    assert list(ds.columns[: len(df.columns)]) == list(df.columns)
+    for col in ("split", "valid", *names, "cluster", "pseudo_label"):
+        assert col in ds.columns
+    assert ds["pseudo_label"].dtype == np.int8
+    inv = ~ds["valid"]
+    assert inv.any() and (ds.loc[inv, "cluster"] == -1).all() and (ds.loc[inv, "pseudo_label"] == -1).all()
+    assert set(ds.loc[~inv, "pseudo_label"]) == {0, 1}
+    train = ds["valid"] & (ds["split"] == "train")
+    np.testing.assert_allclose(res.scaler.mean_, ds.loc[train, names].mean().to_numpy())
+    # the test rows do not influence the train pseudo-labels (K-means and policies see train only)
+    df2 = df.copy()
+    test_rows = (ds["split"] == "test").to_numpy()
+    df2.loc[test_rows, "temperature"] += 3.0
+    res2 = build_dataset(df2, cfg)
+    np.testing.assert_array_equal(res2.dataset.loc[train, "pseudo_label"], ds.loc[train, "pseudo_label"])
+    np.testing.assert_array_equal(res2.scaler.mean_, res.scaler.mean_)
+    q = res.metrics["pseudo_label_quality"]["all"]
+    assert set(q) == {"overall", "point", "contextual", "collective"}
+    assert sum(res.metrics["clusters"]["sizes"]) == int(train.sum())
+
+
+def test_cluster_stage_writes_its_files(tmp_path):
+    from stages.cluster import main
+
+    cfg_path = tmp_path / "params.yaml"
+    stage_cfg(tmp_path)
+    readings = tmp_path / "readings.parquet"
+    synthetic_readings(days=3, seed=4).to_parquet(readings, index=False)
+    rc = main(["--params", str(cfg_path), "--readings", str(readings), "--out", str(tmp_path / "ds.parquet"),
+               "--scaler", str(tmp_path / "scaler.json"), "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "plots")])
+    assert rc == 0
+    scaler = json.loads((tmp_path / "scaler.json").read_text())
+    assert set(scaler) == {"features", "mean", "scale"}
+    assert len(scaler["mean"]) == len(scaler["features"]) == len(scaler["scale"])
+    ds = pd.read_parquet(tmp_path / "ds.parquet")
+    assert list(ds["split"].unique()) == ["train", "val", "test"]
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["rows"] == len(ds) and "pseudo_label_quality" in m
+    assert (tmp_path / "plots" / "clusters.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cluster_stage_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, stages.cluster, tinyad.features, tinyad.labeling; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_missing_column_is_named():
+    from stages.cluster import check_readings
+
+    with pytest.raises(ValueError, match=r"r.parquet: missing column\(s\) \['event_id'\]"):
+        check_readings(synthetic_readings(days=1).drop(columns=["event_id"]), source="r.parquet")

@@ -1,0 +1,235 @@
+"""Features, scaling, the int8 input/output arithmetic and the chronological split."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
+from tinyad.features import (
+    Scaler,
+    compute_features,
+    decide,
+    dequantize_output,
+    feature_names,
+    known_features,
+    output_code_threshold,
+    quantize_input,
+    round_half_away,
+    split_labels,
+    to_tenths,
+)
+
+
+def synthetic_readings(days: float = 3.0, seed: int = 0, period_s: int = 60) -> pd.DataFrame:
+    """A small labelled room: daily cycle, noise, a few anomalies of each type, a few faults."""
+    rng = np.random.default_rng(seed)
+    n = int(days * 86400 // period_s)
+    ts = pd.date_range("2026-01-05", periods=n, freq=f"{period_s}s")
+    sod = (ts.hour * 3600 + ts.minute * 60).to_numpy()
+    temp = 24.0 + 0.8 * np.sin(2 * np.pi * sod / 86400) + rng.normal(0, 0.1, n)
+    hum = 40.0 + rng.normal(0, 0.4, n)
+    label = np.zeros(n, dtype=np.int8)
+    atype = np.array(["none"] * n, dtype=object)
+    event = np.full(n, -1, dtype=np.int32)
+    per_day = 1440 * 60 // period_s
+    eid = 0
+    for d in range(int(days)):
+        base = d * per_day
+        for kind, start, length in (("point", 200, 2), ("contextual", 600, 60), ("collective", 1000, 120), ("point", 1300, 1)):
+            s = base + start + int(rng.integers(0, 40))
+            e = min(s + length, n)
+            if kind == "point":
+                temp[s:e] += 8.0
+            elif kind == "contextual":
+                temp[s:e] += 5.0
+            else:
+                temp[s:e] += np.linspace(0, 3.0, e - s)
+            label[s:e] = 1
+            atype[s:e] = kind
+            event[s:e] = eid
+            eid += 1
+    temp = np.round(temp, 1)
+    hum = np.round(hum, 1)
+    fault = np.array([""] * n, dtype=object)
+    drop = rng.random(n) < 0.003
+    drop &= label == 0
+    fault[drop] = "missing"
+    temp[drop] = np.nan
+    hum[drop] = np.nan
+    return pd.DataFrame(
+        {
+            "timestamp": ts,
+            "temperature": temp,
+            "humidity": hum,
+            "fault": pd.Series(fault, dtype="string"),
+            "label": label,
+            "anomaly_type": pd.Series(atype, dtype="string"),
+            "event_id": event,
+        }
+    )
+
+
+def fcfg(names=None, window=5, use_humidity=True) -> FeaturesConfig:
+    return FeaturesConfig(window=window, names=list(names or known_features()), use_humidity=use_humidity)
+
+
+def tiny_frame(temps, hums=None, start="2026-01-05 06:00:00", faults=None) -> pd.DataFrame:
+    n = len(temps)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range(start, periods=n, freq="60s"),
+            "temperature": np.asarray(temps, dtype=float),
+            "humidity": np.asarray(hums if hums is not None else [40.0] * n, dtype=float),
+            "fault": pd.Series(faults or [""] * n, dtype="string"),
+        }
+    )
+
+
+# ------------------------------------------------------------------ formulas
+def test_window_features_match_their_definitions_on_a_hand_window():
+    temps = [24.0, 24.3, 23.9, 24.1, 26.0]
+    df = tiny_frame(temps, hums=[40.0, 41.0, 42.0, 43.0, 44.0])
+    X, valid = compute_features(df, fcfg(window=5))
+    assert valid.tolist() == [False] * 4 + [True]
+    f = dict(zip(known_features(), X[-1]))
+    t = np.array([240, 243, 239, 241, 260])
+    assert f["temp"] == 26.0
+    assert f["hum"] == 44.0
+    assert f["temp_delta"] == pytest.approx(2.0)
+    assert f["temp_slope"] == pytest.approx(np.polyfit(np.arange(5), t / 10.0, 1)[0], rel=1e-12)
+    assert f["temp_std"] == pytest.approx(np.std(t / 10.0), rel=1e-12)
+    assert f["temp_range"] == pytest.approx(2.1)
+    assert f["temp_dev"] == pytest.approx(26.0 - np.mean(t / 10.0), rel=1e-12)
+    s = np.sort(t)
+    assert f["temp_iqr"] == pytest.approx((s[3] - s[1]) / 10.0)
+    assert f["temp_mdelta"] == pytest.approx((260 - 240) / 10.0)  # m = 1: last minus first
+    assert f["temp_changes"] == 4.0
+    assert f["hum_slope"] == pytest.approx(1.0)
+    sod = 6 * 3600 + 4 * 60
+    assert f["tod_sin"] == math.sin(6.283185307179586 * sod / 86400.0)
+    assert f["tod_cos"] == math.cos(6.283185307179586 * sod / 86400.0)
+
+
+def test_stuck_sensor_has_zero_spread_and_no_changes():
+    df = tiny_frame([25.3] * 8)
+    X, valid = compute_features(df, fcfg(["temp_std", "temp_iqr", "temp_range", "temp_changes"], window=6))
+    assert valid.sum() == 3
+    assert (X[valid] == 0.0).all()
+
+
+def test_invalid_readings_are_skipped_not_pushed_and_not_scored():
+    temps = [24.0, 24.1, np.nan, 24.2, 24.3, 24.4, 99.0]
+    faults = ["", "", "nan", "", "", "", "impossible"]
+    df = tiny_frame(temps, faults=faults)
+    X, valid = compute_features(df, fcfg(["temp", "temp_delta"], window=4))
+    # row 2 is skipped, so the 4th valid reading is row 4 (24.0, 24.1, 24.2, 24.3)
+    assert valid.tolist() == [False, False, False, False, True, True, False]
+    assert X[4].tolist() == [24.3, pytest.approx(0.3)]
+    assert X[5, 1] == pytest.approx(0.3)  # 24.1 .. 24.4: the skipped row is not in the window
+    assert np.isnan(X[~valid]).all()
+
+
+def test_humidity_nan_invalidates_the_row_only_when_humidity_is_used():
+    df = tiny_frame([24.0] * 5, hums=[40.0, 40.0, np.nan, 40.0, 40.0])
+    _, v_hum = compute_features(df, fcfg(["temp", "hum"], window=2))
+    _, v_temp = compute_features(df, fcfg(["temp", "hum"], window=2, use_humidity=False))
+    assert v_hum.tolist() == [False, True, False, True, True]  # row 3: buffer holds rows 1 and 3
+    assert v_temp.tolist() == [False, True, True, True, True]
+
+
+def test_use_humidity_false_drops_humidity_features_and_unknown_names_fail():
+    assert feature_names(fcfg(["temp", "hum", "hum_std", "tod_sin"], use_humidity=False)) == ["temp", "tod_sin"]
+    with pytest.raises(ConfigError, match=r"features.names\[1\].*'tmp'"):
+        feature_names(fcfg(["temp", "tmp"]))
+
+
+def test_tenths_round_half_away_from_zero():
+    assert to_tenths(np.array([24.3, -0.05, 0.05, 12.25, np.nan])).tolist() == [243, -1, 1, 123, 0]
+    assert round_half_away(np.array([0.5, -0.5, 1.5, 2.5, 0.49999999999999994, -2.5000001])).tolist() == [1, -1, 2, 3, 0, -3]
+
+
+def test_unsorted_or_incomplete_readings_fail_clearly():
+    df = tiny_frame([24.0, 24.1, 24.2])
+    with pytest.raises(ValueError, match="missing column"):
+        compute_features(df.drop(columns=["fault"]), fcfg(["temp"], window=2))
+    with pytest.raises(ValueError, match="increase strictly; row 2"):
+        compute_features(df.iloc[[0, 2, 1]].reset_index(drop=True), fcfg(["temp"], window=2))
+
+
+# ------------------------------------------------------------------ scaling
+def test_scaler_is_fitted_on_train_rows_only_and_round_trips_json():
+    df = synthetic_readings(days=2)
+    cfg = fcfg(["temp", "temp_std"], window=10)
+    X, valid = compute_features(df, cfg)
+    split = split_labels(len(df), SplitConfig(0.6, 0.2, 0.2))
+    train = valid & (split == "train")
+    sc = Scaler(features=["temp", "temp_std"]).fit(X[train])
+    np.testing.assert_allclose(sc.mean_, X[train].mean(axis=0))
+    np.testing.assert_allclose(sc.scale_, X[train].std(axis=0))
+    assert not np.allclose(sc.mean_, X[valid].mean(axis=0))  # the test rows would change it
+    Z = sc.transform(X[train])
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-9)
+    back = Scaler.from_json(sc.to_json())
+    assert back.features == sc.features
+    np.testing.assert_array_equal(back.transform(X[valid]), sc.transform(X[valid]))
+
+
+def test_scaler_rejects_bad_input():
+    with pytest.raises(ValueError, match="NaN"):
+        Scaler().fit(np.array([[1.0], [np.nan]]))
+    with pytest.raises(ValueError, match="missing key 'scale'"):
+        Scaler.from_json({"features": ["a"], "mean": [0.0]})
+    sc = Scaler().fit(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    assert sc.scale_.tolist() == [1.0, 1.0]  # constant feature: scale 1
+
+
+# ------------------------------------------------------------------ int8
+def test_quantize_input_rounds_half_away_and_clamps():
+    x = np.array([0.25, -0.25, 0.75, 100.0, -100.0, 0.0])
+    q = quantize_input(x, 0.5, 3)
+    assert q.dtype == np.int8
+    assert q.tolist() == [4, 2, 5, 127, -128, 3]  # 0.5 -> 1, -0.5 -> -1, 1.5 -> 2
+
+
+def test_output_code_threshold_and_decide_agree_with_the_dequantized_probability():
+    quant = {"input": {"scale": 0.1, "zero_point": 0}, "output": {"scale": 1 / 256, "zero_point": -128}}
+    codes = np.arange(-128, 128)
+    for thr in (0.0, 0.25, 0.5, 0.73, 0.999):
+        c = output_code_threshold(quant, thr)
+        np.testing.assert_array_equal(decide(codes, quant, thr), dequantize_output(codes, quant) > thr)
+        assert (dequantize_output(np.array([c]), quant) > thr).all()
+        assert not (dequantize_output(np.array([c - 1]), quant) > thr).any()
+    assert output_code_threshold(quant, 0.5) == 1  # (1 + 128) / 256 > 0.5 = (0 + 128) / 256
+    assert output_code_threshold(quant, 1.0) == 128  # nothing is above 1: never anomalous
+    assert not decide(np.array([127]), quant, 1.0).any()
+
+
+# ------------------------------------------------------------------ split
+def test_split_is_chronological_with_the_configured_fractions():
+    s = split_labels(100, SplitConfig(0.6, 0.2, 0.2))
+    assert s[:60].tolist() == ["train"] * 60
+    assert s[60:80].tolist() == ["val"] * 20
+    assert s[80:].tolist() == ["test"] * 20
+
+
+def test_time_split_leaks_nothing_into_training_features():
+    """Changing every val/test reading leaves every train row's features unchanged."""
+    df = synthetic_readings(days=2, seed=3)
+    cfg = fcfg(window=30)
+    split = split_labels(len(df), SplitConfig(0.5, 0.25, 0.25))
+    X1, v1 = compute_features(df, cfg)
+    future = split != "train"
+    df2 = df.copy()
+    df2.loc[future, "temperature"] = df2.loc[future, "temperature"] + 7.3
+    df2.loc[future, "humidity"] = 60.0
+    X2, v2 = compute_features(df2, cfg)
+    train = split == "train"
+    np.testing.assert_array_equal(v1[train], v2[train])
+    np.testing.assert_array_equal(X1[train & v1], X2[train & v2])
+    assert not np.allclose(X1[future & v1], X2[future & v2])  # the change did reach the later rows
+    ts = df["timestamp"].to_numpy()
+    assert ts[train].max() < ts[split == "val"].min() <= ts[split == "val"].max() < ts[split == "test"].min()

@@ -1,0 +1,431 @@
+"""The model's input features: one definition, shared by every stage and mirrored in C.
+
+Everything a stage or the firmware needs to turn readings into the int8 input vector
+and the int8 output code into a decision lives here:
+
+* ``compute_features(readings_df, features_cfg) -> (X, valid)``: the features of every
+  row (float64, unscaled) and whether the row is scored;
+* ``Scaler``: standardisation fitted on the valid rows of the train split only;
+* ``quantize_input(X_scaled, scale, zero_point) -> int8``: the caller-side input
+  quantization of the int8 model;
+* ``output_code_threshold(quant, threshold)`` and ``decide(q_out, quant, threshold)``:
+  the int8 decision, as an integer comparison;
+* ``split_labels(n, split_cfg)``: the chronological train/val/test split.
+
+Readings and validity (what the device does)
+--------------------------------------------
+A DHT22 reports integer tenths, so the features work on integer tenths::
+
+    t10 = round_half_away_from_zero(temperature * 10)      (C: lround(temp * 10.0))
+    h10 = round_half_away_from_zero(humidity * 10)
+
+A reading is *valid* when its ``fault`` is empty and its temperature (and, when
+humidity features are used, its humidity) is a number.  An invalid reading is
+skipped: it is not pushed into the ring buffer and its row is not scored.  The ring
+buffer holds the last N VALID readings (N = ``features.window``), oldest first,
+``w[0] .. w[N-1]``, the current reading being ``c = w[N-1]``.  A row is *scored*
+(``valid``) when its own reading is valid and the buffer is full (at least N valid
+readings so far, the current one included).  The buffer is never reset: a gap in
+the log (missing readings) simply makes a window span a longer time.
+
+Feature formulas (exact arithmetic)
+-----------------------------------
+Sums are computed in 64-bit integers; each feature is then converted to float64 once,
+with exactly the operations written here (IEEE-754 double, no fused multiply-add:
+compile the C mirror with ``-ffp-contract=off``).  ``/`` is a float64 division of the
+float64 conversions of its integer operands; ``sqrt`` is IEEE sqrt (correctly
+rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w``::
+
+    S1 = sum w[i]                 S2 = sum w[i]^2            (int64)
+    SI = sum (2*i - (N-1)) * w[i]  D = N*(N*N-1)/6            (int64, D exact)
+
+    temp           = c / 10.0                        current reading, deg C
+    hum            = c / 10.0                        current reading, %RH
+    tod_sin        = sin(6.283185307179586 * sod / 86400.0)
+    tod_cos        = cos(6.283185307179586 * sod / 86400.0)
+                     sod = integer second of the day of the row's timestamp, the
+                     product taken first, then the division (C: libm sin/cos;
+                     numpy here calls Python's math.sin/cos, i.e. the C library's)
+    <q>_delta      = (c - w[0]) / 10.0               change over the window
+    <q>_slope      = SI / (10.0 * D)                 least-squares slope, per reading
+    <q>_std        = sqrt(N*S2 - S1*S1) / (10.0 * N) population standard deviation
+    <q>_range      = (max w - min w) / 10.0          spread
+    <q>_dev        = (N*c - S1) / (10.0 * N)         current minus window mean
+    <q>_iqr        = (s[N-1-N//4] - s[N//4]) / 10.0  s = w sorted ascending (robust spread)
+    <q>_mdelta     = (M2(last m) - M2(first m)) / 20.0
+                     m = N // 3 readings; M2(k values) = s[(k-1)//2] + s[k//2] of the
+                     k values sorted, i.e. twice their median, an integer
+                     (robust change: a 1-3 reading spike does not move it)
+    <q>_changes    = number of i in 1..N-1 with w[i] != w[i-1], as a double
+                     (a stuck sensor reports the same value over and over)
+
+``sqrt`` of ``N*S2 - S1*S1`` is exact for any window a DHT22 can fill (the integer is
+below 2**53).  The only non-correctly-rounded operations are ``sin``/``cos`` of the
+time of day; a one-ulp difference between two C libraries changes the int8 input
+code only if the scaled value falls within one ulp of a rounding boundary.
+
+With ``features.use_humidity: false`` every feature whose name starts with ``hum``
+is dropped from ``features.names`` (temperature-only rooms); ``feature_names()``
+gives the effective list, which is also the order of the model's inputs.
+
+Scaling, quantization, decision
+-------------------------------
+``Scaler``: ``x_scaled = (x - mean) / scale`` (float64, per feature), mean and
+population standard deviation of the valid train rows (a constant feature gets
+scale 1.0).  ``quantize_input``: ``q = clamp(round_half_away_from_zero(x_scaled /
+input_scale) + input_zero_point, -128, 127)`` (C: ``lround``).  The model's output
+code ``q_out`` means the probability ``(q_out - output_zero_point) * output_scale``;
+a row is anomalous when that probability is strictly above the decision threshold.
+``output_code_threshold`` turns the threshold into the smallest int8 code meeting
+it, so the device only compares integers: anomalous iff ``q_out >= code``.
+
+Chronological split
+-------------------
+Rows are in time order.  The first ``floor(n * split.train)`` rows are ``train``,
+the next ``floor(n * (split.train + split.val)) - n_train`` are ``val``, the rest
+``test``; nothing is shuffled across time.  Windows look only backwards: a train
+row's features use readings at or before it, so they never see a val/test reading
+(no future leaks into training).  The first N-1 rows of val/test do read train-
+period readings, but only *inputs* from their own past, exactly what the device has
+in its ring buffer when it scores that reading; no label and no fitted statistic of
+val/test ever flows back into training, so these rows are kept.
+
+Run ``python -m tinyad.features --help`` for a small command that prints the
+features of a readings file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
+
+__all__ = [
+    "BASE_FEATURES",
+    "WINDOW_KINDS",
+    "Scaler",
+    "compute_features",
+    "dataset_inputs",
+    "decide",
+    "dequantize_output",
+    "feature_names",
+    "known_features",
+    "output_code_threshold",
+    "quantize_input",
+    "round_half_away",
+    "split_labels",
+    "to_tenths",
+    "valid_readings",
+]
+
+BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos")
+WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "iqr", "mdelta", "changes")
+TWO_PI = 6.283185307179586  # the double nearest 2*pi, written out for the C mirror
+SECONDS_PER_DAY = 86400
+REQUIRED_COLUMNS = ("timestamp", "temperature", "humidity", "fault")
+
+
+def known_features() -> list[str]:
+    """Every feature name ``features.names`` may use."""
+    names = list(BASE_FEATURES)
+    for q in ("temp", "hum"):
+        names += [f"{q}_{k}" for k in WINDOW_KINDS]
+    return names
+
+
+def feature_names(cfg: FeaturesConfig) -> list[str]:
+    """The effective, ordered input features (humidity ones dropped if unused)."""
+    known = set(known_features())
+    for i, name in enumerate(cfg.names):
+        if name not in known:
+            raise ConfigError(f"features.names[{i}]: unknown feature {name!r}; expected one of {known_features()}")
+    if len(set(cfg.names)) != len(cfg.names):
+        raise ConfigError(f"features.names: duplicate names in {list(cfg.names)}")
+    names = [n for n in cfg.names if cfg.use_humidity or not n.startswith("hum")]
+    if not names:
+        raise ConfigError("features.names: no feature left (all were humidity features and use_humidity is false)")
+    return names
+
+
+def uses_humidity(cfg: FeaturesConfig) -> bool:
+    return any(n.startswith("hum") for n in feature_names(cfg))
+
+
+# ----------------------------------------------------------------- arithmetic
+def round_half_away(x: np.ndarray) -> np.ndarray:
+    """Round to the nearest integer, halves away from zero (C ``lround``), as float64.
+
+    ``trunc`` then compare the exact fractional part, so 0.49999999999999994 rounds
+    to 0 (``floor(x + 0.5)`` would give 1).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    t = np.trunc(x)
+    frac = x - t  # exact
+    return t + np.where(np.abs(frac) >= 0.5, np.sign(x), 0.0)
+
+
+def to_tenths(values: np.ndarray) -> np.ndarray:
+    """Readings to integer tenths (int64); NaN becomes 0 (callers mask it out)."""
+    v = np.asarray(values, dtype=np.float64)
+    out = round_half_away(np.where(np.isfinite(v), v, 0.0) * 10.0)
+    return out.astype(np.int64)
+
+
+def _check_readings(df: pd.DataFrame) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"readings: missing column(s) {missing}; expected at least {list(REQUIRED_COLUMNS)}")
+    if not pd.api.types.is_datetime64_any_dtype(df["timestamp"]):
+        raise ValueError(f"readings: column 'timestamp' must be datetime64, got {df['timestamp'].dtype}")
+    ts = df["timestamp"].to_numpy()
+    if len(ts) > 1 and not (ts[1:] > ts[:-1]).all():
+        bad = int(np.argmin(ts[1:] > ts[:-1])) + 1
+        raise ValueError(f"readings: 'timestamp' must increase strictly; row {bad} ({ts[bad]}) does not")
+
+
+def valid_readings(df: pd.DataFrame, cfg: FeaturesConfig) -> np.ndarray:
+    """Which readings are pushed into the ring buffer (bool per row)."""
+    _check_readings(df)
+    ok = (df["fault"].astype(str).to_numpy() == "") & np.isfinite(df["temperature"].to_numpy(dtype=np.float64))
+    if uses_humidity(cfg):
+        ok &= np.isfinite(df["humidity"].to_numpy(dtype=np.float64))
+    return ok
+
+
+def _window_features(w: np.ndarray, kind: str) -> np.ndarray:
+    """One window feature of every full window ``w`` (int64, shape [m, N])."""
+    n = w.shape[1]
+    c = w[:, -1]
+    if kind == "delta":
+        return (c - w[:, 0]).astype(np.float64) / 10.0
+    if kind == "slope":
+        coef = 2 * np.arange(n, dtype=np.int64) - (n - 1)
+        si = w @ coef
+        d = n * (n * n - 1) // 6
+        return si.astype(np.float64) / (10.0 * float(d))
+    if kind == "std":
+        s1 = w.sum(axis=1)
+        s2 = (w * w).sum(axis=1)
+        var = n * s2 - s1 * s1
+        return np.sqrt(var.astype(np.float64)) / (10.0 * float(n))
+    if kind == "range":
+        return (w.max(axis=1) - w.min(axis=1)).astype(np.float64) / 10.0
+    if kind == "dev":
+        s1 = w.sum(axis=1)
+        return (n * c - s1).astype(np.float64) / (10.0 * float(n))
+    if kind == "iqr":
+        s = np.sort(w, axis=1)
+        return (s[:, n - 1 - n // 4] - s[:, n // 4]).astype(np.float64) / 10.0
+    if kind == "mdelta":
+        m = max(n // 3, 1)
+        first = np.sort(w[:, :m], axis=1)
+        last = np.sort(w[:, n - m :], axis=1)
+        m2_first = first[:, (m - 1) // 2] + first[:, m // 2]
+        m2_last = last[:, (m - 1) // 2] + last[:, m // 2]
+        return (m2_last - m2_first).astype(np.float64) / 20.0
+    if kind == "changes":
+        return (w[:, 1:] != w[:, :-1]).sum(axis=1).astype(np.float64)
+    raise ConfigError(f"features.names: unknown window feature kind {kind!r}")
+
+
+def _time_of_day(ts: pd.Series, fn) -> np.ndarray:
+    t = pd.DatetimeIndex(ts)
+    sod = (t.hour * 3600 + t.minute * 60 + t.second).to_numpy(dtype=np.int64)
+    uniq, inv = np.unique(sod, return_inverse=True)
+    vals = np.array([fn(TWO_PI * float(s) / float(SECONDS_PER_DAY)) for s in uniq], dtype=np.float64)
+    return vals[inv]
+
+
+def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Features of every row and whether the row is scored.
+
+    Returns ``X`` float64 ``[n_rows, n_features]`` in the order of
+    ``feature_names(features_cfg)`` (NaN on rows that are not scored) and ``valid``
+    bool ``[n_rows]``.  See the module docstring for the formulas.
+    """
+    names = feature_names(features_cfg)
+    n_win = int(features_cfg.window)
+    ok = valid_readings(readings_df, features_cfg)
+    n_rows = len(readings_df)
+    idx = np.flatnonzero(ok)  # rows whose reading enters the ring buffer
+    X = np.full((n_rows, len(names)), np.nan, dtype=np.float64)
+    valid = np.zeros(n_rows, dtype=bool)
+    if len(idx) < n_win:
+        return X, valid
+    scored = idx[n_win - 1 :]  # the buffer is full from the N-th valid reading on
+    valid[scored] = True
+    series = {
+        "temp": to_tenths(readings_df["temperature"].to_numpy()[idx]),
+        "hum": to_tenths(readings_df["humidity"].to_numpy()[idx]),
+    }
+    windows: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        if name in ("temp", "hum"):
+            X[scored, j] = series[name][n_win - 1 :].astype(np.float64) / 10.0
+        elif name in ("tod_sin", "tod_cos"):
+            fn = math.sin if name == "tod_sin" else math.cos
+            X[scored, j] = _time_of_day(readings_df["timestamp"].iloc[scored], fn)
+        else:
+            q, kind = name.split("_", 1)
+            if q not in windows:
+                windows[q] = np.lib.stride_tricks.sliding_window_view(series[q], n_win)
+            X[scored, j] = _window_features(windows[q], kind)
+    return X, valid
+
+
+# -------------------------------------------------------------------- scaling
+@dataclass
+class Scaler:
+    """Standardisation ``(x - mean) / scale``; fit on the valid train rows only."""
+
+    features: list[str] = field(default_factory=list)
+    mean_: np.ndarray | None = None
+    scale_: np.ndarray | None = None
+
+    def fit(self, X: np.ndarray) -> "Scaler":
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] < 2:
+            raise ValueError(f"Scaler.fit: expected at least 2 rows of a 2-D array, got shape {X.shape}")
+        if self.features and X.shape[1] != len(self.features):
+            raise ValueError(f"Scaler.fit: {X.shape[1]} columns for {len(self.features)} features {self.features}")
+        if not np.isfinite(X).all():
+            raise ValueError("Scaler.fit: X has NaN/inf; fit on the valid rows only")
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        if self.mean_ is None or self.scale_ is None:
+            raise ValueError("Scaler.transform: not fitted")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.mean_):
+            raise ValueError(f"Scaler.transform: expected [n, {len(self.mean_)}] features, got shape {X.shape}")
+        return (X - self.mean_) / self.scale_
+
+    def to_json(self) -> dict[str, Any]:
+        if self.mean_ is None or self.scale_ is None:
+            raise ValueError("Scaler.to_json: not fitted")
+        return {"features": list(self.features), "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_]}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], source: str = "scaler") -> "Scaler":
+        for key in ("features", "mean", "scale"):
+            if key not in obj:
+                raise ValueError(f"{source}: missing key {key!r}; expected features, mean, scale")
+        n = len(obj["features"])
+        if len(obj["mean"]) != n or len(obj["scale"]) != n:
+            raise ValueError(f"{source}: features, mean and scale must have the same length ({n})")
+        scale = np.asarray(obj["scale"], dtype=np.float64)
+        if not (scale > 0).all():
+            raise ValueError(f"{source}: every scale must be > 0, got {obj['scale']}")
+        return cls(features=list(obj["features"]), mean_=np.asarray(obj["mean"], dtype=np.float64), scale_=scale)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Scaler":
+        with open(path) as fh:
+            return cls.from_json(json.load(fh), source=str(path))
+
+    def check_features(self, names: list[str], source: str = "scaler") -> None:
+        if list(names) != list(self.features):
+            raise ValueError(f"{source}: fitted on features {self.features}, but features.names gives {list(names)}")
+
+
+# --------------------------------------------------------------- int8 in / out
+def quantize_input(X_scaled: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """``clamp(round_half_away(x / scale) + zero_point, -128, 127)`` as int8."""
+    if not scale > 0:
+        raise ValueError(f"quantize_input: scale must be > 0, got {scale}")
+    v = np.asarray(X_scaled, dtype=np.float64) / float(scale)
+    q = round_half_away(v) + float(int(zero_point))
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def _output_params(quant: dict[str, Any]) -> tuple[float, int]:
+    out = quant.get("output", quant)
+    try:
+        return float(out["scale"]), int(out["zero_point"])
+    except (KeyError, TypeError):
+        raise ValueError("quant: expected {'output': {'scale': s, 'zero_point': z}}") from None
+
+
+def dequantize_output(q_out: np.ndarray, quant: dict[str, Any]) -> np.ndarray:
+    """The probability an int8 output code stands for: ``(q - zero_point) * scale``."""
+    s, z = _output_params(quant)
+    return (np.asarray(q_out, dtype=np.int64) - z).astype(np.float64) * s
+
+
+def output_code_threshold(quant: dict[str, Any], threshold: float) -> int:
+    """Smallest int8 code whose probability is strictly above ``threshold``.
+
+    Returns 128 (no int8 code) when no code is above it: then nothing is anomalous.
+    The device compares ``q_out >= code`` in integers.
+    """
+    codes = np.arange(-128, 128)
+    above = dequantize_output(codes, quant) > float(threshold)
+    return int(codes[above][0]) if above.any() else 128
+
+
+def decide(q_out: np.ndarray, quant: dict[str, Any], threshold: float) -> np.ndarray:
+    """int8 output code(s) -> anomalous (bool), i.e. ``q_out >= output_code_threshold``."""
+    return np.asarray(q_out, dtype=np.int64) >= output_code_threshold(quant, threshold)
+
+
+def dataset_inputs(dataset: pd.DataFrame, scaler: Scaler, split: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled model inputs of the valid rows of ``dataset`` (optionally one split).
+
+    Returns ``(X_scaled float64 [m, f], rows int [m])`` where ``rows`` are the
+    positions of those rows in ``dataset``.
+    """
+    for col in ("valid", "split", *scaler.features):
+        if col not in dataset.columns:
+            raise ValueError(f"dataset: missing column {col!r} (scaler features {scaler.features}); run the cluster stage")
+    mask = dataset["valid"].to_numpy(dtype=bool).copy()
+    if split is not None:
+        mask &= dataset["split"].astype(str).to_numpy() == split
+    rows = np.flatnonzero(mask)
+    X = dataset[scaler.features].to_numpy(dtype=np.float64)[rows]
+    return scaler.transform(X), rows
+
+
+# ---------------------------------------------------------------------- split
+def split_labels(n: int, cfg: SplitConfig) -> np.ndarray:
+    """``train``/``val``/``test`` for ``n`` rows in time order (see module docstring)."""
+    n_train = int(math.floor(n * cfg.train))
+    n_trval = int(math.floor(n * (cfg.train + cfg.val)))
+    out = np.empty(n, dtype=object)
+    out[:n_train] = "train"
+    out[n_train:n_trval] = "val"
+    out[n_trval:] = "test"
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from tinyad.config import load
+
+    ap = argparse.ArgumentParser(description="Print the features of a readings parquet file.")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("readings")
+    ap.add_argument("--rows", type=int, default=10)
+    args = ap.parse_args(argv)
+    cfg = load(args.params)
+    df = pd.read_parquet(args.readings)
+    X, valid = compute_features(df, cfg.features)
+    out = pd.DataFrame(X, columns=feature_names(cfg.features))
+    out.insert(0, "valid", valid)
+    out.insert(0, "timestamp", df["timestamp"].to_numpy())
+    print(out[valid].head(args.rows).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
