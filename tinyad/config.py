@@ -42,27 +42,101 @@ def _check_pair(key: str, pair: list[float]) -> None:
 
 
 # --------------------------------------------------------------------------- data
+def _check_span(key: str, pair: list, lo: float | None = None) -> None:
+    """A [low, high] range to draw from uniformly: low <= high (equal = fixed value)."""
+    if len(pair) != 2 or not pair[0] <= pair[1]:
+        raise ConfigError(f"{key}: expected [low, high] with low <= high, got {list(pair)!r}")
+    if lo is not None and pair[0] < lo:
+        raise ConfigError(f"{key}: expected values >= {lo}, got {list(pair)!r}")
+
+
 @dataclass
 class AnomalyKindConfig:
-    """One kind of injected anomaly: how many events a day and how large/long."""
+    """One kind of labelled anomaly (tinyad/simulate.py says exactly what each does).
+
+    ``per_day`` events a day: the count is ``round(per_day * days)``, exact.
+    ``temp_delta`` (deg C) and ``hum_delta`` (%RH) are drawn uniformly from
+    [low, high] once an event; ``duration`` is in readings (sampling periods).
+    """
 
     per_day: float
-    # size of the excursion (deg C for temperature; %RH for humidity), drawn uniformly
     temp_delta: list[float]
     hum_delta: list[float]
-    # duration in readings, drawn uniformly (point anomalies: 1..3 readings)
     duration: list[int]
+
+    def _check(self, key: str) -> None:
+        _check_range(f"{key}.per_day", self.per_day, 0.0, 1000.0)
+        _check_span(f"{key}.temp_delta", self.temp_delta)
+        _check_span(f"{key}.hum_delta", self.hum_delta)
+        _check_span(f"{key}.duration", self.duration, lo=1)
+
+
+@dataclass
+class ContextualConfig:
+    """A day-time value at night: ``temp_delta`` is relative to the log's day level."""
+
+    per_day: float
+    temp_delta: list[float]
+    hum_delta: list[float]
+    duration: list[int]
+    # the night window [start hour, end hour) that holds the whole event (wraps midnight)
+    hours: list[float]
+    # readings to ramp in and out (inside the labelled span)
+    ramp: int
+    # at least this far (deg C) above the background at onset, however warm that night
+    min_lift: float
+
+    def _check(self, key: str) -> None:
+        AnomalyKindConfig._check(self, key)  # type: ignore[arg-type]
+        if len(self.hours) != 2 or not all(0.0 <= h <= 24.0 for h in self.hours):
+            raise ConfigError(f"{key}.hours: expected [start, end] hours in [0, 24], got {list(self.hours)!r}")
+        _check_range(f"{key}.ramp", self.ramp, 0, 1000)
+        _check_range(f"{key}.min_lift", self.min_lift, 0.0, 50.0)
+
+
+@dataclass
+class RiseConfig:
+    """Collective: a slow rise by ``temp_delta`` over ``duration``, then a recovery."""
+
+    per_day: float
+    temp_delta: list[float]
+    hum_delta: list[float]
+    duration: list[int]
+    # length of the fall back to normal, as a fraction of the rise (inside the span)
+    recovery: float
+
+    def _check(self, key: str) -> None:
+        AnomalyKindConfig._check(self, key)  # type: ignore[arg-type]
+        _check_range(f"{key}.recovery", self.recovery, 0.0, 10.0)
+
+
+@dataclass
+class StuckConfig:
+    """Collective: the sensor repeats its last reading (both quantities) exactly."""
+
+    per_day: float
+    duration: list[int]
+
+    def _check(self, key: str) -> None:
+        _check_range(f"{key}.per_day", self.per_day, 0.0, 1000.0)
+        _check_span(f"{key}.duration", self.duration, lo=1)
 
 
 @dataclass
 class AnomaliesConfig:
-    """Labelled anomalies the simulator injects (data.sim.anomalies / data.inject)."""
+    """Labelled anomalies injected into the simulated room or a real log."""
 
     point: AnomalyKindConfig
-    contextual: AnomalyKindConfig
-    collective: AnomalyKindConfig
-    # share of collective events that are a stuck sensor instead of a slow rise
-    stuck_share: float
+    contextual: ContextualConfig
+    rise: RiseConfig
+    stuck: StuckConfig
+    # normal readings kept between two events (and before the first one)
+    min_gap: int
+
+    def check(self, key: str) -> None:
+        for name in ("point", "contextual", "rise", "stuck"):
+            getattr(self, name)._check(f"{key}.{name}")
+        _check_range(f"{key}.min_gap", self.min_gap, 0, 100_000)
 
 
 @dataclass
@@ -74,30 +148,60 @@ class SimConfig:
     days: float
     base_temp_c: float
     base_humidity: float
+    # diurnal swing: base + amplitude * cos(2 pi (hour - peak_hour) / 24)
     day_amplitude_c: float
+    peak_hour: float
+    # thermostat cycling: peak-to-peak band and the cycle length range in minutes
     hvac_band_c: float
+    hvac_period_min: list[float]
+    # day-to-day drift of the mean (deg C, one standard deviation)
+    drift_c: float
     temp_noise_c: float
     hum_noise: float
     resolution: float
     drop_rate: float
+    fault_rate: float
     anomalies: AnomaliesConfig
+
+    def __post_init__(self) -> None:
+        _check_range("data.sim.days", self.days, 1.0 / 24.0, 3650.0)
+        _check_range("data.sim.base_humidity", self.base_humidity, 1.0, 99.0)
+        _check_range("data.sim.day_amplitude_c", self.day_amplitude_c, 0.0, 20.0)
+        _check_range("data.sim.peak_hour", self.peak_hour, 0.0, 24.0)
+        _check_range("data.sim.hvac_band_c", self.hvac_band_c, 0.0, 10.0)
+        _check_span("data.sim.hvac_period_min", self.hvac_period_min, lo=1.0)
+        for name in ("drift_c", "temp_noise_c", "hum_noise"):
+            _check_range(f"data.sim.{name}", getattr(self, name), 0.0, 10.0)
+        _check_range("data.sim.resolution", self.resolution, 0.0, 10.0)
+        _check_range("data.sim.drop_rate", self.drop_rate, 0.0, 0.5)
+        _check_range("data.sim.fault_rate", self.fault_rate, 0.0, 0.5)
+        self.anomalies.check("data.sim.anomalies")
 
 
 @dataclass
 class CsvConfig:
-    """Real logs (data.source == 'csv' or 'csv+inject')."""
+    """Real logs (data.source == 'csv' or 'csv+inject'); tinyad/csvlog.py reads them."""
 
+    # files or glob patterns; relative ones resolve against tinyad.paths.project_root()
     paths: list[str]
     timestamp_col: str
     temperature_col: str
+    # empty: the log has no humidity (the column is then NaN, without a fault)
     humidity_col: str
+    # empty: no ground truth (label -1)
     label_col: str
     temperature_unit: str
+    # strftime format; empty: ISO 8601
     timestamp_format: str
     delimiter: str
+    # readings are rounded to this step (the DHT22 reports 0.1); 0 keeps them as read
+    resolution: float
 
     def __post_init__(self) -> None:
         _check_choice("data.csv.temperature_unit", self.temperature_unit, ("C", "F"))
+        if len(self.delimiter) != 1:
+            raise ConfigError(f"data.csv.delimiter: expected one character, got {self.delimiter!r}")
+        _check_range("data.csv.resolution", self.resolution, 0.0, 10.0)
 
 
 @dataclass
@@ -106,6 +210,9 @@ class InjectConfig:
 
     seed: int
     anomalies: AnomaliesConfig
+
+    def __post_init__(self) -> None:
+        self.anomalies.check("data.inject.anomalies")
 
 
 @dataclass
@@ -121,6 +228,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         _check_choice("data.source", self.source, ("sim", "csv", "csv+inject"))
         _check_range("data.period_s", self.period_s, 1, 3600)
+        if self.source != "sim" and not self.csv.paths:
+            raise ConfigError(f"data.csv.paths: data.source is {self.source!r} but no CSV file is named")
 
 
 # --------------------------------------------------------------------- features

@@ -1,0 +1,257 @@
+"""Reading real logs: the UCI occupancy files as they are, units, faults, resampling, errors."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from tinyad.config import CsvConfig, load_dict
+from tinyad.csvlog import IngestError, read_log, read_logs, resolve_paths, to_grid
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "data" / "ingest"
+UCI_DIR = ROOT.parent / "shared" / "datasets" / "uci-occupancy"
+# README of the shared folder: rows and first/last timestamp of each file
+UCI_FILES = {
+    "occupancy_datatraining.txt": (8143, "2015-02-04 17:51:00", "2015-02-10 09:33:00"),
+    "occupancy_datatest.txt": (2665, "2015-02-02 14:19:00", "2015-02-04 10:43:00"),
+    "occupancy_datatest2.txt": (9752, "2015-02-11 14:48:00", "2015-02-18 09:19:00"),
+}
+
+
+def uci_cfg(**over) -> CsvConfig:
+    """The CSV section of conf/data/uci.yaml, with overrides."""
+    raw = yaml.safe_load((ROOT / "conf" / "data" / "uci.yaml").read_text())["csv"]
+    raw.update(over)
+    return CsvConfig(**raw)
+
+
+def csv_cfg(**over) -> CsvConfig:
+    base = dict(paths=[], timestamp_col="timestamp", temperature_col="temperature", humidity_col="humidity",
+                label_col="", temperature_unit="C", timestamp_format="", delimiter=",", resolution=0.1)
+    base.update(over)
+    return CsvConfig(**base)
+
+
+def write(tmp_path: Path, text: str, name: str = "log.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- the real UCI logs
+@pytest.mark.parametrize("name", sorted(UCI_FILES))
+def test_each_uci_file_reads_as_documented(name):
+    rows, first, last = UCI_FILES[name]
+    df = read_log(UCI_DIR / name, uci_cfg())
+    assert len(df) == rows
+    assert df["timestamp"].min() == pd.Timestamp(first)
+    assert df["timestamp"].max() == pd.Timestamp(last)
+    assert (df["fault"] == "").all()
+    assert df["line"].iloc[0] == 2 and df["line"].iloc[-1] == rows + 1
+
+
+def test_uci_configuration_reads_all_three_files_onto_one_minute_grid():
+    cfg = uci_cfg()
+    table, stats = read_logs(cfg, 60, root=ROOT)
+    assert [Path(f).name for f in stats["files"]] == sorted(UCI_FILES)
+    assert stats["readings_read"] == sum(r for r, _, _ in UCI_FILES.values())
+    # 17:51:59 is the 17:52 reading: every reading finds its own minute
+    assert stats["duplicates"] == 0 and stats["merged"] == 0
+    start, end = pd.Timestamp("2015-02-02 14:19:00"), pd.Timestamp("2015-02-18 09:19:00")
+    assert table["timestamp"].iloc[0] == start and table["timestamp"].iloc[-1] == end
+    assert len(table) == (end - start) // pd.Timedelta(minutes=1) + 1
+    assert (table["timestamp"].diff().dropna() == pd.Timedelta(minutes=1)).all()
+    valid = table["fault"] == ""
+    assert valid.sum() == stats["readings_read"]
+    # no sensor faults; the only missing periods are the two gaps between the files
+    assert set(table["fault"]) == {"", "missing"}
+    missing = (table["fault"] == "missing").to_numpy()
+    assert int(np.sum(missing & ~np.concatenate([[False], missing[:-1]]))) == 2
+    gap_times = table.loc[missing, "timestamp"]
+    assert gap_times.min() > pd.Timestamp("2015-02-04 10:43:00")
+    assert gap_times.max() < pd.Timestamp("2015-02-11 14:48:00")
+    # values as in the README, rounded to the DHT22's 0.1 step
+    t = table.loc[valid, "temperature"]
+    h = table.loc[valid, "humidity"]
+    assert t.min() == pytest.approx(19.0) and t.max() == pytest.approx(24.4)
+    assert h.min() == pytest.approx(16.7) and h.max() == pytest.approx(39.5)
+    assert np.allclose(t * 10, np.round(t * 10))
+    assert (table["label"] == -1).all() and (table["anomaly_type"] == "unknown").all()
+    assert (table["event_id"] == -1).all()
+
+
+def test_relative_glob_resolves_against_the_project_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the project root: TINYAD_ROOT names it
+    monkeypatch.setenv("TINYAD_ROOT", str(ROOT))
+    paths = resolve_paths(["../shared/datasets/uci-occupancy/occupancy_data*.txt"])
+    assert [p.name for p in paths] == sorted(UCI_FILES)
+
+
+def test_uci_excerpt_with_a_second_early_clock():
+    table, stats = read_logs(uci_cfg(paths=[str(FIXTURES / "uci_excerpt.csv")]), 60)
+    assert stats["readings_read"] == 40
+    ts = table["timestamp"]
+    assert ts.iloc[0] == pd.Timestamp("2015-02-04 17:51:00")
+    assert ts.iloc[1] == pd.Timestamp("2015-02-04 17:52:00")  # read at 17:51:59
+    assert table["temperature"].iloc[0] == pytest.approx(23.2)  # 23.18 rounded to the 0.1 step
+    assert abs(table["temperature"].iloc[1] - 23.15) <= 0.05 + 1e-9
+    assert (table["fault"] == "").sum() == 40
+
+
+# ------------------------------------------------------- units, faults, resampling
+def test_fahrenheit_log_with_faults_duplicates_gap_and_labels():
+    cfg = csv_cfg(paths=[str(FIXTURES / "fahrenheit_faults.csv")], timestamp_col="when", temperature_col="temp_f",
+                  humidity_col="rh", label_col="truth", temperature_unit="F",
+                  timestamp_format="%d/%m/%Y %H:%M:%S", delimiter=";")
+    table, stats = read_logs(cfg, 60)
+    assert len(table) == 11  # 00:00 .. 00:10
+    assert stats["duplicates"] == 1
+    by_min = table.set_index(table["timestamp"].dt.minute)
+    assert by_min.loc[0, "temperature"] == pytest.approx(20.0)  # 68 F
+    assert by_min.loc[1, "temperature"] == pytest.approx(20.2)  # the later 00:01 line wins
+    assert by_min.loc[1, "humidity"] == pytest.approx(40.5)
+    assert by_min.loc[2, "temperature"] == pytest.approx(20.0)  # the unsorted line
+    assert by_min.loc[9, "temperature"] == pytest.approx(25.0)  # 77 F
+    faults = dict(zip(by_min.index, by_min["fault"]))
+    assert faults[4] == "nan" and faults[5] == "dht_error" and faults[6] == "impossible"
+    assert faults[7] == faults[8] == "missing"
+    assert [faults[m] for m in (0, 1, 2, 3, 9, 10)] == [""] * 6
+    bad = table["fault"] != ""
+    assert table.loc[bad, ["temperature", "humidity"]].isna().all().all()
+    assert table.loc[~bad, ["temperature", "humidity"]].notna().all().all()
+    assert list(table["label"]) == [0, 0, 0, 1, 0, 0, 0, -1, -1, 1, 1]
+    assert by_min.loc[3, "anomaly_type"] == "point" and by_min.loc[9, "anomaly_type"] == "unknown"
+    assert list(table["event_id"]) == [-1, -1, -1, 0, -1, -1, -1, -1, -1, 1, 1]
+
+
+def test_dht_error_value_is_checked_before_unit_conversion(tmp_path):
+    path = write(tmp_path, "timestamp,temperature,humidity\n2026-01-01 00:00,-999,40\n2026-01-01 00:01,-40,40\n")
+    table, _ = read_logs(csv_cfg(paths=[str(path)], temperature_unit="F"), 60)
+    assert list(table["fault"]) == ["dht_error", ""]
+    assert table["temperature"].iloc[1] == pytest.approx(-40.0)  # -40 F == -40 C
+
+
+@pytest.mark.parametrize("temp,hum,fault", [
+    ("80.1", "50", "impossible"), ("-40.1", "50", "impossible"), ("20", "100.1", "impossible"),
+    ("20", "-0.1", "impossible"), ("inf", "50", "impossible"), ("NaN", "50", "nan"), ("20", "", "nan"),
+    ("20", "-999", "dht_error"), ("80", "100", ""), ("-40", "0", ""),
+])
+def test_physical_range_and_error_values(tmp_path, temp, hum, fault):
+    path = write(tmp_path, f"timestamp,temperature,humidity\n2026-01-01T00:00:00,{temp},{hum}\n")
+    table, _ = read_logs(csv_cfg(paths=[str(path)]), 60)
+    assert table["fault"].iloc[0] == fault
+    assert np.isnan(table["temperature"].iloc[0]) == (fault != "")
+
+
+def test_temperature_only_log_has_nan_humidity_without_fault(tmp_path):
+    path = write(tmp_path, "t,temp\n2026-01-01 00:00:00,21.04\n2026-01-01 00:01:00,21.26\n")
+    table, _ = read_logs(csv_cfg(paths=[str(path)], timestamp_col="t", temperature_col="temp", humidity_col=""), 60)
+    assert list(table["fault"]) == ["", ""]
+    assert table["humidity"].isna().all()
+    assert list(table["temperature"]) == [21.0, 21.3]
+
+
+def test_resampling_keeps_the_reading_nearest_to_each_grid_point():
+    raw = pd.DataFrame({
+        "timestamp": pd.to_datetime(["2026-01-01 00:00:05", "2026-01-01 00:00:50", "2026-01-01 00:01:20",
+                                     "2026-01-01 00:05:00", "2026-01-01 00:04:58"]),
+        "temperature": [20.0, 21.0, 22.0, 25.0, 24.0], "humidity": [40.0] * 5, "fault": [""] * 5,
+        "label": [-1] * 5, "anomaly_type": ["unknown"] * 5, "line": [2, 3, 4, 5, 6], "file": "x",
+    })
+    table, stats = to_grid(raw, 60)
+    # 00:00:05 -> 00:00; 00:00:50 and 00:01:20 -> 00:01 (00:00:50 is nearer); 00:04:58 and 00:05:00 -> 00:05
+    assert list(table["timestamp"].dt.strftime("%H:%M")) == ["00:00", "00:01", "00:02", "00:03", "00:04", "00:05"]
+    assert list(table["temperature"].fillna(-1)) == [20.0, 21.0, -1, -1, -1, 25.0]
+    assert list(table["fault"]) == ["", "", "missing", "missing", "missing", ""]
+    assert stats["merged"] == 2 and stats["duplicates"] == 0
+
+
+def test_five_minute_grid(tmp_path):
+    lines = "".join(f"2026-01-01 00:{m:02d}:00,{20 + m / 10:.1f},40\n" for m in range(0, 30))
+    path = write(tmp_path, "timestamp,temperature,humidity\n" + lines)
+    table, stats = read_logs(csv_cfg(paths=[str(path)]), 300)
+    # 00:28 and 00:29 are nearer to 00:30 than to 00:25: a seventh row, holding 00:29
+    assert len(table) == 7 and stats["merged"] == 23
+    assert list(table["temperature"]) == pytest.approx([20.0, 20.5, 21.0, 21.5, 22.0, 22.5, 22.9])
+
+
+# ------------------------------------------------------------------------- errors
+def test_missing_file(tmp_path):
+    with pytest.raises(IngestError, match=r"nope\.csv: file not found"):
+        read_logs(csv_cfg(paths=[str(tmp_path / "nope.csv")]), 60)
+
+
+def test_pattern_matching_nothing(tmp_path):
+    with pytest.raises(IngestError, match=r"no file matches this pattern"):
+        read_logs(csv_cfg(paths=[str(tmp_path / "*.csv")]), 60)
+
+
+@pytest.mark.parametrize("text,why", [("", "empty file"), ("\n\n", "empty file"),
+                                      ("timestamp,temperature,humidity\n", "a header but no data lines")])
+def test_empty_file(tmp_path, text, why):
+    path = write(tmp_path, text)
+    with pytest.raises(IngestError) as err:
+        read_logs(csv_cfg(paths=[str(path)]), 60)
+    assert str(path) in str(err.value) and why in str(err.value)
+
+
+def test_missing_column_lists_the_columns_present(tmp_path):
+    path = write(tmp_path, "time,temperature,humidity\n2026-01-01 00:00,20,40\n")
+    with pytest.raises(IngestError) as err:
+        read_logs(csv_cfg(paths=[str(path)]), 60)
+    msg = str(err.value)
+    assert str(path) in msg and "'timestamp'" in msg and "data.csv.timestamp_col" in msg
+    assert "['time', 'temperature', 'humidity']" in msg
+
+
+def test_non_numeric_cell_names_file_line_and_column(tmp_path):
+    path = write(tmp_path, "timestamp,temperature,humidity\n2026-01-01 00:00,20,40\n\n"
+                           "2026-01-01 00:01,20.5,4O.2\n")
+    with pytest.raises(IngestError) as err:
+        read_logs(csv_cfg(paths=[str(path)]), 60)
+    msg = str(err.value)
+    assert f"{path}: line 4, column 'humidity'" in msg  # the blank line 3 counts
+    assert "expected a number" in msg and "'4O.2'" in msg
+
+
+def test_unparseable_timestamp_names_file_and_line(tmp_path):
+    path = write(tmp_path, "timestamp,temperature,humidity\n2026-01-01 00:00,20,40\n2026-13-01 00:01,20,40\n")
+    with pytest.raises(IngestError) as err:
+        read_logs(csv_cfg(paths=[str(path)]), 60)
+    msg = str(err.value)
+    assert f"{path}: line 3, column 'timestamp'" in msg and "'2026-13-01 00:01'" in msg
+    assert "ISO 8601" in msg
+
+
+def test_timestamp_not_in_the_configured_format(tmp_path):
+    path = write(tmp_path, "timestamp,temperature,humidity\n01/02/2026 10:00,20,40\n2026-02-01 10:01,20,40\n")
+    with pytest.raises(IngestError, match=r"line 3, column 'timestamp'.*format '%d/%m/%Y %H:%M'"):
+        read_logs(csv_cfg(paths=[str(path)], timestamp_format="%d/%m/%Y %H:%M"), 60)
+
+
+def test_short_line_and_bad_label(tmp_path):
+    path = write(tmp_path, "timestamp,temperature,humidity\n2026-01-01 00:00,20\n")
+    with pytest.raises(IngestError, match=r"line 2: expected 3 fields"):
+        read_logs(csv_cfg(paths=[str(path)]), 60)
+    path = write(tmp_path, "timestamp,temperature,humidity,y\n2026-01-01 00:00,20,40,maybe\n", "l.csv")
+    with pytest.raises(IngestError, match=r"l\.csv: line 2, column 'y': expected a label 0/1"):
+        read_logs(csv_cfg(paths=[str(path)], label_col="y"), 60)
+
+
+def test_csv_config_is_checked():
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    bad = copy.deepcopy(raw)
+    bad["data"]["csv"]["temperature_unit"] = "K"
+    with pytest.raises(ValueError, match=r"data\.csv\.temperature_unit: expected one of \['C', 'F'\]"):
+        load_dict(bad)
+    bad = copy.deepcopy(raw)
+    bad["data"]["source"] = "csv"
+    bad["data"]["csv"]["paths"] = []
+    with pytest.raises(ValueError, match=r"data\.csv\.paths"):
+        load_dict(bad)

@@ -1,0 +1,200 @@
+"""The ingest stage end to end: CLI, outputs, report, errors, the UCI log with and without injection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from stages.ingest import build_readings, ingest_report, main
+from tinyad.config import load_dict
+from tinyad.params import compose
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ["timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id"]
+
+
+def raw_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def write_params(tmp_path: Path, raw: dict) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def run_main(tmp_path: Path, params: Path) -> tuple[int, Path]:
+    out = tmp_path / "out"
+    code = main(["--params", str(params), "--out", str(out / "readings.parquet"),
+                 "--report", str(out / "ingest.json"), "--plots", str(out / "plots")])
+    return code, out
+
+
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ingest")
+    raw = raw_params()
+    raw["data"]["source"] = "sim"
+    code, out = run_main(tmp, write_params(tmp, raw))
+    return code, out, load_dict(raw).data
+
+
+def test_stage_writes_table_report_and_plot(sim_run):
+    code, out, data = sim_run
+    assert code == 0
+    table = pd.read_parquet(out / "readings.parquet")
+    assert list(table.columns) == COLUMNS
+    assert str(table["timestamp"].dtype) == "datetime64[ns]"
+    assert table["label"].dtype == np.int8 and table["event_id"].dtype == np.int32
+    assert table["timestamp"].is_monotonic_increasing
+    report = json.loads((out / "ingest.json").read_text())
+    # the report is computed from the table it describes
+    assert report["rows"] == len(table)
+    assert report["days"] == pytest.approx(data.sim.days)
+    assert report["start"] == str(table["timestamp"].iloc[0])
+    for kind in ("missing", "nan", "dht_error", "impossible"):
+        assert report["faults"][kind] == int((table["fault"] == kind).sum())
+    assert report["faults"]["total"] == int((table["fault"] != "").sum())
+    assert report["missing"] == report["faults"]["missing"]
+    for t in ("point", "contextual", "collective"):
+        assert report["anomaly_rows"][t] == int(((table["label"] == 1) & (table["anomaly_type"] == t)).sum())
+        assert report["events"][t] == table.loc[table["anomaly_type"] == t, "event_id"].nunique()
+    a = data.sim.anomalies
+    assert report["events"]["point"] == round(a.point.per_day * data.sim.days)
+    assert report["events"]["collective"] == round(a.rise.per_day * data.sim.days) + round(
+        a.stuck.per_day * data.sim.days)
+    assert report["events"]["collective_stuck"] == round(a.stuck.per_day * data.sim.days)
+    png = out / "plots" / "timeline.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000
+    # nothing half-written left behind
+    assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_stage_output_is_byte_identical_on_rerun(sim_run, tmp_path):
+    _, out, _ = sim_run
+    raw = raw_params()
+    raw["data"]["source"] = "sim"
+    code, again = run_main(tmp_path, write_params(tmp_path, raw))
+    assert code == 0
+    assert (again / "readings.parquet").read_bytes() == (out / "readings.parquet").read_bytes()
+    assert (again / "ingest.json").read_bytes() == (out / "ingest.json").read_bytes()
+
+
+def test_missing_log_exits_2_with_a_one_line_error(tmp_path, capsys):
+    raw = raw_params()
+    raw["data"]["source"] = "csv"
+    raw["data"]["csv"]["paths"] = [str(tmp_path / "absent.csv")]
+    code, out = run_main(tmp_path, write_params(tmp_path, raw))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and "absent.csv: file not found" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_bad_params_exit_2(tmp_path, capsys):
+    raw = raw_params()
+    raw["data"]["period_s"] = 0
+    code, _ = run_main(tmp_path, write_params(tmp_path, raw))
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "data.period_s" in err
+
+
+def test_module_entry_point_runs_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    raw = raw_params()
+    raw["data"]["source"] = "csv"
+    raw["data"]["csv"]["paths"] = ["no/such/*.csv"]
+    params = write_params(tmp_path, raw)
+    proc = subprocess.run([sys.executable, "-m", "stages.ingest", "--params", str(params), "--out",
+                           str(tmp_path / "r.parquet"), "--report", str(tmp_path / "r.json"), "--plots",
+                           str(tmp_path / "p")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "no file matches this pattern" in proc.stderr
+
+
+# ------------------------------------------------------------------ the UCI configs
+@pytest.fixture(scope="module")
+def uci_params(tmp_path_factory):
+    """conf/data/uci*.yaml composed as `dvc exp run -S data=...` would."""
+    tmp = tmp_path_factory.mktemp("uci")
+    out = {}
+    cwd = Path.cwd()
+    try:
+        import os
+
+        os.chdir(ROOT)
+        for group in ("uci", "uci_inject"):
+            path = tmp / f"params_{group}.yaml"
+            compose([f"data={group}"], conf_dir=ROOT / "conf", out=path)
+            out[group] = path
+    finally:
+        os.chdir(cwd)
+    return out
+
+
+def test_uci_config_through_the_stage(uci_params, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # DVC runs stages from the project root
+    code, out = run_main(tmp_path, uci_params["uci"])
+    assert code == 0
+    table = pd.read_parquet(out / "readings.parquet")
+    report = json.loads((out / "ingest.json").read_text())
+    assert report["source"] == "csv" and report["files"] == 3
+    assert report["readings_read"] == 8143 + 2665 + 9752
+    assert report["rows"] == len(table) == 22741
+    assert report["faults"]["total"] == report["missing"] == 22741 - 20560
+    assert report["gaps"] == 2
+    assert report["labelled_rows"] == 0 and report["events"]["total"] == 0
+    assert 20.0 < report["temperature"]["mean"] < 21.5
+
+
+def test_semi_synthetic_injection_into_the_uci_log(uci_params, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    from tinyad.config import load
+
+    data = load(uci_params["uci_inject"]).data
+    plain, _, _ = build_readings(load(uci_params["uci"]).data)
+    table, events, stats = build_readings(data)
+    days = len(table) * data.period_s / 86400.0
+    a = data.inject.anomalies
+    for kind in ("point", "contextual", "rise", "stuck"):
+        assert sum(e.kind == kind for e in events) == round(getattr(a, kind).per_day * days), kind
+    # background: the real readings, unchanged and labelled normal; missing stays missing
+    inside = (table["event_id"] >= 0).to_numpy()
+    pd.testing.assert_series_equal(table.loc[~inside, "temperature"], plain.loc[~inside, "temperature"])
+    assert (table.loc[~inside, "label"] == 0).all() and (table.loc[~inside, "anomaly_type"] == "none").all()
+    assert (table["fault"] == plain["fault"]).all()
+    assert (table.loc[inside, "fault"] == "").all()
+    # anomalies sized relative to this room (20-23 deg C), not to the simulated 24 deg C
+    t, bg = table["temperature"].to_numpy(), plain["temperature"].to_numpy()
+    hr = pd.DatetimeIndex(table["timestamp"]).hour.to_numpy()
+    day_level = pd.Series(bg[plain["fault"] == ""]).groupby(hr[plain["fault"] == ""]).median().max()
+    for e in events:
+        sl = slice(e.start, e.stop)
+        if e.kind == "point":
+            assert np.allclose(t[sl] - bg[sl], e.temp_delta, atol=0.11)
+        elif e.kind == "contextual":
+            assert np.all((hr[sl] >= 23) | (hr[sl] < 5))
+            lift = data.inject.anomalies.contextual.min_lift
+            want = max(day_level + e.temp_delta, np.median(bg[e.start - 10:e.start + 1]) + lift)
+            assert abs(np.median(t[sl]) - want) < 0.5
+            assert np.median(t[sl]) - np.median(bg[sl]) > lift - 0.5
+        elif e.kind == "stuck":
+            assert np.all(t[sl] == bg[e.start - 1])
+        else:
+            assert np.max(t[sl] - bg[sl]) == pytest.approx(e.temp_delta, abs=0.15)
+    # seeded: same seed, same injection; another seed, other events
+    again, events2, _ = build_readings(data)
+    assert events2 == events and again.equals(table)
+    data.inject.seed += 1
+    other, events3, _ = build_readings(data)
+    assert [e.start for e in events3] != [e.start for e in events]
+    report = ingest_report(table, events, stats, data)
+    assert report["events"]["total"] == len(events)
+    assert report["anomaly_rows"]["total"] == int(inside.sum())
