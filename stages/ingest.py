@@ -118,6 +118,7 @@ def ingest_report(table: pd.DataFrame, events: list[Event], stats: dict, data: D
         "longest_gap_rows": int(longest),
         "faults": {k: int(np.sum(fault == k)) for k in FAULT_KINDS} | {"total": int(np.sum(fault != ""))},
         "labelled_rows": int(np.sum(label >= 0)),
+        "anomaly_frac": round(float(np.sum(label == 1)) / max(int(np.sum(label >= 0)), 1), 5),
         "anomaly_rows": {t: int(np.sum((label == 1) & (atype == t))) for t in types}
         | {"total": int(np.sum(label == 1))},
         "events": events_by_type | {f"collective_{k}": v for k, v in kinds.items()},

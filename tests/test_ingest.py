@@ -198,3 +198,27 @@ def test_semi_synthetic_injection_into_the_uci_log(uci_params, monkeypatch):
     report = ingest_report(table, events, stats, data)
     assert report["events"]["total"] == len(events)
     assert report["anomaly_rows"]["total"] == int(inside.sum())
+
+
+def test_injection_into_a_temperature_only_log(tmp_path):
+    # a 4-day log in deg F without humidity, written from the simulator's clean room
+    from tinyad.simulate import simulate_background
+
+    raw = raw_params()
+    data = load_dict(raw).data
+    ts, temp, _ = simulate_background(data.sim, 60, np.random.default_rng(3))
+    ts, temp = ts[: 4 * 1440], temp[: 4 * 1440]
+    lines = [f"{t:%Y-%m-%d %H:%M:%S},{c * 9 / 5 + 32:.2f}" for t, c in zip(ts, temp)]
+    path = tmp_path / "room.csv"
+    path.write_text("time,temp_f\n" + "\n".join(lines) + "\n")
+    raw["data"]["source"] = "csv+inject"
+    raw["data"]["csv"].update(paths=[str(path)], timestamp_col="time", temperature_col="temp_f", humidity_col="",
+                              temperature_unit="F")
+    data = load_dict(raw).data
+    table, events, _ = build_readings(data)
+    assert len(table) == 4 * 1440 and (table["fault"] == "").all()
+    assert table["humidity"].isna().all()
+    assert np.allclose(table.loc[table["label"] == 0, "temperature"], temp[table["label"].to_numpy() == 0])
+    a = data.inject.anomalies
+    assert len(events) == sum(round(getattr(a, k).per_day * 4) for k in ("point", "contextual", "rise", "stuck"))
+    assert set(table.loc[table["label"] == 1, "anomaly_type"]) == {"point", "contextual", "collective"}

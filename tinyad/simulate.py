@@ -35,14 +35,18 @@ standard deviation) and rounds to ``resolution`` (0.1), so consecutive normal
 readings jitter by a tenth or two.  A share ``drop_rate`` of readings is lost (fault
 ``missing``) and a share ``fault_rate`` fails (raw NaN, -999 or an impossible value,
 one third each, flagged by ``tinyad.csvlog.flag_faults`` and set to NaN).  Drops and
-faults never fall inside an anomaly event, so each event is fully visible.
+faults never fall inside an anomaly event, so each event is fully visible; their
+rows keep label 0 (nothing happened to the room).
 
 Anomalies (``data.sim.anomalies`` / ``data.inject.anomalies``)
 --------------------------------------------------------------
 Each kind has an exact count, ``round(per_day * days)``; events are placed at random
 (seeded), never overlapping, at least ``min_gap`` readings apart, only where the
 background is valid.  Deltas are drawn uniformly once an event; durations are in
-readings.  Every row of an event's span is labelled (label 1, its type, its id).
+readings (at another ``data.period_s`` they mean other times).  Each kind's k-th
+event starts in the k-th of ``count`` equal segments of the series when it can, so
+every chronological split sees every kind.  Every row of an event's span is labelled
+(label 1, its type, its id); ids count up in time order.
 
 * ``point`` (type ``point``): a spike of ``temp_delta`` (+5..+11 deg C, i.e. about
   30-35 deg C) for 1-3 readings; humidity moves by ``hum_delta``.
