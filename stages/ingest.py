@@ -199,7 +199,10 @@ def plot_timeline(table: pd.DataFrame, events: list[Event], path: str | Path, ti
         pad = max(60, (e - s))
         lo, hi = max(0, s - pad), min(n, e + pad)
         ax.plot(ts[lo:hi], temp[lo:hi], lw=0.8, color="tab:blue", marker="." if e - s < 5 else None, ms=3)
-        ax.axvspan(ts[s], ts[e - 1] + (ts[1] - ts[0]), color=TYPE_COLOURS.get(t, "tab:gray"), alpha=0.3, lw=0)
+        for s2, e2, t2, _ in spans:  # this event and any neighbour in view
+            if s2 < hi and e2 > lo:
+                ax.axvspan(ts[max(s2, lo)], ts[min(e2, hi) - 1] + (ts[1] - ts[0]),
+                           color=TYPE_COLOURS.get(t2, "tab:gray"), alpha=0.3, lw=0)
         ax.set_title(f"{k} ({t}), event {i}: {e - s} readings", fontsize=9)
         ax.tick_params(axis="x", labelsize=7, rotation=30)
         ax.tick_params(axis="y", labelsize=8)
