@@ -1,0 +1,323 @@
+"""The alert logic: the Python reference on hand-made sequences, and C == Python.
+
+``tinyad/alerts.py`` is the reference of ``firmware/lib/tinyad`` (sample validation
+and the alert state machine).  The first tests pin its behaviour on sequences made
+by hand; the last ones compile the C modules with gcc (``-Wall -Wextra -Werror``)
+behind a small driver and compare them with Python on seeded random inputs, exactly.
+The whole firmware (feature window, model, serial lines) is compared in
+``tests/test_firmware.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyad.alerts import (
+    READ_ERROR,
+    READ_OK,
+    READ_TIMEOUT,
+    AlertRules,
+    AlertState,
+    RawReading,
+    alert_active,
+    check_sample,
+    firmware_lines,
+    tenths,
+)
+from tinyad.config import AlertsConfig, ThresholdsConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "firmware" / "lib" / "tinyad"
+
+RULES = AlertRules(consecutive=3, clear_after=2, decision_q=10, temp_lo=200, temp_hi=280, hum_lo=300, hum_hi=500)
+
+
+def events(rules: AlertRules, outcomes: list[tuple[bool, bool]]) -> list[str]:
+    state = AlertState(rules.consecutive, rules.clear_after)
+    return [state.step(m, th)[0] for m, th in outcomes]
+
+
+# ------------------------------------------------------------ state machine
+def test_alert_is_raised_after_n_consecutive_anomalous_readings():
+    seq = [(False, False)] * 2 + [(True, False)] * 4
+    assert events(RULES, seq) == ["", "", "", "", "alert", ""]
+
+
+def test_a_single_spike_does_not_alert():
+    seq = [(False, False), (True, True), (False, False), (True, False), (True, False), (False, False)]
+    assert "alert" not in events(RULES, seq)
+
+
+def test_a_normal_reading_resets_the_anomalous_run():
+    seq = [(True, False), (True, False), (False, False), (True, False), (True, False), (True, False)]
+    assert events(RULES, seq) == ["", "", "", "", "", "alert"]
+
+
+def test_alert_clears_only_after_m_consecutive_normal_readings():
+    seq = [(True, False)] * 3 + [(False, False), (True, False), (False, False), (False, False), (False, False)]
+    assert events(RULES, seq) == ["", "", "alert", "", "", "", "clear", ""]
+
+
+def test_alert_says_which_rules_fired_during_the_raising_run():
+    state = AlertState(3, 2)
+    state.step(True, False)
+    state.step(False, True)
+    assert state.step(True, False) == ("alert", True, True)
+    state = AlertState(2, 2)
+    state.step(False, True)
+    assert state.step(False, True) == ("alert", False, True)
+
+
+def test_consecutive_one_alerts_at_once():
+    assert events(AlertRules(1, 1, 0, 200, 280, 300, 500), [(True, False), (False, False)]) == ["alert", "clear"]
+
+
+def test_model_decision_is_score_at_or_above_the_code_and_128_means_never():
+    assert RULES.model(10) and RULES.model(127) and not RULES.model(9) and not RULES.model(None)
+    never = AlertRules(1, 1, 128, 200, 280, 300, 500)
+    assert not any(never.model(q) for q in range(-128, 128))
+
+
+def test_threshold_rules_are_strict_and_skip_missing_humidity():
+    assert not RULES.threshold(200, 300) and not RULES.threshold(280, 500)
+    assert RULES.threshold(199, 400) and RULES.threshold(281, 400)
+    assert RULES.threshold(240, 299) and RULES.threshold(240, 501)
+    assert not RULES.threshold(240, None)
+
+
+def test_rules_from_params_use_the_seed_alarm_limits_in_tenths():
+    rules = AlertRules.from_config(
+        AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after=5),
+        ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0],
+                         temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0]),
+        decision_q=-3,
+    )
+    assert (rules.temp_lo, rules.temp_hi, rules.hum_lo, rules.hum_hi) == (200, 280, 300, 500)
+    assert (rules.consecutive, rules.clear_after, rules.decision_q) == (2, 5, -3)
+
+
+def test_bad_rules_are_refused():
+    with pytest.raises(ValueError, match="consecutive"):
+        AlertRules(0, 1, 0, 200, 280, 300, 500)
+    with pytest.raises(ValueError, match="decision_q"):
+        AlertRules(1, 1, 129, 200, 280, 300, 500)
+
+
+# --------------------------------------------------------- sample validation
+@pytest.mark.parametrize(
+    "temp, hum, status, expected",
+    [
+        (24.1, 40.2, READ_OK, ("", 241, 402)),
+        (-0.05, 0.0, READ_OK, ("", -1, 0)),  # half away from zero
+        (float("nan"), 40.0, READ_OK, ("nan", 0, None)),
+        (24.0, float("nan"), READ_OK, ("nan", 0, None)),
+        (float("inf"), 40.0, READ_OK, ("nan", 0, None)),
+        (24.0, 40.0, READ_TIMEOUT, ("timeout", 0, None)),
+        (24.0, 40.0, READ_ERROR, ("dht_error", 0, None)),
+        (-999.0, 40.0, READ_OK, ("dht_error", 0, None)),
+        (24.0, -999.0, READ_OK, ("dht_error", 0, None)),
+        (-3276.7, 40.0, READ_OK, ("dht_error", 0, None)),
+        (24.0, 6553.5, READ_OK, ("dht_error", 0, None)),
+        (80.1, 40.0, READ_OK, ("impossible", 0, None)),
+        (-40.1, 40.0, READ_OK, ("impossible", 0, None)),
+        (24.0, 100.1, READ_OK, ("impossible", 0, None)),
+        (24.0, -0.1, READ_OK, ("impossible", 0, None)),
+        (1e300, 40.0, READ_OK, ("impossible", 0, None)),
+        (80.0, 100.0, READ_OK, ("", 800, 1000)),
+    ],
+)
+def test_check_sample(temp, hum, status, expected):
+    assert check_sample(temp, hum, status) == expected
+
+
+def test_without_humidity_a_bad_humidity_is_reported_missing_not_faulty():
+    assert check_sample(24.0, float("nan"), use_humidity=False) == ("", 240, None)
+    assert check_sample(24.0, 6553.5, use_humidity=False) == ("", 240, None)
+    assert check_sample(float("nan"), 40.0, use_humidity=False) == ("nan", 0, None)
+
+
+def test_tenths_rounds_half_away_from_zero_like_lround():
+    assert [tenths(v) for v in (0.25, -0.25, 0.35, -0.35, 24.04, 2.5e-1)] == [3, -3, 4, -4, 240, 3]
+
+
+# ------------------------------------------------------- lines, faults, arrays
+def test_faults_print_fault_lines_and_never_alert_or_break_a_run():
+    rules = AlertRules(2, 2, 0, 200, 280, 300, 500)
+    readings = [RawReading(0, 30.0, 40.0), RawReading(60, float("nan"), 40.0), RawReading(120, -999.0, 40.0),
+                RawReading(180, 30.0, 40.0), RawReading(240, 24.0, 40.0, READ_TIMEOUT)]
+    lines = firmware_lines(readings, [None] * 5, rules, status_every=0)
+    assert [ln["event"] for ln in lines] == ["fault", "fault", "alert", "fault"]
+    assert [ln["reason"] for ln in lines if ln["event"] == "fault"] == ["nan", "dht_error", "timeout"]
+    alert = lines[2]
+    assert alert == {"t": 180, "event": "alert", "temp": 30.0, "hum": 40.0, "score": None,
+                     "model": False, "threshold": True}
+    only_faults = firmware_lines([RawReading(i, float("nan"), 40.0) for i in range(10)], [127] * 10,
+                                 AlertRules(1, 1, 0, 200, 280, 300, 500), status_every=1)
+    assert {ln["event"] for ln in only_faults} == {"fault"}
+
+
+def test_status_lines_count_valid_readings_only():
+    readings = [RawReading(i, 24.0 if i % 3 else float("nan"), 40.0) for i in range(12)]
+    lines = firmware_lines(readings, [None] * 12, RULES, status_every=4)
+    status = [ln for ln in lines if ln["event"] == "status"]
+    assert [ln["t"] for ln in status] == [5, 11]
+    assert status[0] == {"t": 5, "event": "status", "temp": 24.0, "hum": 40.0, "score": None,
+                         "model": False, "threshold": False, "alert": False}
+
+
+def test_alert_active_matches_the_step_by_step_machine():
+    rng = np.random.default_rng(3)
+    model = rng.random(500) < 0.3
+    threshold = rng.random(500) < 0.1
+    valid = rng.random(500) < 0.9
+    active = alert_active(model, threshold, valid, 2, 3)
+    state = AlertState(2, 3)
+    for i in range(500):
+        if valid[i]:
+            state.step(model[i], threshold[i])
+        assert active[i] == state.active
+    assert active.any() and not active.all()
+
+
+# ------------------------------------------------------------- C == Python
+DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "tinyad_alerts.h"
+#include "tinyad_sample.h"
+
+/* stdin: "C consecutive clear_after decision_q temp_lo temp_hi hum_lo hum_hi" once, then
+   "S status temp_hex hum_hex use_hum"  -> "fault t10 h10 has_hum"
+   "A has_score score t10 h10 has_hum"  -> "event model threshold alert_model alert_threshold active" */
+int main(void)
+{
+    char kind;
+    tinyad_alert_cfg_t cfg;
+    tinyad_alert_state_t st;
+    int c[7];
+    tinyad_alert_init(&st);
+    if (scanf(" C %d %d %d %d %d %d %d", &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6]) != 7) return 2;
+    cfg.consecutive = (uint16_t)c[0]; cfg.clear_after = (uint16_t)c[1]; cfg.decision_q = (int16_t)c[2];
+    cfg.temp_lo = (int16_t)c[3]; cfg.temp_hi = (int16_t)c[4]; cfg.hum_lo = (int16_t)c[5]; cfg.hum_hi = (int16_t)c[6];
+    while (scanf(" %c", &kind) == 1) {
+        if (kind == 'S') {
+            tinyad_raw_t raw; tinyad_sample_t s; int use; char tb[64], hb[64];
+            if (scanf("%d %63s %63s %d", &raw.status, tb, hb, &use) != 4) return 2;
+            raw.temp_c = strtod(tb, NULL); raw.humidity = strtod(hb, NULL); raw.t = 0; raw.second_of_day = 0;
+            s.temp10 = 0; s.hum10 = 0; s.has_hum = 0;
+            {
+                tinyad_fault_t f = tinyad_sample_check(&raw, use, &s);
+                printf("%s %d %d %d\n", f == TINYAD_FAULT_NONE ? "ok" : tinyad_fault_name(f),
+                       f ? 0 : s.temp10, f ? 0 : s.hum10, f ? 0 : s.has_hum);
+            }
+        } else if (kind == 'A') {
+            int has_score, score, t10, h10, has_hum; tinyad_sample_t s; tinyad_alert_flags_t fl;
+            tinyad_alert_event_t ev;
+            if (scanf("%d %d %d %d %d", &has_score, &score, &t10, &h10, &has_hum) != 5) return 2;
+            s.t = 0; s.second_of_day = 0; s.temp10 = (int16_t)t10; s.hum10 = (int16_t)h10; s.has_hum = (uint8_t)has_hum;
+            ev = tinyad_alert_step(&st, &cfg, &s, has_score, score, &fl);
+            printf("%s %d %d %d %d %d\n", ev == TINYAD_ALERT_RAISED ? "alert" : ev == TINYAD_ALERT_CLEARED ? "clear" : "-",
+                   fl.model, fl.threshold, fl.alert_model, fl.alert_threshold, st.active);
+        } else {
+            return 2;
+        }
+    }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory) -> Path:
+    gcc = shutil.which("gcc")
+    assert gcc, "gcc is required (apt-get install gcc)"
+    d = tmp_path_factory.mktemp("alerts_driver")
+    (d / "driver.c").write_text(DRIVER)
+    exe = d / "driver"
+    cmd = [gcc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", f"-I{LIB}",
+           str(d / "driver.c"), str(LIB / "tinyad_alerts.c"), str(LIB / "tinyad_sample.c"), "-lm", "-o", str(exe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return exe
+
+
+def run_driver(exe: Path, rules: AlertRules, commands: list[str]) -> list[str]:
+    head = (f"C {rules.consecutive} {rules.clear_after} {rules.decision_q} "
+            f"{rules.temp_lo} {rules.temp_hi} {rules.hum_lo} {rules.hum_hi}\n")
+    proc = subprocess.run([str(exe)], input=head + "\n".join(commands) + "\n", capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def random_value(rng: random.Random, kind: str) -> float:
+    base, spread, lo, hi = (24.0, 8.0, -40.0, 80.0) if kind == "t" else (40.0, 15.0, 0.0, 100.0)
+    r = rng.random()
+    if r < 0.6:
+        return round(rng.gauss(base, spread), rng.choice([1, 1, 2, 3]))
+    if r < 0.7:
+        return rng.choice([lo, hi, lo - 0.1, hi + 0.1, lo - 0.04, hi + 0.04, lo - 0.05, hi + 0.05])
+    if r < 0.8:
+        return rng.choice([float("nan"), float("inf"), -float("inf"), -999.0, -3276.7, 6553.5, 1e5, -1e5, 99999.99])
+    if r < 0.9:
+        return rng.uniform(-2e5, 2e5)
+    return (rng.randrange(-5000, 5000) + rng.choice([0.05, -0.05, 0.5, 0.45, 0.55])) / 10
+
+
+def test_c_sample_check_equals_python(driver):
+    rng = random.Random(20260105)
+    cmds, expected = [], []
+    for _ in range(4000):
+        status = rng.choices([READ_OK, READ_TIMEOUT, READ_ERROR], [0.9, 0.05, 0.05])[0]
+        t, h, use = random_value(rng, "t"), random_value(rng, "h"), rng.random() < 0.8
+        cmds.append(f"S {status} {float(t).hex()} {float(h).hex()} {int(use)}")
+        fault, t10, h10 = check_sample(t, h, status, use)
+        expected.append(f"{fault or 'ok'} {t10} {h10 or 0} {int(h10 is not None) if not fault else 0}")
+    got = run_driver(driver, RULES, cmds)
+    mismatches = [(c, e, g) for c, e, g in zip(cmds, expected, got) if e != g]
+    assert len(got) == len(expected) and not mismatches, mismatches[:5]
+    assert {e.split()[0] for e in expected} == {"ok", "nan", "timeout", "dht_error", "impossible"}
+
+
+@pytest.mark.parametrize("seed, decision_q", [(1, -20), (2, 64), (3, 128), (4, 0)])
+def test_c_alert_state_machine_equals_python(driver, seed, decision_q):
+    rng = random.Random(seed)
+    rules = AlertRules(consecutive=rng.randint(1, 4), clear_after=rng.randint(1, 6), decision_q=decision_q,
+                       temp_lo=200, temp_hi=280, hum_lo=300, hum_hi=500)
+    state = AlertState(rules.consecutive, rules.clear_after)
+    cmds, expected = [], []
+    # bursts so that runs of anomalies of every length occur
+    anomalous_share = 0.5
+    for i in range(3000):
+        if i % 50 == 0:
+            anomalous_share = rng.random()
+        has_score = rng.random() < 0.9
+        anomalous = rng.random() < anomalous_share
+        q = rules.decision_q
+        if anomalous and q <= 127:
+            score = rng.randint(q, 127)
+        elif not anomalous and q > -128:
+            score = rng.randint(-128, min(q, 128) - 1)
+        else:
+            score = rng.randint(-128, 127)
+        t10 = rng.choice([rng.randint(150, 199), rng.randint(281, 330)]) if anomalous and rng.random() < 0.5 \
+            else rng.randint(200, 280)
+        has_hum = rng.random() < 0.9
+        h10 = rng.randint(250, 550) if has_hum else 0
+        cmds.append(f"A {int(has_score)} {score} {t10} {h10} {int(has_hum)}")
+        model = rules.model(score if has_score else None)
+        threshold = rules.threshold(t10, h10 if has_hum else None)
+        event, am, at = state.step(model, threshold)
+        expected.append(f"{event or '-'} {int(model)} {int(threshold)} "
+                        f"{int(am) if event == 'alert' else 0} {int(at) if event == 'alert' else 0} {int(state.active)}")
+    got = run_driver(driver, rules, cmds)
+    mismatches = [(i, e, g) for i, (e, g) in enumerate(zip(expected, got)) if e != g]
+    assert len(got) == len(expected) and not mismatches, mismatches[:5]
+    assert sum(e.startswith("alert") for e in expected) > 3
+    assert sum(e.startswith("clear") for e in expected) > 3
