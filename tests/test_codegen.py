@@ -1,0 +1,170 @@
+"""The generated C: bit-exact with TensorFlow Lite Micro, C99-clean, and the stage's files.
+
+For every MLP variant (tests/cbuild.py: MLP_VARIANTS) and both layouts, the generated
+``tinyad_model.c`` is compiled with ``gcc -std=c99 -Wall -Wextra -Werror -pedantic`` and
+its outputs on thousands of random and extreme int8 inputs must equal the TFLM
+interpreter's exactly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cbuild import HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
+from tinyad.codegen_c import BANNER, STYLES, generate, model_sources
+from tinyad.int8 import run_model
+from tinyad.tflite_model import UnsupportedModelError, parse_tflite, read_tflite
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "mlp-models"
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("variant", list(MLP_VARIANTS))
+def test_generated_c_equals_tflm(model_dir, tmp_path, variant, style):
+    path = variant_tflite(variant, model_dir)
+    model = read_tflite(path)
+    generate(path, tmp_path / "gen", style=style)
+    x = test_inputs(model, 3000, seed=list(MLP_VARIANTS).index(variant))
+    ref = tflm_predict(path.read_bytes(), x)
+    got = CModel(tmp_path / "gen", build_dir=tmp_path / "build").predict(x)
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(run_model(model, x), ref)
+
+
+def test_generated_files_banner_and_symbols(model_dir, tmp_path):
+    path = variant_tflite("mlp7-16-8-1-relu", model_dir)
+    files = generate(path, tmp_path / "gen", prefix="tinyad")
+    names = sorted(p.name for p in files)
+    assert names == ["tinyad_model.c", "tinyad_model.h", "tinyad_model_config.h", "tinyad_model_data.c", "tinyad_model_data.h"]
+    for p in files:
+        assert p.read_text().startswith("/* " + BANNER), p.name
+    cfg = (tmp_path / "gen" / "tinyad_model_config.h").read_text()
+    assert "#define TINYAD_N_INPUTS 7" in cfg and "#define TINYAD_N_OUTPUTS 1" in cfg
+    assert "#define TINYAD_OUTPUT_ZERO_POINT (-128)" in cfg
+    assert "void tinyad_model_invoke(const int8_t in[TINYAD_N_INPUTS], int8_t out[TINYAD_N_OUTPUTS]);" in (
+        tmp_path / "gen" / "tinyad_model.h").read_text()
+
+
+def test_flatbuffer_array_is_the_file_and_aligned(model_dir, tmp_path):
+    path = variant_tflite("mlp4-8-1-tanh", model_dir)
+    gen = tmp_path / "gen"
+    generate(path, gen)
+    lib = tmp_path / "libdata.so"
+    run_checked([require_tool("gcc", "gcc"), *HOST_CFLAGS, "-fPIC", "-shared", "-I", str(gen),
+                 str(gen / "tinyad_model_data.c"), "-o", str(lib)])
+    so = ctypes.CDLL(str(lib))
+    n = ctypes.c_uint.in_dll(so, "tinyad_model_tflite_len").value
+    arr = (ctypes.c_ubyte * n).in_dll(so, "tinyad_model_tflite")
+    assert bytes(arr) == path.read_bytes()
+    assert ctypes.addressof(arr) % 16 == 0
+
+
+def test_headers_are_valid_cplusplus(model_dir, tmp_path):
+    path = variant_tflite("mlp4-8-1-tanh", model_dir)
+    gen = tmp_path / "gen"
+    generate(path, gen)
+    src = tmp_path / "use.cc"
+    src.write_text('#include "tinyad_model.h"\n#include "tinyad_model_data.h"\n'
+                   "int main() { int8_t in[TINYAD_N_INPUTS] = {0}; int8_t out[TINYAD_N_OUTPUTS];\n"
+                   "  tinyad_model_invoke(in, out); return (int)tinyad_model_tflite_len + out[0]; }\n")
+    gxx = require_tool("g++", "g++")
+    run_checked([gxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-I", str(gen), "-c", str(src), "-o", str(tmp_path / "use.o")])
+    # and the C sources themselves compile and link with it
+    gcc = require_tool("gcc", "gcc")
+    run_checked([gcc, *HOST_CFLAGS, "-I", str(gen), "-c", str(gen / "tinyad_model.c"), "-o", str(tmp_path / "m.o")])
+    run_checked([gcc, *HOST_CFLAGS, "-I", str(gen), "-c", str(gen / "tinyad_model_data.c"), "-o", str(tmp_path / "d.o")])
+    run_checked([gxx, str(tmp_path / "use.o"), str(tmp_path / "m.o"), str(tmp_path / "d.o"), "-o", str(tmp_path / "use")])
+    assert subprocess.run([str(tmp_path / "use")]).returncode >= 0
+
+
+def test_prefix_changes_every_symbol(model_dir, tmp_path):
+    path = variant_tflite("mlp4-8-1-tanh", model_dir)
+    gen = tmp_path / "gen"
+    generate(path, gen, prefix="room")
+    assert (gen / "room_model.c").is_file()
+    x = test_inputs(read_tflite(path), 200)
+    np.testing.assert_array_equal(CModel(gen, prefix="room", build_dir=tmp_path / "b").predict(x),
+                                  tflm_predict(path.read_bytes(), x))
+    with pytest.raises(ValueError, match="not a C identifier"):
+        generate(path, gen, prefix="9bad-name")
+
+
+def _with_op_replaced(model_bytes: bytes, op_name: str) -> bytes:
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(bytearray(model_bytes), 0))
+    code = getattr(fb.BuiltinOperator, op_name)
+    last = m.subgraphs[0].operators[-1]
+    m.operatorCodes[last.opcodeIndex].builtinCode = code
+    m.operatorCodes[last.opcodeIndex].deprecatedBuiltinCode = min(code, 127)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_unsupported_op_is_named(model_dir):
+    data = _with_op_replaced(variant_tflite("mlp4-8-1-tanh", model_dir).read_bytes(), "SOFTMAX")
+    with pytest.raises(UnsupportedModelError, match=r"m\.tflite: operator 3: operator SOFTMAX is not supported"):
+        parse_tflite(data, source="m.tflite")
+
+
+def test_not_a_tflite_is_refused(tmp_path):
+    with pytest.raises(UnsupportedModelError, match="not a TFLite flatbuffer"):
+        parse_tflite(b"\x00" * 64, source="junk.bin")
+    with pytest.raises(FileNotFoundError, match="missing.tflite"):
+        generate(tmp_path / "missing.tflite", tmp_path / "gen")
+
+
+def test_style_is_checked(model_dir):
+    model = read_tflite(variant_tflite("mlp4-8-1-tanh", model_dir))
+    with pytest.raises(ValueError, match="codegen style"):
+        model_sources(model, "tinyad", "fancy")
+
+
+def _quant_json(model) -> dict:
+    return {"input": {"scale": model.input.scale, "zero_point": model.input.zero_point},
+            "output": {"scale": model.output.scale, "zero_point": model.output.zero_point}}
+
+
+def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
+    from stages import codegen
+
+    path = variant_tflite("mlp7-16-8-1-relu", model_dir)
+    model = read_tflite(path)
+    quant = tmp_path / "quant.json"
+    quant.write_text(json.dumps(_quant_json(model)))
+    scaler = tmp_path / "scaler.json"
+    scaler.write_text("{}")
+    out, metrics = tmp_path / "generated", tmp_path / "metrics" / "codegen.json"
+    codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+                  "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
+    m = json.loads(metrics.read_text())
+    assert m["macs"] == 7 * 16 + 16 * 8 + 8 * 1 == model.macs
+    assert m["weights_bytes"] == m["macs"]
+    assert m["bias_bytes"] == 4 * (16 + 8 + 1)
+    assert m["flatbuffer_bytes"] == path.stat().st_size
+    for name in m["files"]:
+        assert (out / name).is_file()
+    x = test_inputs(model, 300)
+    np.testing.assert_array_equal(CModel(out, build_dir=tmp_path / "b").predict(x), tflm_predict(path.read_bytes(), x))
+
+    # a quant.json that does not describe this .tflite is refused, naming the file
+    bad = _quant_json(model)
+    bad["input"]["zero_point"] += 1
+    quant.write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match=r"quant\.json: input quantization"):
+        codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+                      "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
