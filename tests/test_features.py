@@ -114,11 +114,25 @@ def test_window_features_match_their_definitions_on_a_hand_window():
     assert f["tod_cos"] == math.cos(6.283185307179586 * sod / 86400.0)
 
 
+def test_run_counts_exact_repeats_of_both_quantities_and_devup_only_rises():
+    df = tiny_frame([24.0, 24.1, 24.1, 24.1, 24.1, 23.0], hums=[40.0, 40.0, 41.0, 41.0, 41.0, 41.0])
+    names = ["temp_run", "hum_run", "run", "temp_dev", "temp_devup"]
+    X, valid = compute_features(df, fcfg(names, window=5))
+    assert valid.tolist() == [False] * 4 + [True, True]
+    assert X[4, :3].tolist() == [3.0, 2.0, 2.0]  # joint run: humidity changed 2 readings ago
+    assert X[5, :3].tolist() == [0.0, 3.0, 0.0]
+    assert X[4, 3] == pytest.approx(0.02) and X[4, 4] == X[4, 3]
+    assert X[5, 3] == pytest.approx(23.0 - 23.88) and X[5, 4] == 0.0
+    X_t, _ = compute_features(df, fcfg(["run"], window=5, use_humidity=False))
+    assert X_t[4, 0] == 3.0  # temperature only
+
+
 def test_stuck_sensor_has_zero_spread_and_no_changes():
     df = tiny_frame([25.3] * 8)
-    X, valid = compute_features(df, fcfg(["temp_std", "temp_iqr", "temp_range", "temp_changes"], window=6))
+    X, valid = compute_features(df, fcfg(["temp_std", "temp_iqr", "temp_range", "temp_changes", "run"], window=6))
     assert valid.sum() == 3
-    assert (X[valid] == 0.0).all()
+    assert (X[valid, :4] == 0.0).all()
+    assert X[valid, 4].tolist() == [5.0, 5.0, 5.0]  # capped at N-1
 
 
 def test_invalid_readings_are_skipped_not_pushed_and_not_scored():

@@ -51,6 +51,8 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
     <q>_std        = sqrt(N*S2 - S1*S1) / (10.0 * N) population standard deviation
     <q>_range      = (max w - min w) / 10.0          spread
     <q>_dev        = (N*c - S1) / (10.0 * N)         current minus window mean
+    <q>_devup      = max(<q>_dev, 0.0)                only rises above the window mean
+                     (a fall after an event ends is not mistaken for the event)
     <q>_iqr        = (s[N-1-N//4] - s[N//4]) / 10.0  s = w sorted ascending (robust spread)
     <q>_mdelta     = (M2(last m) - M2(first m)) / 20.0
                      m = N // 3 readings; M2(k values) = s[(k-1)//2] + s[k//2] of the
@@ -58,6 +60,12 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
                      (robust change: a 1-3 reading spike does not move it)
     <q>_changes    = number of i in 1..N-1 with w[i] != w[i-1], as a double
                      (a stuck sensor reports the same value over and over)
+    <q>_run        = r / 1.0 where r is the largest r in 0..N-1 with
+                     w[N-1-j] == c for every j in 1..r: how many readings before
+                     the current one repeat it without a break (0 = it changed)
+    run            = the same run, counted while temperature AND humidity both repeat
+                     (temperature only when humidity is not used): a stuck sensor
+                     repeats both exactly, a live one rarely repeats both twice
 
 ``sqrt`` of ``N*S2 - S1*S1`` is exact for any window a DHT22 can fill (the integer is
 below 2**53).  The only non-correctly-rounded operations are ``sin``/``cos`` of the
@@ -125,8 +133,8 @@ __all__ = [
     "valid_readings",
 ]
 
-BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos")
-WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "iqr", "mdelta", "changes")
+BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos", "run")
+WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "devup", "iqr", "mdelta", "changes", "run")
 TWO_PI = 6.283185307179586  # the double nearest 2*pi, written out for the C mirror
 SECONDS_PER_DAY = 86400
 REQUIRED_COLUMNS = ("timestamp", "temperature", "humidity", "fault")
@@ -155,7 +163,8 @@ def feature_names(cfg: FeaturesConfig) -> list[str]:
 
 
 def uses_humidity(cfg: FeaturesConfig) -> bool:
-    return any(n.startswith("hum") for n in feature_names(cfg))
+    names = feature_names(cfg)
+    return any(n.startswith("hum") for n in names) or ("run" in names and cfg.use_humidity)
 
 
 # ----------------------------------------------------------------- arithmetic
@@ -232,7 +241,16 @@ def _window_features(w: np.ndarray, kind: str) -> np.ndarray:
         return (m2_last - m2_first).astype(np.float64) / 20.0
     if kind == "changes":
         return (w[:, 1:] != w[:, :-1]).sum(axis=1).astype(np.float64)
+    if kind == "devup":
+        return np.maximum(_window_features(w, "dev"), 0.0)
+    if kind == "run":
+        return _run_length(w[:, :-1] == c[:, None]).astype(np.float64)
     raise ConfigError(f"features.names: unknown window feature kind {kind!r}")
+
+
+def _run_length(eq: np.ndarray) -> np.ndarray:
+    """Per row, how many trailing entries of ``eq`` (bool [m, N-1]) are all True."""
+    return np.cumprod(eq[:, ::-1], axis=1).sum(axis=1)
 
 
 def _time_of_day(ts: pd.Series, fn) -> np.ndarray:
@@ -269,6 +287,15 @@ def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) ->
     for j, name in enumerate(names):
         if name in ("temp", "hum"):
             X[scored, j] = series[name][n_win - 1 :].astype(np.float64) / 10.0
+        elif name == "run":
+            qs = ["temp", "hum"] if features_cfg.use_humidity else ["temp"]
+            eq = None
+            for q in qs:
+                if q not in windows:
+                    windows[q] = np.lib.stride_tricks.sliding_window_view(series[q], n_win)
+                e = windows[q][:, :-1] == windows[q][:, -1:]
+                eq = e if eq is None else eq & e
+            X[scored, j] = _run_length(eq).astype(np.float64)
         elif name in ("tod_sin", "tod_cos"):
             fn = math.sin if name == "tod_sin" else math.cos
             X[scored, j] = _time_of_day(readings_df["timestamp"].iloc[scored], fn)
