@@ -175,3 +175,29 @@ def test_inputs(model, n_random: int = 3000, seed: int = 0) -> np.ndarray:
 
 
 test_inputs.__test__ = False  # not a pytest test
+
+
+# ------------------------------------------------------------ cross compilers
+# target -> (compiler command, size tool, Debian package).  -ffreestanding: the generated
+# inference needs only <stdint.h>, which GCC itself provides for freestanding builds
+# (the bare-metal xtensa/riscv toolchains ship no C library headers of their own).
+CROSS_TARGETS: dict[str, tuple[list[str], str, str]] = {
+    "xtensa-lx106": (["xtensa-lx106-elf-gcc", "-mlongcalls"], "xtensa-lx106-elf-size", "gcc-xtensa-lx106"),
+    "rv32imc": (["riscv64-unknown-elf-gcc", "-march=rv32imc", "-mabi=ilp32"], "riscv64-unknown-elf-size",
+                "gcc-riscv64-unknown-elf"),
+    "cortex-m4": (["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb"], "arm-none-eabi-size", "gcc-arm-none-eabi"),
+}
+CROSS_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffreestanding", "-Os"]
+
+
+def cross_compile_size(target: str, source: Path, include_dir: Path, obj: Path) -> dict[str, int]:
+    """Compile one C file to an object for ``target`` (-Os, warnings as errors) and
+    return its sizes from the target's ``size``: text, data, bss (bytes)."""
+    cmd, size_tool, package = CROSS_TARGETS[target]
+    cc = require_tool(cmd[0], package)
+    size = require_tool(size_tool, package)
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    run_checked([cc, *cmd[1:], *CROSS_CFLAGS, "-I", str(include_dir), "-c", str(source), "-o", str(obj)])
+    out = run_checked([size, str(obj)]).stdout.splitlines()
+    text, data, bss = (int(v) for v in out[1].split()[:3])
+    return {"text": text, "data": data, "bss": bss}
