@@ -1,0 +1,247 @@
+"""MLflow tracking: one run with params, every stage's metrics, curves, artifacts and tags;
+a failing store never fails the pipeline and says how to log the run again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyad import tracking as T
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fake_project(root: Path, accuracy: float = 0.9, tflite_bytes: int = 3000, latency: float = 1.5) -> Path:
+    """A finished pipeline run's files: params, metrics of several stages, curves, artifacts; a git repo."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    m = root / "metrics"
+    m.mkdir(exist_ok=True)
+    (m / "evaluate.json").write_text(json.dumps({
+        "ground_truth": 1,
+        "int8_litert": {"accuracy": accuracy, "f1": accuracy - 0.1, "confusion": {"tn": 5, "fp": 1, "fn": 2, "tp": 3},
+                        "by_type": {"point": {"f1": 0.5}}, "events": {"median_delay_readings": None}},
+        "latency_us": {"tflm": {"median": latency, "p95": latency * 1.5}},
+        "memory": {"tflm_arena_bytes": 2320, "tflite_bytes": tflite_bytes},
+        "method": {"truth": "ground-truth label"},
+        "flags": {"ok": True},
+        "list": [1, 2],
+    }))
+    (m / "quantize.json").write_text(json.dumps({"tflite_bytes": tflite_bytes, "agreement": 0.99}))
+    (m / "train.json").write_text(json.dumps({"loss": 0.2, "weird key(1)": 3}))
+    hist = root / "plots" / "train" / "history.csv"
+    hist.parent.mkdir(parents=True, exist_ok=True)
+    hist.write_text("epoch,loss,accuracy,val_loss,val_accuracy\n1,0.9,0.5,0.95,0.5\n2,0.5,0.7,0.6,0.7\n3,0.3,0.8,0.4,0.8\n")
+    (root / "models").mkdir(exist_ok=True)
+    (root / "models" / "model_int8.tflite").write_bytes(b"TFL3" + bytes(tflite_bytes - 4))
+    (root / "plots" / "evaluate").mkdir(parents=True, exist_ok=True)
+    (root / "plots" / "evaluate" / "pr_curve.csv").write_text("recall,precision\n0.5,1.0\n1.0,0.5\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "run"], cwd=root, check=True)
+    return root
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture()
+def clean_env(monkeypatch):
+    for k in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV", "TINYAD_ROOT"):
+        monkeypatch.delenv(k, raising=False)
+    return monkeypatch
+
+
+def test_names_and_flattening():
+    assert T.metric_name("train.weird key(1)") == "train.weird key_1_"
+    flat = T.flatten_metrics({"a": {"b": 1, "c": None, "d": "text", "e": True, "f": [3, 4], "g": float("nan")}}, "s")
+    assert flat == {"s.a.b": 1.0, "s.a.e": 1.0, "s.a.f.0": 3.0, "s.a.f.1": 4.0}
+
+
+def test_one_run_holds_params_metrics_curves_artifacts_and_tags(tmp_path, clean_env):
+    import mlflow
+
+    proj = fake_project(tmp_path / "proj")
+    clean_env.setenv("DVC_EXP_NAME", "sunny-lark")
+    clean_env.setenv("DVC_EXP_BASELINE_REV", "abc123")
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    (tmp_path / "db").mkdir()
+    run_id = T.log_pipeline_run(proj, "params.yaml", "metrics",
+                                [proj / "models/model_int8.tflite", proj / "plots"], uri=uri, experiment="t1")
+    assert run_id
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["t1"])
+    assert len(runs) == 1
+    r = runs.iloc[0]
+    assert r["status"] == "FINISHED"
+    # params: every key, dotted as in params.yaml
+    assert r["params.model.hidden"] == "[16, 8]" or r["params.model.hidden"].startswith("[")
+    assert r["params.evaluate.latency_runs"] == str(__import__("yaml").safe_load((ROOT / "params.yaml").read_text())["evaluate"]["latency_runs"])
+    # metrics from every stage's file
+    assert r["metrics.evaluate.int8_litert.accuracy"] == pytest.approx(0.9)
+    assert r["metrics.evaluate.int8_litert.confusion.tp"] == 3
+    assert r["metrics.evaluate.int8_litert.by_type.point.f1"] == pytest.approx(0.5)
+    assert r["metrics.evaluate.latency_us.tflm.median"] == pytest.approx(1.5)
+    assert r["metrics.quantize.tflite_bytes"] == 3000
+    assert r["metrics.evaluate.flags.ok"] == 1.0
+    assert r["metrics.train.weird key_1_"] == 3
+    assert "metrics.evaluate.method.truth" not in runs.columns
+    assert "metrics.evaluate.int8_litert.events.median_delay_readings" not in runs.columns
+    # training curves as step metrics
+    client = mlflow.MlflowClient(uri)
+    hist = client.get_metric_history(run_id, "train.history.val_loss")
+    assert [(m.step, m.value) for m in sorted(hist, key=lambda m: m.step)] == [(1, 0.95), (2, 0.6), (3, 0.4)]
+    # tags
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=proj, capture_output=True, text=True).stdout.strip()
+    assert r["tags.git.commit"] == head
+    assert r["tags.git.dirty"] == "false"
+    assert r["tags.dvc.exp_name"] == "sunny-lark"
+    assert r["tags.dvc.baseline_rev"] == "abc123"
+    assert r["tags.mlflow.runName"] == "sunny-lark"
+    # artifacts, kept beside the database (not in the working directory)
+    top = {a.path for a in client.list_artifacts(run_id)}
+    assert top == {"models", "plots"}
+    assert {a.path for a in client.list_artifacts(run_id, "models")} == {"models/model_int8.tflite"}
+    assert "plots/evaluate" in {a.path for a in client.list_artifacts(run_id, "plots")}
+    assert (tmp_path / "db" / "mlartifacts").is_dir()
+    assert not (proj / "mlruns").exists()
+
+
+def test_dirty_work_tree_is_tagged(tmp_path, clean_env):
+    import mlflow
+
+    proj = fake_project(tmp_path / "proj")
+    (proj / "params.yaml").write_text((proj / "params.yaml").read_text() + "\n# edited\n")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_id = T.log_pipeline_run(proj, artifacts=[], uri=uri)
+    assert mlflow.MlflowClient(uri).get_run(run_id).data.tags["git.dirty"] == "true"
+
+
+def test_store_location_precedence(tmp_path, clean_env):
+    proj = tmp_path / "proj"
+    # default: the project root's mlflow.db by absolute path, also from inside a queued experiment's copy
+    inside = proj / ".dvc" / "tmp" / "exps" / "tmpabc123"
+    inside.mkdir(parents=True)
+    assert T.resolve_uri(None, inside) == f"sqlite:///{proj.resolve()}/mlflow.db"
+    assert T.resolve_uri(None, proj) == f"sqlite:///{proj.resolve()}/mlflow.db"
+    # the tracking.uri param beats the default, MLFLOW_TRACKING_URI beats both
+    assert T.resolve_uri("http://127.0.0.1:5000", proj) == "http://127.0.0.1:5000"
+    clean_env.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere/x.db")
+    assert T.resolve_uri("http://127.0.0.1:5000", proj) == "sqlite:////elsewhere/x.db"
+
+
+def test_params_uri_and_experiment_are_used(tmp_path, clean_env):
+    import mlflow
+    import yaml
+
+    proj = fake_project(tmp_path / "proj")
+    raw = yaml.safe_load((proj / "params.yaml").read_text())
+    uri = f"sqlite:///{tmp_path / 'from_params.db'}"
+    raw["tracking"] = {"experiment": "from-params", "uri": uri}
+    (proj / "params.yaml").write_text(yaml.safe_dump(raw))
+    run_id = T.log_pipeline_run(proj, artifacts=[])
+    run = mlflow.MlflowClient(uri).get_run(run_id)
+    assert mlflow.MlflowClient(uri).get_experiment(run.info.experiment_id).name == "from-params"
+
+
+def _recovery_line(stderr: str) -> str:
+    lines = stderr.splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("Log this run later with:"))
+    return lines[i + 1].strip()
+
+
+def test_unreachable_server_does_not_fail_and_prints_a_working_recovery_command(tmp_path, clean_env, capsys):
+    import mlflow
+
+    proj = fake_project(tmp_path / "proj")
+    before = digest(proj / "metrics")
+    clean_env.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    clean_env.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    run_id = T.log_pipeline_run(proj, artifacts=[proj / "models/model_int8.tflite"], uri="http://127.0.0.1:9")
+    assert run_id is None
+    err = capsys.readouterr().err
+    assert "MLflow tracking FAILED for store 'http://127.0.0.1:9'" in err
+    assert "results are intact" in err
+    cmd = _recovery_line(err)
+    assert "-m tinyad.tracking log" in cmd and "--uri http://127.0.0.1:9" in cmd
+    assert digest(proj / "metrics") == before
+    # the printed command works once the store is back (here: pointed at a reachable store)
+    good = f"sqlite:///{tmp_path / 'recovered.db'}"
+    proc = subprocess.run(cmd.replace("http://127.0.0.1:9", shlex.quote(good)), shell=True,
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rid = proc.stdout.strip().splitlines()[-1]
+    run = mlflow.MlflowClient(good).get_run(rid)
+    assert run.data.metrics["evaluate.int8_litert.accuracy"] == pytest.approx(0.9)
+    assert [a.path for a in mlflow.MlflowClient(good).list_artifacts(rid, "models")] == ["models/model_int8.tflite"]
+
+
+def test_locked_database_does_not_fail(tmp_path, clean_env, capsys):
+    proj = fake_project(tmp_path / "proj")
+    db = tmp_path / "locked.db"
+    assert T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///{db}")  # create the schema
+    con = sqlite3.connect(db)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        assert T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///{db}") is None
+    finally:
+        con.rollback()
+        con.close()
+    err = capsys.readouterr().err
+    assert "database is locked" in err and "Log this run later with:" in err
+
+
+def test_readonly_database_does_not_fail(tmp_path, clean_env, capsys):
+    proj = fake_project(tmp_path / "proj")
+    db = tmp_path / "ro.db"
+    assert T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///{db}")
+    # a read-only connection (file permissions do not stop root, the sqlite open mode does)
+    assert T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///file:{db}?mode=ro&uri=true") is None
+    assert "readonly database" in capsys.readouterr().err
+
+
+def test_strict_mode_raises(tmp_path, clean_env):
+    proj = fake_project(tmp_path / "proj")
+    (proj / "metrics" / "bad.json").write_text('{"a": 1,\n "b": }')
+    with pytest.raises(ValueError, match=r"bad.json:2:7: not valid JSON"):
+        T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///{tmp_path / 'x.db'}", strict=True)
+
+
+def test_cli_logs_an_existing_run(tmp_path, clean_env):
+    import mlflow
+
+    proj = fake_project(tmp_path / "proj")
+    uri = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-m", "tinyad.tracking", "log", "--uri", uri, "--experiment", "cli"],
+                          cwd=proj, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = mlflow.MlflowClient(uri).get_run(proc.stdout.strip().splitlines()[-1])
+    assert run.data.metrics["quantize.tflite_bytes"] == 3000
+    arts = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(run.info.run_id)}
+    assert {"models", "plots", "metrics"} <= arts  # default artifacts that exist
+    bad = subprocess.run([sys.executable, "-m", "tinyad.tracking", "log", "--params", "nope.yaml", "--uri", uri],
+                         cwd=proj, capture_output=True, text=True, env=env)
+    assert bad.returncode == 1 and "nope.yaml: parameter file not found" in bad.stderr
+
+
+def test_mlflow_and_tensorflow_stay_out_of_imports():
+    code = ("import sys, tinyad.tracking, tinyad.metrics, tinyad.baselines, tinyad.latency, stages.evaluate; "
+            "print(sorted(m for m in ('mlflow', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,433 @@
+"""One MLflow run per pipeline run: params, every stage's metrics, curves, artifacts, tags.
+
+The last pipeline stage calls ``log_pipeline_run``; the same thing is available as a
+command that logs an existing run's outputs from the files afterwards (the recovery
+command when tracking failed during the pipeline)::
+
+    python -m tinyad.tracking log [--root .] [--params params.yaml] [--metrics-dir metrics]
+                                  [--uri URI] [--experiment NAME] [--artifact PATH ...]
+
+What one run holds:
+
+* params: every key of ``params.yaml``, flattened with dots (``model.hidden``, as
+  ``dvc params diff`` names them); lists are logged as JSON;
+* metrics: every number in every ``<metrics dir>/<stage>.json``, flattened as
+  ``<stage>.<key>.<key>`` (``evaluate.int8_litert.f1``, ``quantize.tflite_bytes``);
+  list items get their index as a key, booleans become 0/1, strings and nulls are
+  left out; characters MLflow refuses in a name become ``_``;
+* step metrics: the training curves of ``plots/train/history.csv`` as
+  ``train.history.<column>`` with the epoch as the step;
+* artifacts: the files and folders passed in (``default_artifacts`` lists the int8
+  model, the generated C, the plots, the metrics and the firmware build), each under
+  its path relative to the root;
+* tags: ``git.commit``, ``git.dirty`` (of the root's work tree), ``dvc.exp_name`` and
+  ``dvc.baseline_rev`` when run by ``dvc exp run`` (DVC puts ``DVC_EXP_NAME`` and
+  ``DVC_EXP_BASELINE_REV`` in the environment of the experiment's stages: see
+  ``dvc/repo/experiments/queue/base.py``), and ``tinyad.root``.  The run is named after
+  the DVC experiment when there is one.
+
+Artifacts of a local sqlite store go to ``mlartifacts/`` beside the database (set
+when this module creates the experiment).  Where: ``MLFLOW_TRACKING_URI`` if set, else the ``tracking.uri`` param, else
+``sqlite:///<project root>/mlflow.db`` with the absolute project root of
+``tinyad.paths.project_root`` (the original root also inside a queued experiment's
+temporary copy, so queued experiments land in the same database).  Experiment:
+``tracking.experiment``.
+
+Failure: ``log_pipeline_run`` never raises unless ``strict=True``.  When the store is
+unreachable, locked or read-only, it prints what failed and the exact command that
+logs the run later, and returns ``None``; the DVC metrics files are untouched by
+tracking in any case.  For HTTP stores it bounds MLflow's retries and timeout
+(``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, ``MLFLOW_HTTP_REQUEST_TIMEOUT``) unless the
+environment sets them.  MLflow is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = [
+    "artifact_location",
+    "default_artifacts",
+    "flatten_metrics",
+    "log_pipeline_run",
+    "metric_name",
+    "recovery_command",
+    "resolve_uri",
+]
+
+DEFAULT_EXPERIMENT = "tinyad"
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+_BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
+# MLflow's limits on one log_batch call
+_BATCH_METRICS, _BATCH_PARAMS = 1000, 100
+_PARAM_VALUE_MAX = 6000
+
+
+# ------------------------------------------------------------------ pure parts
+def metric_name(key: str) -> str:
+    """A key MLflow accepts: letters, digits, ``_ - . / space``; others become ``_``."""
+    name = _BAD_NAME_CHARS.sub("_", str(key))
+    if not name or name.startswith("/") or ".." in name:
+        name = name.lstrip("/").replace("..", "._") or "_"
+    return name
+
+
+def _numbers(obj: Any, prefix: str, out: dict[str, float]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _numbers(v, f"{prefix}.{k}" if prefix else str(k), out)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _numbers(v, f"{prefix}.{i}", out)
+    elif isinstance(obj, bool):
+        out[metric_name(prefix)] = float(obj)
+    elif isinstance(obj, (int, float)) and math.isfinite(obj):
+        out[metric_name(prefix)] = float(obj)
+
+
+def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Every finite number of a nested metrics dict, keyed ``prefix.a.b`` (see module doc)."""
+    out: dict[str, float] = {}
+    _numbers(metrics, prefix, out)
+    return out
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    """``{'a': {'b': 1}} -> {'a.b': 1}``: dotted keys as in ``params.yaml`` / ``dvc params diff``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def read_stage_metrics(metrics_dir: Path) -> dict[str, float]:
+    """``<stage>.<key>...`` -> value for every ``*.json`` in ``metrics_dir``."""
+    out: dict[str, float] = {}
+    if not metrics_dir.is_dir():
+        return out
+    for path in sorted(metrics_dir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+        out.update(flatten_metrics(data, path.stem))
+    return out
+
+
+def read_params(params_path: Path) -> dict[str, str]:
+    """Flattened ``params.yaml`` as MLflow params (strings; lists as JSON)."""
+    import yaml
+
+    if not params_path.is_file():
+        raise FileNotFoundError(f"{params_path}: parameter file not found")
+    raw = yaml.safe_load(params_path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{params_path}: expected a mapping of sections at the top level")
+    out = {}
+    for k, v in _flatten(raw).items():
+        text = json.dumps(v) if isinstance(v, (list, dict, bool)) or v is None else str(v)
+        out[metric_name(k)] = text[:_PARAM_VALUE_MAX]
+    return out
+
+
+def read_history(path: Path) -> list[tuple[str, float, int]]:
+    """``(train.history.<column>, value, epoch)`` of every finite cell of history.csv."""
+    import csv
+
+    if not path.is_file():
+        return []
+    rows: list[tuple[str, float, int]] = []
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "epoch" not in reader.fieldnames:
+            raise ValueError(f"{path}: expected a header with an 'epoch' column, got {reader.fieldnames}")
+        for line_no, row in enumerate(reader, start=2):
+            try:
+                step = int(float(row["epoch"]))
+            except ValueError:
+                raise ValueError(f"{path}:{line_no}: column 'epoch' is {row['epoch']!r}, expected an integer") from None
+            for col, cell in row.items():
+                if col == "epoch" or cell in ("", None):
+                    continue
+                try:
+                    value = float(cell)
+                except ValueError:
+                    raise ValueError(f"{path}:{line_no}: column {col!r} is {cell!r}, expected a number") from None
+                if math.isfinite(value):
+                    rows.append((metric_name(f"train.history.{col}"), value, step))
+    return rows
+
+
+def default_artifacts(root: Path) -> list[Path]:
+    """What a pipeline run leaves that is worth keeping with the MLflow run."""
+    candidates = [
+        "models/model_int8.tflite",
+        "models/quant.json",
+        "models/scaler.json",
+        "firmware/lib/generated",
+        "plots",
+        "metrics",
+        "build/firmware",
+    ]
+    return [root / c for c in candidates if (root / c).exists()]
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def run_tags(root: Path) -> dict[str, str]:
+    tags = {"tinyad.root": str(root)}
+    commit = _git(root, "rev-parse", "HEAD")
+    if commit:
+        tags["git.commit"] = commit
+        status = _git(root, "status", "--porcelain", "--untracked-files=no")
+        if status is not None:
+            tags["git.dirty"] = "true" if status else "false"
+    for env, tag in (("DVC_EXP_NAME", "dvc.exp_name"), ("DVC_EXP_BASELINE_REV", "dvc.baseline_rev")):
+        if os.environ.get(env):
+            tags[tag] = os.environ[env]
+    return tags
+
+
+def resolve_uri(uri: str | None = None, root: Path | None = None) -> str:
+    """``MLFLOW_TRACKING_URI``, else ``uri`` (the tracking.uri param), else the project's sqlite."""
+    from tinyad.paths import project_root
+
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    if uri:
+        return uri
+    return f"sqlite:///{project_root(root) / 'mlflow.db'}"
+
+
+def artifact_location(uri: str) -> str | None:
+    """``<db folder>/mlartifacts`` (absolute) for a local sqlite store, else the server's default.
+
+    MLflow would otherwise put a new experiment's artifacts under ``./mlruns`` of the
+    working directory, i.e. inside a queued experiment's temporary copy.
+    """
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = uri[len("sqlite:///"):]
+    if not db or db == ":memory:":
+        return None
+    return (Path(db).resolve().parent / "mlartifacts").as_uri()
+
+
+def recovery_command(root: Path, params_path: Path, metrics_dir: Path, uri: str, experiment: str,
+                     artifacts: Iterable[Path] = ()) -> str:
+    """The shell command that logs this run's outputs later."""
+    parts = [
+        "cd", shlex.quote(str(root)), "&&", shlex.quote(sys.executable), "-m", "tinyad.tracking", "log",
+        "--root", ".", "--params", shlex.quote(_rel(params_path, root)),
+        "--metrics-dir", shlex.quote(_rel(metrics_dir, root)),
+        "--uri", shlex.quote(uri), "--experiment", shlex.quote(experiment),
+    ]
+    for a in artifacts:
+        parts += ["--artifact", shlex.quote(_rel(a, root))]
+    return " ".join(parts)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+# ------------------------------------------------------------------- logging
+def _chunks(items: list, n: int) -> Iterable[list]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path], uri: str,
+         experiment: str, history: Path | None, run_name: str | None, extra_tags: dict[str, str]) -> str:
+    import time
+
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.tracking import MlflowClient
+
+    params = read_params(params_path)
+    metrics = read_stage_metrics(metrics_dir)
+    curves = read_history(history) if history else []
+    tags = run_tags(root) | extra_tags
+    name = run_name or tags.get("dvc.exp_name")
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    exp_id = exp.experiment_id if exp else client.create_experiment(experiment, artifact_location=artifact_location(uri))
+    run = client.create_run(exp_id, run_name=name, tags=tags)
+    run_id = run.info.run_id
+    try:
+        now = int(time.time() * 1000)
+        for chunk in _chunks([Param(k, v) for k, v in sorted(params.items())], _BATCH_PARAMS):
+            client.log_batch(run_id, params=chunk)
+        entries = [Metric(k, v, now, 0) for k, v in sorted(metrics.items())]
+        entries += [Metric(k, v, now, step) for k, v, step in curves]
+        for chunk in _chunks(entries, _BATCH_METRICS):
+            client.log_batch(run_id, metrics=chunk)
+        for path in artifacts:
+            path = Path(path)
+            if not path.exists():
+                print(f"tracking: artifact {path} does not exist; skipped", file=sys.stderr)
+                continue
+            rel = Path(_rel(path, root))
+            parent = None if str(rel.parent) in (".", "") or rel.is_absolute() else str(rel.parent)
+            if path.is_dir():
+                client.log_artifacts(run_id, str(path), artifact_path=str(rel) if not rel.is_absolute() else path.name)
+            else:
+                client.log_artifact(run_id, str(path), artifact_path=parent)
+        client.log_batch(run_id, tags=[RunTag("tinyad.metrics_logged", str(len(metrics)))])
+    except BaseException:
+        try:
+            client.set_terminated(run_id, status="FAILED")
+        except Exception:  # the store may be what failed
+            pass
+        raise
+    client.set_terminated(run_id, status="FINISHED")
+    return run_id
+
+
+def log_pipeline_run(
+    root: Path,
+    params_path: Path | str = "params.yaml",
+    metrics_dir: Path | str = "metrics",
+    artifacts: list[Path] | None = None,
+    *,
+    history: Path | str | None = "plots/train/history.csv",
+    uri: str | None = None,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    tags: dict[str, str] | None = None,
+    strict: bool = False,
+) -> str | None:
+    """Log one pipeline run to MLflow; returns its run id, or ``None`` if tracking failed.
+
+    Relative paths resolve against ``root`` (the run's work tree).  ``uri`` and
+    ``experiment`` default to the ``tracking`` params (``MLFLOW_TRACKING_URI`` wins
+    over both the argument and the param).  ``artifacts=None`` logs
+    ``default_artifacts(root)``.  With ``strict=False`` a failure is reported on
+    stderr with the recovery command and ``None`` is returned.
+    """
+    root = Path(root).resolve()
+    params_path = _under(root, params_path)
+    metrics_dir = _under(root, metrics_dir)
+    hist = _under(root, history) if history else None
+    arts = [_under(root, a) for a in artifacts] if artifacts is not None else default_artifacts(root)
+    cfg_uri, cfg_exp = _tracking_params(params_path)
+    resolved = resolve_uri(uri or cfg_uri, root)
+    exp_name = experiment or cfg_exp or DEFAULT_EXPERIMENT
+    if resolved.startswith(("http://", "https://")):
+        for k, v in HTTP_DEFAULTS.items():
+            os.environ.setdefault(k, v)
+    try:
+        run_id = _log(root, params_path, metrics_dir, arts, resolved, exp_name, hist, run_name, dict(tags or {}))
+    except Exception as exc:  # noqa: BLE001 - tracking must never lose the pipeline's results
+        if strict:
+            raise
+        first = failure_reason(exc)
+        hint = ""
+        from tinyad.paths import project_root
+
+        original = project_root(root)
+        if original != root:
+            exp = os.environ.get("DVC_EXP_NAME", "<experiment>")
+            hint = (
+                f"(This run is a DVC experiment in a temporary copy; once it has finished, restore its outputs with\n"
+                f"    cd {shlex.quote(str(original))} && dvc exp apply {shlex.quote(exp)}\n"
+                f" and run the command above with 'cd {shlex.quote(str(original))}'.)\n"
+            )
+        print(
+            f"\nMLflow tracking FAILED for store {resolved!r} (experiment {exp_name!r}): "
+            f"{type(exc).__name__}: {first}\n"
+            f"The pipeline's results are intact ({_rel(metrics_dir, root)}/ holds the DVC metrics).\n"
+            f"Log this run later with:\n    {recovery_command(root, params_path, metrics_dir, resolved, exp_name, arts)}\n{hint}",
+            file=sys.stderr,
+        )
+        return None
+    print(f"MLflow: logged run {run_id} to experiment {exp_name!r} at {resolved}", file=sys.stderr)
+    return run_id
+
+
+_REASON = re.compile(r"\(\w+(\.\w+)*Error\)|Error:|refused|timed? ?out|locked|readonly|read-only|unreachable", re.I)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The most telling line of an exception's text (MLflow wraps the driver's message)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    for ln in lines:
+        if _REASON.search(ln) and not ln.startswith("(raised as a result of"):
+            return ln[:500]
+    return (lines[0] if lines else type(exc).__name__)[:500]
+
+
+def _under(root: Path, p: Path | str) -> Path:
+    p = Path(p)
+    return p if p.is_absolute() else root / p
+
+
+def _tracking_params(params_path: Path) -> tuple[str | None, str | None]:
+    """``tracking.uri`` and ``tracking.experiment`` from params.yaml (None when absent)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(params_path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None, None
+    section = raw.get("tracking") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return None, None
+    return (section.get("uri") or None), (section.get("experiment") or None)
+
+
+# ----------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tinyad.tracking", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    lg = sub.add_parser("log", help="log the outputs of an existing pipeline run as one MLflow run")
+    lg.add_argument("--root", default=".", help="the run's work tree (default: .)")
+    lg.add_argument("--params", default="params.yaml")
+    lg.add_argument("--metrics-dir", default="metrics")
+    lg.add_argument("--history", default="plots/train/history.csv")
+    lg.add_argument("--uri", default=None, help="tracking URI (default: MLFLOW_TRACKING_URI, tracking.uri, project sqlite)")
+    lg.add_argument("--experiment", default=None)
+    lg.add_argument("--run-name", default=None)
+    lg.add_argument("--artifact", action="append", default=None,
+                    help="file or folder to attach (repeatable; default: the standard outputs that exist)")
+    args = ap.parse_args(argv)
+    root = Path(args.root).resolve()
+    try:
+        run_id = log_pipeline_run(
+            root, args.params, args.metrics_dir,
+            [Path(a) for a in args.artifact] if args.artifact else None,
+            history=args.history, uri=args.uri, experiment=args.experiment, run_name=args.run_name, strict=True,
+        )
+    except Exception as exc:  # noqa: BLE001 - the CLI reports and exits non-zero
+        print(f"tinyad.tracking: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(run_id)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
