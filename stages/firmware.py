@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tinyad import pio
 from tinyad.config import FirmwareConfig, load
@@ -153,11 +153,11 @@ def platform_installed(project: Path, name: str) -> bool:
     )
 
 
-def check_buildable(env: str, project: Path, reachable=registry_reachable) -> None:
+def check_buildable(env: str, project: Path, reachable: Callable[[], bool] | None = None) -> None:
     """Raise FirmwareError with the reason and the remedy when ``env`` cannot be built here."""
     if env == "host" or platform_installed(project, ESP32_PLATFORM):
         return
-    if reachable():
+    if (reachable or registry_reachable)():
         return  # pio installs the platform and libraries itself
     raise FirmwareError(
         f"firmware.envs: environment {env!r} cannot be built on this machine: it needs the PlatformIO "

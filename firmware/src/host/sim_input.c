@@ -401,6 +401,9 @@ static sim_result_t parse_json(sim_parser_t *p, const char *s, size_t n, size_t 
             out->status = TINYAD_READ_TIMEOUT;
         } else if (strcmp(f.reason, "dht_error") == 0) {
             out->status = TINYAD_READ_ERROR;
+        } else if (strcmp(f.reason, "impossible") == 0) {
+            out->temp_c = 1e9; /* replays as the same fault */
+            out->humidity = 0.0;
         }
     }
     return SIM_READING;

@@ -9,7 +9,8 @@
  *                                    an empty field or "nan" is a failed read
  *   {"t":...,"event":"status",...}   a recorded serial log of the firmware: status
  *                                    lines are replayed as readings, fault lines as
- *                                    failed reads, alert/clear lines are skipped
+ *                                    failed reads of the same reason (so a log
+ *                                    replays to itself), alert/clear lines skipped
  *   empty lines, lines starting with '#', and a header line first
  *   ("timestamp,temperature,humidity" or any first line starting with a letter)
  *   are skipped.
