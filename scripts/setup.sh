@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.8
 APT_PACKAGES=(
-  gcc-xtensa-lx106
+  gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
   gcc-arm-none-eabi libnewlib-arm-none-eabi
   valgrind qemu-system-misc

@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Callable
 
 from tinyad.codegen_c import STYLES, model_config_header, model_data_sources, model_sizes, model_sources
+from tinyad.codegen_features import generate_config_header, generate_features_c
 from tinyad.config import Config, load
+from tinyad.features import Scaler
 from tinyad.io import read_json, write_json, write_text
 from tinyad.tflite_model import Int8Model, parse_tflite
 
@@ -62,7 +64,24 @@ def emit_model(ctx: CodegenInputs) -> dict[str, str]:
     return model_sources(ctx.model, ctx.prefix, ctx.style)
 
 
-EMITTERS: list[Callable[[CodegenInputs], dict[str, str]]] = [emit_model_data, emit_model_config, emit_model]
+def emit_features(ctx: CodegenInputs) -> dict[str, str]:
+    """The device's feature pipeline, bit-exact with tinyad/features.py."""
+    return generate_features_c(ctx.cfg.features, Scaler.load(ctx.scaler_path), ctx.quant, ctx.prefix)
+
+
+def emit_config(ctx: CodegenInputs) -> dict[str, str]:
+    """Every constant the firmware needs, derived from params, scaler and quantization."""
+    header = generate_config_header(ctx.cfg, Scaler.load(ctx.scaler_path), ctx.quant, ctx.prefix)
+    return {f"{ctx.prefix}_config.h": header}
+
+
+EMITTERS: list[Callable[[CodegenInputs], dict[str, str]]] = [
+    emit_model_data,
+    emit_model_config,
+    emit_model,
+    emit_features,
+    emit_config,
+]
 
 
 def check_quant(model: Int8Model, quant: dict, quant_path: str) -> None:
