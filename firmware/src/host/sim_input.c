@@ -274,6 +274,7 @@ static sim_result_t parse_json(sim_parser_t *p, const char *s, size_t n, size_t 
 {
     json_fields_t f;
     char key[16];
+    char kx[128]; /* the key, quoted safely for messages */
     f.has_t = 0;
     f.t = 0;
     f.temp = NAN;
@@ -307,12 +308,13 @@ static sim_result_t parse_json(sim_parser_t *p, const char *s, size_t n, size_t 
         while (i < n && is_space(s[i])) {
             i++;
         }
-        if (ke - kb >= sizeof key) {
+        if (ke - kb >= sizeof key || memchr(s + kb, '\0', ke - kb) != NULL) {
             key[0] = '\0'; /* unknown, long key: parsed and ignored */
         } else {
             memcpy(key, s + kb, ke - kb);
             key[ke - kb] = '\0';
         }
+        excerpt(kx, sizeof kx, s + kb, ke - kb);
         if (i < n && s[i] == '"') {
             vb = ++i;
             while (i < n && s[i] != '"' && s[i] != '\\') {
@@ -329,6 +331,8 @@ static sim_result_t parse_json(sim_parser_t *p, const char *s, size_t n, size_t 
                 }
                 memcpy(dst, s + vb, ve - vb);
                 dst[ve - vb] = '\0';
+            } else if (strcmp(key, "t") == 0 || strcmp(key, "temp") == 0 || strcmp(key, "hum") == 0) {
+                return fail(p, vb, "expected a number for \"%s\", got a string", key);
             }
         } else {
             vb = i;
@@ -337,7 +341,7 @@ static sim_result_t parse_json(sim_parser_t *p, const char *s, size_t n, size_t 
             }
             ve = i;
             if (ve == vb) {
-                return fail(p, vb + 1, "expected a value after '%s' in the JSON line", key);
+                return fail(p, vb + 1, "expected a value after \"%s\" in the JSON line", kx);
             }
             if (equals_ci(s + vb, ve - vb, "true") || equals_ci(s + vb, ve - vb, "false")) {
                 /* flags are outputs of the firmware, not inputs */
@@ -352,7 +356,7 @@ static sim_result_t parse_json(sim_parser_t *p, const char *s, size_t n, size_t 
             } else {
                 double v;
                 if (parse_number(s + vb, ve - vb, &v) != 0 || (ve - vb == 3 && equals_ci(s + vb, 3, "nan"))) {
-                    return fail(p, vb + 1, "expected a number, true, false or null after \"%s\"", key);
+                    return fail(p, vb + 1, "expected a number, true, false or null after \"%s\"", kx);
                 }
                 if (strcmp(key, "temp") == 0) {
                     f.temp = v;
