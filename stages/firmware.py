@@ -10,7 +10,8 @@ For every environment in ``firmware.envs`` (default ``[host]``) it runs
 up offline (``firmware/.pio-core``, tool-scons from PyPI's scons), copies the
 artifacts into ``<out>/<env>/`` (``program`` for the host simulator; ``firmware.bin``
 and ``firmware.elf`` for the ESP32) with a ``size.json``, and writes the sizes to the
-metrics file.
+metrics file.  Last, as the final stage of the pipeline, it logs the whole pipeline
+run to MLflow (``tinyad.tracking.log_pipeline_run``): one run per pipeline run.
 
 Sizes (method written next to each number in the metrics): Berkeley ``size`` of the
 ELF, i.e. ``text`` (code + read-only data), ``data`` (initialised RAM, stored in
@@ -250,8 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"firmware {env}: flash {rep['flash_bytes']} B, static RAM {rep['ram_bytes']} B "
               f"(text {rep['text']}, data {rep['data']}, bss {rep['bss']})")
 
-    # ---- MLflow: the lead adds the pipeline run's logging here (tinyad/tracking.py),
-    # ---- with `metrics`, the other stages' metrics files and params `tracking`.
+    # The last stage: record the whole pipeline run (params, every stage's metrics,
+    # curves, model, generated C, plots, firmware) as one MLflow run.  Stages that DVC
+    # took from its cache still count: their metrics files are read here.  A tracking
+    # failure is reported with the command that logs the run later; it never fails
+    # the stage, so the pipeline's results and DVC metrics stay as they are.
+    from tinyad.tracking import log_pipeline_run
+
+    log_pipeline_run(Path.cwd(), args.params, Path(args.metrics).parent)
     return 0
 
 

@@ -17,7 +17,7 @@ HEADLINES = [
     ("metrics/evaluate.json", "int8_litert.accuracy", "accuracy, int8 model, test split"),
     ("metrics/quantize.json", "tflite_bytes", "int8 .tflite size (bytes)"),
     ("metrics/evaluate.json", "latency_us.tflm.median", "TFLM latency on this host (us, median)"),
-    ("metrics/firmware.json", "host.flash_bytes", "host firmware flash (bytes)"),
+    ("metrics/firmware.json", "envs.host.flash_bytes", "host firmware flash (bytes)"),
 ]
 
 OUTPUTS = [
