@@ -395,3 +395,25 @@ def test_simulator_usage_errors(host_build, tmp_path):
     proc = subprocess.run([prog, "--status-every", "1", str(log)], capture_output=True, text=True)
     assert proc.returncode == 0 and json.loads(proc.stdout)["temp"] == 24.0
 
+
+
+# ------------------------------------------------------ microcontroller ISAs
+CROSS = {
+    "xtensa": ["xtensa-lx106-elf-gcc", "-mlongcalls"],
+    "riscv32": ["riscv64-unknown-elf-gcc", "-march=rv32imc", "-mabi=ilp32", "--specs=picolibc.specs"],
+    "arm": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb"],
+}
+
+
+@pytest.mark.parametrize("isa", sorted(CROSS))
+def test_portable_core_compiles_for_microcontrollers_with_warnings_as_errors(isa, generated_dir, tmp_path):
+    cc, *flags = CROSS[isa]
+    assert shutil.which(cc), f"{cc} missing: run scripts/setup.sh --test (Debian cross compilers)"
+    sources = sorted((FIRMWARE / "lib" / "tinyad").glob("*.c")) + sorted(generated_dir.glob("*.c"))
+    for src in sources:
+        proc = subprocess.run(
+            [cc, *flags, "-std=c99", "-Os", "-Wall", "-Wextra", "-Werror", "-Wpedantic", "-ffp-contract=off",
+             f"-I{FIRMWARE / 'lib' / 'tinyad'}", f"-I{generated_dir}", "-c", str(src),
+             "-o", str(tmp_path / (src.stem + ".o"))],
+            capture_output=True, text=True)
+        assert proc.returncode == 0, f"{isa}: {src.name}\n{proc.stderr}"
