@@ -8,8 +8,9 @@
 Reads the params sections ``features`` (to check the scaler), ``quantize`` and
 ``alerts.decision_threshold``.  ``tf.lite.TFLiteConverter`` calibrates on a
 representative dataset of ``quantize.representative_samples`` valid train rows drawn
-without replacement with ``numpy.random.default_rng(quantize.seed)`` (in row order,
-so the same seed gives the same bytes), restricted to ``TFLITE_BUILTINS_INT8`` with
+without replacement with ``numpy.random.default_rng(quantize.seed)``, plus the rows
+holding each feature's train minimum and maximum (in row order, so the same seed gives
+the same bytes), restricted to ``TFLITE_BUILTINS_INT8`` with
 int8 input and output: every tensor of the result is int8 (biases int32), so the model
 runs on integer-only kernels.  Writes the ``.tflite``, ``models/quant.json`` (input and
 output scale / zero point) and ``metrics/quantize.json``: the ``.tflite`` size, the
@@ -39,13 +40,20 @@ from tinyad.io import write_bytes, write_json
 
 
 def representative_rows(X_train: np.ndarray, cfg: QuantizeConfig) -> np.ndarray:
-    """The calibration rows: a seeded sample of the train rows, kept in time order."""
+    """The calibration rows: a seeded sample of the train rows plus each feature's extremes.
+
+    The rows holding every feature's minimum and maximum over the train split are
+    always included, so the int8 input range covers the whole train range: a rare
+    extreme (a 10 deg C spike) that a random sample misses would otherwise be clamped
+    by the int8 input while the float model sees it in full.  Kept in time order.
+    """
     X_train = np.asarray(X_train, dtype=np.float32)
     if len(X_train) == 0:
         raise ValueError("quantize: no valid train rows to calibrate on")
     n = min(cfg.representative_samples, len(X_train))
-    idx = np.sort(np.random.default_rng(cfg.seed).choice(len(X_train), size=n, replace=False))
-    return X_train[idx]
+    idx = np.random.default_rng(cfg.seed).choice(len(X_train), size=n, replace=False)
+    extremes = np.r_[X_train.argmin(axis=0), X_train.argmax(axis=0)]
+    return X_train[np.union1d(idx, extremes)]
 
 
 def convert_int8(model, rep_X: np.ndarray) -> bytes:
@@ -116,13 +124,14 @@ def quantize_model(model, X_train: np.ndarray, X_test: np.ndarray, cfg: Quantize
     """Pure: model and arrays in; ``{"tflite", "quant", "metrics"}`` out."""
     if cfg.method != "ptq":
         raise ValueError(f"quantize.method: only 'ptq' is implemented, got {cfg.method!r}")
-    tflite = convert_int8(model, representative_rows(X_train, cfg))
+    rep = representative_rows(X_train, cfg)
+    tflite = convert_int8(model, rep)
     quant = quant_params(tflite)
     metrics: dict[str, Any] = {
         "method": cfg.method,
         "tflite_bytes": len(tflite),
         "params": int(model.count_params()),
-        "representative_samples": int(min(cfg.representative_samples, len(X_train))),
+        "representative_samples": int(len(rep)),
         "output_code_threshold": output_code_threshold(quant, threshold),
         "input": quant["input"],
         "output": quant["output"],

@@ -99,15 +99,18 @@ def test_scores_and_per_type_definition():
 
 # ------------------------------------------------------------------ the stage
 def stage_cfg(tmp_path):
+    """Compose conf/ (with small overrides) into tmp_path/params.yaml and load it."""
+    import os
+
     from tinyad.config import load
     from tinyad.params import compose
 
-    import os
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        compose(["features.window=20", "cluster.n_init=2"], conf_dir=os.path.join(root, "conf"), out=tmp_path / "params.yaml")
+        compose(["features.window=20", "cluster.n_init=2", "cluster.k=8"], conf_dir=os.path.join(root, "conf"),
+                out=tmp_path / "params.yaml")
     finally:
         os.chdir(cwd)
     return load(tmp_path / "params.yaml")

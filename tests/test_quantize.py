@@ -101,14 +101,18 @@ def test_run_int8_matches_one_row_at_a_time(trained_twice):
 def test_representative_rows_are_a_seeded_sample_of_train_rows():
     from stages.quantize import representative_rows
 
-    X = np.arange(100.0).reshape(50, 2)
+    X = np.random.default_rng(0).normal(size=(500, 3))
+    X[123, 1] = 40.0  # a rare extreme a small sample would miss
     a = representative_rows(X, QuantizeConfig("ptq", 10, 1))
     b = representative_rows(X, QuantizeConfig("ptq", 10, 1))
     c = representative_rows(X, QuantizeConfig("ptq", 10, 2))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-    assert len(a) == 10 and (np.diff(a[:, 0]) > 0).all()
-    assert len(representative_rows(X, QuantizeConfig("ptq", 1000, 1))) == 50
+    assert 10 <= len(a) <= 16
+    np.testing.assert_array_equal(a.min(axis=0), X.min(axis=0).astype(np.float32))
+    np.testing.assert_array_equal(a.max(axis=0), X.max(axis=0).astype(np.float32))
+    assert (a == X[123].astype(np.float32)).all(axis=1).any()
+    assert len(representative_rows(X, QuantizeConfig("ptq", 1000, 1))) == 500
 
 
 def test_qat_is_refused_with_a_reason():
