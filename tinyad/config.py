@@ -470,7 +470,7 @@ def to_dict(obj: Any) -> Any:
 
 def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     """``{'a': {'b': 1}} -> {'a.b': 1}`` as in ``dvc params diff`` and MLflow params."""
-    out: dict[str, Any]
+    out: dict[str, Any] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
