@@ -28,7 +28,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -148,7 +148,7 @@ def synthetic_rows(seed: int, n: int) -> list[Row]:
     event, left = "", 0
     for i in range(n):
         t = t0 + 60 * i
-        stamp = datetime.utcfromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if i % 2 else str(t)
+        stamp = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if i % 2 else str(t)
         temp = min(26.0, max(22.0, temp + rng.gauss(0, 0.05)))
         hum = min(45.0, max(35.0, hum + rng.gauss(0, 0.2)))
         if left == 0 and rng.random() < 0.03:
@@ -261,9 +261,12 @@ def write_params(path: Path, envs: list[str], sleep: str = "none") -> Path:
     return path
 
 
-def test_stage_copies_the_program_and_reports_its_size(host_build, tmp_path):
+def test_stage_copies_the_program_and_reports_its_size(host_build, tmp_path, monkeypatch):
     from stages import firmware as stage
 
+    # the stage ends by logging the pipeline run to MLflow: keep that in tmp_path
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     params = write_params(tmp_path / "params.yaml", ["host"])
     out, metrics = tmp_path / "build" / "firmware", tmp_path / "metrics" / "firmware.json"
     rc = stage.main(["--params", str(params), "--project", str(host_build.project),
