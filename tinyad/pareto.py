@@ -235,7 +235,8 @@ def _plot(points: list[SweepPoint], best: SweepPoint | None, flash_budget: float
                        facecolors="tab:blue" if good else "none", edgecolors="tab:blue", zorder=3)
             ax.annotate(p.name, (getattr(p, x), p.f1), fontsize=7, xytext=(3, 3), textcoords="offset points")
         fx, fy = _front_line(points, mask, x)
-        ax.step(fx, fy, where="post", color="tab:orange", lw=1.5, label=f"Pareto front (F1 vs {x})", zorder=2)
+        ax.plot(fx, fy, drawstyle="steps-post", color="tab:orange", lw=1.5, marker="s", ms=11, mfc="none",
+                label=f"Pareto front (F1 vs {x})", zorder=2)
         if best is not None:
             ax.scatter(getattr(best, x), best.f1, s=220, marker="*", color="tab:red", zorder=4,
                        label=f"recommended: point {best.name}")

@@ -319,20 +319,29 @@ def _data_key(params: dict) -> str:
     return hashlib.sha256(json.dumps(params["data"], sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _stage(name: str, argv: list[str]) -> None:
+def _stage(name: str, argv: list[str], log: Path | None = None) -> None:
+    """Call ``stages.<name>.main(argv)``; its printed output goes to ``log`` (appended)."""
+    import contextlib
     import importlib
 
     mod = importlib.import_module(f"stages.{name}")
-    rc = mod.main([str(a) for a in argv])
+    with contextlib.ExitStack() as stack:
+        if log is not None:
+            fh = stack.enter_context(open(log, "a"))
+            fh.write(f"\n===== stage {name}: {' '.join(map(str, argv))}\n")
+            fh.flush()
+            stack.enter_context(contextlib.redirect_stdout(fh))
+        rc = mod.main([str(a) for a in argv])
     if rc:
-        raise SweepError(f"stage {name} failed with exit status {rc} ({' '.join(map(str, argv))})")
+        raise SweepError(f"stage {name} failed with exit status {rc} ({' '.join(map(str, argv))}); "
+                         f"its output: {log}")
 
 
-def _ingest(params: dict, out: Path, shared: Path | None) -> None:
+def _ingest(params: dict, out: Path, shared: Path | None, log: Path | None = None) -> None:
     """Ingest into ``out``, or reuse the shared output of equal ``data`` params."""
     readings, report, plots = out / "data/interim/readings.parquet", out / "metrics/ingest.json", out / "plots/ingest"
     if shared is None:
-        _stage("ingest", ["--params", out / "params.yaml", "--out", readings, "--report", report, "--plots", plots])
+        _stage("ingest", ["--params", out / "params.yaml", "--out", readings, "--report", report, "--plots", plots], log)
         return
     src = shared / f"ingest-{_data_key(params)}"
     src.mkdir(parents=True, exist_ok=True)
@@ -342,7 +351,7 @@ def _ingest(params: dict, out: Path, shared: Path | None) -> None:
             from tinyad.io import write_text
 
             _stage("ingest", ["--params", out / "params.yaml", "--out", src / "readings.parquet",
-                              "--report", src / "ingest.json", "--plots", src / "plots"])
+                              "--report", src / "ingest.json", "--plots", src / "plots"], log)
             write_text(src / "done", "\n")
     readings.parent.mkdir(parents=True, exist_ok=True)
     report.parent.mkdir(parents=True, exist_ok=True)
@@ -397,19 +406,20 @@ def run_point(
     p = out / "params.yaml"
     ds, scaler, model = out / "data/processed/dataset.parquet", out / "models/scaler.json", out / "models/model.keras"
     tfl, quant, met = out / "models/model_int8.tflite", out / "models/quant.json", out / "metrics"
+    log = out / "stages.log"
     t0 = time.time()
-    _ingest(params, out, Path(shared_dir) if (shared_dir and settings.share_ingest) else None)
+    _ingest(params, out, Path(shared_dir) if (shared_dir and settings.share_ingest) else None, log)
     _stage("cluster", ["--params", p, "--readings", out / "data/interim/readings.parquet", "--out", ds,
-                       "--scaler", scaler, "--metrics", met / "cluster.json", "--plots", out / "plots/cluster"])
+                       "--scaler", scaler, "--metrics", met / "cluster.json", "--plots", out / "plots/cluster"], log)
     _stage("train", ["--params", p, "--dataset", ds, "--scaler", scaler, "--model", model,
-                     "--metrics", met / "train.json", "--plots", out / "plots/train"])
+                     "--metrics", met / "train.json", "--plots", out / "plots/train"], log)
     _stage("quantize", ["--params", p, "--dataset", ds, "--scaler", scaler, "--model", model, "--out", tfl,
-                        "--quant", quant, "--metrics", met / "quantize.json"])
+                        "--quant", quant, "--metrics", met / "quantize.json"], log)
     if settings.codegen:
         _stage("codegen", ["--params", p, "--tflite", tfl, "--quant", quant, "--scaler", scaler,
-                           "--out", out / "generated", "--metrics", met / "codegen.json"])
+                           "--out", out / "generated", "--metrics", met / "codegen.json"], log)
     _stage("evaluate", ["--params", p, "--dataset", ds, "--scaler", scaler, "--model", model, "--tflite", tfl,
-                        "--quant", quant, "--metrics", met / "evaluate.json", "--plots", out / "plots/evaluate"])
+                        "--quant", quant, "--metrics", met / "evaluate.json", "--plots", out / "plots/evaluate"], log)
     seconds = time.time() - t0
     summary = point_summary(tracking.read_stage_metrics(met), settings.metrics)
     tags = {
