@@ -489,8 +489,11 @@ def write_plots(res: EvalResult, plots: Path, model: str = "int8_tflm") -> None:
         pd.DataFrame({"recall": curve["recall"], "precision": curve["precision"], "threshold": curve["threshold"]}).to_csv(tmp, index=False)
 
     # confusion matrices
-    names = list(res.detections)
-    fig, axes = plt.subplots(2, 3, figsize=(11, 7))
+    names = [n for n in (*MODELS, *BASELINES) if n in res.detections]
+    n_cols = (len(names) + 1) // 2
+    fig, axes = plt.subplots(2, n_cols, figsize=(3.7 * n_cols, 7), squeeze=False)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
     for ax, n in zip(axes.ravel(), names):
         c = m[n]["confusion"]
         mat = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
@@ -505,7 +508,7 @@ def write_plots(res: EvalResult, plots: Path, model: str = "int8_tflm") -> None:
         ax.set_yticks([0, 1], ["normal", "anomalous"])
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        ax.set_title(f"{LABELS.get(n, n)}  F1 {m[n]['f1']:.3f}")
+        ax.set_title(f"{LABELS.get(n, n)}\nF1 {m[n]['f1']:.3f}", fontsize=10)
     fig.suptitle("Confusion matrices, test split (" + ("ground truth" if m["ground_truth"] else "vs pseudo-labels") + ")")
     fig.tight_layout()
     _savefig(fig, plots / "confusion.png")
@@ -514,7 +517,10 @@ def write_plots(res: EvalResult, plots: Path, model: str = "int8_tflm") -> None:
     fig, ax = plt.subplots(figsize=(7, 5.5))
     for n in names:
         cv = M.pr_curve(y, res.detections[n].score[known])
-        ax.step(cv["recall"], cv["precision"], where="post", label=f"{LABELS.get(n, n)} (AP {m[n]['pr_auc']:.3f})",
+        if not len(cv["recall"]):
+            continue
+        # point k's precision holds over the recall interval (r_{k-1}, r_k]: the area is the AP
+        ax.step(np.r_[0.0, cv["recall"]], np.r_[cv["precision"][0], cv["precision"]], where="pre", label=f"{LABELS.get(n, n)} (AP {m[n]['pr_auc']:.3f})",
                 lw=2 if n == model else 1.2, ls="-" if n in MODELS else "--")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")

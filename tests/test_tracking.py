@@ -59,6 +59,30 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory) -> Path:
+    """An empty MLflow sqlite database with its schema (creating one takes seconds)."""
+    import mlflow
+
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    mlflow.MlflowClient(f"sqlite:///{db}").search_experiments()
+    return db
+
+
+@pytest.fixture()
+def new_db(template_db, tmp_path):
+    """``new_db(name) -> sqlite URI`` of a fresh copy of the template database."""
+    import shutil
+
+    def make(name: str = "mlflow.db") -> str:
+        path = tmp_path / "dbs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(template_db, path)
+        return f"sqlite:///{path}"
+
+    return make
+
+
 @pytest.fixture()
 def clean_env(monkeypatch):
     for k in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV", "TINYAD_ROOT"):
@@ -72,14 +96,13 @@ def test_names_and_flattening():
     assert flat == {"s.a.b": 1.0, "s.a.e": 1.0, "s.a.f.0": 3.0, "s.a.f.1": 4.0}
 
 
-def test_one_run_holds_params_metrics_curves_artifacts_and_tags(tmp_path, clean_env):
+def test_one_run_holds_params_metrics_curves_artifacts_and_tags(tmp_path, clean_env, new_db):
     import mlflow
 
     proj = fake_project(tmp_path / "proj")
     clean_env.setenv("DVC_EXP_NAME", "sunny-lark")
     clean_env.setenv("DVC_EXP_BASELINE_REV", "abc123")
-    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
-    (tmp_path / "db").mkdir()
+    uri = new_db()
     run_id = T.log_pipeline_run(proj, "params.yaml", "metrics",
                                 [proj / "models/model_int8.tflite", proj / "plots"], uri=uri, experiment="t1")
     assert run_id
@@ -117,16 +140,16 @@ def test_one_run_holds_params_metrics_curves_artifacts_and_tags(tmp_path, clean_
     assert top == {"models", "plots"}
     assert {a.path for a in client.list_artifacts(run_id, "models")} == {"models/model_int8.tflite"}
     assert "plots/evaluate" in {a.path for a in client.list_artifacts(run_id, "plots")}
-    assert (tmp_path / "db" / "mlartifacts").is_dir()
+    assert (tmp_path / "dbs" / "mlartifacts").is_dir()
     assert not (proj / "mlruns").exists()
 
 
-def test_dirty_work_tree_is_tagged(tmp_path, clean_env):
+def test_dirty_work_tree_is_tagged(tmp_path, clean_env, new_db):
     import mlflow
 
     proj = fake_project(tmp_path / "proj")
     (proj / "params.yaml").write_text((proj / "params.yaml").read_text() + "\n# edited\n")
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = new_db()
     run_id = T.log_pipeline_run(proj, artifacts=[], uri=uri)
     assert mlflow.MlflowClient(uri).get_run(run_id).data.tags["git.dirty"] == "true"
 
@@ -144,13 +167,13 @@ def test_store_location_precedence(tmp_path, clean_env):
     assert T.resolve_uri("http://127.0.0.1:5000", proj) == "sqlite:////elsewhere/x.db"
 
 
-def test_params_uri_and_experiment_are_used(tmp_path, clean_env):
+def test_params_uri_and_experiment_are_used(tmp_path, clean_env, new_db):
     import mlflow
     import yaml
 
     proj = fake_project(tmp_path / "proj")
     raw = yaml.safe_load((proj / "params.yaml").read_text())
-    uri = f"sqlite:///{tmp_path / 'from_params.db'}"
+    uri = new_db("from_params.db")
     raw["tracking"] = {"experiment": "from-params", "uri": uri}
     (proj / "params.yaml").write_text(yaml.safe_dump(raw))
     run_id = T.log_pipeline_run(proj, artifacts=[])
@@ -164,7 +187,7 @@ def _recovery_line(stderr: str) -> str:
     return lines[i + 1].strip()
 
 
-def test_unreachable_server_does_not_fail_and_prints_a_working_recovery_command(tmp_path, clean_env, capsys):
+def test_unreachable_server_does_not_fail_and_prints_a_working_recovery_command(tmp_path, clean_env, capsys, new_db):
     import mlflow
 
     proj = fake_project(tmp_path / "proj")
@@ -180,7 +203,7 @@ def test_unreachable_server_does_not_fail_and_prints_a_working_recovery_command(
     assert "-m tinyad.tracking log" in cmd and "--uri http://127.0.0.1:9" in cmd
     assert digest(proj / "metrics") == before
     # the printed command works once the store is back (here: pointed at a reachable store)
-    good = f"sqlite:///{tmp_path / 'recovered.db'}"
+    good = new_db("recovered.db")
     proc = subprocess.run(cmd.replace("http://127.0.0.1:9", shlex.quote(good)), shell=True,
                           capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -190,10 +213,9 @@ def test_unreachable_server_does_not_fail_and_prints_a_working_recovery_command(
     assert [a.path for a in mlflow.MlflowClient(good).list_artifacts(rid, "models")] == ["models/model_int8.tflite"]
 
 
-def test_locked_database_does_not_fail(tmp_path, clean_env, capsys):
+def test_locked_database_does_not_fail(tmp_path, clean_env, capsys, new_db):
     proj = fake_project(tmp_path / "proj")
-    db = tmp_path / "locked.db"
-    assert T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///{db}")  # create the schema
+    db = new_db("locked.db")[len("sqlite:///"):]
     con = sqlite3.connect(db)
     con.execute("BEGIN EXCLUSIVE")
     try:
@@ -205,10 +227,9 @@ def test_locked_database_does_not_fail(tmp_path, clean_env, capsys):
     assert "database is locked" in err and "Log this run later with:" in err
 
 
-def test_readonly_database_does_not_fail(tmp_path, clean_env, capsys):
+def test_readonly_database_does_not_fail(tmp_path, clean_env, capsys, new_db):
     proj = fake_project(tmp_path / "proj")
-    db = tmp_path / "ro.db"
-    assert T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///{db}")
+    db = new_db("ro.db")[len("sqlite:///"):]
     # a read-only connection (file permissions do not stop root, the sqlite open mode does)
     assert T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///file:{db}?mode=ro&uri=true") is None
     assert "readonly database" in capsys.readouterr().err
@@ -221,11 +242,11 @@ def test_strict_mode_raises(tmp_path, clean_env):
         T.log_pipeline_run(proj, artifacts=[], uri=f"sqlite:///{tmp_path / 'x.db'}", strict=True)
 
 
-def test_cli_logs_an_existing_run(tmp_path, clean_env):
+def test_cli_logs_an_existing_run(tmp_path, clean_env, new_db):
     import mlflow
 
     proj = fake_project(tmp_path / "proj")
-    uri = f"sqlite:///{tmp_path / 'cli.db'}"
+    uri = new_db("cli.db")
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME")}
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.run([sys.executable, "-m", "tinyad.tracking", "log", "--uri", uri, "--experiment", "cli"],
