@@ -35,8 +35,10 @@ Latency (``tinyad/latency.py``): median and p95 microseconds per batch-1 inferen
 this host, ``evaluate.latency_runs`` timed calls after ``max(10, runs // 10)``
 warm-up calls, for the Keras model (direct call), LiteRT and TFLM.  Memory: the
 .tflite size, the minimum TFLM arena (bisection over ``arena_size``) and the arena
-total TFLM's recording allocator reports; plus the generated C sizes from
-``metrics/codegen.json`` beside the metrics file when it exists.
+total TFLM's recording allocator reports.  The generated C's sizes are not read
+here: ``codegen`` runs after this stage in the DAG, so ``metrics/codegen.json``
+would be an undeclared, possibly stale input; they are in that file (``dvc metrics
+show``) and reach the MLflow run as ``codegen.*``.
 
 Writes ``metrics/evaluate.json`` (nested dicts of numbers; the method strings under
 ``method``) and under ``plots/evaluate/``: ``confusion.png``, ``pr_curve.csv``
@@ -380,15 +382,6 @@ def measure_cost(keras_model: Any, tflite: bytes, X_test: np.ndarray, q_in: np.n
     return {"latency_us": lat, "memory": memory, "method": method}
 
 
-def codegen_sizes(path: Path) -> dict[str, float]:
-    """Numeric size figures (keys holding 'bytes') of metrics/codegen.json, flattened."""
-    if not path.is_file():
-        return {}
-    from tinyad.tracking import flatten_metrics
-
-    return {k.replace(".", "_"): v for k, v in flatten_metrics(read_json(path)).items() if "bytes" in k}
-
-
 # ---------------------------------------------------------------- reporting
 def _fmt(v: Any, digits: int = 3) -> str:
     if v is None:
@@ -695,9 +688,6 @@ def main(argv: list[str] | None = None) -> int:
     metrics = res.metrics
     metrics["latency_us"] = cost["latency_us"]
     metrics["memory"] = cost["memory"]
-    cg = codegen_sizes(Path(args.metrics).parent / "codegen.json")
-    if cg:
-        metrics["memory"]["codegen"] = cg
     metrics["method"].update(cost["method"])
 
     plots = Path(args.plots)
