@@ -51,6 +51,16 @@ def fake_project(root: Path, accuracy: float = 0.9, tflite_bytes: int = 3000, la
     return root
 
 
+def search_runs(uri: str, experiment: str):
+    """``mlflow.search_runs`` on one store without leaving the process pointed at it
+    (``mlflow.set_tracking_uri`` sets a global and the environment for later tests)."""
+    import mlflow
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    with _use_tracking_uri(uri):
+        return mlflow.search_runs(experiment_names=[experiment])
+
+
 def digest(folder: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(folder.rglob("*")):
@@ -106,8 +116,7 @@ def test_one_run_holds_params_metrics_curves_artifacts_and_tags(tmp_path, clean_
     run_id = T.log_pipeline_run(proj, "params.yaml", "metrics",
                                 [proj / "models/model_int8.tflite", proj / "plots"], uri=uri, experiment="t1")
     assert run_id
-    mlflow.set_tracking_uri(uri)
-    runs = mlflow.search_runs(experiment_names=["t1"])
+    runs = search_runs(uri, "t1")
     assert len(runs) == 1
     r = runs.iloc[0]
     assert r["status"] == "FINISHED"
@@ -165,6 +174,16 @@ def test_store_location_precedence(tmp_path, clean_env):
     assert T.resolve_uri("http://127.0.0.1:5000", proj) == "http://127.0.0.1:5000"
     clean_env.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere/x.db")
     assert T.resolve_uri("http://127.0.0.1:5000", proj) == "sqlite:////elsewhere/x.db"
+
+
+def test_explicit_uri_beats_the_environment(tmp_path, clean_env, new_db):
+    import mlflow
+
+    proj = fake_project(tmp_path / "proj")
+    clean_env.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    uri = new_db()
+    run_id = T.log_pipeline_run(proj, artifacts=[], uri=uri, strict=True)
+    assert mlflow.MlflowClient(uri).get_run(run_id).info.status == "FINISHED"
 
 
 def test_params_uri_and_experiment_are_used(tmp_path, clean_env, new_db):

@@ -27,8 +27,8 @@ What one run holds:
   the DVC experiment when there is one.
 
 Artifacts of a local sqlite store go to ``mlartifacts/`` beside the database (set
-when this module creates the experiment).  Where: ``MLFLOW_TRACKING_URI`` if set, else the ``tracking.uri`` param, else
-``sqlite:///<project root>/mlflow.db`` with the absolute project root of
+when this module creates the experiment).  Where: an explicit ``uri`` argument (``--uri``), else ``MLFLOW_TRACKING_URI`` if set,
+else the ``tracking.uri`` param, else ``sqlite:///<project root>/mlflow.db`` with the absolute project root of
 ``tinyad.paths.project_root`` (the original root also inside a queued experiment's
 temporary copy, so queued experiments land in the same database).  Experiment:
 ``tracking.experiment``.
@@ -323,9 +323,10 @@ def log_pipeline_run(
 ) -> str | None:
     """Log one pipeline run to MLflow; returns its run id, or ``None`` if tracking failed.
 
-    Relative paths resolve against ``root`` (the run's work tree).  ``uri`` and
-    ``experiment`` default to the ``tracking`` params (``MLFLOW_TRACKING_URI`` wins
-    over both the argument and the param).  ``artifacts=None`` logs
+    Relative paths resolve against ``root`` (the run's work tree).  An explicit
+    ``uri`` is used as given; without it the store is ``resolve_uri`` of the
+    ``tracking.uri`` param (``MLFLOW_TRACKING_URI``, else the param, else the project's
+    sqlite).  ``experiment`` defaults to ``tracking.experiment``.  ``artifacts=None`` logs
     ``default_artifacts(root)``.  With ``strict=False`` a failure is reported on
     stderr with the recovery command and ``None`` is returned.
     """
@@ -335,7 +336,7 @@ def log_pipeline_run(
     hist = _under(root, history) if history else None
     arts = [_under(root, a) for a in artifacts] if artifacts is not None else default_artifacts(root)
     cfg_uri, cfg_exp = _tracking_params(params_path)
-    resolved = resolve_uri(uri or cfg_uri, root)
+    resolved = uri or resolve_uri(cfg_uri, root)
     exp_name = experiment or cfg_exp or DEFAULT_EXPERIMENT
     if resolved.startswith(("http://", "https://")):
         for k, v in HTTP_DEFAULTS.items():
