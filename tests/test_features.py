@@ -73,8 +73,8 @@ def synthetic_readings(days: float = 3.0, seed: int = 0, period_s: int = 60) -> 
     )
 
 
-def fcfg(names=None, window=5, use_humidity=True) -> FeaturesConfig:
-    return FeaturesConfig(window=window, names=list(names or known_features()), use_humidity=use_humidity)
+def fcfg(names=None, window=5, use_humidity=True, run_cap=1000) -> FeaturesConfig:
+    return FeaturesConfig(window=window, names=list(names or known_features()), use_humidity=use_humidity, run_cap=run_cap)
 
 
 def tiny_frame(temps, hums=None, start="2026-01-05 06:00:00", faults=None) -> pd.DataFrame:
@@ -125,6 +125,8 @@ def test_run_counts_exact_repeats_of_both_quantities_and_devup_only_rises():
     assert X[5, 3] == pytest.approx(23.0 - 23.88) and X[5, 4] == 0.0
     X_t, _ = compute_features(df, fcfg(["run"], window=5, use_humidity=False))
     assert X_t[4, 0] == 3.0  # temperature only
+    X_c, _ = compute_features(df, fcfg(["temp_run", "hum_run", "run"], window=5, run_cap=2))
+    assert X_c[4].tolist() == [2.0, 2.0, 2.0]  # capped at features.run_cap
 
 
 def test_stuck_sensor_has_zero_spread_and_no_changes():

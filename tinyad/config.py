@@ -240,9 +240,12 @@ class FeaturesConfig:
     window: int
     names: list[str]
     use_humidity: bool
+    # cap of the "run" features (readings in a row that repeat exactly)
+    run_cap: int
 
     def __post_init__(self) -> None:
         _check_range("features.window", self.window, 2, 1024)
+        _check_range("features.run_cap", self.run_cap, 1, 1023)
 
 
 @dataclass

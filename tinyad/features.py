@@ -60,10 +60,12 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
                      (robust change: a 1-3 reading spike does not move it)
     <q>_changes    = number of i in 1..N-1 with w[i] != w[i-1], as a double
                      (a stuck sensor reports the same value over and over)
-    <q>_run        = r / 1.0 where r is the largest r in 0..N-1 with
+    <q>_run        = min(r, R) / 1.0 where r is the largest r in 0..N-1 with
                      w[N-1-j] == c for every j in 1..r: how many readings before
-                     the current one repeat it without a break (0 = it changed)
-    run            = the same run, counted while temperature AND humidity both repeat
+                     the current one repeat it without a break (0 = it changed),
+                     capped at R = features.run_cap (so that a sensor stuck for
+                     10 readings already looks like one stuck for 100)
+    run            = the same capped run, counted while temperature AND humidity both repeat
                      (temperature only when humidity is not used): a stuck sensor
                      repeats both exactly, a live one rarely repeats both twice
 
@@ -208,7 +210,7 @@ def valid_readings(df: pd.DataFrame, cfg: FeaturesConfig) -> np.ndarray:
     return ok
 
 
-def _window_features(w: np.ndarray, kind: str) -> np.ndarray:
+def _window_features(w: np.ndarray, kind: str, run_cap: int = 1 << 30) -> np.ndarray:
     """One window feature of every full window ``w`` (int64, shape [m, N])."""
     n = w.shape[1]
     c = w[:, -1]
@@ -244,7 +246,7 @@ def _window_features(w: np.ndarray, kind: str) -> np.ndarray:
     if kind == "devup":
         return np.maximum(_window_features(w, "dev"), 0.0)
     if kind == "run":
-        return _run_length(w[:, :-1] == c[:, None]).astype(np.float64)
+        return np.minimum(_run_length(w[:, :-1] == c[:, None]), run_cap).astype(np.float64)
     raise ConfigError(f"features.names: unknown window feature kind {kind!r}")
 
 
@@ -295,7 +297,7 @@ def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) ->
                     windows[q] = np.lib.stride_tricks.sliding_window_view(series[q], n_win)
                 e = windows[q][:, :-1] == windows[q][:, -1:]
                 eq = e if eq is None else eq & e
-            X[scored, j] = _run_length(eq).astype(np.float64)
+            X[scored, j] = np.minimum(_run_length(eq), int(features_cfg.run_cap)).astype(np.float64)
         elif name in ("tod_sin", "tod_cos"):
             fn = math.sin if name == "tod_sin" else math.cos
             X[scored, j] = _time_of_day(readings_df["timestamp"].iloc[scored], fn)
@@ -303,7 +305,7 @@ def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) ->
             q, kind = name.split("_", 1)
             if q not in windows:
                 windows[q] = np.lib.stride_tricks.sliding_window_view(series[q], n_win)
-            X[scored, j] = _window_features(windows[q], kind)
+            X[scored, j] = _window_features(windows[q], kind, int(features_cfg.run_cap))
     return X, valid
 
 
