@@ -26,6 +26,8 @@ from tinyad.features import Scaler, compute_features, dataset_inputs, feature_na
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.slow  # trains and converts a Keras model, runs the stage end to end
+
 
 def room_log(days: float = 3.0, seed: int = 0) -> pd.DataFrame:
     """Readings with labelled anomalies, as the interim table holds them."""
