@@ -135,7 +135,8 @@ def test_grid_through_hydra_gives_one_child_run_a_point(sweep_repo):
     proc = run([sys.executable, "-m", "tinyad.sweep", "-m", "model.hidden=[8],[16,8]", "cluster.k=3,4", *SMALL,
                 "hydra.sweep.dir=multirun/grid"], repo, env=tool_env())
     sweep_dir = repo / "multirun/grid"
-    assert "Launching 4 jobs" in proc.stdout + proc.stderr and "JoblibLauncher" not in proc.stderr
+    log = proc.stdout + proc.stderr
+    assert "Joblib.Parallel(n_jobs=2" in log and "is launching 4 jobs" in log
     runs = _runs(repo)
     parents = runs[runs["tags.tinyad.sweep.mode"] == "grid"]
     assert len(parents) == 1

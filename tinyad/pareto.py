@@ -170,7 +170,7 @@ def _markdown(rows: list[dict[str, Any]], best: SweepPoint | None, flash_budget:
 
     cols = [c for c in COLUMNS if c != "run_id"]
     lines = [
-        f"# Sweep report: {len(rows)} points",
+        f"# Sweep report: {len(rows)} point{'s' if len(rows) != 1 else ''}",
         "",
         f"Budgets: int8 model flash <= {flash_budget:g} bytes, RAM (TFLM arena) <= {ram_budget:g} bytes. "
         "Objectives: maximise F1, minimise size and latency. `front_f1_size`: on the Pareto front of "
@@ -246,7 +246,7 @@ def _plot(points: list[SweepPoint], best: SweepPoint | None, flash_budget: float
         ax.set_ylabel("F1 (int8 model, test split)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"{len(points)} points; filled: within flash {flash_budget:g} B and RAM {ram_budget:g} B")
+    fig.suptitle(f"{len(points)} point(s); filled: within flash {flash_budget:g} B and RAM {ram_budget:g} B")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

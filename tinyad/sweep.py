@@ -536,7 +536,7 @@ def _run_grid(overrides: list[str], points: list[list[str]], settings: SweepConf
                      {"sweep.overrides": " ".join(overrides), "sweep.points": len(points),
                       "sweep.flash_budget_bytes": settings.flash_budget_bytes,
                       "sweep.ram_budget_bytes": settings.ram_budget_bytes})
-    print(f"sweep: {len(points)} points into {sweep_dir}; MLflow parent run {parent.run_id} at {uri}", flush=True)
+    print(f"sweep: {len(points)} point(s) into {sweep_dir}; MLflow parent run {parent.run_id} at {uri}", flush=True)
     args = [o for o in overrides if not o.startswith(("hydra.sweep.dir=", "sweep.parent_run_id="))]
     argv = ["-m", *args, f"sweep.parent_run_id={parent.run_id}", f"hydra.sweep.dir={sweep_dir}"]
     from hydra.core.global_hydra import GlobalHydra
