@@ -398,11 +398,109 @@ class FirmwareConfig:
     baud: int
     status_every: int
     sleep: str
+    # alert: alert/clear/status/fault lines; log: one "reading" line for every reading
+    # (valid or failed) in place of status/fault lines, plus alert/clear: collects data
+    mode: str = "alert"
 
     def __post_init__(self) -> None:
         for env in self.envs:
             _check_choice("firmware.envs[]", env, ("host", "esp32dev", "esp32dev-tflm"))
         _check_choice("firmware.sleep", self.sleep, ("none", "light", "deep"))
+        _check_choice("firmware.mode", self.mode, ("alert", "log"))
+
+
+# ----------------------------------------------------------------------- serial
+@dataclass
+class SerialConfig:
+    """Read by ``python -m tinyad.serial_monitor`` (the monitor/recorder, no stage)."""
+
+    port: str
+    # 0: firmware.baud
+    baud: int
+    # where --record without a path writes session-<timestamp>.csv
+    record_dir: str
+    # a read returns after this long without a byte (the view refreshes)
+    read_timeout_s: float
+    # after a lost port: first wait, doubled each failed attempt up to retry_max_s
+    retry_initial_s: float
+    retry_max_s: float
+    # stop after the port has been gone this long (0: keep retrying)
+    give_up_s: float
+
+    def __post_init__(self) -> None:
+        if not self.port:
+            raise ConfigError("serial.port: expected a device path such as /dev/ttyUSB0, got ''")
+        _check_range("serial.baud", self.baud, 0, 10_000_000)
+        _check_range("serial.read_timeout_s", self.read_timeout_s, 0.01, 60.0)
+        _check_range("serial.retry_initial_s", self.retry_initial_s, 0.001, 600.0)
+        _check_range("serial.retry_max_s", self.retry_max_s, self.retry_initial_s, 3600.0)
+        _check_range("serial.give_up_s", self.give_up_s, 0.0, 1e9)
+
+
+# ------------------------------------------------------------------------ power
+@dataclass
+class BatteryConfig:
+    """A battery and the converter to the 3.3 V rail, for the life estimate (tinyad/power.py)."""
+
+    name: str
+    capacity_mah: float
+    nominal_v: float
+    # rail power / battery power of the converter (a linear regulator: 3.3 / nominal_v)
+    converter_efficiency: float
+    # quiescent current of the converter, drawn from the battery all the time
+    regulator_iq_ua: float
+    # share of the rated capacity the device can use (cut-off voltage, self-discharge)
+    usable_fraction: float
+
+    def _check(self, key: str) -> None:
+        _check_range(f"{key}.capacity_mah", self.capacity_mah, 1.0, 1e6)
+        _check_range(f"{key}.nominal_v", self.nominal_v, 0.5, 60.0)
+        _check_range(f"{key}.converter_efficiency", self.converter_efficiency, 0.05, 1.0)
+        _check_range(f"{key}.regulator_iq_ua", self.regulator_iq_ua, 0.0, 1e5)
+        _check_range(f"{key}.usable_fraction", self.usable_fraction, 0.01, 1.0)
+
+
+@dataclass
+class PowerConfig:
+    """Energy per reading and battery life estimate (tinyad/power.py; no stage).
+
+    The datasheet figures (ESP32, DHT22) are constants in tinyad/power.py with their
+    sources; the keys here are the assumptions that no datasheet gives.
+    """
+
+    cpu_mhz: list[int]
+    batteries: list[BatteryConfig]
+    # used when no measured instruction count is given: instructions per MAC
+    instructions_per_mac: float
+    # features, alert logic, line formatting per reading (instructions, assumption)
+    other_instructions: int
+    # cycles per instruction of the Xtensa LX6 core (assumption)
+    cpi: float
+    # deep sleep: wake, boot ROM + bootloader + app start until the reading (s, assumption)
+    deep_wake_s: float
+    # light sleep: wake-up and clock start (s, assumption)
+    light_wake_s: float
+    # the DHT22 measures after each read at its measuring current for this long (s, assumption)
+    sensor_measure_s: float
+    # bytes a line on the serial port (UART at firmware.baud, 10 bits a byte)
+    line_bytes: int
+
+    def __post_init__(self) -> None:
+        if not self.cpu_mhz:
+            raise ConfigError("power.cpu_mhz: expected at least one of [80, 160, 240], got []")
+        for mhz in self.cpu_mhz:
+            _check_choice("power.cpu_mhz[]", mhz, (80, 160, 240))
+        if not self.batteries:
+            raise ConfigError("power.batteries: expected at least one battery, got []")
+        for i, b in enumerate(self.batteries):
+            b._check(f"power.batteries[{i}]")
+        _check_range("power.instructions_per_mac", self.instructions_per_mac, 0.1, 1000.0)
+        _check_range("power.other_instructions", self.other_instructions, 0, 100_000_000)
+        _check_range("power.cpi", self.cpi, 0.1, 100.0)
+        _check_range("power.deep_wake_s", self.deep_wake_s, 0.0, 10.0)
+        _check_range("power.light_wake_s", self.light_wake_s, 0.0, 1.0)
+        _check_range("power.sensor_measure_s", self.sensor_measure_s, 0.0, 10.0)
+        _check_range("power.line_bytes", self.line_bytes, 0, 4096)
 
 
 # --------------------------------------------------------------------- tracking
@@ -429,6 +527,8 @@ class Config:
     codegen: CodegenConfig
     firmware: FirmwareConfig
     tracking: TrackingConfig
+    serial: SerialConfig
+    power: PowerConfig
 
 
 def load_dict(raw: dict, source: str = "params") -> Config:
