@@ -7,6 +7,8 @@
   ``tflite-micro`` wheel), batch 1 per invoke.
 - ``make_mlp_tflite(sizes, activation, seed, path)``: a small Keras MLP
   Dense(act)...Dense(1, sigmoid) converted to a full-int8 .tflite (TensorFlow needed).
+- ``default_shape()``, ``DEFAULT_VARIANT``: the shape of the model the pipeline trains by
+  default (params.yaml), the first of ``MLP_VARIANTS``.
 - ``extreme_inputs(model)``: all -128, all 127, alternating, and per first-layer neuron
   the inputs that drive its accumulator to either end (saturating sums).
 
@@ -149,9 +151,22 @@ def make_mlp_tflite(sizes: list[int], activation: str, seed: int, path: str | Pa
     return path
 
 
+def default_shape(params: str | Path | None = None) -> tuple[list[int], str]:
+    """Layer sizes and hidden activation of the model the pipeline trains by default:
+    one input a feature of ``features`` in params.yaml, ``model.hidden``, one output."""
+    from tinyad.config import load
+    from tinyad.features import feature_names
+
+    cfg = load(params or Path(__file__).resolve().parents[1] / "params.yaml")
+    return [len(feature_names(cfg.features)), *cfg.model.hidden, 1], cfg.model.activation
+
+
+_DEFAULT_SIZES, _DEFAULT_ACT = default_shape()
+DEFAULT_VARIANT = f"mlp{'-'.join(map(str, _DEFAULT_SIZES))}-{_DEFAULT_ACT}"
+
 # The model variants the tests and the benchmark use: name -> (layer sizes, activation, per-channel)
 MLP_VARIANTS: dict[str, tuple[list[int], str, bool]] = {
-    "mlp7-16-8-1-relu": ([7, 16, 8, 1], "relu", True),  # the default shape (7 features, hidden [16, 8])
+    DEFAULT_VARIANT: (_DEFAULT_SIZES, _DEFAULT_ACT, True),  # the default shape (params.yaml)
     "mlp4-8-1-tanh": ([4, 8, 1], "tanh", True),
     "mlp6-32-16-8-1-relu6": ([6, 32, 16, 8, 1], "relu6", True),
     "mlp5-12-1-relu-per-tensor": ([5, 12, 1], "relu", False),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cbuild import HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
+from cbuild import DEFAULT_VARIANT, HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
 from tinyad.codegen_c import BANNER, STYLES, generate, model_sources
 from tinyad.int8 import run_model
 from tinyad.tflite_model import UnsupportedModelError, parse_tflite, read_tflite
@@ -44,14 +44,15 @@ def test_generated_c_equals_tflm(model_dir, tmp_path, variant, style):
 
 
 def test_generated_files_banner_and_symbols(model_dir, tmp_path):
-    path = variant_tflite("mlp7-16-8-1-relu", model_dir)
+    path = variant_tflite(DEFAULT_VARIANT, model_dir)
     files = generate(path, tmp_path / "gen", prefix="tinyad")
     names = sorted(p.name for p in files)
     assert names == ["tinyad_model.c", "tinyad_model.h", "tinyad_model_config.h", "tinyad_model_data.c", "tinyad_model_data.h"]
     for p in files:
         assert p.read_text().startswith("/* " + BANNER), p.name
     cfg = (tmp_path / "gen" / "tinyad_model_config.h").read_text()
-    assert "#define TINYAD_N_INPUTS 7" in cfg and "#define TINYAD_N_OUTPUTS 1" in cfg
+    sizes = MLP_VARIANTS[DEFAULT_VARIANT][0]
+    assert f"#define TINYAD_N_INPUTS {sizes[0]}" in cfg and "#define TINYAD_N_OUTPUTS 1" in cfg
     assert "#define TINYAD_OUTPUT_ZERO_POINT (-128)" in cfg
     assert "void tinyad_model_invoke(const int8_t in[TINYAD_N_INPUTS], int8_t out[TINYAD_N_OUTPUTS]);" in (
         tmp_path / "gen" / "tinyad_model.h").read_text()
@@ -142,24 +143,37 @@ def _quant_json(model) -> dict:
 def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     from stages import codegen
 
-    path = variant_tflite("mlp7-16-8-1-relu", model_dir)
+    path = variant_tflite(DEFAULT_VARIANT, model_dir)
     model = read_tflite(path)
     quant = tmp_path / "quant.json"
     quant.write_text(json.dumps(_quant_json(model)))
+    from tinyad.config import load
+    from tinyad.features import feature_names
+
+    names = feature_names(load(ROOT / "params.yaml").features)
+    assert len(names) == model.n_inputs
     scaler = tmp_path / "scaler.json"
-    scaler.write_text("{}")
+    scaler.write_text(json.dumps({"features": names, "mean": [0.0] * len(names), "scale": [1.0] * len(names)}))
     out, metrics = tmp_path / "generated", tmp_path / "metrics" / "codegen.json"
     codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                   "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
     m = json.loads(metrics.read_text())
-    assert m["macs"] == 7 * 16 + 16 * 8 + 8 * 1 == model.macs
+    sizes = MLP_VARIANTS[DEFAULT_VARIANT][0]
+    assert m["macs"] == sum(a * b for a, b in zip(sizes, sizes[1:])) == model.macs
     assert m["weights_bytes"] == m["macs"]
-    assert m["bias_bytes"] == 4 * (16 + 8 + 1)
+    assert m["bias_bytes"] == 4 * sum(sizes[1:])
+    assert m["style"] == load(ROOT / "params.yaml").codegen.style  # the layout comes from params
     assert m["flatbuffer_bytes"] == path.stat().st_size
     for name in m["files"]:
         assert (out / name).is_file()
     x = test_inputs(model, 300)
     np.testing.assert_array_equal(CModel(out, build_dir=tmp_path / "b").predict(x), tflm_predict(path.read_bytes(), x))
+
+    # --style overrides params
+    codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+                  "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics), "--style", "compact"])
+    assert json.loads(metrics.read_text())["style"] == "compact"
+    assert "int8 inference (compact)" in (out / "tinyad_model.c").read_text()
 
     # a quant.json that does not describe this .tflite is refused, naming the file
     bad = _quant_json(model)
@@ -168,3 +182,43 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     with pytest.raises(ValueError, match=r"quant\.json: input quantization"):
         codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                       "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
+
+
+def test_lean_layout_refits_and_falls_back_exactly(model_dir, tmp_path, monkeypatch):
+    """The lean layout uses the int32 (b, m) tables where the refit exists and the 64-bit
+    form where it does not; both must equal TFLM (forced here: no refit at all)."""
+    import tinyad.codegen_c as cg
+
+    path = variant_tflite(DEFAULT_VARIANT, model_dir)
+    model = read_tflite(path)
+    x = test_inputs(model, 1500, seed=7)
+    ref = tflm_predict(path.read_bytes(), x)
+    src = cg.model_sources(model, "tinyad", "lean")["tinyad_model.c"]
+    assert "static const int32_t tinyad_l0_q_[" in src  # first layer: relu, refitted
+    monkeypatch.setattr(cg, "shift_requant", lambda *a, **k: None)
+    gen = tmp_path / "gen"
+    cg.generate(path, gen, style="lean")
+    assert "_q_[" not in (gen / "tinyad_model.c").read_text()
+    np.testing.assert_array_equal(CModel(gen, build_dir=tmp_path / "b").predict(x), ref)
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+def test_lean_layout_exact_at_both_optimization_levels(model_dir, tmp_path, opt):
+    """-O2 unrolls every loop (#pragma GCC unroll), -Os keeps them: same results."""
+    path = variant_tflite("mlp6-32-16-8-1-relu6", model_dir)
+    model = read_tflite(path)
+    generate(path, tmp_path / "gen", style="lean")
+    x = test_inputs(model, 1500, seed=8)
+    flags = [f for f in HOST_CFLAGS if not f.startswith("-O")] + [opt]
+    got = CModel(tmp_path / "gen", build_dir=tmp_path / "b", cflags=flags).predict(x)
+    np.testing.assert_array_equal(got, tflm_predict(path.read_bytes(), x))
+
+
+def test_style_choices_agree_with_config():
+    from tinyad.config import CodegenConfig
+
+    assert CodegenConfig("tinyad").style == STYLES[0] == "lean"
+    for style in STYLES:
+        CodegenConfig("tinyad", style)
+    with pytest.raises(ValueError, match="codegen.style"):
+        CodegenConfig("tinyad", "fancy")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from cbuild import CROSS_TARGETS, cross_compile_size, require_tool, run_checked, variant_tflite
+from cbuild import DEFAULT_VARIANT, CROSS_TARGETS, cross_compile_size, require_tool, run_checked, variant_tflite
 from tinyad.codegen_c import STYLES, generate
 from tinyad.tflite_model import read_tflite
 
@@ -23,7 +23,7 @@ def model_dir(tmp_path_factory):
 
 
 @pytest.mark.parametrize("target", list(CROSS_TARGETS))
-@pytest.mark.parametrize("variant", ["mlp7-16-8-1-relu", "mlp4-8-1-tanh", "mlp5-12-1-relu-per-tensor"])
+@pytest.mark.parametrize("variant", [DEFAULT_VARIANT, "mlp4-8-1-tanh", "mlp5-12-1-relu-per-tensor"])
 def test_cross_compiles_warning_free(model_dir, tmp_path, target, variant):
     path = variant_tflite(variant, model_dir)
     sizes = {}

@@ -381,9 +381,18 @@ class AlertsConfig:
 # ---------------------------------------------------------------------- codegen
 @dataclass
 class CodegenConfig:
-    """Read by ``codegen``."""
+    """Read by ``codegen``.
+
+    ``style``: layout of the generated int8 inference (tinyad/codegen_c.py): ``lean``
+    (loops over const tables, unrolled by the compiler unless it optimizes for size),
+    ``unrolled`` (straight-line code) or ``compact`` (plain loops).
+    """
 
     prefix: str
+    style: str = "lean"
+
+    def __post_init__(self) -> None:
+        _check_choice("codegen.style", self.style, ("lean", "unrolled", "compact"))
 
 
 # --------------------------------------------------------------------- firmware
