@@ -66,6 +66,9 @@ def test_search_space_from_yaml_and_command_line():
         preflight(["sweep=optuna", "model.hiddn=choice([8],[16])"])
     with pytest.raises(SweepError, match="expected choice"):
         parse_search_space({"model.epochs": "5"})
+    # both ends of a range are checked: dropout may not exceed 0.9
+    with pytest.raises(SweepError, match=r"model\.dropout.*0\.95"):
+        preflight(["sweep=optuna", "model.dropout=interval(0,0.95)"])
 
 
 def test_sweep_settings_are_typed_and_kept_out_of_the_pipeline_params():
@@ -109,6 +112,19 @@ def test_a_typo_fails_before_anything_runs(tmp_path):
     assert proc.returncode == 2
     assert "model.hiddn" in proc.stderr and "error:" in proc.stderr
     assert not (repo / "multirun").exists() and not (repo / "mlflow.db").exists()
+
+
+def test_a_failing_point_fails_the_sweep_and_its_parent_run(tmp_path):
+    """A point whose ingest fails (no such log): exit 1, parent run FAILED, nothing reported."""
+    repo = copy_worktree(tmp_path / "repo")
+    proc = run([sys.executable, "-m", "tinyad.sweep", "-m", "data.source=csv", "data.csv.paths=[no/such/log.csv]",
+                "hydra.launcher.n_jobs=1", "hydra.sweep.dir=multirun/bad"], repo, check=False)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "1 of 1 points failed" in proc.stderr and "no/such/log.csv" in proc.stdout + proc.stderr
+    runs = _runs(repo)
+    assert len(runs) == 1 and runs["status"].iloc[0] == "FAILED"
+    assert runs["metrics.sweep.failed"].iloc[0] == 1 and runs["metrics.sweep.points"].iloc[0] == 0
+    assert not (repo / "multirun/bad/report").exists()
 
 
 # ------------------------------------------------------------------ slow

@@ -215,9 +215,14 @@ class Dimension:
     log: bool = False
 
     def first(self) -> str:
+        return self.extremes()[0]
+
+    def extremes(self) -> list[str]:
+        """Every choice, or both ends of a range: the values preflight checks."""
         if self.kind == "categorical":
-            return self.choices[0]
-        return str(int(self.low)) if self.kind == "int" else repr(float(self.low))
+            return list(self.choices)
+        fmt = (lambda v: str(int(v))) if self.kind == "int" else (lambda v: repr(float(v)))
+        return [fmt(self.low), fmt(self.high)]
 
     def suggest(self, trial) -> str:
         """Ask the trial for a value; returns it as an override value string."""
@@ -310,7 +315,8 @@ def preflight(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> tuple[list
     if not dims:
         raise SweepError("sweep.optuna.params: the search space is empty")
     for d in dims:
-        _check_point([*fixed, f"{d.key}={d.first()}"], conf_dir)
+        for value in d.extremes():
+            _check_point([*fixed, f"{d.key}={value}"], conf_dir)
     return [fixed], base, dims
 
 
@@ -475,6 +481,13 @@ class _Parent:
         self.run_id = run.info.run_id
         self.client.log_batch(self.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
 
+    def abort(self) -> None:
+        """Mark the parent run KILLED (the sweep was interrupted or crashed)."""
+        try:
+            self.client.set_terminated(self.run_id, status="KILLED")
+        except Exception:  # noqa: BLE001 - the store may be what failed
+            pass
+
     def finish(self, report, n_points: int, n_failed: int, out_dir: Path) -> None:
         from mlflow.entities import Metric, RunTag
 
@@ -549,6 +562,9 @@ def _run_grid(overrides: list[str], points: list[list[str]], settings: SweepConf
     except SystemExit as exc:  # Hydra exits 1 when a job raised
         if exc.code not in (0, None):
             print(f"sweep: a point failed (Hydra exit status {exc.code})", file=sys.stderr)
+    except BaseException:
+        parent.abort()
+        raise
     finally:
         sys.argv = saved
         GlobalHydra.instance().clear()
@@ -567,9 +583,6 @@ def _point_worker(kwargs: dict) -> dict:
 
 
 def _run_search(overrides: list[str], fixed: list[str], dims: list[Dimension], settings: SweepConfig) -> int:
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
     import optuna
 
     o = settings.optuna
@@ -594,6 +607,23 @@ def _run_search(overrides: list[str], fixed: list[str], dims: list[Dimension], s
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler,
                                 storage=o.storage or None, study_name=o.study_name, load_if_exists=bool(o.storage))
+    try:
+        _search_loop(study, fixed, dims, settings, sweep_dir, parent.run_id, uri, experiment)
+    except BaseException:
+        parent.abort()
+        raise
+    return _finish(parent, sweep_dir, settings, o.n_trials)
+
+
+def _search_loop(study, fixed: list[str], dims: list[Dimension], settings: SweepConfig, sweep_dir: Path,
+                 parent_run_id: str, uri: str, experiment: str) -> None:
+    """Ask ``n_jobs`` trials, run them in parallel processes, tell their results; repeat."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    import optuna
+
+    o = settings.optuna
     done = 0
     ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=o.n_jobs, mp_context=ctx) as pool:
@@ -605,7 +635,7 @@ def _run_search(overrides: list[str], fixed: list[str], dims: list[Dimension], s
                 params, _ = _check_point(point, CONF_DIR)
                 name = str(trial.number)
                 kwargs = dict(params=params, out_dir=sweep_dir / name, name=name, overrides=pipeline_overrides(point),
-                              settings=settings, parent_run_id=parent.run_id, uri=uri, experiment=experiment,
+                              settings=settings, parent_run_id=parent_run_id, uri=uri, experiment=experiment,
                               shared_dir=sweep_dir / "shared")
                 batch.append((trial, point, pool.submit(_point_worker, kwargs)))
             for trial, point, fut in batch:
@@ -624,7 +654,6 @@ def _run_search(overrides: list[str], fixed: list[str], dims: list[Dimension], s
                 print(f"trial {trial.number}: {' '.join(rec['overrides'])}: F1 {m['f1']:.4f}, "
                       f"{m['size']:g} B, {m['latency']:.1f} us, RAM {m['ram']:g} B", flush=True)
             done += len(batch)
-    return _finish(parent, sweep_dir, settings, o.n_trials)
 
 
 # ------------------------------------------------------------------ entry point
