@@ -205,14 +205,15 @@ CROSS_TARGETS: dict[str, tuple[list[str], str, str]] = {
 CROSS_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffreestanding", "-Os"]
 
 
-def cross_compile_size(target: str, source: Path, include_dir: Path, obj: Path) -> dict[str, int]:
-    """Compile one C file to an object for ``target`` (-Os, warnings as errors) and
-    return its sizes from the target's ``size``: text, data, bss (bytes)."""
+def cross_compile_size(target: str, source: Path, include_dir: Path, obj: Path, opt: str = "-Os") -> dict[str, int]:
+    """Compile one C file to an object for ``target`` (``opt``, default -Os; warnings as
+    errors) and return its sizes from the target's ``size``: text, data, bss (bytes)."""
     cmd, size_tool, package = CROSS_TARGETS[target]
     cc = require_tool(cmd[0], package)
     size = require_tool(size_tool, package)
     obj.parent.mkdir(parents=True, exist_ok=True)
-    run_checked([cc, *cmd[1:], *CROSS_CFLAGS, "-I", str(include_dir), "-c", str(source), "-o", str(obj)])
+    flags = [f for f in CROSS_CFLAGS if not f.startswith("-O")] + [opt]
+    run_checked([cc, *cmd[1:], *flags, "-I", str(include_dir), "-c", str(source), "-o", str(obj)])
     out = run_checked([size, str(obj)]).stdout.splitlines()
     text, data, bss = (int(v) for v in out[1].split()[:3])
     return {"text": text, "data": data, "bss": bss}

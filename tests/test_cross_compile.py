@@ -42,6 +42,11 @@ def test_cross_compiles_warning_free(model_dir, tmp_path, target, variant):
     # the compact layout keeps weights as data: smaller than straight-line code,
     # and never smaller than the weights themselves
     assert weight_bytes <= sizes["compact"]["text"] < sizes["unrolled"]["text"], sizes
+    # lean at -Os: loops like compact, but 32-bit constants instead of 64-bit ones
+    assert weight_bytes <= sizes["lean"]["text"] <= sizes["compact"]["text"], sizes
+    # and at -O2 its loops unroll (#pragma GCC unroll): straight-line code, larger
+    fast = cross_compile_size(target, tmp_path / "lean" / "tinyad_model.c", tmp_path / "lean", tmp_path / "fast.o", opt="-O2")
+    assert fast["text"] > sizes["lean"]["text"] + weight_bytes, (fast, sizes["lean"])
 
     data = cross_compile_size(target, gen / "tinyad_model_data.c", gen, tmp_path / "data.o")
     assert data["text"] + data["data"] >= path.stat().st_size
