@@ -59,10 +59,13 @@ class FirmwareError(RuntimeError):
 
 # ------------------------------------------------------------------ pure parts
 def build_flags(env: str, cfg: FirmwareConfig) -> str:
-    """Extra build flags (PLATFORMIO_BUILD_FLAGS) for one environment from params."""
-    if env == "host":
-        return ""  # the simulator never sleeps
-    return f"-DTINYAD_SLEEP_MODE={SLEEP_MODES[cfg.sleep]}"
+    """Extra build flags (PLATFORMIO_BUILD_FLAGS) for one environment from params:
+    the sleep mode (not for the simulator, which never sleeps) and, with
+    ``firmware.mode: log``, ``-DTINYAD_LOG_MODE=1`` (the firmware starts in log mode)."""
+    flags = [] if env == "host" else [f"-DTINYAD_SLEEP_MODE={SLEEP_MODES[cfg.sleep]}"]
+    if cfg.mode == "log":
+        flags.append("-DTINYAD_LOG_MODE=1")
+    return " ".join(flags)
 
 
 def artifact_names(env: str) -> tuple[str, ...]:

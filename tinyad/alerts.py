@@ -12,7 +12,9 @@ This mirrors, operation for operation, the portable C in ``firmware/lib/tinyad``
 * ``firmware_lines`` = ``tinyad_app_step`` (tinyad_app.c) + ``tinyad_format_line``:
   the serial lines the firmware prints, as parsed JSON objects, so that a
   firmware-in-the-loop test compares them with the host simulator's output line by
-  line.  The schema is in ``firmware/README.md``.
+  line, in either mode (``"alert"``; ``"log"``: a ``reading`` line for every
+  reading in place of ``status`` and ``fault`` lines).  The schema is in
+  ``firmware/README.md``.
 
 Everything works on the same integers as the C code (readings in tenths, int8
 codes), so the comparison is exact.  ``alert_active`` runs the state machine over
@@ -32,6 +34,7 @@ import numpy as np
 from tinyad.config import AlertsConfig, ThresholdsConfig
 
 __all__ = [
+    "MODES",
     "AlertRules",
     "AlertState",
     "FAULTS",
@@ -48,6 +51,7 @@ __all__ = [
 # Read status of the hardware layer (TINYAD_READ_* in tinyad_sample.h).
 READ_OK, READ_TIMEOUT, READ_ERROR = 0, 1, 2
 FAULTS = ("timeout", "dht_error", "nan", "impossible")
+MODES = ("alert", "log")  # firmware.mode; TINYAD_MODE_ALERT / TINYAD_MODE_LOG in tinyad_app.h
 
 # DHT22 range and the error values of DHT libraries, in tenths (tinyad_sample.h).
 TEMP10_MIN, TEMP10_MAX = -400, 800
@@ -218,13 +222,19 @@ def _reading_fields(t: int, temp10: int, hum10: int | None, score: int | None) -
 
 
 def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None], rules: AlertRules,
-                   status_every: int, use_humidity: bool = True) -> list[dict[str, Any]]:
+                   status_every: int, use_humidity: bool = True, mode: str = "alert") -> list[dict[str, Any]]:
     """The serial lines the firmware prints for these readings, as JSON objects.
 
     ``scores[i]`` is the model's int8 output code for reading i, or ``None`` while
     the feature window is not full; it is ignored for faulty readings (the firmware
-    neither pushes them into the window nor scores them).
+    neither pushes them into the window nor scores them).  ``mode="log"``: every
+    reading gives one ``reading`` line (a failed one ``temp``/``hum`` null and its
+    ``reason``), after the reading's ``alert``/``clear`` line; no ``status`` or
+    ``fault`` lines (``status_every`` is then unused).
     """
+    if mode not in MODES:
+        raise ValueError(f"firmware_lines: mode must be one of {list(MODES)}, got {mode!r}")
+    log = mode == "log"
     state = AlertState(rules.consecutive, rules.clear_after)
     lines: list[dict[str, Any]] = []
     valid_count = 0
@@ -234,7 +244,10 @@ def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None],
     for raw, score in zip(readings, scores):
         fault, t10, h10 = check_sample(raw.temp_c, raw.humidity, raw.status, use_humidity)
         if fault:
-            lines.append({"t": int(raw.t), "event": "fault", "reason": fault})
+            if log:
+                lines.append({"t": int(raw.t), "event": "reading", "temp": None, "hum": None, "reason": fault})
+            else:
+                lines.append({"t": int(raw.t), "event": "fault", "reason": fault})
             continue
         model = rules.model(score)
         threshold = rules.threshold(t10, h10)
@@ -243,6 +256,10 @@ def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None],
         if event:
             lines.append({"t": fields["t"], "event": event, **{k: fields[k] for k in ("temp", "hum", "score")},
                           "model": ev_model, "threshold": ev_threshold})
+        if log:
+            lines.append({"t": fields["t"], "event": "reading", **{k: fields[k] for k in ("temp", "hum", "score")},
+                          "model": model, "threshold": threshold, "alert": state.active})
+            continue
         valid_count += 1
         if status_every > 0 and valid_count >= status_every:
             valid_count = 0
@@ -263,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("csv", help="CSV with columns t (seconds), temp, hum, score (empty: no score)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--decision-q", type=int, required=True, help="int8 decision code (TINYAD_DECISION_Q)")
+    ap.add_argument("--mode", choices=MODES, default=None, help="firmware mode (default: params firmware.mode)")
     args = ap.parse_args(argv)
     cfg = load(args.params)
     rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, args.decision_q)
@@ -271,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in csv.DictReader(fh):
             readings.append(RawReading(int(row["t"]), float(row["temp"] or "nan"), float(row["hum"] or "nan")))
             scores.append(int(row["score"]) if row.get("score") else None)
-    for line in firmware_lines(readings, scores, rules, cfg.firmware.status_every, cfg.features.use_humidity):
+    for line in firmware_lines(readings, scores, rules, cfg.firmware.status_every, cfg.features.use_humidity,
+                               args.mode or cfg.firmware.mode):
         print(json.dumps(line, separators=(",", ":")))
     return 0
 

@@ -26,10 +26,16 @@ tinyad_alert_cfg_t tinyad_app_alert_cfg(void)
 void tinyad_app_init(tinyad_app_t *app, uint32_t status_every)
 {
     app->magic = TINYAD_APP_MAGIC;
+    app->mode = TINYAD_LOG_MODE ? TINYAD_MODE_LOG : TINYAD_MODE_ALERT;
     app->status_every = status_every;
     app->valid_count = 0;
     tinyad_features_init(&app->features);
     tinyad_alert_init(&app->alert);
+}
+
+void tinyad_app_set_mode(tinyad_app_t *app, uint32_t mode)
+{
+    app->mode = mode == TINYAD_MODE_LOG ? TINYAD_MODE_LOG : TINYAD_MODE_ALERT;
 }
 
 int tinyad_app_is_initialised(const tinyad_app_t *app)
@@ -59,7 +65,7 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
     const tinyad_fault_t fault = tinyad_sample_check(raw, TINYAD_USE_HUMIDITY, &sample);
 
     if (fault != TINYAD_FAULT_NONE) {
-        line.kind = TINYAD_LINE_FAULT;
+        line.kind = app->mode == TINYAD_MODE_LOG ? TINYAD_LINE_READING : TINYAD_LINE_FAULT;
         line.t = raw->t;
         line.fault = fault;
         emit(&line);
@@ -95,6 +101,14 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
         hal_buzzer(0);
     }
 
+    if (app->mode == TINYAD_MODE_LOG) {
+        line.kind = TINYAD_LINE_READING;
+        line.model = flags.model;
+        line.threshold = flags.threshold;
+        line.alert = app->alert.active;
+        emit(&line);
+        return;
+    }
     app->valid_count++;
     if (app->status_every > 0 && app->valid_count >= app->status_every) {
         app->valid_count = 0;

@@ -8,6 +8,12 @@
  * LED and buzzer; every `status_every` valid readings it prints a "status" line.
  * Both targets' main loops call it; the state is one plain struct so that deep sleep
  * can keep it in RTC memory.
+ *
+ * Log mode (TINYAD_MODE_LOG; build flag -D TINYAD_LOG_MODE=1 makes it the default,
+ * the simulator's --mode log picks it at run time) streams every reading for
+ * collecting training data: one "reading" line a reading, valid or failed, in place
+ * of the "status" and "fault" lines; the model, the alerts ("alert"/"clear" lines)
+ * and the LED/buzzer work as in the alerting mode.
  */
 #ifndef TINYAD_APP_H
 #define TINYAD_APP_H
@@ -22,11 +28,19 @@
 extern "C" {
 #endif
 
-#define TINYAD_APP_MAGIC 0x54414431u /* "TAD1": the state below is initialised */
+#define TINYAD_APP_MAGIC 0x54414432u /* "TAD2": the state below is initialised */
+
+#define TINYAD_MODE_ALERT 0u /* alert, clear, status and fault lines */
+#define TINYAD_MODE_LOG 1u   /* alert, clear and one reading line for every reading */
+
+#ifndef TINYAD_LOG_MODE
+#define TINYAD_LOG_MODE 0 /* build flag: 1 starts in log mode */
+#endif
 
 typedef struct {
     uint32_t magic;
-    uint32_t status_every; /* 0: no status lines */
+    uint32_t mode;         /* TINYAD_MODE_* */
+    uint32_t status_every; /* 0: no status lines (alert mode) */
     uint32_t valid_count;  /* valid readings since the last status line */
     tinyad_features_t features;
     tinyad_alert_state_t alert;
@@ -35,7 +49,10 @@ typedef struct {
 /* The alert configuration from the generated tinyad_config.h. */
 tinyad_alert_cfg_t tinyad_app_alert_cfg(void);
 
+/* Initialise; the mode is TINYAD_MODE_LOG when built with TINYAD_LOG_MODE=1. */
 void tinyad_app_init(tinyad_app_t *app, uint32_t status_every);
+/* Switch the mode (TINYAD_MODE_ALERT or TINYAD_MODE_LOG; anything else: alert). */
+void tinyad_app_set_mode(tinyad_app_t *app, uint32_t mode);
 int tinyad_app_is_initialised(const tinyad_app_t *app);
 void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw);
 

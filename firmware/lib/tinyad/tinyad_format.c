@@ -101,6 +101,8 @@ static const char *event_name(tinyad_line_kind_t kind)
         return "status";
     case TINYAD_LINE_FAULT:
         return "fault";
+    case TINYAD_LINE_READING:
+        return "reading";
     }
     return "unknown";
 }
@@ -124,6 +126,10 @@ size_t tinyad_format_line(char *buf, size_t cap, const tinyad_line_t *line)
         put(&o, ",\"reason\":\"");
         put(&o, tinyad_fault_name(line->fault));
         put(&o, "\"");
+    } else if (line->kind == TINYAD_LINE_READING && line->fault != TINYAD_FAULT_NONE) {
+        put(&o, ",\"temp\":null,\"hum\":null,\"reason\":\"");
+        put(&o, tinyad_fault_name(line->fault));
+        put(&o, "\"");
     } else {
         put(&o, ",\"temp\":");
         put_tenths(&o, line->temp10);
@@ -141,7 +147,7 @@ size_t tinyad_format_line(char *buf, size_t cap, const tinyad_line_t *line)
         }
         put_bool(&o, ",\"model\":", line->model);
         put_bool(&o, ",\"threshold\":", line->threshold);
-        if (line->kind == TINYAD_LINE_STATUS) {
+        if (line->kind == TINYAD_LINE_STATUS || line->kind == TINYAD_LINE_READING) {
             put_bool(&o, ",\"alert\":", line->alert);
         }
     }

@@ -24,13 +24,14 @@ typedef enum {
     TINYAD_LINE_ALERT = 0,
     TINYAD_LINE_CLEAR,
     TINYAD_LINE_STATUS,
-    TINYAD_LINE_FAULT
+    TINYAD_LINE_FAULT,
+    TINYAD_LINE_READING /* log mode: every reading; a failed one has `fault` set */
 } tinyad_line_kind_t;
 
 typedef struct {
     tinyad_line_kind_t kind;
     int64_t t;
-    tinyad_fault_t fault;  /* FAULT lines */
+    tinyad_fault_t fault;  /* FAULT lines; READING lines of a failed read */
     int16_t temp10;        /* the others: */
     int16_t hum10;
     uint8_t has_hum;
@@ -38,7 +39,7 @@ typedef struct {
     int8_t score;
     uint8_t model;
     uint8_t threshold;
-    uint8_t alert;         /* STATUS lines: the alert is active */
+    uint8_t alert;         /* STATUS and READING lines: the alert is active */
 } tinyad_line_t;
 
 /*

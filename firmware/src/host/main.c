@@ -5,10 +5,13 @@
  * on readings from standard input (or a file) and prints exactly the serial lines
  * the device would print.  Usage:
  *
- *   program [--status-every N] [--trace] [FILE]
+ *   program [--status-every N] [--mode alert|log] [--trace] [FILE]
  *
  *   --status-every N  a status line every N valid readings (default: the generated
  *                     TINYAD_STATUS_EVERY; 0 for none)
+ *   --mode MODE       alert (default; log when built with -D TINYAD_LOG_MODE=1) or
+ *                     log: one "reading" line for every reading, valid or failed,
+ *                     in place of status and fault lines
  *   --trace           write LED and buzzer changes to stderr
  *
  * Exit status: 0, or 1 when some input lines were rejected (each is reported on
@@ -30,7 +33,7 @@ static tinyad_app_t g_app;
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "program: %s\nusage: program [--status-every N] [--trace] [FILE]\n", msg);
+    fprintf(stderr, "program: %s\nusage: program [--status-every N] [--mode alert|log] [--trace] [FILE]\n", msg);
     return 2;
 }
 
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
     const char *path = NULL;
     FILE *in = stdin;
     int trace = 0;
+    int mode = TINYAD_LOG_MODE ? (int)TINYAD_MODE_LOG : (int)TINYAD_MODE_ALERT;
     int i;
     tinyad_raw_t raw;
 
@@ -53,6 +57,18 @@ int main(int argc, char **argv)
             status_every = strtoul(argv[++i], &end, 10);
             if (errno != 0 || end == argv[i] || *end != '\0' || argv[i][0] == '-' || status_every > 1000000ul) {
                 return usage("--status-every expects a whole number from 0 to 1000000");
+            }
+        } else if (strcmp(argv[i], "--mode") == 0) {
+            if (i + 1 >= argc) {
+                return usage("--mode needs alert or log");
+            }
+            i++;
+            if (strcmp(argv[i], "alert") == 0) {
+                mode = (int)TINYAD_MODE_ALERT;
+            } else if (strcmp(argv[i], "log") == 0) {
+                mode = (int)TINYAD_MODE_LOG;
+            } else {
+                return usage("--mode expects alert or log");
             }
         } else if (strcmp(argv[i], "--trace") == 0) {
             trace = 1;
@@ -77,6 +93,7 @@ int main(int argc, char **argv)
     hal_host_configure(in, path != NULL ? path : "<stdin>", trace);
     hal_init();
     tinyad_app_init(&g_app, (uint32_t)status_every);
+    tinyad_app_set_mode(&g_app, (uint32_t)mode);
     hal_led(0);
     hal_buzzer(0);
     while (hal_read_sensor(&raw)) {

@@ -388,8 +388,12 @@ static sim_result_t parse_json(sim_parser_t *p, const char *s, size_t n, size_t 
     if (strcmp(f.event, "alert") == 0 || strcmp(f.event, "clear") == 0) {
         return SIM_SKIP;
     }
+    if (strcmp(f.event, "reading") == 0) {
+        /* log mode: a failed read carries its reason, a valid one is a status line */
+        strcpy(f.event, f.reason[0] != '\0' ? "fault" : "status");
+    }
     if (strcmp(f.event, "status") != 0 && strcmp(f.event, "fault") != 0) {
-        return fail(p, 1, "expected a firmware log line with \"event\" status, fault, alert or clear");
+        return fail(p, 1, "expected a firmware log line with \"event\" status, reading, fault, alert or clear");
     }
     if (!f.has_t) {
         return fail(p, 1, "expected a \"t\" timestamp in the %s line", f.event);

@@ -10,7 +10,9 @@
  *   {"t":...,"event":"status",...}   a recorded serial log of the firmware: status
  *                                    lines are replayed as readings, fault lines as
  *                                    failed reads of the same reason (so a log
- *                                    replays to itself), alert/clear lines skipped
+ *                                    replays to itself), alert/clear lines skipped;
+ *                                    log mode's "reading" lines are replayed as
+ *                                    readings, or with a "reason" as failed reads
  *   empty lines, lines starting with '#', and a header line first
  *   ("timestamp,temperature,humidity" or any first line starting with a letter)
  *   are skipped.
