@@ -190,8 +190,8 @@ def _stats_code(q: str, buf: str, needs: set[str], P: str) -> list[str]:
         L.append(f"        {q}_m2_last = (int32_t)s[({M} - 1) / 2] + (int32_t)s[{M} / 2];")
         L.append("    }")
     if "run" in needs:
-        L.append(f"    int32_t {q}_run = 0; /* readings before the current one that repeat it */")
-        L.append(f"    for (i = {N} - 2; i >= 0 && {buf}[i] == {buf}[{N} - 1]; --i) ++{q}_run;")
+        L.append(f"    int32_t {q}_run = 0; /* readings before the current one that repeat it, capped */")
+        L.append(f"    for (i = {N} - 2; i >= 0 && {q}_run < {P}_RUN_CAP && {buf}[i] == {buf}[{N} - 1]; --i) ++{q}_run;")
     return L
 
 
@@ -211,8 +211,8 @@ def _feature_expr(name: str, cfg: FeaturesConfig, n: int, P: str) -> tuple[list[
             cond = f"f->temp[i] == f->temp[{N} - 1]"
         return [
             "    {",
-            "        int32_t r = 0; /* readings before the current one repeating it (all used quantities) */",
-            f"        for (i = {N} - 2; i >= 0 && {cond}; --i) ++r;",
+            "        int32_t r = 0; /* readings before the current one repeating it (all used quantities), capped */",
+            f"        for (i = {N} - 2; i >= 0 && r < {P}_RUN_CAP && {cond}; --i) ++r;",
             "        x[J] = (double)r;",
             "    }",
         ], ""
@@ -357,6 +357,8 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + f'#error "{c_name} must be compiled with FLT_EVAL_METHOD == 0 (IEEE double, no excess precision) to match Python bit for bit"\n'
         + "#endif\n\n"
         + (f"#define {P}_TWO_PI 6.283185307179586 /* the double nearest 2*pi, as in features.py */\n" if need_tod else "")
+        + (f"#define {P}_RUN_CAP {int(features_cfg.run_cap)} /* features.run_cap: runs are counted up to this */\n"
+           if any(n == "run" or n.endswith("_run") for n in names) else "")
         + (f"#define {P}_MDELTA_M {m} /* readings in each half of *_mdelta: max(WINDOW / 3, 1) */\n"
            if any("m2" in v for v in needs.values()) else "")
         + f"#define {P}_IN_SCALE_ {_double(in_scale)} /* quant.json input.scale */\n"
