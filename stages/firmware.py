@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 from tinyad import pio
 from tinyad.config import FirmwareConfig, load
-from tinyad.io import write_json
+from tinyad.io import read_json, write_json, write_text
 
 REGISTRY_HOST = "api.registry.platformio.org"
 SLEEP_MODES = {"none": 0, "light": 1, "deep": 2}
@@ -234,6 +234,35 @@ def build_all(project: Path, out: Path, cfg: FirmwareConfig) -> dict[str, Any]:
     return {"envs": envs}
 
 
+def _slug(name: str) -> str:
+    return "_".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+
+
+def power_estimate(cfg, codegen_metrics: Path, out: Path) -> dict[str, Any]:
+    """Energy per reading and battery life on the ESP32: an ESTIMATE (tinyad/power.py).
+
+    The full estimate, with the source of every figure, goes to
+    ``<out>/power_estimate.json`` and a table to ``<out>/power_estimate.md``; the
+    returned summary (one entry per sleep mode and clock, low and high bounds of the
+    datasheet ranges) becomes part of the firmware metrics and so of the MLflow run.
+    """
+    from tinyad import power
+
+    macs = int(read_json(codegen_metrics)["macs"])
+    est = power.estimate(cfg.power, cfg.firmware, cfg.data.period_s, macs)
+    write_json(out / "power_estimate.json", est)
+    write_text(out / "power_estimate.md", power.format_table(est) + "\n")
+    summary: dict[str, Any] = {"note": est["note"], "source": f"{out / 'power_estimate.json'}"}
+    for row in est["scenarios"]:
+        entry: dict[str, Any] = {}
+        for bound in ("low", "high"):
+            entry[f"energy_mj_{bound}"] = round(row[bound]["energy_mj"]["total"], 4)
+            for bat in row[bound]["batteries"]:
+                entry[f"life_days_{_slug(bat['name'])}_{bound}"] = round(bat["life_days"], 2)
+        summary[f"{row['sleep']}_{row['cpu_mhz']}mhz"] = entry
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params.yaml")
@@ -249,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FirmwareError, pio.PioError) as exc:
         print(f"stages.firmware: error: {exc}", file=sys.stderr)
         return 1
+    metrics["power_estimate"] = power_estimate(cfg, Path(args.metrics).parent / "codegen.json", Path(args.out))
     write_json(args.metrics, metrics)
     for env, rep in metrics["envs"].items():
         print(f"firmware {env}: flash {rep['flash_bytes']} B, static RAM {rep['ram_bytes']} B "
