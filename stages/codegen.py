@@ -142,4 +142,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from tinyad.cli import run_stage
+
+    raise SystemExit(run_stage(main, "codegen"))

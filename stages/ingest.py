@@ -248,4 +248,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tinyad.cli import run_stage
+
+    raise SystemExit(run_stage(main, "ingest"))

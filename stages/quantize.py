@@ -183,4 +183,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from tinyad.cli import run_stage
+
+    raise SystemExit(run_stage(main, "quantize"))

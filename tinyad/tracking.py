@@ -54,6 +54,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
+from tinyad.config import flatten
+
 __all__ = [
     "artifact_location",
     "default_artifacts",
@@ -101,18 +103,6 @@ def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, floa
     return out
 
 
-def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
-    """``{'a': {'b': 1}} -> {'a.b': 1}``: dotted keys as in ``params.yaml`` / ``dvc params diff``."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def read_stage_metrics(metrics_dir: Path) -> dict[str, float]:
     """``<stage>.<key>...`` -> value for every ``*.json`` in ``metrics_dir``."""
     out: dict[str, float] = {}
@@ -137,7 +127,7 @@ def read_params(params_path: Path) -> dict[str, str]:
     if not isinstance(raw, dict):
         raise ValueError(f"{params_path}: expected a mapping of sections at the top level")
     out = {}
-    for k, v in _flatten(raw).items():
+    for k, v in flatten(raw).items():
         text = json.dumps(v) if isinstance(v, (list, dict, bool)) or v is None else str(v)
         out[metric_name(k)] = text[:_PARAM_VALUE_MAX]
     return out
