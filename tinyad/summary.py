@@ -13,9 +13,14 @@ from tinyad.paths import project_root
 
 # (metrics file, key, label) of the headline figures; a missing one is shown as such
 HEADLINES = [
-    ("metrics/evaluate.json", "int8_litert.f1", "F1, int8 model, test split"),
-    ("metrics/evaluate.json", "int8_litert.accuracy", "accuracy, int8 model, test split"),
+    ("metrics/evaluate.json", "int8_tflm.f1", "F1, int8 model (TFLM), test split"),
+    ("metrics/evaluate.json", "int8_tflm.by_type.point.f1", "  F1 on point anomalies"),
+    ("metrics/evaluate.json", "int8_tflm.by_type.contextual.f1", "  F1 on contextual anomalies"),
+    ("metrics/evaluate.json", "int8_tflm.by_type.collective.f1", "  F1 on collective anomalies"),
+    ("metrics/evaluate.json", "int8_tflm.accuracy", "accuracy, int8 model (TFLM), test split"),
+    ("metrics/quantize.json", "agreement", "int8/float decision agreement, test split"),
     ("metrics/quantize.json", "tflite_bytes", "int8 .tflite size (bytes)"),
+    ("metrics/evaluate.json", "memory.tflm_arena_bytes", "TFLM arena (bytes)"),
     ("metrics/evaluate.json", "latency_us.tflm.median", "TFLM latency on this host (us, median)"),
     ("metrics/firmware.json", "envs.host.flash_bytes", "host firmware flash (bytes)"),
 ]
@@ -44,7 +49,8 @@ def summary(root: Path) -> str:
             f = root / path
             cache[path] = flatten(json.loads(f.read_text())) if f.exists() else {}
         value = cache[path].get(key, "n/a")
-        lines.append(f"  {label:<42} {value}")
+        shown = f"{value:.4f}" if isinstance(value, float) else value
+        lines.append(f"  {label:<44} {shown}")
     lines += [
         "",
         "Next",
