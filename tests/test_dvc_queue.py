@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import copy_worktree, run, tool_env
 
+# the same grid as tests/test_sweep.py: four model sizes, smallest first
+GRID = "[4],[8],[16,8],[32,16]"
+GRID_LOGGED = ["[4]", "[8]", "[16, 8]", "[32, 16]"]
 SMALL = ["-S", "data.sim.days=6", "-S", "model.epochs=3", "-S", "evaluate.latency_runs=50"]
 
 
@@ -46,7 +49,7 @@ def test_a_typo_in_a_queued_sweep_queues_nothing(queue_repo):
 def test_queued_grid_gives_one_mlflow_run_per_experiment(queue_repo):
     repo = queue_repo
     env = tool_env()
-    q = run(["dvc", "exp", "run", "--queue", "-S", "model.hidden=[8],[16,8]", "-S", "cluster.k=3,4", *SMALL],
+    q = run(["dvc", "exp", "run", "--queue", "-S", f"model.hidden={GRID}", *SMALL],
             repo, env=env)
     assert q.stdout.count("Queued experiment") == 4
     run(["dvc", "queue", "start", "-j", "2"], repo, env=env)
@@ -88,4 +91,7 @@ def test_queued_grid_gives_one_mlflow_run_per_experiment(queue_repo):
     # they ran in DVC's temporary copies, yet logged to this root's database
     assert runs["tags.tinyad.root"].str.contains("/.dvc/tmp/exps/").all(), list(runs["tags.tinyad.root"])
     assert not list((repo / ".dvc" / "tmp" / "exps").glob("*/mlflow.db"))
-    assert sorted(runs["params.cluster.k"]) == ["3", "3", "4", "4"]
+    # the runs side by side: four model sizes, each with its own int8 size
+    assert sorted(runs["params.model.hidden"]) == sorted(GRID_LOGGED)
+    size = runs.set_index("params.model.hidden")["metrics.evaluate.memory.tflite_bytes"]
+    assert list(size[GRID_LOGGED]) == sorted(size), size
