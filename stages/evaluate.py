@@ -46,6 +46,17 @@ Writes ``metrics/evaluate.json`` (nested dicts of numbers; the method strings un
 ``pr_curve.png``, ``timeline.png`` (test split, anomalies shaded, alerts marked),
 ``events.png`` (a close-up of the first event of each type) and ``summary.md`` (the
 comparison table).
+
+Drift and noise (``drift_table``, params ``drift``): for each kind and size of
+``tinyad.drift.apply_drift``, the test split's raw readings are degraded (over the
+test span), the features recomputed on the whole series (so the first test windows
+are full), scaled with the train scaler, quantized and run through the int8 model in
+LiteRT (batch; its codes equal TFLM's, see ``agreement``), ORed with the seed rule
+and put through the alert logic as for ``device``; then F1 by anomaly type (per
+reading, as above), once on the raw readings and once with the baseline correction
+of ``tinyad.drift`` applied before the features (the reference levels fitted on the
+train split).  Writes ``drift.md``, ``drift.csv`` (kind, size, remedy, type, f1),
+``drift.png`` and the ``drift`` section of the metrics.
 """
 
 from __future__ import annotations
@@ -61,7 +72,18 @@ import pandas as pd
 from tinyad import metrics as M
 from tinyad.baselines import IsolationForestBaseline, KMeansDistance, ThresholdRule
 from tinyad.config import AlertsConfig, Config, load
-from tinyad.features import Scaler, dataset_inputs, decide, dequantize_output, feature_names, quantize_input
+from tinyad.drift import KINDS as DRIFT_KINDS
+from tinyad.drift import apply_drift, correct_readings, reference_levels
+from tinyad.features import (
+    Scaler,
+    compute_features,
+    dataset_inputs,
+    decide,
+    dequantize_output,
+    feature_names,
+    quantize_input,
+    uses_humidity,
+)
 from tinyad.io import atomic_path, read_json, write_json, write_text
 
 MODELS = ("keras_float", "int8_litert", "int8_tflm", "device")
@@ -345,6 +367,161 @@ def evaluate(
         },
     }
     return EvalResult(metrics=metrics, test=test, detections=det, truth=truth_valid, extras={"q_in": q_in, "X_test": X_test})
+
+
+# ------------------------------------------------------------- drift, noise
+DRIFT_TYPES = (*M.ANOMALY_TYPES, "all")
+
+
+def _device_scores(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Scaler, cfg: Config, tflite: bytes,
+                   quant: dict[str, Any], truth: np.ndarray, ground: bool, atype: np.ndarray,
+                   events: dict[str, Any]) -> dict[str, float]:
+    """F1 by type (per reading) and event figures of the device on these readings."""
+    X, valid = compute_features(readings, cfg.features)
+    rows = np.flatnonzero(test_mask & valid)
+    valid_in_test = valid[test_mask]
+    q_in = quantize_input(scaler.transform(X[rows]), quant["input"]["scale"], quant["input"]["zero_point"])
+    model = decide(run_litert(tflite, q_in), quant, cfg.alerts.decision_threshold)
+    temp = readings["temperature"].to_numpy(dtype=np.float64)[rows]
+    hum = readings["humidity"].to_numpy(dtype=np.float64)[rows]
+    rule = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(temp, hum)
+    device = model | rule
+    tv = truth[valid_in_test]
+    known = tv >= 0
+    y = tv[known] == 1
+    out = {"all": float(M.binary_scores(y, device[known])["f1"])}
+    if ground:
+        for t, v in M.scores_by_type(y, device[known], atype[valid_in_test][known]).items():
+            out[t] = float(v["f1"])
+    n = int(test_mask.sum())
+    on_rows, rule_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    on_rows[valid_in_test] = model
+    rule_rows[valid_in_test] = rule
+    alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, cfg.alerts)
+    ev = M.event_scores(alerts, events["event_id"], events["normal"], events["type"], events["days"])
+    out["events_caught"] = float(ev["recall"])
+    out["false_alarms_per_day"] = float(ev["false_alarms_per_day"])
+    return out
+
+
+def drift_table(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: bytes, quant: dict[str, Any]) -> dict[str, Any]:
+    """``{kind: {size: {"raw": scores, "remedy": scores}}}`` for every size of ``cfg.drift``.
+
+    Scores: ``f1`` by anomaly type and ``all`` (per reading, the device's decision:
+    int8 model OR seed rule), ``events_caught`` and ``false_alarms_per_day`` (through
+    the alert logic).  Size keys are strings (``"0.5"``).
+    """
+    ds = dataset.reset_index(drop=True)
+    split = ds["split"].astype(str).to_numpy()
+    test_mask = split == "test"
+    if not test_mask.any():
+        raise ValueError("dataset: no row has split == 'test'")
+    readings = ds[["timestamp", "temperature", "humidity", "fault"]].copy()
+    ref = reference_levels(readings[split == "train"])
+    test = ds[test_mask].reset_index(drop=True)
+    truth, ground = truth_of(test)
+    atype = test["anomaly_type"].astype(str).to_numpy()
+    period_s = float(np.median(np.diff(test["timestamp"].to_numpy())) / np.timedelta64(1, "s")) if len(test) > 1 else 60.0
+    if ground:
+        event_id, ev_type = test["event_id"].to_numpy(dtype=np.int64), atype
+    else:
+        event_id, ev_type = pseudo_events(truth), np.where(truth == 1, "unknown", "none")
+    events = {"event_id": event_id, "normal": truth == 0, "type": ev_type, "days": len(test) * period_s / 86400.0}
+    d = cfg.drift
+    use_hum = uses_humidity(cfg.features)
+    cache: dict[tuple, dict[str, float]] = {}
+    out: dict[str, Any] = {}
+    for kind in DRIFT_KINDS:
+        out[kind] = {}
+        for size in getattr(d, kind):
+            size = float(size)
+            drifted = readings
+            if size > 0:
+                drifted = readings.copy()
+                part = apply_drift(readings[test_mask], kind, size, d.seed)
+                drifted.loc[test_mask, ["temperature", "humidity"]] = part[["temperature", "humidity"]].to_numpy()
+            cell = {}
+            for remedy in (False, True):
+                key = (kind if size > 0 else "", size, remedy)
+                if key not in cache:
+                    r = correct_readings(drifted, ref, d.baseline_shift, d.baseline_frac_bits, use_hum) if remedy else drifted
+                    cache[key] = _device_scores(r, test_mask, scaler, cfg, tflite, quant, truth, ground, atype, events)
+                cell["remedy" if remedy else "raw"] = cache[key]
+            out[kind][f"{size:g}"] = cell
+    return {"table": out, "ref_temp10": ref[0], "ref_hum10": ref[1]}
+
+
+DRIFT_UNITS = {"temp_drift": "deg C offset at the end", "noise": "deg C noise std at the end", "hum_offset": "%RH offset"}
+
+
+def drift_long(table: dict[str, Any]) -> pd.DataFrame:
+    """The table in long format: kind, size, remedy, type, f1."""
+    rows = []
+    for kind, sizes in table.items():
+        for size, cell in sizes.items():
+            for remedy in ("raw", "remedy"):
+                for t in DRIFT_TYPES:
+                    if t in cell[remedy]:
+                        rows.append({"kind": kind, "size": float(size), "remedy": remedy == "remedy", "type": t, "f1": cell[remedy][t]})
+    return pd.DataFrame(rows, columns=["kind", "size", "remedy", "type", "f1"])
+
+
+def drift_markdown(drift: dict[str, Any], cfg: Config) -> str:
+    table = drift["table"]
+    d = cfg.drift
+    lines = [
+        "# Drift and noise: device F1 by anomaly type (test split)",
+        "",
+        "Device = int8 model (LiteRT, codes equal to TFLM) OR the seed rule, per reading; "
+        "`raw` = drifted readings as they are, `remedy` = baseline correction before the features "
+        f"(EMA over 2**{d.baseline_shift} readings, reference {drift['ref_temp10'] / 10:.1f} deg C / "
+        f"{drift['ref_hum10'] / 10:.1f} %RH from the train split). Events and false alarms go through the alert logic.",
+        "",
+        "| kind | size | remedy | " + " | ".join(f"F1 {t}" for t in DRIFT_TYPES) + " | events caught | false alarms/day |",
+        "|---|---:|---|" + "---:|" * (len(DRIFT_TYPES) + 2),
+    ]
+    for kind, sizes in table.items():
+        for size, cell in sizes.items():
+            for remedy in ("raw", "remedy"):
+                c = cell[remedy]
+                vals = " | ".join(_fmt(c.get(t)) for t in DRIFT_TYPES)
+                lines.append(f"| {kind} | {size} | {'yes' if remedy == 'remedy' else 'no'} | {vals} | "
+                             f"{_fmt(c['events_caught'])} | {_fmt(c['false_alarms_per_day'], 2)} |")
+    lines += ["", "Sizes: " + "; ".join(f"{k}: {v}" for k, v in DRIFT_UNITS.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def write_drift(drift: dict[str, Any], cfg: Config, plots: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots.mkdir(parents=True, exist_ok=True)
+    long = drift_long(drift["table"])
+    with atomic_path(plots / "drift.csv") as tmp:
+        long.to_csv(tmp, index=False)
+    write_text(plots / "drift.md", drift_markdown(drift, cfg))
+    kinds = list(drift["table"])
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), squeeze=False)
+    colors = {**TYPE_COLORS, "all": "black"}
+    for ax, kind in zip(axes[0], kinds):
+        sub = long[long["kind"] == kind]
+        for t in DRIFT_TYPES:
+            for remedy, ls in ((False, "-"), (True, "--")):
+                s = sub[(sub["type"] == t) & (sub["remedy"] == remedy)].sort_values("size")
+                if len(s):
+                    ax.plot(s["size"], s["f1"], ls=ls, marker="o", ms=3, color=colors.get(t, "gray"),
+                            label=f"{t}{' + remedy' if remedy else ''}")
+        ax.set_title(kind)
+        ax.set_xlabel(DRIFT_UNITS.get(kind, "size"))
+        ax.set_ylabel("F1 (device, per reading)")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("F1 against drift size: solid = raw readings, dashed = baseline correction")
+    fig.tight_layout()
+    _savefig(fig, plots / "drift.png")
 
 
 # ---------------------------------------------------------- latency, memory
@@ -689,9 +866,12 @@ def main(argv: list[str] | None = None) -> int:
     metrics["latency_us"] = cost["latency_us"]
     metrics["memory"] = cost["memory"]
     metrics["method"].update(cost["method"])
+    drift = drift_table(dataset, scaler, cfg, tflite, quant)
+    metrics["drift"] = {"ref_temp10": drift["ref_temp10"], "ref_hum10": drift["ref_hum10"], **drift["table"]}
 
     plots = Path(args.plots)
     write_plots(res, plots)
+    write_drift(drift, cfg, plots)
     write_text(plots / "summary.md", summary_markdown(metrics))
     write_json(args.metrics, metrics)
     print(summary_markdown(metrics))

@@ -363,6 +363,33 @@ class EvaluateConfig:
         _check_range("evaluate.latency_runs", self.latency_runs, 10, 10_000_000)
 
 
+# ------------------------------------------------------------------------ drift
+@dataclass
+class DriftConfig:
+    """Read by ``evaluate`` (the drift table, tinyad/drift.py).
+
+    Sizes to evaluate per kind: ``temp_drift`` (deg C reached at the end of the test
+    split), ``noise`` (noise std in deg C reached at the end), ``hum_offset`` (%RH).
+    The remedy: a baseline of ``2**baseline_shift`` readings with
+    ``baseline_frac_bits`` fractional bits (mirrored in C by tinyad_baseline.c).
+    """
+
+    temp_drift: list[float]
+    noise: list[float]
+    hum_offset: list[float]
+    seed: int
+    baseline_shift: int
+    baseline_frac_bits: int
+
+    def __post_init__(self) -> None:
+        for key in ("temp_drift", "noise", "hum_offset"):
+            vals = list(getattr(self, key))
+            if not vals or any(not (0.0 <= float(v) <= 50.0) for v in vals):
+                raise ConfigError(f"drift.{key}: expected a non-empty list of sizes in [0, 50], got {vals!r}")
+        _check_range("drift.baseline_shift", self.baseline_shift, 0, 30)
+        _check_range("drift.baseline_frac_bits", self.baseline_frac_bits, 1, 24)
+
+
 # ----------------------------------------------------------------------- alerts
 @dataclass
 class AlertsConfig:
@@ -538,6 +565,7 @@ class Config:
     tracking: TrackingConfig
     serial: SerialConfig
     power: PowerConfig
+    drift: DriftConfig
 
 
 def load_dict(raw: dict, source: str = "params") -> Config:
