@@ -31,6 +31,10 @@ void tinyad_app_init(tinyad_app_t *app, uint32_t status_every)
     app->valid_count = 0;
     tinyad_features_init(&app->features);
     tinyad_alert_init(&app->alert);
+#if TINYAD_BASELINE_CORRECTION
+    tinyad_baseline_init(&app->base_temp, TINYAD_BASELINE_REF_TEMP10, TINYAD_BASELINE_SHIFT, TINYAD_BASELINE_FRAC_BITS);
+    tinyad_baseline_init(&app->base_hum, TINYAD_BASELINE_REF_HUM10, TINYAD_BASELINE_SHIFT, TINYAD_BASELINE_FRAC_BITS);
+#endif
 }
 
 void tinyad_app_set_mode(tinyad_app_t *app, uint32_t mode)
@@ -72,6 +76,14 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
         return;
     }
 
+#if TINYAD_BASELINE_CORRECTION
+    /* drift remedy: the features and the seed rule see the corrected reading; the
+     * lines below report it too (what the device decided on) */
+    sample.temp10 = (int16_t)tinyad_baseline_step(&app->base_temp, sample.temp10);
+    if (TINYAD_USE_HUMIDITY) {
+        sample.hum10 = (int16_t)tinyad_baseline_step(&app->base_hum, sample.hum10);
+    }
+#endif
     has_score = tinyad_features_push(&app->features, sample.temp10, sample.hum10, sample.second_of_day, in) != 0;
     out[0] = 0;
     if (has_score) {

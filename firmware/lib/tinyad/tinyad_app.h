@@ -22,6 +22,7 @@
 
 #include "tinyad_alerts.h"
 #include "tinyad_generated.h"
+#include "tinyad_baseline.h" /* after the generated config, which may set its constants */
 #include "tinyad_sample.h"
 
 #ifdef __cplusplus
@@ -44,6 +45,10 @@ typedef struct {
     uint32_t valid_count;  /* valid readings since the last status line */
     tinyad_features_t features;
     tinyad_alert_state_t alert;
+#if TINYAD_BASELINE_CORRECTION
+    tinyad_baseline_t base_temp; /* drift remedy (tinyad_baseline.h) */
+    tinyad_baseline_t base_hum;
+#endif
 } tinyad_app_t;
 
 /* The alert configuration from the generated tinyad_config.h. */
