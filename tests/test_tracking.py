@@ -285,3 +285,24 @@ def test_mlflow_and_tensorflow_stay_out_of_imports():
             "print(sorted(m for m in ('mlflow', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_simultaneous_runs_on_a_new_database_are_all_logged(tmp_path, clean_env):
+    """Queued experiments finish together: four loggers start at once on a store that
+    does not exist yet (schema and experiment both created by whoever comes first)."""
+    import mlflow
+
+    db = tmp_path / "fresh" / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME")}
+    env["PYTHONPATH"] = str(ROOT)
+    projects = [fake_project(tmp_path / f"p{i}", accuracy=0.8 + i / 100) for i in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-m", "tinyad.tracking", "log", "--uri", uri, "--experiment", "race"],
+                              cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for p in projects]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for proc, (out, err) in zip(procs, outs):
+        assert proc.returncode == 0 and "FAILED" not in err, err[-3000:]
+    runs = mlflow.MlflowClient(uri).search_runs(
+        [mlflow.MlflowClient(uri).get_experiment_by_name("race").experiment_id])
+    assert sorted(r.data.metrics["evaluate.int8_litert.accuracy"] for r in runs) == pytest.approx([0.8, 0.81, 0.82, 0.83])

@@ -51,8 +51,9 @@ import re
 import shlex
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from tinyad.config import flatten
 
@@ -264,8 +265,7 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
     name = run_name or tags.get("dvc.exp_name")
 
     client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(experiment)
-    exp_id = exp.experiment_id if exp else client.create_experiment(experiment, artifact_location=artifact_location(uri))
+    exp_id = _experiment_id(client, experiment, uri)
     run = client.create_run(exp_id, run_name=name, tags=tags)
     run_id = run.info.run_id
     try:
@@ -296,6 +296,54 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
         raise
     client.set_terminated(run_id, status="FINISHED")
     return run_id
+
+
+def _experiment_id(client, experiment: str, uri: str) -> str:
+    """The experiment's id, created if missing; another process creating it first is fine."""
+    exp = client.get_experiment_by_name(experiment)
+    if exp:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(experiment, artifact_location=artifact_location(uri))
+    except Exception:
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+@contextmanager
+def store_lock(uri: str, timeout_s: float = 300.0) -> Iterator[None]:
+    """Serialise writers of one local sqlite store across processes.
+
+    Queued DVC experiments and parallel sweep points finish at the same moment and
+    log to the same ``mlflow.db``; SQLite takes one writer at a time, and the very
+    first writers race to create the schema and the experiment.  An exclusive
+    ``flock`` on ``<db>.lock`` beside the database makes them take turns (each
+    logs in well under a second).  Other stores (a tracking server) are not locked.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+    import time
+
+    db = Path(uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "a") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{db}: another process held the tracking lock for {timeout_s:.0f} s") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def log_pipeline_run(
@@ -332,7 +380,8 @@ def log_pipeline_run(
         for k, v in HTTP_DEFAULTS.items():
             os.environ.setdefault(k, v)
     try:
-        run_id = _log(root, params_path, metrics_dir, arts, resolved, exp_name, hist, run_name, dict(tags or {}))
+        with store_lock(resolved):
+            run_id = _log(root, params_path, metrics_dir, arts, resolved, exp_name, hist, run_name, dict(tags or {}))
     except Exception as exc:  # noqa: BLE001 - tracking must never lose the pipeline's results
         if strict:
             raise
