@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 from tinyad import pio
 from tinyad.config import FirmwareConfig, load
-from tinyad.io import read_json, write_json, write_text
+from tinyad.io import write_json, write_text
 
 REGISTRY_HOST = "api.registry.platformio.org"
 SLEEP_MODES = {"none": 0, "light": 1, "deep": 2}
@@ -238,7 +238,18 @@ def _slug(name: str) -> str:
     return "_".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
 
 
-def power_estimate(cfg, codegen_metrics: Path, out: Path) -> dict[str, Any]:
+def model_macs(model_config: Path) -> int:
+    """The MAC count of the model this firmware was built with (generated header)."""
+    import re
+
+    text = model_config.read_text()
+    m = re.search(r"^#define\s+\w+_MODEL_MACS\s+(\d+)", text, re.M)
+    if not m:
+        raise FirmwareError(f"{model_config}: no *_MODEL_MACS definition; rerun `dvc repro codegen`")
+    return int(m.group(1))
+
+
+def power_estimate(cfg, model_config: Path, out: Path) -> dict[str, Any]:
     """Energy per reading and battery life on the ESP32: an ESTIMATE (tinyad/power.py).
 
     The full estimate, with the source of every figure, goes to
@@ -248,7 +259,7 @@ def power_estimate(cfg, codegen_metrics: Path, out: Path) -> dict[str, Any]:
     """
     from tinyad import power
 
-    macs = int(read_json(codegen_metrics)["macs"])
+    macs = model_macs(model_config)
     est = power.estimate(cfg.power, cfg.firmware, cfg.data.period_s, macs)
     write_json(out / "power_estimate.json", est)
     write_text(out / "power_estimate.md", power.format_table(est) + "\n")
@@ -278,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FirmwareError, pio.PioError) as exc:
         print(f"stages.firmware: error: {exc}", file=sys.stderr)
         return 1
-    metrics["power_estimate"] = power_estimate(cfg, Path(args.metrics).parent / "codegen.json", Path(args.out))
+    model_config = project / "lib" / "generated" / f"{cfg.codegen.prefix}_model_config.h"
+    metrics["power_estimate"] = power_estimate(cfg, model_config, Path(args.out))
     write_json(args.metrics, metrics)
     for env, rep in metrics["envs"].items():
         print(f"firmware {env}: flash {rep['flash_bytes']} B, static RAM {rep['ram_bytes']} B "

@@ -210,18 +210,30 @@ def resolve_uri(uri: str | None = None, root: Path | None = None) -> str:
     return f"sqlite:///{project_root(root) / 'mlflow.db'}"
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a local sqlite store URI, or ``None`` (server, in-memory).
+
+    Handles ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` and SQLite's URI
+    form ``sqlite:///file:/abs/path.db?mode=ro&uri=true``.
+    """
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = uri[len("sqlite:///"):]
+    if db.startswith("file:"):
+        db = db[len("file:"):].split("?", 1)[0]
+    if not db or db == ":memory:":
+        return None
+    return Path(db)
+
+
 def artifact_location(uri: str) -> str | None:
     """``<db folder>/mlartifacts`` (absolute) for a local sqlite store, else the server's default.
 
     MLflow would otherwise put a new experiment's artifacts under ``./mlruns`` of the
     working directory, i.e. inside a queued experiment's temporary copy.
     """
-    if not uri.startswith("sqlite:///"):
-        return None
-    db = uri[len("sqlite:///"):]
-    if not db or db == ":memory:":
-        return None
-    return (Path(db).resolve().parent / "mlartifacts").as_uri()
+    db = sqlite_path(uri)
+    return None if db is None else (db.resolve().parent / "mlartifacts").as_uri()
 
 
 def recovery_command(root: Path, params_path: Path, metrics_dir: Path, uri: str, experiment: str,
@@ -322,13 +334,13 @@ def store_lock(uri: str, timeout_s: float = 300.0) -> Iterator[None]:
     ``flock`` on ``<db>.lock`` beside the database makes them take turns (each
     logs in well under a second).  Other stores (a tracking server) are not locked.
     """
-    if not uri.startswith("sqlite:///"):
+    db = sqlite_path(uri)
+    if db is None:
         yield
         return
     import fcntl
     import time
 
-    db = Path(uri[len("sqlite:///"):])
     db.parent.mkdir(parents=True, exist_ok=True)
     with open(db.with_name(db.name + ".lock"), "a") as fh:
         deadline = time.monotonic() + timeout_s
