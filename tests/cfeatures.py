@@ -171,3 +171,44 @@ def cross_compile_features(target: str, gen_dir: Path, obj: Path) -> dict[str, i
     out = run_checked([size, str(obj)]).stdout.splitlines()
     text, data, bss = (int(v) for v in out[1].split()[:3])
     return {"text": text, "data": data, "bss": bss}
+
+
+def write_firmware_sources(tflite: str | Path, cfg: Config, scaler: Scaler, gen_dir: str | Path) -> dict[str, Any]:
+    """Everything the firmware includes, generated into ``gen_dir`` as the codegen stage
+    does: the model sources from ``tflite``, the feature pipeline and the config header.
+    Returns the model's input/output quantization (the ``quant.json`` shape)."""
+    from tinyad.codegen_c import generate
+    from tinyad.tflite_model import read_tflite
+
+    generate(tflite, gen_dir)
+    model = read_tflite(tflite)
+    quant = {"input": {"scale": model.input.scale, "zero_point": model.input.zero_point},
+             "output": {"scale": model.output.scale, "zero_point": model.output.zero_point}}
+    files = generate_features_c(cfg.features, scaler, quant)
+    files["tinyad_config.h"] = generate_config_header(cfg, scaler, quant)
+    write_sources(files, gen_dir)
+    return quant
+
+
+def build_host_simulator(gen_dir: str | Path, exe: str | Path, defines: list[str] | tuple = ()) -> Path:
+    """The portable firmware (lib/tinyad) and the host simulator compiled with gcc on
+    the generated sources, warnings as errors."""
+    fw = Path(__file__).resolve().parents[1] / "firmware"
+    lib, host, gen = fw / "lib" / "tinyad", fw / "src" / "host", Path(gen_dir)
+    run_checked([require_tool("gcc", "gcc"), "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wpedantic",
+                 "-ffp-contract=off", "-O2", *defines, "-I", str(lib), "-I", str(gen), "-I", str(host),
+                 *map(str, sorted(lib.glob("*.c"))), *map(str, sorted(host.glob("*.c"))),
+                 str(gen / "tinyad_features.c"), str(gen / "tinyad_model.c"), "-o", str(exe), "-lm"])
+    return Path(exe)
+
+
+def host_simulator_status(exe: str | Path, df: pd.DataFrame, csv_path: str | Path) -> list[dict]:
+    """Feed the frame's readings (CSV, full precision) to the simulator; its status lines."""
+    import json
+
+    with open(csv_path, "w") as fh:
+        fh.write("timestamp,temperature,humidity\n")
+        for ts, t, h in zip(df["timestamp"], df["temperature"], df["humidity"]):
+            fh.write(f"{ts:%Y-%m-%d %H:%M:%S},{t!r},{h!r}\n")
+    out = run_checked([str(exe), "--status-every", "1", str(csv_path)]).stdout.splitlines()
+    return [json.loads(line) for line in out if '"event":"status"' in line]

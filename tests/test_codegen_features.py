@@ -306,38 +306,17 @@ def test_host_firmware_scores_like_python(tmp_path, base_cfg, readings):
     features, config and model: every valid reading of a log gets the score Python
     predicts (compute_features, Scaler, quantize_input, then the same int8 model)."""
     from cbuild import CModel, make_mlp_tflite
-    from tinyad.codegen_c import generate
-    from tinyad.features import quantize_input
-    from tinyad.tflite_model import read_tflite
-    import json
+    from cfeatures import build_host_simulator, host_simulator_status, write_firmware_sources
 
     cfg = base_cfg
     names = feature_names(cfg.features)
     gen = tmp_path / "gen"
     tfl = make_mlp_tflite([len(names), 8, 1], "relu", 1, tmp_path / "m.tflite")
-    generate(tfl, gen)
-    model = read_tflite(tfl)
-    quant = {"input": {"scale": model.input.scale, "zero_point": model.input.zero_point},
-             "output": {"scale": model.output.scale, "zero_point": model.output.zero_point}}
     scaler = fit_scaler(readings, cfg)
-    files = generate_features_c(cfg.features, scaler, quant)
-    files["tinyad_config.h"] = generate_config_header(cfg, scaler, quant)
-    write_sources(files, gen)
-    fw = ROOT / "firmware"
-    exe = tmp_path / "sim"
-    gcc = require_tool("gcc", "gcc")
-    run_checked([gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wpedantic", "-ffp-contract=off", "-O2",
-                 "-I", str(fw / "lib" / "tinyad"), "-I", str(gen), "-I", str(fw / "src" / "host"),
-                 *map(str, sorted((fw / "lib" / "tinyad").glob("*.c"))), *map(str, sorted((fw / "src" / "host").glob("*.c"))),
-                 str(gen / "tinyad_features.c"), str(gen / "tinyad_model.c"), "-o", str(exe), "-lm"])
+    quant = write_firmware_sources(tfl, cfg, scaler, gen)
+    exe = build_host_simulator(gen, tmp_path / "sim")
     df = readings[readings["fault"].astype(str).isin(["", "missing", "nan"])]  # faults the device sees as NaN
-    csv = tmp_path / "in.csv"
-    with csv.open("w") as fh:
-        fh.write("timestamp,temperature,humidity\n")
-        for ts, t, h in zip(df["timestamp"], df["temperature"], df["humidity"]):
-            fh.write(f"{ts:%Y-%m-%d %H:%M:%S},{t!r},{h!r}\n")
-    out = run_checked([str(exe), "--status-every", "1", str(csv)]).stdout.splitlines()
-    status = [json.loads(line) for line in out if '"event":"status"' in line]
+    status = host_simulator_status(exe, df, tmp_path / "in.csv")
     c_scores = np.array([s["score"] for s in status if s["score"] is not None])
     _, _, q_in = python_codes(df, cfg, scaler, quant)
     py_scores = CModel(gen, build_dir=tmp_path / "cmodel").predict(q_in)[:, 0]

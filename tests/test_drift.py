@@ -189,16 +189,11 @@ def test_host_firmware_with_the_remedy_scores_like_python(tmp_path):
     log: every valid reading gets the score Python predicts on the corrected readings
     (correct_readings, then compute_features, Scaler, quantize_input, the int8 model),
     and the status lines carry the corrected tenths."""
-    import json
-
-    from cbuild import CModel, make_mlp_tflite, require_tool, run_checked
-    from cfeatures import python_codes
+    from cbuild import CModel, make_mlp_tflite
+    from cfeatures import build_host_simulator, host_simulator_status, python_codes, write_firmware_sources
     from test_codegen_features import fit_scaler
 
-    from tinyad.codegen_c import generate
-    from tinyad.codegen_features import generate_config_header, generate_features_c, write_sources
     from tinyad.features import feature_names
-    from tinyad.tflite_model import read_tflite
 
     cfg = load(ROOT / "params.yaml")
     sim = replace(cfg.data.sim, days=3.0, drop_rate=0.02, fault_rate=0.01, seed=21)
@@ -209,29 +204,12 @@ def test_host_firmware_with_the_remedy_scores_like_python(tmp_path):
     ref, shift, frac = (231, 402), 9, 16
     gen = tmp_path / "gen"
     tfl = make_mlp_tflite([len(feature_names(cfg.features)), 8, 1], "relu", 1, tmp_path / "m.tflite")
-    generate(tfl, gen)
-    model = read_tflite(tfl)
-    quant = {"input": {"scale": model.input.scale, "zero_point": model.input.zero_point},
-             "output": {"scale": model.output.scale, "zero_point": model.output.zero_point}}
     scaler = fit_scaler(df, cfg)
-    files = generate_features_c(cfg.features, scaler, quant)
-    files["tinyad_config.h"] = generate_config_header(cfg, scaler, quant)
-    write_sources(files, gen)
-    fw = ROOT / "firmware"
-    exe = tmp_path / "sim"
+    quant = write_firmware_sources(tfl, cfg, scaler, gen)
     flags = ["-DTINYAD_BASELINE_CORRECTION=1", f"-DTINYAD_BASELINE_SHIFT={shift}", f"-DTINYAD_BASELINE_FRAC_BITS={frac}",
              f"-DTINYAD_BASELINE_REF_TEMP10={ref[0]}", f"-DTINYAD_BASELINE_REF_HUM10={ref[1]}"]
-    run_checked([require_tool("gcc", "gcc"), "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wpedantic", "-ffp-contract=off",
-                 "-O2", *flags, "-I", str(fw / "lib" / "tinyad"), "-I", str(gen), "-I", str(fw / "src" / "host"),
-                 *map(str, sorted((fw / "lib" / "tinyad").glob("*.c"))), *map(str, sorted((fw / "src" / "host").glob("*.c"))),
-                 str(gen / "tinyad_features.c"), str(gen / "tinyad_model.c"), "-o", str(exe), "-lm"])
-    csv = tmp_path / "in.csv"
-    with csv.open("w") as fh:
-        fh.write("timestamp,temperature,humidity\n")
-        for ts, t, h in zip(df["timestamp"], df["temperature"], df["humidity"]):
-            fh.write(f"{ts:%Y-%m-%d %H:%M:%S},{t!r},{h!r}\n")
-    out = run_checked([str(exe), "--status-every", "1", str(csv)]).stdout.splitlines()
-    status = [json.loads(line) for line in out if '"event":"status"' in line]
+    exe = build_host_simulator(gen, tmp_path / "sim", flags)
+    status = host_simulator_status(exe, df, tmp_path / "in.csv")
     corrected = correct_readings(df, ref, shift, frac, use_humidity=True)
     ok = (df["fault"] == "").to_numpy() & np.isfinite(df["temperature"].to_numpy()) & np.isfinite(df["humidity"].to_numpy())
     assert len(status) == int(ok.sum()) > 3000
