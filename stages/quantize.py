@@ -56,8 +56,11 @@ def representative_rows(X_train: np.ndarray, cfg: QuantizeConfig) -> np.ndarray:
     return X_train[np.union1d(idx, extremes)]
 
 
-def convert_int8(model, rep_X: np.ndarray) -> bytes:
-    """Full-integer PTQ: int8 weights, activations, input and output."""
+def convert_int8(model, rep_X: np.ndarray, per_channel: bool = True) -> bytes:
+    """Full-integer PTQ: int8 weights, activations, input and output.
+
+    ``per_channel=False`` asks for one weight scale per tensor (the converter's default
+    for Dense is per output channel); the codegen tests exercise both forms."""
     import tensorflow as tf
 
     rep_X = np.asarray(rep_X, dtype=np.float32)
@@ -72,6 +75,8 @@ def convert_int8(model, rep_X: np.ndarray) -> bytes:
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
+    if not per_channel:
+        conv._experimental_disable_per_channel = True
     return bytes(conv.convert())
 
 

@@ -120,7 +120,8 @@ def make_mlp_tflite(sizes: list[int], activation: str, seed: int, path: str | Pa
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
+
+    from stages.quantize import convert_int8  # the pipeline's own converter settings
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
@@ -132,22 +133,9 @@ def make_mlp_tflite(sizes: list[int], activation: str, seed: int, path: str | Pa
         w, b = layer.get_weights()
         layer.set_weights([w, rng.normal(0.0, 0.3, size=b.shape).astype(np.float32)])
     X = (rng.normal(size=(400, sizes[0])) * rng.uniform(0.5, 2.0, size=sizes[0])).astype(np.float32)
-
-    def representative():
-        for i in range(200):
-            yield [X[i : i + 1]]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    if not per_channel:
-        conv._experimental_disable_per_channel = True
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(conv.convert())
+    path.write_bytes(convert_int8(model, X[:200], per_channel=per_channel))
     return path
 
 
