@@ -16,6 +16,7 @@ pseudo-label quality against the ground truth when the data has labels) and
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,14 +58,18 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     scaler = Scaler(features=names).fit(X[train])
     Xs = np.zeros_like(X)
     Xs[valid] = scaler.transform(X[valid])
-    labeler = PseudoLabeler(cfg.cluster, cfg.thresholds, use_humidity=cfg.features.use_humidity)
+    run = X[:, names.index("run")] if "run" in names else None
+    labeler = PseudoLabeler(cfg.cluster, cfg.thresholds, use_humidity=cfg.features.use_humidity,
+                            run_cap=cfg.features.run_cap if run is not None else None)
     temp = readings["temperature"].to_numpy(dtype=np.float64)
     hum = readings["humidity"].to_numpy(dtype=np.float64)
     hum_train = hum[train] if np.isfinite(hum[train]).all() else None
-    labeler.fit(Xs[train], temp[train], hum_train)
+    labeler.fit(Xs[train], temp[train], hum_train, None if run is None else run[train])
     cluster = np.full(len(readings), -1, dtype=np.int64)
     pseudo = np.full(len(readings), -1, dtype=np.int8)
-    cluster[valid], pseudo[valid] = labeler.predict(Xs[valid])
+    hum_valid = hum[valid] if cfg.features.use_humidity else None
+    cluster[valid], pseudo[valid], reasons = labeler.predict_reasons(
+        Xs[valid], temp[valid], hum_valid, None if run is None else run[valid])
 
     ds = readings.reset_index(drop=True).copy()
     ds["split"] = pd.Series(split, dtype="string")
@@ -80,8 +85,16 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
         "features": names,
         "rows_by_split": {s: int((split == s).sum()) for s in ("train", "val", "test")},
         "pseudo_anomalous_frac": float((pseudo[valid] == 1).mean()) if valid.any() else 0.0,
+        "contamination": float(cfg.cluster.contamination),
+        "pseudo_anomalous_frac_by_split": pseudo_share_by_split(pseudo, valid, split),
+        "flagged_by_policy": {
+            p: {s: float(f[split[valid] == s].mean()) if (split[valid] == s).any() else 0.0 for s in ("train", "val", "test")}
+            for p, f in reasons.items()
+        },
         "clusters": labeler.summary(),
     }
+    metrics["warnings"] = budget_warnings(metrics["pseudo_anomalous_frac_by_split"], cfg.cluster.contamination,
+                                          metrics["flagged_by_policy"])
     label = ds["label"].to_numpy()
     atype = ds["anomaly_type"].astype(str).to_numpy()
     quality = {}
@@ -92,6 +105,34 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     if quality:
         metrics["pseudo_label_quality"] = quality
     return ClusterResult(ds, scaler, labeler, metrics)
+
+
+WARN_FACTOR = 3.0  # a split's pseudo-anomalous share this many times the budget is "far above" it
+
+
+def pseudo_share_by_split(pseudo: np.ndarray, valid: np.ndarray, split: np.ndarray) -> dict[str, float]:
+    """The share of valid rows labelled anomalous, per split."""
+    out = {}
+    for s in ("train", "val", "test"):
+        rows = valid & (split == s)
+        out[s] = float((pseudo[rows] == 1).mean()) if rows.any() else 0.0
+    return out
+
+
+def budget_warnings(shares: dict[str, float], contamination: float, by_policy: dict[str, dict[str, float]]) -> list[str]:
+    """One line per split whose pseudo-anomalous share is far above ``cluster.contamination``."""
+    out = []
+    for s, share in shares.items():
+        if share > WARN_FACTOR * contamination:
+            top = max(by_policy, key=lambda p: by_policy[p].get(s, 0.0)) if by_policy else "?"
+            out.append(
+                f"{s} split: {share:.1%} of the readings are pseudo-anomalous, over {WARN_FACTOR:g}x the "
+                f"contamination budget cluster.contamination={contamination:g} (mostly policy {top!r}"
+                + (": is thresholds.temp_alarm/hum_alarm set for this room?" if top == "alarm" else "")
+                + (": a stuck or coarse sensor?" if top == "stuck" else "")
+                + ")"
+            )
+    return out
 
 
 def plot_clusters(result: ClusterResult, cfg: Config, path: Path, max_points: int = 20000) -> None:
@@ -144,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         result.dataset.to_parquet(tmp, index=False)
     write_json(args.scaler, result.scaler.to_json())
     write_json(args.metrics, result.metrics)
+    shares = result.metrics["pseudo_anomalous_frac_by_split"]
+    print("cluster: pseudo-anomalous share " + ", ".join(f"{s} {v:.2%}" for s, v in shares.items())
+          + f" (budget cluster.contamination={cfg.cluster.contamination:g})")
+    for w in result.metrics["warnings"]:
+        print(f"cluster: warning: {w}", file=sys.stderr)
     plot_clusters(result, cfg, Path(args.plots) / "clusters.png")
     return 0
 

@@ -20,6 +20,13 @@ decisions on the valid test rows.  The int8 model is run with the reference kern
 ``tinyad.features.quantize_input`` and outputs decided with ``tinyad.features.decide``
 exactly as the device does.
 
+With ``alerts.calibrate`` the decision threshold is calibrated here, on the int8
+model as the device runs it (TensorFlow Lite Micro, one reading at a time) over the
+train and validation history, to the false-alarm budget
+``alerts.max_false_alarms_per_week`` (``tinyad/calibration.py``); the chosen code and
+the alert figures it reached go into ``quant.json`` (``decision``) and the metrics.
+This stage also reads ``thresholds``, ``alerts`` and ``data.period_s`` for it.
+
 Only ``quantize.method: ptq`` exists: quantization-aware training needs
 ``tensorflow-model-optimization``, which works with Keras 2 (``tf_keras``) only, not
 with the Keras 3 models trained here.
@@ -34,7 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tinyad.config import QuantizeConfig, load
+from tinyad.calibration import calibrate_decision
+from tinyad.config import Config, QuantizeConfig, load
 from tinyad.features import Scaler, dataset_inputs, decide, feature_names, output_code_threshold, quantize_input
 from tinyad.io import write_bytes, write_json
 
@@ -160,6 +168,28 @@ def quantize_model(model, X_train: np.ndarray, X_test: np.ndarray, cfg: Quantize
     return {"tflite": tflite, "quant": quant, "metrics": metrics}
 
 
+def calibrate(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: bytes, quant: dict[str, Any]) -> dict[str, Any]:
+    """The decision code for the false-alarm budget, on the train+val history (tinyad/calibration.py)."""
+    from tinyad.baselines import ThresholdRule
+    from tinyad.latency import tflm_codes
+
+    ds = dataset.reset_index(drop=True)
+    split = ds["split"].astype(str).to_numpy()
+    hist = np.flatnonzero((split == "train") | (split == "val"))
+    X, rows = dataset_inputs(ds.iloc[hist].reset_index(drop=True), scaler)
+    valid = np.zeros(len(hist), dtype=bool)
+    valid[rows] = True
+    codes = np.full(len(hist), -128, dtype=np.int64)
+    q_in = quantize_input(X, quant["input"]["scale"], quant["input"]["zero_point"])
+    codes[rows] = tflm_codes(tflite, q_in)
+    h = ds.iloc[hist]
+    rule = np.zeros(len(hist), dtype=bool)
+    rule[rows] = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(
+        h["temperature"].to_numpy(dtype=np.float64)[rows], h["humidity"].to_numpy(dtype=np.float64)[rows])
+    pseudo = h["pseudo_label"].to_numpy(dtype=np.int64)
+    return calibrate_decision(codes, rule, valid, pseudo, split[hist], cfg.data.period_s, cfg.alerts, quant)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Full-integer post-training quantization of the MLP.")
     ap.add_argument("--params", default="params.yaml")
@@ -181,6 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     X_test, _ = dataset_inputs(dataset, scaler, "test")
     result = quantize_model(model, X_train, X_test, cfg.quantize, cfg.alerts.decision_threshold)
     result["metrics"]["keras_bytes"] = Path(args.model).stat().st_size
+    if cfg.alerts.calibrate:
+        dec = calibrate(dataset, scaler, cfg, result["tflite"], result["quant"])
+        result["quant"]["decision"] = dec
+        result["metrics"]["decision"] = dec
+        h = dec["val"] if "val" in dec else dec["history"]
+        print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}) for at most "
+              f"{dec['budget_per_week']:g} false alarm(s) a week; validation: {h['alerts_per_week']:.2f} alerts "
+              f"a week, {h['false_alarms_per_week']:.2f} false alarms a week, {h['flagged_share']:.2%} of readings flagged")
     write_bytes(args.out, result["tflite"])
     write_json(args.quant, result["quant"])
     write_json(args.metrics, result["metrics"])

@@ -6,7 +6,7 @@
   input/output quantization of ``quant`` (the feature pipeline needs no weights).
 - ``CFeatures(gen_dir)``: compiles the generated ``tinyad_features.c`` with a small
   batch shim into a shared library (host gcc, ``-std=c99 -Wall -Wextra -Werror
-  -ffp-contract=off -O2``) and runs it through ctypes: ``run(temp, hum, sod)`` pushes
+  -ffp-contract=off -O2``) and runs it through ctypes: ``run(temp, hum, sow)`` (sow: second of the week, tinyad.features.second_of_week) pushes
   each reading, as ``tinyad_app.c`` does for a valid one, after turning it into tenths
   exactly as ``tinyad_sample.c`` does (``lround(x * 10.0)``; a non-number humidity
   becomes 0, which only happens when humidity is unused).
@@ -36,7 +36,7 @@ from cbuild import CROSS_TARGETS, require_tool, run_checked
 from tinyad.codegen_c import model_config_header
 from tinyad.codegen_features import generate_config_header, generate_features_c, write_sources
 from tinyad.config import Config
-from tinyad.features import Scaler, compute_features, feature_names, quantize_input, valid_readings
+from tinyad.features import Scaler, compute_features, feature_names, quantize_input, second_of_week, valid_readings
 from tinyad.tflite_model import Int8Model, Quant
 
 HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off", "-O2"]
@@ -115,9 +115,8 @@ class CFeatures:
     def run_frame(self, df: pd.DataFrame, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Push the frame's valid readings (the others never reach the window)."""
         ok = valid_readings(df, cfg.features)
-        t = pd.DatetimeIndex(df["timestamp"])
-        sod = (t.hour * 3600 + t.minute * 60 + t.second).to_numpy(dtype=np.int64)
-        return self.run(df["temperature"].to_numpy()[ok], df["humidity"].to_numpy()[ok], sod[ok])
+        sow = second_of_week(df["timestamp"])
+        return self.run(df["temperature"].to_numpy()[ok], df["humidity"].to_numpy()[ok], sow[ok])
 
 
 def python_codes(df: pd.DataFrame, cfg: Config, scaler: Scaler, quant: dict[str, Any]):

@@ -210,7 +210,7 @@ int main(void)
         if (kind == 'S') {
             tinyad_raw_t raw; tinyad_sample_t s; int use; char tb[64], hb[64];
             if (scanf("%d %63s %63s %d", &raw.status, tb, hb, &use) != 4) return 2;
-            raw.temp_c = strtod(tb, NULL); raw.humidity = strtod(hb, NULL); raw.t = 0; raw.second_of_day = 0;
+            raw.temp_c = strtod(tb, NULL); raw.humidity = strtod(hb, NULL); raw.t = 0; raw.second_of_week = 0;
             s.temp10 = 0; s.hum10 = 0; s.has_hum = 0;
             {
                 tinyad_fault_t f = tinyad_sample_check(&raw, use, &s);
@@ -221,7 +221,7 @@ int main(void)
             int has_score, score, t10, h10, has_hum; tinyad_sample_t s; tinyad_alert_flags_t fl;
             tinyad_alert_event_t ev;
             if (scanf("%d %d %d %d %d", &has_score, &score, &t10, &h10, &has_hum) != 5) return 2;
-            s.t = 0; s.second_of_day = 0; s.temp10 = (int16_t)t10; s.hum10 = (int16_t)h10; s.has_hum = (uint8_t)has_hum;
+            s.t = 0; s.second_of_week = 0; s.temp10 = (int16_t)t10; s.hum10 = (int16_t)h10; s.has_hum = (uint8_t)has_hum;
             ev = tinyad_alert_step(&st, &cfg, &s, has_score, score, &fl);
             printf("%s %d %d %d %d %d\n", ev == TINYAD_ALERT_RAISED ? "alert" : ev == TINYAD_ALERT_CLEARED ? "clear" : "-",
                    fl.model, fl.threshold, fl.alert_model, fl.alert_threshold, st.active);

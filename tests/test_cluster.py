@@ -16,9 +16,9 @@ from tinyad.labeling import PseudoLabeler, scores, scores_by_type
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
 
 
-def ccfg(policies, k=2, small_frac=0.02, q=0.99) -> ClusterConfig:
-    return ClusterConfig(k=k, n_init=5, seed=0, policies=list(policies), small_frac=small_frac,
-                         distance_quantile=q, plot_features=["temp", "temp_std"])
+def ccfg(policies, k=2, small_frac=0.02, q=0.99, contamination=0.01) -> ClusterConfig:
+    return ClusterConfig(k=k, n_init=5, seed=0, policies=list(policies), contamination=contamination,
+                         small_frac=small_frac, distance_quantile=q, plot_features=["temp", "temp_std"])
 
 
 def blobs(sizes_centers, seed=0, spread=0.3):
@@ -75,6 +75,52 @@ def test_distance_policy_flags_points_far_from_every_normal_centroid():
     assert lab.predict(near)[1].tolist() == [0, 0]
 
 
+@pytest.mark.parametrize("contamination", [0.005, 0.01, 0.02])
+def test_edge_policy_keeps_its_contamination_budget_in_a_room_of_unequal_regimes(contamination):
+    """Several regimes of very unequal size (a weekday office: occupied days, nights,
+    weekends, a rare holiday regime at 3 %): the small regimes are not anomalous, the
+    labelling flags at most `contamination` of the train rows, and the flagged rows
+    are the ones far from every regime."""
+    rng = np.random.default_rng(1)
+    regimes = [(5200, (0, 0)), (2600, (4, 0)), (1400, (0, 5)), (500, (6, 6)), (300, (-5, 3))]
+    X = np.vstack([rng.normal(c, 0.4, size=(n, 2)) for n, c in regimes])
+    outliers = rng.normal(0, 0.3, size=(40, 2)) + np.array([12.0, -9.0])  # 0.4 %: far from all
+    X = np.vstack([X, outliers])
+    temp = np.full(len(X), 24.0)
+    for k in (8, 14):  # at least as many clusters as regimes (cluster.k: 8 by default)
+        lab = PseudoLabeler(ccfg(["edge"], k=k, small_frac=0.01, contamination=contamination), THR,
+                            use_humidity=False).fit(X, temp)
+        _, y = lab.predict(X)
+        assert y.mean() <= contamination + 1e-9, f"k={k}: {y.mean():.4f} flagged over the budget {contamination}"
+        assert y[-40:].all(), f"k={k}: the far outliers are not all flagged"
+        # no regime is flagged as a whole: the 3 % regime keeps almost all of its rows normal
+        small_regime = slice(9700, 10000)
+        assert y[small_regime].mean() < 0.2, f"k={k}: the small regime was labelled anomalous"
+    # the old `small` policy would label the small regimes anomalous (what this replaces)
+    old = PseudoLabeler(ccfg(["small"], k=8, small_frac=0.07), THR, use_humidity=False).fit(X, temp)
+    assert old.predict(X)[1].mean() > 3 * contamination
+
+
+def test_absolute_evidence_policies_may_exceed_the_budget():
+    """The alarm band and a stuck sensor are evidence of their own: not capped."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(0, 1, size=(2000, 2))
+    temp = np.full(2000, 24.0)
+    temp[:200] = 31.0  # 10 % outside the alarm band (20-28)
+    run = np.zeros(2000)
+    run[200:300] = 59  # 5 % stuck at the cap
+    lab = PseudoLabeler(ccfg(["edge", "alarm", "stuck"], contamination=0.01), THR, use_humidity=False,
+                        run_cap=59).fit(X, temp)
+    _, y, why = lab.predict_reasons(X, temp, None, run)
+    assert why["alarm"][:200].all() and not why["alarm"][200:].any()
+    assert why["stuck"][200:300].all() and why["stuck"].sum() == 100
+    assert why["edge"].mean() <= 0.01 + 1e-9
+    assert y.mean() >= 0.15
+    # a cap of fewer than STUCK_MIN_READINGS repeats is no evidence (an hourly log)
+    coarse = PseudoLabeler(ccfg(["stuck"]), THR, use_humidity=False, run_cap=2).fit(X, temp)
+    assert coarse.predict(X, temp, None, np.full(2000, 2.0))[1].sum() == 0
+
+
 def test_all_clusters_anomalous_is_an_error_naming_the_policies():
     X = blobs([(300, (0, 0)), (300, (6, 6))])
     with pytest.raises(ValueError, match="every one of the 2 clusters is anomalous"):
@@ -109,7 +155,7 @@ def stage_cfg(tmp_path):
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        compose(["features.window=20", "cluster.n_init=2", "cluster.k=8"], conf_dir=os.path.join(root, "conf"),
+        compose(["features.window_min=20", "cluster.n_init=2", "cluster.k=8"], conf_dir=os.path.join(root, "conf"),
                 out=tmp_path / "params.yaml")
     finally:
         os.chdir(cwd)

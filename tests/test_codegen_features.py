@@ -70,7 +70,7 @@ def with_features(cfg: Config, names=None, window=None, use_humidity=None) -> Co
     f = dataclasses.replace(
         f,
         names=list(names if names is not None else f.names),
-        window=int(window if window is not None else f.window),
+        window_min=float(window * f.period_s / 60 if window is not None else f.window_min),
         use_humidity=bool(use_humidity if use_humidity is not None else f.use_humidity),
     )
     return dataclasses.replace(cfg, features=f)
@@ -223,7 +223,7 @@ int main(void) {
     cfg.consecutive = 1000; cfg.clear_after = 1000; cfg.decision_q = (int16_t)TINYAD_DECISION_Q;
     cfg.temp_lo = TINYAD_TEMP_ALARM_LO; cfg.temp_hi = TINYAD_TEMP_ALARM_HI;
     cfg.hum_lo = TINYAD_HUM_ALARM_LO; cfg.hum_hi = TINYAD_HUM_ALARM_HI;
-    s.t = 0; s.second_of_day = 0; s.has_hum = 1;
+    s.t = 0; s.second_of_week = 0; s.has_hum = 1;
     s.temp10 = (int16_t)((TINYAD_TEMP_ALARM_LO + TINYAD_TEMP_ALARM_HI) / 2);
     s.hum10 = (int16_t)((TINYAD_HUM_ALARM_LO + TINYAD_HUM_ALARM_HI) / 2);
     printf("%d %d %d %d %d %d %d %d %d %d %d %d %d %d %lu %d %d\n", TINYAD_N_INPUTS, TINYAD_N_OUTPUTS,

@@ -73,8 +73,10 @@ def synthetic_readings(days: float = 3.0, seed: int = 0, period_s: int = 60) -> 
     )
 
 
-def fcfg(names=None, window=5, use_humidity=True, run_cap=1000) -> FeaturesConfig:
-    return FeaturesConfig(window=window, names=list(names or known_features()), use_humidity=use_humidity, run_cap=run_cap)
+def fcfg(names=None, window=5, use_humidity=True, run_cap=1000, period_s=60) -> FeaturesConfig:
+    """Window and cap in readings at one reading a minute (minutes = readings)."""
+    return FeaturesConfig(window_min=window * period_s / 60, names=list(names or known_features()),
+                          use_humidity=use_humidity, stuck_min=run_cap * period_s / 60, period_s=period_s)
 
 
 def tiny_frame(temps, hums=None, start="2026-01-05 06:00:00", faults=None) -> pd.DataFrame:

@@ -15,9 +15,9 @@ Files (``<p>`` is the prefix, ``<P>`` its upper case):
 - ``<p>_features.h/.c``: ``<p>_features_t`` (the last ``features.window`` VALID readings
   in integer tenths, oldest first; no humidity buffer when no configured feature reads
   humidity), ``<p>_features_init(&f)``,
-  ``int <p>_features_push(&f, temp10, hum10, second_of_day, int8_t in[<P>_N_INPUTS])``
+  ``int <p>_features_push(&f, temp10, hum10, second_of_week, int8_t in[<P>_N_INPUTS])``
   (nonzero once the window is full: ``in`` then holds the model's input codes) and
-  ``<p>_features_values(&f, second_of_day, double x[<P>_N_FEATURES])`` (the unscaled
+  ``<p>_features_values(&f, second_of_week, double x[<P>_N_FEATURES])`` (the unscaled
   float64 features of the current window, what ``compute_features`` gives).
   C99, no heap; only the configured features get code.
 - ``<p>_config.h``: every constant the firmware needs (``firmware/lib/tinyad/
@@ -50,6 +50,7 @@ from typing import Any
 
 from tinyad.alerts import AlertRules
 from tinyad.config import Config, FeaturesConfig
+from tinyad.calibration import decision_threshold
 from tinyad.features import Scaler, feature_names, output_code_threshold, uses_humidity
 from tinyad.io import write_text
 
@@ -124,7 +125,7 @@ def _needs(names: list[str], cfg: FeaturesConfig) -> dict[str, set[str]]:
     }
     needs: dict[str, set[str]] = {q: set() for q in QUANTITIES}
     for name in names:
-        if name in ("temp", "hum", "tod_sin", "tod_cos", "run"):
+        if name in ("temp", "hum", "tod_sin", "tod_cos", "weekend", "run"):
             continue
         q, kind = name.split("_", 1)
         if kind not in stat_of:
@@ -203,7 +204,9 @@ def _feature_expr(name: str, cfg: FeaturesConfig, n: int, P: str) -> tuple[list[
         return [], f"(double){buf}[{N} - 1] / 10.0"
     if name in ("tod_sin", "tod_cos"):
         fn = "sin" if name == "tod_sin" else "cos"
-        return [], f"{fn}({P}_TWO_PI * (double)second_of_day / 86400.0)"
+        return [], f"{fn}({P}_TWO_PI * (double)(second_of_week % 86400u) / 86400.0)"
+    if name == "weekend":
+        return [], "second_of_week >= 5u * 86400u ? 1.0 : 0.0"
     if name == "run":
         if cfg.use_humidity:
             cond = f"f->temp[i] == f->temp[{N} - 1] && f->hum[i] == f->hum[{N} - 1]"
@@ -277,8 +280,8 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
     _check_scaler(names, scaler)
     in_scale, in_zp = _input_quant(quant)
     n = int(features_cfg.window)
-    if not 2 <= n <= 1024:
-        raise ValueError(f"features.window: expected 2..1024 for the C pipeline, got {n}")
+    if not 2 <= n <= FeaturesConfig.MAX_WINDOW:
+        raise ValueError(f"features.window: expected 2..{FeaturesConfig.MAX_WINDOW} readings for the C pipeline, got {n}")
     use_hum = uses_humidity(features_cfg)
     needs = _needs(names, features_cfg)
     m = max(n // 3, 1)
@@ -320,10 +323,10 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + f"void {p}_features_init({p}_features_t *f);\n\n"
         + "/* Push one VALID reading (never a faulty one); when the window is full, write the\n"
         + " * model's int8 input codes into in[] and return 1, else return 0. */\n"
-        + f"int {p}_features_push({p}_features_t *f, int16_t temp10, int16_t hum10, uint32_t second_of_day,\n"
+        + f"int {p}_features_push({p}_features_t *f, int16_t temp10, int16_t hum10, uint32_t second_of_week,\n"
         + f"                       int8_t in[{P}_N_INPUTS]);\n\n"
         + "/* The unscaled float64 features of the current (full) window, as compute_features(). */\n"
-        + f"void {p}_features_values(const {p}_features_t *f, uint32_t second_of_day, double x[{P}_N_FEATURES]);\n\n"
+        + f"void {p}_features_values(const {p}_features_t *f, uint32_t second_of_week, double x[{P}_N_FEATURES]);\n\n"
         + "#ifdef __cplusplus\n}\n#endif\n\n"
         + f"#endif /* {g} */\n"
     )
@@ -367,7 +370,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + f'#error "the model\'s input zero point differs from quant.json: rerun stages/codegen.py"\n'
         + "#endif\n\n"
         + (
-            "/* Ascending insertion sort of a local copy (WINDOW <= 1024). */\n"
+            "/* Ascending insertion sort of a local copy (WINDOW <= 4096). */\n"
             "static void sort_i16(int16_t *a, int n)\n{\n"
             "    int i, j;\n"
             "    for (i = 1; i < n; ++i) {\n"
@@ -389,11 +392,11 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + "    return (int8_t)q;\n}\n\n"
         + f"void {p}_features_init({p}_features_t *f)\n{{\n"
         + "    memset(f, 0, sizeof *f);\n}\n\n"
-        + f"void {p}_features_values(const {p}_features_t *f, uint32_t second_of_day, double x[{P}_N_FEATURES])\n{{\n"
+        + f"void {p}_features_values(const {p}_features_t *f, uint32_t second_of_week, double x[{P}_N_FEATURES])\n{{\n"
         + ("    int i;\n" if need_i else "")
-        + ("" if need_tod else "    (void)second_of_day;\n")
+        + ("" if need_tod or "weekend" in names else "    (void)second_of_week;\n")
         + "\n".join(body) + "\n}\n\n"
-        + f"int {p}_features_push({p}_features_t *f, int16_t temp10, int16_t hum10, uint32_t second_of_day,\n"
+        + f"int {p}_features_push({p}_features_t *f, int16_t temp10, int16_t hum10, uint32_t second_of_week,\n"
         + f"                       int8_t in[{P}_N_INPUTS])\n{{\n"
         + f"    double x[{P}_N_FEATURES];\n"
         + ("" if use_hum else "    (void)hum10; /* no configured feature reads humidity */\n")
@@ -408,7 +411,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + (f"        memmove(f->hum, f->hum + 1, ({P}_WINDOW - 1) * sizeof f->hum[0]);\n"
            f"        f->hum[{P}_WINDOW - 1] = hum10;\n" if use_hum else "")
         + "    }\n"
-        + f"    {p}_features_values(f, second_of_day, x);\n"
+        + f"    {p}_features_values(f, second_of_week, x);\n"
         + "    /* Scaler: (x - mean) / scale, then the input quantization (models/scaler.json, quant.json). */\n"
         + "\n".join(quant_lines) + "\n"
         + "    return 1;\n}\n"
@@ -427,8 +430,23 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         out_zp = int(quant["output"]["zero_point"])
     except (KeyError, TypeError):
         raise ValueError("quant: expected {'output': {'scale': s, 'zero_point': z}}") from None
-    code = output_code_threshold(quant, cfg.alerts.decision_threshold)
+    threshold = decision_threshold(quant, cfg.alerts)
+    code = output_code_threshold(quant, threshold)
     rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, code)
+    dec = quant.get("decision") if cfg.alerts.calibrate else None
+    if dec:
+        v = dec.get("val", dec.get("history", {}))
+        how = [
+            f" * probability is strictly above {threshold!r}, calibrated on the train+val history to",
+            f" * alerts.max_false_alarms_per_week = {cfg.alerts.max_false_alarms_per_week!r}"
+            f" (validation: {v.get('alerts_per_week', 0.0):.2f} alerts a week,",
+            f" * {v.get('false_alarms_per_week', 0.0):.2f} false alarms a week; tinyad/calibration.py). */",
+        ]
+    else:
+        how = [
+            f" * probability is strictly above alerts.decision_threshold = {threshold!r}",
+            " * (tinyad.features.output_code_threshold / decide). */",
+        ]
     fw = cfg.firmware
     if fw.sleep not in SLEEP_MODES:
         raise ValueError(f"firmware.sleep: expected one of {list(SLEEP_MODES)}, got {fw.sleep!r}")
@@ -451,13 +469,13 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         "#endif",
         "",
         "/* Features (params features, data.period_s). */",
-        d("WINDOW", int(cfg.features.window), "features.window: valid readings in the ring buffer"),
+        d("WINDOW", int(cfg.features.window),
+          f"features.window_min = {cfg.features.window_min!r} min at data.period_s: valid readings in the ring buffer"),
         d("USE_HUMIDITY", int(bool(cfg.features.use_humidity)), "features.use_humidity: 0 = a bad humidity is no fault"),
         d("PERIOD_S", int(cfg.data.period_s), "data.period_s: seconds between readings"),
         "",
         "/* Decision: anomalous when out[0] >= DECISION_Q (128: never), i.e. the output's",
-        f" * probability is strictly above alerts.decision_threshold = {cfg.alerts.decision_threshold!r}",
-        " * (tinyad.features.output_code_threshold / decide). */",
+        *how,
         d("DECISION_Q", rules.decision_q, "smallest int8 output code above the threshold"),
         "",
         "/* The seed's alarm limits in tenths (thresholds.temp_alarm / hum_alarm); outside",

@@ -22,7 +22,8 @@ A DHT22 reports integer tenths, so the features work on integer tenths::
 A reading is *valid* when its ``fault`` is empty and its temperature (and, when
 humidity features are used, its humidity) is a number.  An invalid reading is
 skipped: it is not pushed into the ring buffer and its row is not scored.  The ring
-buffer holds the last N VALID readings (N = ``features.window``), oldest first,
+buffer holds the last N VALID readings (N = ``features.window``, the readings in
+``features.window_min`` minutes at ``data.period_s``, see ``FeaturesConfig``), oldest first,
 ``w[0] .. w[N-1]``, the current reading being ``c = w[N-1]``.  A row is *scored*
 (``valid``) when its own reading is valid and the buffer is full (at least N valid
 readings so far, the current one included).  The buffer is never reset: a gap in
@@ -46,6 +47,11 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
                      sod = integer second of the day of the row's timestamp, the
                      product taken first, then the division (C: libm sin/cos;
                      numpy here calls Python's math.sin/cos, i.e. the C library's)
+    weekend        = 1.0 on Saturday and Sunday, else 0.0, of the row's local
+                     timestamp: weekday = (floor(t / 86400) + 3) mod 7 with t the
+                     local time in seconds since 1970-01-01 (a Thursday), weekend
+                     when weekday >= 5 (optional day-of-week context for rooms on
+                     a weekly schedule: offices, schools)
     <q>_delta      = (c - w[0]) / 10.0               change over the window
     <q>_slope      = SI / (10.0 * D)                 least-squares slope, per reading
     <q>_std        = sqrt(N*S2 - S1*S1) / (10.0 * N) population standard deviation
@@ -63,8 +69,9 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
     <q>_run        = min(r, R) / 1.0 where r is the largest r in 0..N-1 with
                      w[N-1-j] == c for every j in 1..r: how many readings before
                      the current one repeat it without a break (0 = it changed),
-                     capped at R = features.run_cap (so that a sensor stuck for
-                     10 readings already looks like one stuck for 100)
+                     capped at R = features.run_cap (the readings in
+                     ``features.stuck_min`` minutes, so that a sensor stuck for
+                     10 minutes already looks like one stuck for 100)
     run            = the same capped run, counted while temperature AND humidity both repeat
                      (temperature only when humidity is not used): a stuck sensor
                      repeats both exactly, a live one rarely repeats both twice
@@ -130,12 +137,13 @@ __all__ = [
     "output_code_threshold",
     "quantize_input",
     "round_half_away",
+    "second_of_week",
     "split_labels",
     "to_tenths",
     "valid_readings",
 ]
 
-BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos", "run")
+BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos", "weekend", "run")
 WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "devup", "iqr", "mdelta", "changes", "run")
 TWO_PI = 6.283185307179586  # the double nearest 2*pi, written out for the C mirror
 SECONDS_PER_DAY = 86400
@@ -255,6 +263,17 @@ def _run_length(eq: np.ndarray) -> np.ndarray:
     return np.cumprod(eq[:, ::-1], axis=1).sum(axis=1)
 
 
+def second_of_week(ts: pd.Series) -> np.ndarray:
+    """Seconds since Monday 00:00 of each local timestamp (int64; C: tinyad_second_of_week)."""
+    t = pd.DatetimeIndex(ts).as_unit("s").asi8
+    return ((t // SECONDS_PER_DAY) + 3) % 7 * SECONDS_PER_DAY + t % SECONDS_PER_DAY
+
+
+def _weekend(ts: pd.Series) -> np.ndarray:
+    """1.0 on Saturday/Sunday of the local timestamp (C: second_of_week >= 5 * 86400)."""
+    return (second_of_week(ts) >= 5 * SECONDS_PER_DAY).astype(np.float64)
+
+
 def _time_of_day(ts: pd.Series, fn) -> np.ndarray:
     t = pd.DatetimeIndex(ts)
     sod = (t.hour * 3600 + t.minute * 60 + t.second).to_numpy(dtype=np.int64)
@@ -298,6 +317,8 @@ def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) ->
                 e = windows[q][:, :-1] == windows[q][:, -1:]
                 eq = e if eq is None else eq & e
             X[scored, j] = np.minimum(_run_length(eq), int(features_cfg.run_cap)).astype(np.float64)
+        elif name == "weekend":
+            X[scored, j] = _weekend(readings_df["timestamp"].iloc[scored])
         elif name in ("tod_sin", "tod_cos"):
             fn = math.sin if name == "tod_sin" else math.cos
             X[scored, j] = _time_of_day(readings_df["timestamp"].iloc[scored], fn)

@@ -4,7 +4,38 @@ K-means (scikit-learn, ``cluster.k`` clusters, ``cluster.n_init`` restarts, seed
 ``cluster.seed``) is fitted on the *scaled* features of the valid train rows; every
 other valid row is assigned to its nearest centroid.  Then the policies listed in
 ``cluster.policies`` decide, using the train rows only, which rows are anomalous
-(a row is anomalous when any listed policy says so):
+(a row is anomalous when any listed policy says so).
+
+The default policies are ``edge``, ``alarm`` and ``stuck``: they hold on any room,
+because none of them depends on how many regimes (day/night, weekdays/weekends,
+heating seasons) a room has or how large each is.
+
+``edge`` (the contamination budget)
+    Learnt from Edge Impulse's K-means anomaly block: a row's score is its distance
+    to the nearest *edge* of a normal cluster, ``min_c (|x - mu_c| - r_c)`` in the
+    scaled feature space, with ``r_c`` the cluster's spread (RMS distance of its
+    train rows to its centroid).  Since the training history is not known to be
+    clean, K-means is fitted twice: once on every valid train row, then again on
+    the rows whose score is below the ``1 - 3 * cluster.contamination`` quantile
+    (the most outlying rows no longer pull a centroid towards them), and clusters
+    holding less than ``cluster.small_frac`` of the rows are not references.  A row
+    is anomalous when its score is above the ``1 - cluster.contamination``
+    quantile of the train rows' scores: on the train split the policy flags at most
+    ``contamination`` of the rows, whatever the room.  Rows that the absolute-evidence
+    policies below flag are left out of the fit and of the budget (a stuck sensor's
+    readings would otherwise use it up: they are the farthest of all).  Every cluster, large or
+    small, is a regime of the room; only distance from all of them is evidence.
+``alarm`` (absolute evidence)
+    A reading outside the seed's alarm band (``thresholds.temp_alarm``, and
+    ``thresholds.hum_alarm`` when humidity is used) is anomalous: the band is what
+    the user set for the room, and the device alerts on it anyway.
+``stuck`` (absolute evidence)
+    A reading whose ``run`` feature reached ``features.run_cap`` (temperature and
+    humidity repeated exactly for ``features.stuck_min`` minutes) is anomalous,
+    provided the cap is at least ``STUCK_MIN_READINGS`` readings: fewer repeats
+    (an hourly log) are no evidence of a stuck sensor.
+
+The older policies remain for comparison:
 
 ``threshold``
     A cluster is anomalous when the mean of its train rows' raw temperature lies
@@ -42,9 +73,11 @@ import numpy as np
 
 from tinyad.config import ClusterConfig, ThresholdsConfig
 
-__all__ = ["PseudoLabeler", "ANOMALY_TYPES", "scores", "scores_by_type"]
+__all__ = ["PseudoLabeler", "ANOMALY_TYPES", "STUCK_MIN_READINGS", "scores", "scores_by_type"]
 
 ANOMALY_TYPES = ("point", "contextual", "collective")
+STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
+TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
 
 
 @dataclass
@@ -61,9 +94,19 @@ class PseudoLabeler:
     anomalous_clusters_: dict[int, list[str]] = field(default_factory=dict)
     normal_clusters_: list[int] = field(default_factory=list)
     distance_threshold_: float = float("inf")
+    run_cap: int | None = None  # features.run_cap (the stuck policy), None: no run feature
+    edge_kmeans_: Any = None
+    radius_: np.ndarray | None = None
+    edge_clusters_: list[int] = field(default_factory=list)
+    edge_threshold_: float = float("inf")
 
-    def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None) -> "PseudoLabeler":
-        """Fit on the scaled features and raw readings of the valid train rows."""
+    def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None,
+            run: np.ndarray | None = None) -> "PseudoLabeler":
+        """Fit on the scaled features and raw readings of the valid train rows.
+
+        ``run`` (the unscaled run feature) lets the ``edge`` policy leave the rows the
+        absolute-evidence policies flag out of its fit and its budget.
+        """
         from sklearn.cluster import KMeans
 
         cfg = self.cluster_cfg
@@ -71,10 +114,18 @@ class PseudoLabeler:
         if X.ndim != 2 or len(X) < cfg.k:
             raise ValueError(f"cluster: need at least cluster.k={cfg.k} valid train rows, got {len(X)}")
         if not cfg.policies:
-            raise ValueError("cluster.policies: empty; expected at least one of threshold, small, distance")
+            raise ValueError("cluster.policies: empty; expected at least one of edge, alarm, stuck, threshold, small, distance")
         km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed)
         assign = km.fit_predict(X)
         self.kmeans_ = km
+        if "edge" in cfg.policies:
+            ev = self.evidence(temperature, humidity if self.use_humidity else None, run)
+            known = np.zeros(len(X), dtype=bool)
+            for flags in ev.values():
+                known |= flags
+            if (~known).sum() < cfg.k:
+                known[:] = False
+            self._fit_edge(X[~known], assign[~known])
         k = cfg.k
         self.cluster_sizes_ = np.bincount(assign, minlength=k)
         temperature = np.asarray(temperature, dtype=np.float64)
@@ -115,6 +166,61 @@ class PseudoLabeler:
             self.distance_threshold_ = float("inf")
         return self
 
+    def _fit_edge(self, X: np.ndarray, assign: np.ndarray) -> None:
+        """The edge policy: trimmed refit, reference clusters, radii and the budget threshold."""
+        from sklearn.cluster import KMeans
+
+        cfg = self.cluster_cfg
+        self._set_edge_refs(self.kmeans_, X, assign)
+        keep = self.edge_score(X) <= np.quantile(self.edge_score(X), 1.0 - min(TRIM_FACTOR * cfg.contamination, 0.5))
+        if keep.sum() >= cfg.k:
+            km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(X[keep])
+            self.edge_kmeans_ = km
+            self._set_edge_refs(km, X[keep], km.labels_)
+        score = self.edge_score(X)
+        self.edge_threshold_ = float(np.quantile(score, 1.0 - cfg.contamination, method="higher"))  # at most the budget
+
+    def _set_edge_refs(self, km: Any, X: np.ndarray, assign: np.ndarray) -> None:
+        k = km.n_clusters
+        sizes = np.bincount(assign, minlength=k)
+        d = np.sqrt(((X - km.cluster_centers_[assign]) ** 2).sum(axis=1))
+        radius = np.array([np.sqrt(np.mean(d[assign == c] ** 2)) if sizes[c] else 0.0 for c in range(k)])
+        refs = [c for c in range(k) if sizes[c] and sizes[c] / sizes.sum() >= self.cluster_cfg.small_frac]
+        if not refs:
+            refs = [int(np.argmax(sizes))]
+        self.edge_kmeans_ = km
+        self.radius_ = radius
+        self.edge_clusters_ = refs
+
+    def edge_score(self, X_scaled: np.ndarray) -> np.ndarray:
+        """Distance to the nearest edge of a reference cluster (negative inside one)."""
+        if self.radius_ is None:
+            raise ValueError("PseudoLabeler: the edge policy is not fitted")
+        cents = self.edge_kmeans_.cluster_centers_[self.edge_clusters_]
+        X = np.asarray(X_scaled, dtype=np.float64)
+        out = np.full(len(X), np.inf)
+        for c, mu in zip(self.edge_clusters_, cents):  # row blocks would not save much: few clusters
+            out = np.minimum(out, np.sqrt(((X - mu) ** 2).sum(axis=1)) - self.radius_[c])
+        return out
+
+    def evidence(self, temperature: np.ndarray | None, humidity: np.ndarray | None,
+                 run: np.ndarray | None) -> dict[str, np.ndarray]:
+        """The absolute-evidence policies' flags (``alarm``, ``stuck``) of these rows."""
+        out: dict[str, np.ndarray] = {}
+        pol = self.cluster_cfg.policies
+        if "alarm" in pol and temperature is not None:
+            t = np.asarray(temperature, dtype=np.float64)
+            lo, hi = self.thresholds.temp_alarm
+            flag = (t < lo) | (t > hi)
+            if humidity is not None and self.use_humidity:
+                h = np.asarray(humidity, dtype=np.float64)
+                hlo, hhi = self.thresholds.hum_alarm
+                flag |= np.isfinite(h) & ((h < hlo) | (h > hhi))
+            out["alarm"] = flag
+        if "stuck" in pol and run is not None and self.run_cap is not None and self.run_cap >= STUCK_MIN_READINGS:
+            out["stuck"] = np.asarray(run, dtype=np.float64) >= self.run_cap
+        return out
+
     def _check_fitted(self) -> None:
         if self.kmeans_ is None:
             raise ValueError("PseudoLabeler: not fitted")
@@ -126,15 +232,34 @@ class PseudoLabeler:
         diff = np.asarray(X_scaled, dtype=np.float64)[:, None, :] - cents[None, :, :]
         return np.sqrt((diff * diff).sum(axis=2)).min(axis=1)
 
-    def predict(self, X_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(cluster, pseudo_label)`` of every row (int, int8 0/1)."""
+    def predict(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
+                humidity: np.ndarray | None = None, run: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(cluster, pseudo_label)`` of every row (int, int8 0/1).
+
+        ``temperature``/``humidity`` (raw readings) feed the ``alarm`` policy and
+        ``run`` (the unscaled run feature) the ``stuck`` policy; without them those
+        policies flag nothing.
+        """
+        return self.predict_reasons(X_scaled, temperature, humidity, run)[:2]
+
+    def predict_reasons(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
+                        humidity: np.ndarray | None = None, run: np.ndarray | None = None):
+        """``(cluster, pseudo_label, {policy: flags})``: which policy flagged each row."""
         self._check_fitted()
         X = np.asarray(X_scaled, dtype=np.float64)
         assign = self.kmeans_.predict(X)
-        label = np.isin(assign, list(self.anomalous_clusters_))
+        reasons: dict[str, np.ndarray] = {}
+        if self.anomalous_clusters_:
+            reasons["cluster"] = np.isin(assign, list(self.anomalous_clusters_))
         if np.isfinite(self.distance_threshold_):
-            label |= self.normal_distance(X) > self.distance_threshold_
-        return assign.astype(np.int64), label.astype(np.int8)
+            reasons["distance"] = self.normal_distance(X) > self.distance_threshold_
+        if "edge" in self.cluster_cfg.policies:
+            reasons["edge"] = self.edge_score(X) > self.edge_threshold_
+        reasons.update(self.evidence(temperature, humidity, run))
+        label = np.zeros(len(X), dtype=bool)
+        for flags in reasons.values():
+            label |= flags
+        return assign.astype(np.int64), label.astype(np.int8), reasons
 
     def summary(self) -> dict[str, Any]:
         self._check_fitted()
@@ -145,6 +270,12 @@ class PseudoLabeler:
             "normal_clusters": [int(c) for c in self.normal_clusters_],
             "distance_threshold": self.distance_threshold_ if np.isfinite(self.distance_threshold_) else None,
         }
+        if self.radius_ is not None:
+            out["edge"] = {
+                "reference_clusters": [int(c) for c in self.edge_clusters_],
+                "radius": [round(float(self.radius_[c]), 4) for c in self.edge_clusters_],
+                "threshold": float(self.edge_threshold_),
+            }
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
         return out

@@ -102,6 +102,17 @@ def tflm_interpreter(tflite: bytes, arena_size: int | None = None) -> Any:
     return runtime.Interpreter.from_bytes(bytes(tflite), arena_size=arena_size)
 
 
+def tflm_codes(tflite: bytes, q_in: np.ndarray) -> np.ndarray:
+    """int8 output codes of the TFLite Micro interpreter, one reading at a time (as the device)."""
+    it = tflm_interpreter(tflite)
+    out = np.zeros(len(q_in), dtype=np.int8)
+    for i in range(len(q_in)):
+        it.set_input(np.asarray(q_in[i : i + 1], dtype=np.int8), 0)
+        it.invoke()
+        out[i] = np.asarray(it.get_output(0)).reshape(-1)[0]
+    return out
+
+
 def tflm_call(tflite: bytes, q: np.ndarray, arena_size: int | None = None) -> Callable[[], np.ndarray]:
     it = tflm_interpreter(tflite, arena_size)
     x = np.asarray(q, dtype=np.int8).reshape(1, -1)

@@ -21,7 +21,7 @@ extern "C" {
 void hal_init(void);
 
 /*
- * Take one reading into *out: its time (out->t, seconds; out->second_of_day),
+ * Take one reading into *out: its time (out->t, seconds; out->second_of_week),
  * the read status and the raw values as the sensor library reported them (which may
  * be NaN or an error value: validation is not the HAL's job).
  * Returns 1 when a reading was taken (valid or not), 0 when there are no more

@@ -84,7 +84,7 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
         sample.hum10 = (int16_t)tinyad_baseline_step(&app->base_hum, sample.hum10);
     }
 #endif
-    has_score = tinyad_features_push(&app->features, sample.temp10, sample.hum10, sample.second_of_day, in) != 0;
+    has_score = tinyad_features_push(&app->features, sample.temp10, sample.hum10, sample.second_of_week, in) != 0;
     out[0] = 0;
     if (has_score) {
         TINYAD_INFER(in, out);

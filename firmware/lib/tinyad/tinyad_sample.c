@@ -57,7 +57,7 @@ tinyad_fault_t tinyad_sample_check(const tinyad_raw_t *raw, int use_humidity, ti
         hf = TINYAD_FAULT_IMPOSSIBLE; /* not used: reported as missing */
     }
     out->t = raw->t;
-    out->second_of_day = raw->second_of_day;
+    out->second_of_week = raw->second_of_week;
     out->temp10 = (int16_t)t10;
     out->has_hum = (uint8_t)(hf == TINYAD_FAULT_NONE);
     out->hum10 = out->has_hum ? (int16_t)h10 : 0;

@@ -43,9 +43,19 @@ typedef enum {
 #define TINYAD_DHT_ALLONES_TEMP10 (-32767) /* raw 0xFFFF as temperature: -3276.7 */
 #define TINYAD_DHT_ALLONES_HUM10 65535     /* raw 0xFFFF as humidity: 6553.5 */
 
+/* Local time t (seconds since 1970-01-01 00:00, a Thursday) -> seconds since the
+ * week's Monday 00:00, as tinyad/features.py second_of_week(). */
+#define TINYAD_SECONDS_PER_DAY 86400
+static inline uint32_t tinyad_second_of_week(int64_t t)
+{
+    int64_t days = t / TINYAD_SECONDS_PER_DAY, sod = t % TINYAD_SECONDS_PER_DAY;
+    if (sod < 0) { sod += TINYAD_SECONDS_PER_DAY; days -= 1; }
+    return (uint32_t)((((days + 3) % 7 + 7) % 7) * TINYAD_SECONDS_PER_DAY + sod);
+}
+
 typedef struct {
     int64_t t;              /* seconds: the device clock, or the input's timestamp */
-    uint32_t second_of_day; /* 0..86399, local time */
+    uint32_t second_of_week; /* 0..604799 local time since Monday 00:00 (tinyad_second_of_week) */
     int status;             /* TINYAD_READ_* */
     double temp_c;          /* deg C as reported (may be NaN) */
     double humidity;        /* %RH as reported (may be NaN) */
@@ -53,7 +63,7 @@ typedef struct {
 
 typedef struct {
     int64_t t;
-    uint32_t second_of_day;
+    uint32_t second_of_week;
     int16_t temp10;  /* tenths of deg C */
     int16_t hum10;   /* tenths of %RH; 0 when has_hum is 0 */
     uint8_t has_hum; /* 0 when humidity is not used and was not a valid number */

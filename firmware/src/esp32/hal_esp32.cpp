@@ -52,7 +52,7 @@ int hal_read_sensor(tinyad_raw_t *out)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     out->t = (int64_t)tv.tv_sec;
-    out->second_of_day = (uint32_t)(((int64_t)tv.tv_sec % 86400 + 86400) % 86400);
+    out->second_of_week = tinyad_second_of_week((int64_t)tv.tv_sec);
     /* The library returns NaN for a timeout and for a bad checksum alike. */
     out->status = TINYAD_READ_OK;
     out->temp_c = g_dht.readTemperature();

@@ -255,7 +255,7 @@ static int parse_timestamp(const char *s, size_t n, int64_t *t, const char **wha
 static void set_time(tinyad_raw_t *out, int64_t t)
 {
     out->t = t;
-    out->second_of_day = (uint32_t)(t % SECONDS_PER_DAY);
+    out->second_of_week = tinyad_second_of_week(t);
 }
 
 /* ---------------------------------------------------------------- JSON lines */

@@ -1,0 +1,238 @@
+"""Multi-room benchmark: the default pipeline on rooms it was not tuned to.
+
+    python benchmarks/rooms.py                       # every room, table on stdout and in benchmarks/results/rooms.md
+    python benchmarks/rooms.py --rooms office uci    # some rooms
+    python benchmarks/rooms.py --epochs 20           # fewer epochs (the table says so)
+
+Each room is the default config (``conf/``) with only what a user of that room
+sets: the data option (a simulator preset of ``conf/data/``, which sets its period,
+its sensor and its alarm band; or the UCI office log) and nothing else.  For each
+room the pipeline runs in-process through the stages' own functions: ingest
+(``stages.ingest.build_readings``), cluster (``build_dataset``), train
+(``train_model``), quantize with the threshold calibration (``quantize_model``,
+``calibrate``) and evaluate (``stages.evaluate.evaluate``: the device is the int8
+model in TensorFlow Lite Micro OR the seed's alarm rule, through the alert logic).
+Latency, drift, codegen and the firmware are not run: they do not change
+detection (the generated C equals TFLM bit for bit, tests/test_pipeline_exact.py).
+
+Per room, on the chronological test split: the device's F1 by anomaly type (per
+reading), the events caught, the false alarm events a week (alert runs touching no
+labelled event), the median delay (minutes), and the same for the baselines (seed
+thresholds, K-means distance, IsolationForest, PyOD's ECOD when evaluate offers it);
+the pseudo-anomalous share of the train split; for a log without labels (``uci``),
+the alerts a week, the share of readings under alert and the longest alert.  The
+goals of issue 11 are checked per room and printed PASS/FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ROOMS = {
+    # name: (Hydra overrides, what it is)
+    "sim": (["data=sim"], "the built-in simulator (default)"),
+    "home": (["data=home"], "a home"),
+    "office": (["data=office"], "an office on a weekday schedule"),
+    "server_room": (["data=server_room"], "a server room, tight band"),
+    "greenhouse": (["data=greenhouse"], "a greenhouse, large daily swings"),
+    "temp_only": (["data=temp_only"], "a temperature-only sensor"),
+    "hourly": (["data=hourly"], "an hourly log"),
+    "hires": (["data=hires"], "a 0.01-step sensor"),
+    "uci_inject": (["data=uci_inject"], "the real UCI office log with injected anomalies"),
+    "uci": (["data=uci"], "the real UCI office log as it is (no labels)"),
+}
+DETECTORS = ("device", "thresholds", "kmeans_distance", "isolation_forest", "ecod")
+GOALS = {"events_caught": 0.90, "false_alarms_per_week": 1.0, "pseudo_share": 0.03, "macro_f1": 0.85}
+
+
+def compose_cfg(overrides: list[str]):
+    import os
+
+    import yaml
+
+    from tinyad.config import load_dict
+    from tinyad.params import compose
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            text = compose(overrides, conf_dir=ROOT / "conf", out=Path(tmp) / "params.yaml")
+    finally:
+        os.chdir(cwd)
+    return load_dict(yaml.safe_load(text), source=" ".join(overrides) or "default")
+
+
+def run_room(overrides: list[str], epochs: int | None = None) -> dict[str, Any]:
+    """The pipeline on one room; returns the evaluate metrics plus the cluster/quantize figures."""
+    from stages.cluster import build_dataset
+    from stages.evaluate import evaluate
+    from stages.ingest import build_readings
+    from stages.quantize import calibrate, quantize_model
+    from stages.train import load_training_data, train_model
+    from tinyad.features import dataset_inputs
+
+    cfg = compose_cfg(overrides + ([f"model.epochs={epochs}"] if epochs else []))
+    t0 = time.perf_counter()
+    table, _, _ = build_readings(cfg.data, ROOT)
+    clus = build_dataset(table, cfg)
+    ds, scaler = clus.dataset, clus.scaler
+    res = train_model(*load_training_data(ds, scaler), cfg.model)
+    X_train, _ = dataset_inputs(ds, scaler, "train")
+    X_test, _ = dataset_inputs(ds, scaler, "test")
+    q = quantize_model(res.model, X_train, X_test, cfg.quantize, cfg.alerts.decision_threshold)
+    quant = q["quant"]
+    if cfg.alerts.calibrate:
+        quant["decision"] = calibrate(ds, scaler, cfg, q["tflite"], quant)
+    ev = evaluate(ds, scaler, cfg, res.model, q["tflite"], quant)
+    m = ev.metrics
+    m["_cluster"] = clus.metrics
+    m["_decision"] = quant.get("decision", {})
+    m["_seconds"] = time.perf_counter() - t0
+    m["_period_s"] = cfg.data.period_s
+    m["_agreement"] = q["metrics"].get("agreement")
+    return m
+
+
+def _get(d: dict, *keys, default=None):
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return default
+        d = d[k]
+    return d
+
+
+def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
+    weeks = m["data"]["test_days"] / 7.0
+    period_min = m["_period_s"] / 60.0
+    row: dict[str, Any] = {"room": name, "ground_truth": bool(m["ground_truth"]),
+                           "pseudo_share_train": m["_cluster"]["pseudo_anomalous_frac_by_split"]["train"],
+                           "decision_code": m["_decision"].get("code"), "seconds": m["_seconds"],
+                           "test_days": m["data"]["test_days"], "events": m["data"]["events"]}
+    for det in DETECTORS:
+        if det not in m:
+            continue
+        d = m[det]
+        e = d.get("events", {})
+        row[f"{det}.fa_week"] = e.get("false_alarm_events", 0) / weeks if e else None
+        if m["ground_truth"]:
+            row[f"{det}.f1"] = d.get("f1")
+            for t in ("point", "contextual", "collective"):
+                row[f"{det}.f1_{t}"] = _get(d, "by_type", t, "f1")
+            row[f"{det}.caught"] = e.get("recall")
+            delay = e.get("median_delay_readings")
+            row[f"{det}.delay_min"] = None if delay is None else delay * period_min
+        alerts = m.get("headline", {}).get(det, {}) if isinstance(m.get("headline"), dict) else {}
+        row[f"{det}.alerts_week"] = alerts.get("alerts_per_week", _alerts_per_week(m, det, weeks))
+    return row
+
+
+def _alerts_per_week(m: dict, det: str, weeks: float) -> float | None:
+    a = _get(m, det, "alerts_raised")
+    return None if a is None else a / weeks
+
+
+def verdicts(row: dict[str, Any]) -> list[str]:
+    out = []
+    if row["pseudo_share_train"] > GOALS["pseudo_share"]:
+        out.append(f"pseudo share {row['pseudo_share_train']:.1%} > 3 %")
+    if row["ground_truth"]:
+        if (row.get("device.caught") or 0) < GOALS["events_caught"]:
+            out.append(f"events caught {row.get('device.caught', 0):.0%} < 90 %")
+        if (row.get("device.fa_week") or 0) > GOALS["false_alarms_per_week"]:
+            out.append(f"false alarms {row['device.fa_week']:.2f}/week > 1")
+        iso = row.get("isolation_forest.f1")
+        if iso is not None and (row.get("device.f1") or 0) < iso:
+            out.append(f"F1 {row['device.f1']:.3f} < IsolationForest {iso:.3f}")
+    else:
+        aw = row.get("device.alerts_week")
+        if aw is not None and aw > GOALS["false_alarms_per_week"]:
+            out.append(f"{aw:.2f} alerts/week > 1")
+    return out
+
+
+def fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def markdown(rows: list[dict[str, Any]], epochs: int | None) -> str:
+    lines = [
+        "# Multi-room benchmark (benchmarks/rooms.py)",
+        "",
+        "Default config; per room only the data option (period, sensor, alarm band). Test split, chronological."
+        + (f" **Reduced training: model.epochs={epochs}.**" if epochs else ""),
+        "",
+        "## The device (int8 TFLM + alarm band, through the alert logic)",
+        "",
+        "| room | F1 | F1 point | F1 contextual | F1 collective | events caught | false alarms/week | alerts/week | "
+        "median delay (min) | pseudo share (train) | code | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        v = verdicts(r)
+        lines.append(
+            f"| {r['room']} | {fmt(r.get('device.f1'))} | {fmt(r.get('device.f1_point'))} | "
+            f"{fmt(r.get('device.f1_contextual'))} | {fmt(r.get('device.f1_collective'))} | "
+            f"{fmt(r.get('device.caught'), 2)} | {fmt(r.get('device.fa_week'), 2)} | {fmt(r.get('device.alerts_week'), 2)} | "
+            f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | "
+            f"{'PASS' if not v else 'FAIL: ' + '; '.join(v)} |"
+        )
+    labelled = [r for r in rows if r["ground_truth"]]
+    if labelled:
+        macro = float(np.mean([r.get("device.f1") or 0.0 for r in labelled]))
+        lines += ["", f"Macro-average device F1 over the {len(labelled)} labelled rooms: **{macro:.3f}** "
+                      f"(goal >= {GOALS['macro_f1']}: {'PASS' if macro >= GOALS['macro_f1'] else 'FAIL'})."]
+    lines += ["", "## Baselines (F1 / events caught / false alarms a week)", "",
+              "| room | " + " | ".join(DETECTORS) + " |", "|---|" + "---|" * len(DETECTORS)]
+    for r in rows:
+        cells = []
+        for d in DETECTORS:
+            if f"{d}.fa_week" not in r:
+                cells.append("-")
+            elif r["ground_truth"]:
+                cells.append(f"{fmt(r.get(f'{d}.f1'))} / {fmt(r.get(f'{d}.caught'), 2)} / {fmt(r.get(f'{d}.fa_week'), 2)}")
+            else:
+                cells.append(f"{fmt(r.get(f'{d}.alerts_week'), 2)} alerts/week")
+        lines.append(f"| {r['room']} | " + " | ".join(cells) + " |")
+    lines += ["", "| room | test days | events | seconds |", "|---|---:|---:|---:|"]
+    lines += [f"| {r['room']} | {r['test_days']:.1f} | {r['events']} | {r['seconds']:.0f} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rooms", nargs="*", default=list(ROOMS), choices=list(ROOMS))
+    ap.add_argument("--epochs", type=int, default=None, help="override model.epochs (the table says so)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rooms.md"))
+    args = ap.parse_args(argv)
+    rows = []
+    for name in args.rooms:
+        overrides, what = ROOMS[name]
+        print(f"rooms: {name} ({what}) ...", file=sys.stderr, flush=True)
+        rows.append(room_row(name, run_room(overrides, args.epochs)))
+    text = markdown(rows, args.epochs)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

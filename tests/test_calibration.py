@@ -1,0 +1,112 @@
+"""The decision threshold calibrated to a false-alarm budget (tinyad/calibration.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyad import metrics as M
+from tinyad.calibration import calibrate_decision, decision_threshold, history_alerts
+from tinyad.config import AlertsConfig
+from tinyad.features import output_code_threshold
+
+QUANT = {"input": {"scale": 0.05, "zero_point": 0}, "output": {"scale": 1 / 256, "zero_point": -128}}
+PERIOD = 60
+WEEK = 7 * 86400 // PERIOD
+
+
+def alerts_cfg(budget=1.0, consecutive=2, clear_after=5, calibrate=True) -> AlertsConfig:
+    return AlertsConfig(decision_threshold=0.5, consecutive=consecutive, clear_after=clear_after,
+                        calibrate=calibrate, max_false_alarms_per_week=budget)
+
+
+def normal_history(weeks: float, seed: int) -> np.ndarray:
+    """Model codes of a normal room: mostly near -128, with bursts of higher codes at
+    random (people, sunshine, a door) of random height: each burst is a would-be false
+    alarm for any decision code below its height."""
+    rng = np.random.default_rng(seed)
+    n = int(weeks * WEEK)
+    codes = rng.integers(-128, -110, n)
+    for start in rng.choice(n - 10, size=int(40 * weeks), replace=False):
+        codes[start:start + rng.integers(2, 8)] = rng.integers(-100, 127)
+    return codes
+
+
+def false_alarms(codes, code, cfg, pseudo=None):
+    n = len(codes)
+    pseudo = np.zeros(n, dtype=np.int64) if pseudo is None else pseudo
+    a = history_alerts(codes, np.zeros(n, bool), np.ones(n, bool), code, cfg)
+    ev = np.full(n, -1)
+    for i, (lo, hi) in enumerate(M.runs(pseudo == 1)):
+        ev[lo:hi] = i
+    return M.event_scores(a, ev, pseudo == 0, np.where(ev >= 0, "unknown", "none"), n * PERIOD / 86400)["false_alarm_events"]
+
+
+@pytest.mark.parametrize("budget", [0.5, 1.0, 3.0])
+def test_a_normal_history_stays_within_the_budget(budget):
+    weeks = 4.0
+    codes = normal_history(weeks, seed=3)
+    n = len(codes)
+    cfg = alerts_cfg(budget)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), split, PERIOD, cfg, QUANT)
+    c = dec["code"]
+    fa = false_alarms(codes, c, cfg)
+    assert fa <= budget * weeks, f"{fa} false alarms in {weeks} weeks at code {c}, budget {budget}/week"
+    assert dec["history"]["false_alarms"] == fa
+    assert dec["history"]["false_alarms_per_week"] <= budget
+    # the next more sensitive code breaks the budget: the calibration is not needlessly deaf
+    lower = max(v for v in np.unique(codes) if v < c)
+    assert false_alarms(codes, lower, cfg) > budget * weeks
+    # the probability threshold maps back to the code, and quant.json's decision is what consumers read
+    assert output_code_threshold(QUANT, dec["threshold"]) == c
+    assert decision_threshold({**QUANT, "decision": dec}, cfg) == dec["threshold"]
+    assert set(dec) >= {"train", "val", "history", "budget_per_week", "method"}
+
+
+def test_an_unseen_normal_history_keeps_roughly_to_the_budget():
+    """Calibrated on one month, the same room's next month: about the budget, not 10x it."""
+    cfg = alerts_cfg(1.0)
+    hist = normal_history(8.0, seed=4)
+    n = len(hist)
+    dec = calibrate_decision(hist, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64),
+                             np.full(n, "train"), PERIOD, cfg, QUANT)
+    fresh = normal_history(8.0, seed=5)
+    assert false_alarms(fresh, dec["code"], cfg) <= 2 * 8.0
+
+
+def test_alerts_explained_by_pseudo_anomalies_are_not_false_alarms():
+    """Events the labelling found (pseudo-anomalous runs, within the contamination
+    budget) may alert: the calibration does not go deaf to them."""
+    cfg = alerts_cfg(1.0)
+    codes = normal_history(4.0, seed=6)
+    n = len(codes)
+    pseudo = np.zeros(n, dtype=np.int64)
+    rng = np.random.default_rng(7)
+    starts = rng.choice(np.arange(100, n - 200, 500), size=60, replace=False)
+    for s in starts:  # 60 events of 30 readings, high codes: 1.1 % of the history
+        codes[s:s + 30] = 127  # more anomalous than any normal burst
+        pseudo[s:s + 30] = 1
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, np.full(n, "train"), PERIOD, cfg, QUANT)
+    a = history_alerts(codes, np.zeros(n, bool), np.ones(n, bool), dec["code"], cfg)
+    assert all(a[s:s + 30].any() for s in starts), "a labelled event raised no alert"
+    assert dec["history"]["alerts"] >= 60
+    assert dec["history"]["false_alarms"] <= 4
+
+
+def test_a_rule_over_budget_turns_the_model_off_and_says_so():
+    cfg = alerts_cfg(1.0)
+    n = WEEK
+    codes = np.full(n, -128)
+    rule = np.zeros(n, bool)
+    rule[::500] = True
+    rule[1::500] = True  # 2 readings in a row outside the alarm band, 20 times a week
+    dec = calibrate_decision(codes, rule, np.ones(n, bool), np.zeros(n, np.int64), np.full(n, "train"), PERIOD, cfg, QUANT)
+    assert dec["code"] == 128 and "note" in dec
+
+
+def test_decision_threshold_without_calibration_is_the_param():
+    cfg = alerts_cfg(calibrate=False)
+    assert decision_threshold(QUANT, cfg) == 0.5
+    with pytest.raises(ValueError, match="alerts.calibrate is true"):
+        decision_threshold(QUANT, alerts_cfg())
