@@ -56,19 +56,27 @@ class AnomalyKindConfig:
 
     ``per_day`` events a day: the count is ``round(per_day * days)``, exact.
     ``temp_delta`` (deg C) and ``hum_delta`` (%RH) are drawn uniformly from
-    [low, high] once an event; ``duration`` is in readings (sampling periods).
+    [low, high] once an event; ``duration`` is in minutes (time, not readings:
+    ``round(minutes * 60 / data.period_s)`` readings, at least one).  Used by
+    ``point``, ``dip`` and ``humidity``.
     """
 
     per_day: float
     temp_delta: list[float]
     hum_delta: list[float]
-    duration: list[int]
+    duration: list[float]
+
+    @staticmethod
+    def _check_minutes(key: str, pair: list) -> None:
+        _check_span(key, pair)
+        if pair[0] <= 0:
+            raise ConfigError(f"{key}: expected [low, high] minutes > 0, got {list(pair)!r}")
 
     def _check(self, key: str) -> None:
         _check_range(f"{key}.per_day", self.per_day, 0.0, 1000.0)
         _check_span(f"{key}.temp_delta", self.temp_delta)
         _check_span(f"{key}.hum_delta", self.hum_delta)
-        _check_span(f"{key}.duration", self.duration, lo=1)
+        AnomalyKindConfig._check_minutes(f"{key}.duration", self.duration)
 
 
 @dataclass
@@ -78,11 +86,12 @@ class ContextualConfig:
     per_day: float
     temp_delta: list[float]
     hum_delta: list[float]
-    duration: list[int]
+    # minutes
+    duration: list[float]
     # the night window [start hour, end hour) that holds the whole event (wraps midnight)
     hours: list[float]
-    # readings to ramp in and out (inside the labelled span)
-    ramp: int
+    # minutes to ramp in and out (inside the labelled span; at most a third of it)
+    ramp: float
     # at least this far (deg C) above the background at onset, however warm that night
     min_lift: float
 
@@ -90,18 +99,18 @@ class ContextualConfig:
         AnomalyKindConfig._check(self, key)  # type: ignore[arg-type]
         if len(self.hours) != 2 or not all(0.0 <= h <= 24.0 for h in self.hours):
             raise ConfigError(f"{key}.hours: expected [start, end] hours in [0, 24], got {list(self.hours)!r}")
-        _check_range(f"{key}.ramp", self.ramp, 0, 1000)
+        _check_range(f"{key}.ramp", self.ramp, 0.0, 10_000.0)
         _check_range(f"{key}.min_lift", self.min_lift, 0.0, 50.0)
 
 
 @dataclass
 class RiseConfig:
-    """Collective: a slow rise by ``temp_delta`` over ``duration``, then a recovery."""
+    """Collective: a slow rise by ``temp_delta`` over ``duration`` (minutes), then a recovery."""
 
     per_day: float
     temp_delta: list[float]
     hum_delta: list[float]
-    duration: list[int]
+    duration: list[float]
     # length of the fall back to normal, as a fraction of the rise (inside the span)
     recovery: float
 
@@ -115,28 +124,65 @@ class StuckConfig:
     """Collective: the sensor repeats its last reading (both quantities) exactly."""
 
     per_day: float
-    duration: list[int]
+    # minutes
+    duration: list[float]
 
     def _check(self, key: str) -> None:
         _check_range(f"{key}.per_day", self.per_day, 0.0, 1000.0)
-        _check_span(f"{key}.duration", self.duration, lo=1)
+        AnomalyKindConfig._check_minutes(f"{key}.duration", self.duration)
+
+
+@dataclass
+class NoiseConfig:
+    """Collective: a failing sensor whose noise grows over ``duration`` (minutes), then is replaced.
+
+    Zero-mean Gaussian noise whose standard deviation ramps linearly up to ``std_c``
+    (deg C, drawn once an event) and ``hum_factor * std_c`` in %RH.
+    """
+
+    per_day: float
+    duration: list[float]
+    std_c: list[float]
+    hum_factor: float
+
+    def _check(self, key: str) -> None:
+        _check_range(f"{key}.per_day", self.per_day, 0.0, 1000.0)
+        AnomalyKindConfig._check_minutes(f"{key}.duration", self.duration)
+        _check_span(f"{key}.std_c", self.std_c, lo=0.0)
+        _check_range(f"{key}.hum_factor", self.hum_factor, 0.0, 100.0)
 
 
 @dataclass
 class AnomaliesConfig:
-    """Labelled anomalies injected into the simulated room or a real log."""
+    """Labelled anomalies injected into the simulated room or a real log.
+
+    Kinds and their types (``tinyad.simulate.TYPE_OF``): ``point``, ``dip`` and
+    ``humidity`` are point anomalies, ``contextual`` is contextual, ``rise``,
+    ``stuck`` and ``noise`` are collective.  Every duration is in minutes.
+    """
 
     point: AnomalyKindConfig
+    # a spike down: temp_delta <= 0
+    dip: AnomalyKindConfig
+    # humidity alone: temp_delta must be [0, 0]
+    humidity: AnomalyKindConfig
     contextual: ContextualConfig
     rise: RiseConfig
     stuck: StuckConfig
-    # normal readings kept between two events (and before the first one)
-    min_gap: int
+    noise: NoiseConfig
+    # minutes of normal readings kept between two events (and before the first one)
+    min_gap: float
 
     def check(self, key: str) -> None:
-        for name in ("point", "contextual", "rise", "stuck"):
+        for name in ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise"):
             getattr(self, name)._check(f"{key}.{name}")
-        _check_range(f"{key}.min_gap", self.min_gap, 0, 100_000)
+        if self.dip.temp_delta[1] > 0:
+            raise ConfigError(f"{key}.dip.temp_delta: a dip goes down, expected values <= 0, "
+                              f"got {list(self.dip.temp_delta)!r}")
+        if list(self.humidity.temp_delta) != [0.0, 0.0]:
+            raise ConfigError(f"{key}.humidity.temp_delta: a humidity event leaves the temperature alone, "
+                              f"expected [0.0, 0.0], got {list(self.humidity.temp_delta)!r}")
+        _check_range(f"{key}.min_gap", self.min_gap, 0.0, 1e6)
 
 
 @dataclass
@@ -162,9 +208,35 @@ class SimConfig:
     drop_rate: float
     fault_rate: float
     anomalies: AnomaliesConfig
+    # false: a temperature-only sensor (the humidity column is NaN, without a fault)
+    humidity: bool = True
+    # vapour pressure follows saturation by this share (0: constant vapour, the air of
+    # a closed room; 0.7: a greenhouse whose plants transpire as it warms)
+    hum_follow: float = 0.0
+    # occupancy schedule: [start, end) hour windows when the room is in use, Monday to
+    # Friday and at weekends; outside them the heating sets back by setback_c deg C
+    weekday_hours: list[list[float]] = field(default_factory=lambda: [[0.0, 24.0]])
+    weekend_hours: list[list[float]] = field(default_factory=lambda: [[0.0, 24.0]])
+    setback_c: float = 0.0
+    # heating back up: a linear ramp over warmup_min; setback: exponential cooling
+    # with time constant cooldown_min (the building's)
+    warmup_min: float = 60.0
+    cooldown_min: float = 240.0
+    # vapour pressure share added while occupied (people, cooking), lag 30 min
+    occupied_vapour: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("data.sim.days", self.days, 1.0 / 24.0, 3650.0)
+        _check_range("data.sim.hum_follow", self.hum_follow, 0.0, 1.0)
+        for name in ("weekday_hours", "weekend_hours"):
+            for w in getattr(self, name):
+                if len(w) != 2 or not 0.0 <= w[0] < w[1] <= 24.0:
+                    raise ConfigError(f"data.sim.{name}: expected [start, end) hour windows with "
+                                      f"0 <= start < end <= 24, got {[list(x) for x in getattr(self, name)]!r}")
+        _check_range("data.sim.setback_c", self.setback_c, 0.0, 30.0)
+        _check_range("data.sim.warmup_min", self.warmup_min, 1.0, 10_000.0)
+        _check_range("data.sim.cooldown_min", self.cooldown_min, 1.0, 100_000.0)
+        _check_range("data.sim.occupied_vapour", self.occupied_vapour, 0.0, 2.0)
         _check_range("data.sim.base_humidity", self.base_humidity, 1.0, 99.0)
         _check_range("data.sim.day_amplitude_c", self.day_amplitude_c, 0.0, 20.0)
         _check_range("data.sim.peak_hour", self.peak_hour, 0.0, 24.0)
@@ -235,17 +307,69 @@ class DataConfig:
 # --------------------------------------------------------------------- features
 @dataclass
 class FeaturesConfig:
-    """The model's inputs, shared by cluster, train, quantize, evaluate, codegen."""
+    """The model's inputs, shared by cluster, train, quantize, evaluate, codegen.
 
-    window: int
+    Windows are set in time, not in readings, so that a 1-minute and an hourly log
+    describe the same thing: ``window_min`` minutes of history and runs of repeats
+    capped at ``stuck_min`` minutes.  ``period_s`` is not a key of its own: it is
+    ``data.period_s``, bound by ``Config`` (``bind``), and ``window``/``run_cap`` are
+    the counts in readings that the features, the C and the firmware use::
+
+        window  = max(MIN_WINDOW, round(window_min * 60 / period_s))
+        run_cap = min(window - 1, max(MIN_RUN_CAP, round(stuck_min * 60 / period_s)))
+    """
+
+    window_min: float
     names: list[str]
     use_humidity: bool
-    # cap of the "run" features (readings in a row that repeat exactly)
-    run_cap: int
+    # the "run" features count readings in a row that repeat exactly, up to this long
+    stuck_min: float
+    # data.period_s (bound by Config; 0 = not bound yet)
+    period_s: int = 0
+
+    MIN_WINDOW = 2  # fewest readings a window holds (an hourly log: 2 h)
+    MAX_WINDOW = 4096  # the C pipeline's limit (int64 sums stay exact, sqrt below 2**53)
+    MIN_RUN_CAP = 1
 
     def __post_init__(self) -> None:
-        _check_range("features.window", self.window, 2, 1024)
-        _check_range("features.run_cap", self.run_cap, 1, 1023)
+        _check_range("features.window_min", self.window_min, 0.0, 100000.0)
+        _check_range("features.stuck_min", self.stuck_min, 0.0, 100000.0)
+        if self.period_s:
+            self._check_counts()
+
+    def bind(self, period_s: int) -> "FeaturesConfig":
+        """Bind the sampling period (``data.period_s``); returns self."""
+        if self.period_s and int(self.period_s) != int(period_s):
+            raise ConfigError(
+                f"features.period_s: {self.period_s} differs from data.period_s {period_s}; "
+                "leave features.period_s out (it is data.period_s)"
+            )
+        self.period_s = int(period_s)
+        self._check_counts()
+        return self
+
+    def _readings(self, minutes: float) -> int:
+        if not self.period_s:
+            raise ConfigError("features: the sampling period is not bound (FeaturesConfig.bind(data.period_s))")
+        return int(round(float(minutes) * 60.0 / float(self.period_s)))
+
+    @property
+    def window(self) -> int:
+        """The ring buffer's length in readings."""
+        return max(self.MIN_WINDOW, self._readings(self.window_min))
+
+    @property
+    def run_cap(self) -> int:
+        """The cap of the run features, in readings (below the window)."""
+        return min(self.window - 1, max(self.MIN_RUN_CAP, self._readings(self.stuck_min)))
+
+    def _check_counts(self) -> None:
+        n = self.window
+        if n > self.MAX_WINDOW:
+            raise ConfigError(
+                f"features.window_min: {self.window_min} min at data.period_s {self.period_s} s is {n} readings; "
+                f"the device holds at most {self.MAX_WINDOW} (shorten the window or sample less often)"
+            )
 
 
 @dataclass
@@ -282,25 +406,35 @@ class ThresholdsConfig:
 # ---------------------------------------------------------------------- cluster
 @dataclass
 class ClusterConfig:
-    """Read by ``cluster``: K-means and the policy that turns clusters into labels."""
+    """Read by ``cluster``: K-means and the policies that turn clusters into labels.
+
+    ``contamination`` is the share of anomalous readings a user expects in the
+    training history (the budget of the ``edge`` policy); the policies with
+    absolute evidence (``alarm``, ``stuck``) may add to it.  tinyad/labeling.py
+    documents each policy.
+    """
 
     k: int
     n_init: int
     seed: int
     policies: list[str]
+    contamination: float
     small_frac: float
     distance_quantile: float
     plot_features: list[str]
+
+    POLICIES = ("edge", "alarm", "stuck", "threshold", "small", "distance")
 
     def __post_init__(self) -> None:
         _check_range("cluster.k", self.k, 2, 64)
         _check_range("cluster.n_init", self.n_init, 1, 1000)
         if not self.policies:
-            raise ConfigError("cluster.policies: expected at least one of ['threshold', 'small', 'distance'], got []")
+            raise ConfigError(f"cluster.policies: expected at least one of {list(self.POLICIES)}, got []")
         if len(self.plot_features) != 2:
             raise ConfigError(f"cluster.plot_features: expected two feature names, got {list(self.plot_features)!r}")
         for p in self.policies:
-            _check_choice("cluster.policies[]", p, ("threshold", "small", "distance"))
+            _check_choice("cluster.policies[]", p, self.POLICIES)
+        _check_range("cluster.contamination", self.contamination, 0.0001, 0.2)
         _check_range("cluster.small_frac", self.small_frac, 0.0, 0.5)
         _check_range("cluster.distance_quantile", self.distance_quantile, 0.5, 1.0)
 
@@ -393,16 +527,26 @@ class DriftConfig:
 # ----------------------------------------------------------------------- alerts
 @dataclass
 class AlertsConfig:
-    """The device's alert logic, mirrored in Python (evaluate) and C (firmware)."""
+    """The device's alert logic, mirrored in Python (evaluate) and C (firmware).
+
+    With ``calibrate`` the decision threshold is not ``decision_threshold`` but the
+    most sensitive int8 code for which the device, replayed through this alert
+    logic over the train and validation history, raises at most
+    ``max_false_alarms_per_week`` false alarms a week (``tinyad/calibration.py``);
+    ``decision_threshold`` is then only the fallback named in the report.
+    """
 
     decision_threshold: float
     consecutive: int
     clear_after: int
+    calibrate: bool
+    max_false_alarms_per_week: float
 
     def __post_init__(self) -> None:
         _check_range("alerts.decision_threshold", self.decision_threshold, 0.0, 1.0)
         _check_range("alerts.consecutive", self.consecutive, 1, 1000)
         _check_range("alerts.clear_after", self.clear_after, 1, 1000)
+        _check_range("alerts.max_false_alarms_per_week", self.max_false_alarms_per_week, 0.0, 1000.0)
 
 
 # ---------------------------------------------------------------------- codegen
@@ -566,6 +710,9 @@ class Config:
     serial: SerialConfig
     power: PowerConfig
     drift: DriftConfig
+
+    def __post_init__(self) -> None:
+        self.features.bind(self.data.period_s)
 
 
 def load_dict(raw: dict, source: str = "params") -> Config:
