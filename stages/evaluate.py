@@ -6,30 +6,51 @@
         --metrics metrics/evaluate.json --plots plots/evaluate
 
 Reads the params sections ``features``, ``thresholds``, ``cluster``, ``alerts`` and
-``evaluate``.  Detectors, all scored on the valid rows of the ``test`` split:
+``evaluate``.  Decision threshold: ``decision_threshold(quant, cfg)``, the calibrated
+``decision.threshold`` of quant.json when the quantize stage wrote one, else
+``alerts.decision_threshold`` (used by every model detector and the drift table; a
+``decision.code`` that is not that threshold's int8 code is a warning).  Detectors,
+all scored on the valid rows of the ``test`` split:
 
-* ``keras_float``: the float Keras model, probability > ``alerts.decision_threshold``;
+* ``keras_float``: the float Keras model, probability > the decision threshold;
 * ``int8_litert``: the int8 model in ``ai_edge_litert`` (reference kernels), inputs
   quantized with ``tinyad.features.quantize_input`` and decided with
   ``tinyad.features.decide`` exactly as the device does;
 * ``int8_tflm``: the same int8 model in the TensorFlow Lite Micro interpreter, one
   reading at a time (batch 1, as on the device);
+* ``device``: ``int8_tflm`` OR the seed's rule, through the alert logic;
 * baselines (``tinyad/baselines.py``): ``thresholds`` (the seed's rule),
-  ``kmeans_distance`` and ``isolation_forest``, fitted on the valid train rows.
+  ``kmeans_distance``, ``isolation_forest`` and ``ecod`` (PyOD's ECOD, contamination
+  ``evaluate.ecod_contamination`` if set, else ``evaluate.isolation_forest_contamination``),
+  fitted on the valid train rows.
 
-Truth: the ground-truth ``label`` where the data has one.  When every test row has
-``label == -1`` (a real log without labels) the detectors are scored against the
-pseudo-labels instead, ``ground_truth`` is 0 in the metrics, and the "events" are
-the runs of pseudo-anomalous rows.
+Headline (``headline`` in the metrics, the top of ``summary.md``, the stage's output):
+for the device and each baseline, from its alert state (``alert_sequence``) over the
+test period (first to last timestamp plus one period, the period being the median
+timestamp step): alerts raised (rising edges) a day and a week, the share of valid
+readings flagged (alert on), the longest alert in readings and minutes; with ground
+truth also false alarm events a week, events caught and F1 by anomaly type.  Budgets:
+``alerts.max_false_alarms_per_week`` (default 1.0) and ``cluster.contamination``
+(default 0.01); ``budget_warnings`` puts any breach in ``warnings`` (metrics), at the
+top of ``summary.md`` and on stderr (``evaluate: warning: ...``).
 
-Per reading: accuracy, precision, recall, F1, PR-AUC (average precision of the
-detector's score), confusion matrix, recall/precision/F1 by anomaly type (F1 on rows
-normal or of that type), agreement with the pseudo-labels.  Per event: the
-detector's decisions go through the alert logic (``alert_sequence``: the device's
-state machine of ``tinyad/alerts.py`` when that module exists, else the per-reading
-decisions), the alert state is held over invalid readings (the device skips them),
-and ``tinyad.metrics.event_scores`` counts caught events, false alarm events per day
-of test data and the detection delay in readings.
+Truth: the ground-truth ``label`` where the data has one (``ground_truth`` 1).  When
+every test row has ``label == -1`` (a real log without labels, ``ground_truth`` 0)
+nothing is scored as detection quality: no accuracy, precision, recall, F1 or PR-AUC
+anywhere in the metrics or the summary.  Each detector gets its alert figures and,
+under ``diagnostic_vs_pseudo_labels``, how closely it imitates the K-means
+pseudo-labels (agreement, overlap, the runs of pseudo-anomalous rows alerted on),
+labelled as the imitation it is.  The drift table then gives the device's alerts a
+week, flagged share and agreement with its undrifted decisions instead of F1.
+
+With ground truth, per reading: accuracy, precision, recall, F1, PR-AUC (average
+precision of the detector's score), confusion matrix, recall/precision/F1 by anomaly
+type (F1 on rows normal or of that type), agreement with the pseudo-labels.  Per
+event: the detector's decisions go through the alert logic (``alert_sequence``: the
+device's state machine of ``tinyad/alerts.py`` when that module exists, else the
+per-reading decisions), the alert state is held over invalid readings (the device
+skips them), and ``tinyad.metrics.event_scores`` counts caught events, false alarm
+events per day of test data and the detection delay in readings.
 
 Latency (``tinyad/latency.py``): median and p95 microseconds per batch-1 inference on
 this host, ``evaluate.latency_runs`` timed calls after ``max(10, runs // 10)``
@@ -41,11 +62,14 @@ would be an undeclared, possibly stale input; they are in that file (``dvc metri
 show``) and reach the MLflow run as ``codegen.*``.
 
 Writes ``metrics/evaluate.json`` (nested dicts of numbers; the method strings under
-``method``) and under ``plots/evaluate/``: ``confusion.png``, ``pr_curve.csv``
-(recall, precision, threshold of the int8 model, for ``dvc plots``),
-``pr_curve.png``, ``timeline.png`` (test split, anomalies shaded, alerts marked),
-``events.png`` (a close-up of the first event of each type) and ``summary.md`` (the
-comparison table).
+``method``, the warning strings in ``warnings``) and under ``plots/evaluate/``:
+``confusion.png``, ``pr_curve.csv`` (recall, precision, threshold of the int8 model,
+for ``dvc plots``; header only without ground truth), ``pr_curve.png``,
+``timeline.png`` (test split, anomalies shaded, alerts marked), ``events.png`` (a
+close-up of the first event of each type; without ground truth, of the device's
+longest alerts), ``alerts.png`` (the whole test period: temperature and humidity with
+the device's alert spans, every detector's alerts, alerts raised each day) and
+``summary.md`` (warnings, headline, then the comparison table or the diagnostic).
 
 Drift and noise (``drift_table``, params ``drift``): for each kind and size of
 ``tinyad.drift.apply_drift``, the test split's raw readings are degraded (over the
@@ -53,15 +77,19 @@ test span), the features recomputed on the whole series (so the first test windo
 are full), scaled with the train scaler, quantized and run through the int8 model in
 LiteRT (batch; its codes equal TFLM's, see ``agreement``), ORed with the seed rule
 and put through the alert logic as for ``device``; then F1 by anomaly type (per
-reading, as above), once on the raw readings and once with the baseline correction
-of ``tinyad.drift`` applied before the features (the reference levels fitted on the
-train split).  Writes ``drift.md``, ``drift.csv`` (kind, size, remedy, type, f1),
-``drift.png`` and the ``drift`` section of the metrics.
+reading, as above; without ground truth: alerts a week, flagged share, agreement with
+the undrifted decisions), once on the raw readings and once with the baseline
+correction of ``tinyad.drift`` applied before the features (the reference levels
+fitted on the train split).  Writes ``drift.md``, ``drift.csv`` (kind, size, remedy,
+type, f1; without ground truth kind, size, remedy and those figures), ``drift.png``
+and the ``drift`` section of the metrics.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +98,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad import metrics as M
-from tinyad.baselines import IsolationForestBaseline, KMeansDistance, ThresholdRule
+from tinyad.baselines import EcodBaseline, IsolationForestBaseline, KMeansDistance, ThresholdRule
 from tinyad.config import AlertsConfig, Config, load
 from tinyad.drift import KINDS as DRIFT_KINDS
 from tinyad.drift import apply_drift, correct_readings, reference_levels
@@ -81,13 +109,19 @@ from tinyad.features import (
     decide,
     dequantize_output,
     feature_names,
+    output_code_threshold,
     quantize_input,
     uses_humidity,
 )
 from tinyad.io import atomic_path, read_json, write_json, write_text
 
 MODELS = ("keras_float", "int8_litert", "int8_tflm", "device")
-BASELINES = ("thresholds", "kmeans_distance", "isolation_forest")
+BASELINES = ("thresholds", "kmeans_distance", "isolation_forest", "ecod")
+HEADLINE_DETECTORS = ("device", *BASELINES)
+# per-reading scores that mean something only against ground truth: never reported
+# against the pseudo-labels (with ground_truth 0 no key of the metrics has these names)
+TRUTH_ONLY_KEYS = ("accuracy", "precision", "recall", "f1", "pr_auc")
+FAR_ABOVE = 3.0  # a flagged share "far above" the contamination budget: more than this times it
 LABELS = {
     "keras_float": "Keras float",
     "int8_litert": "int8, LiteRT",
@@ -96,6 +130,7 @@ LABELS = {
     "thresholds": "seed thresholds",
     "kmeans_distance": "K-means distance",
     "isolation_forest": "IsolationForest",
+    "ecod": "ECOD (PyOD)",
 }
 DATASET_COLUMNS = ("timestamp", "temperature", "humidity", "label", "anomaly_type", "event_id", "split", "valid", "pseudo_label")
 
@@ -155,6 +190,163 @@ def hold_over_invalid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
         return np.zeros(len(valid), dtype=bool)
     pos = np.cumsum(valid) - 1  # index of the last valid row at or before each row
     return np.where(pos >= 0, vals[np.clip(pos, 0, None)], False)
+
+
+# ------------------------------------------- decision threshold and budgets
+def decision_threshold(quant: dict[str, Any], cfg: Config) -> float:
+    """The model's decision threshold (a probability): the calibrated one of quant.json
+    (``quant["decision"]["threshold"]``, written by the quantize stage) when present,
+    else ``alerts.decision_threshold``."""
+    dec = quant.get("decision") if isinstance(quant, dict) else None
+    if isinstance(dec, dict) and dec.get("threshold") is not None:
+        thr = dec["threshold"]
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not (math.isfinite(thr) and 0.0 <= thr <= 1.0):
+            raise ValueError(f"quant.json: decision.threshold must be a probability in [0, 1], got {thr!r}")
+        return float(thr)
+    return float(cfg.alerts.decision_threshold)
+
+
+def threshold_source(quant: dict[str, Any]) -> str:
+    dec = quant.get("decision") if isinstance(quant, dict) else None
+    if isinstance(dec, dict) and dec.get("threshold") is not None:
+        return "quant.json decision.threshold (calibrated by quantize)"
+    return "alerts.decision_threshold"
+
+
+def decision_code_warnings(quant: dict[str, Any], threshold: float) -> list[str]:
+    """quant.json's ``decision.code`` (the device's int8 comparison) must be the code of its threshold."""
+    dec = quant.get("decision") if isinstance(quant, dict) else None
+    if not isinstance(dec, dict) or dec.get("code") is None:
+        return []
+    code = output_code_threshold(quant, threshold)
+    if int(dec["code"]) != code:
+        return [
+            f"quant.json: decision.code {int(dec['code'])} is not the int8 code of decision.threshold {threshold:g} "
+            f"(the smallest code above it is {code}); evaluate decides with the threshold (q_out >= {code})"
+        ]
+    return []
+
+
+def ecod_contamination(cfg: Config) -> float:
+    """ECOD's contamination: ``evaluate.ecod_contamination`` when the params have it, else the IsolationForest's."""
+    return float(getattr(cfg.evaluate, "ecod_contamination", cfg.evaluate.isolation_forest_contamination))
+
+
+def budgets(cfg: Config) -> dict[str, float]:
+    """The false-alarm budget (alerts a week) and the contamination budget (share of readings flagged)."""
+    return {
+        "max_false_alarms_per_week": float(getattr(cfg.alerts, "max_false_alarms_per_week", 1.0)),
+        "contamination": float(getattr(cfg.cluster, "contamination", 0.01)),
+    }
+
+
+# ------------------------------------------------------------ alert figures
+def median_period_s(timestamps: Any) -> float:
+    """The reading period: the median step between consecutive timestamps (60 s for fewer than 2)."""
+    ts = pd.DatetimeIndex(timestamps).to_numpy()
+    if len(ts) < 2:
+        return 60.0
+    return float(np.median(np.diff(ts)) / np.timedelta64(1, "s"))
+
+
+def period_days(timestamps: Any, period_s: float) -> float:
+    """Days a log covers: first to last timestamp plus one reading period."""
+    ts = pd.DatetimeIndex(timestamps).to_numpy()
+    if len(ts) == 0:
+        return 0.0
+    return float((ts[-1] - ts[0]) / np.timedelta64(1, "s") + period_s) / 86400.0
+
+
+def alert_figures(alert: Any, valid: Any, timestamps: Any, period_s: float, days: float) -> dict[str, Any]:
+    """What an alert sequence means to the person it pages, without any labels.
+
+    ``alert`` (the alert state after each row, from ``alert_sequence``), ``valid`` and
+    ``timestamps`` are per row in time order.  An alert is a rising edge of the state
+    (one that is on at the first row counts).  Returns the alerts, their rate a day
+    and a week over ``days``, the valid readings flagged (alert on) and their share,
+    and the longest alert in readings (rows from raised to cleared) and in minutes
+    (from its first reading to one period after its last).
+    """
+    a = np.asarray(alert, dtype=bool)
+    v = np.asarray(valid, dtype=bool)
+    ts = pd.DatetimeIndex(timestamps).to_numpy()
+    if not (len(a) == len(v) == len(ts)):
+        raise ValueError(f"alert_figures: alert {len(a)}, valid {len(v)}, timestamps {len(ts)} rows differ")
+    if not days > 0:
+        raise ValueError(f"alert_figures: days must be > 0, got {days}")
+    spans = M.runs(a)
+    readings = [b - s for s, b in spans]
+    minutes = [float((ts[b - 1] - ts[s]) / np.timedelta64(1, "s") + period_s) / 60.0 for s, b in spans]
+    n_valid = int(v.sum())
+    flagged = int((a & v).sum())
+    return {
+        "alerts": len(spans),
+        "alerts_per_day": len(spans) / days,
+        "alerts_per_week": 7.0 * len(spans) / days,
+        "flagged_readings": flagged,
+        "flagged_share": flagged / n_valid if n_valid else 0.0,
+        "longest_alert_readings": int(max(readings)) if readings else 0,
+        "longest_alert_minutes": float(max(minutes)) if minutes else 0.0,
+    }
+
+
+def alerts_by_day(alert: Any, timestamps: Any) -> pd.Series:
+    """Alerts raised (rising edges) on each calendar day of the timestamps, days without any as 0."""
+    a = np.asarray(alert, dtype=bool)
+    ts = pd.DatetimeIndex(timestamps)
+    days = ts.normalize()
+    if len(ts) == 0:
+        return pd.Series(dtype=np.int64)
+    starts = np.array([s for s, _ in M.runs(a)], dtype=np.int64)
+    index = pd.date_range(days.min(), days.max(), freq="D")
+    counts = pd.Series(1, index=days[starts]).groupby(level=0).sum() if len(starts) else pd.Series(dtype=np.int64)
+    return counts.reindex(index, fill_value=0).astype(np.int64)
+
+
+def budget_warnings(figures: dict[str, Any], budget: dict[str, float], ground: bool) -> list[str]:
+    """Warnings when the device's figures break the budgets (``budgets``).
+
+    With ground truth: its false alarm events a week against
+    ``max_false_alarms_per_week``.  Without: every alert may be false, so its alerts a
+    week against that budget, and the share of valid readings it flags against
+    ``contamination`` ("far above" beyond ``FAR_ABOVE`` times it).
+    """
+    out: list[str] = []
+    max_week = budget["max_false_alarms_per_week"]
+    if ground:
+        rate = float(figures["false_alarms_per_week"])
+        if rate > max_week:
+            out.append(f"the device raises {rate:.2f} false alarm events a week, over the false-alarm budget of "
+                       f"{max_week:g} a week (alerts.max_false_alarms_per_week)")
+        return out
+    rate = float(figures["alerts_per_week"])
+    if rate > max_week:
+        out.append(f"the device raises {rate:.2f} alerts a week on a log without labels (any of them may be false), "
+                   f"over the false-alarm budget of {max_week:g} a week (alerts.max_false_alarms_per_week)")
+    share, cont = float(figures["flagged_share"]), budget["contamination"]
+    if share > FAR_ABOVE * cont:
+        out.append(f"the device flags {share:.2%} of the valid readings, far above (more than {FAR_ABOVE:g}x) the "
+                   f"contamination budget of {cont:.2%} (cluster.contamination)")
+    elif share > cont:
+        out.append(f"the device flags {share:.2%} of the valid readings, above the contamination budget of "
+                   f"{cont:.2%} (cluster.contamination)")
+    return out
+
+
+def budget_flags(figures: dict[str, Any], budget: dict[str, float], ground: bool) -> dict[str, Any]:
+    """The budget checks of ``budget_warnings`` as numbers (0/1; None where not checked), for the MLflow run."""
+    if ground:
+        return {
+            "device_over_false_alarm_budget": int(figures["false_alarms_per_week"] > budget["max_false_alarms_per_week"]),
+            "device_over_contamination_budget": None,
+            "device_far_above_contamination_budget": None,
+        }
+    share = figures["flagged_share"]
+    return {
+        "device_over_false_alarm_budget": int(figures["alerts_per_week"] > budget["max_false_alarms_per_week"]),
+        "device_over_contamination_budget": int(share > budget["contamination"]),
+        "device_far_above_contamination_budget": int(share > FAR_ABOVE * budget["contamination"]),
+    }
 
 
 # ------------------------------------------------------------------ detectors
@@ -237,6 +429,7 @@ def score_detector(
     events: dict[str, Any],
     with_types: bool,
 ) -> dict[str, Any]:
+    """Per-reading and per-event scores against ground truth (``truth_valid`` on the valid rows)."""
     known = truth_valid >= 0
     y = truth_valid[known] == 1
     out: dict[str, Any] = dict(M.binary_scores(y, det.decision[known]))
@@ -247,6 +440,66 @@ def score_detector(
         out["by_type"] = M.scores_by_type(y, det.decision[known], type_valid[known])
     out["events"] = M.event_scores(alerts, events["event_id"], events["normal"], events["type"], events["days"])
     return out
+
+
+def pseudo_label_agreement(decision: np.ndarray, alerts: np.ndarray, pseudo_valid: np.ndarray,
+                           events: dict[str, Any]) -> dict[str, Any]:
+    """How closely a detector imitates the K-means pseudo-labels: a diagnostic, not detection quality.
+
+    ``decision`` and ``pseudo_valid`` on the valid test rows, ``alerts`` and the
+    pseudo-anomaly runs (``events``) on all test rows.  Figures: the share of readings
+    where the decision equals the pseudo-label, the share of pseudo-anomalous readings
+    flagged, the share of flagged readings that are pseudo-anomalous, their overlap
+    (Dice coefficient), the counts, and the runs of pseudo-anomalous readings alerted on.
+    """
+    known = pseudo_valid >= 0
+    p = pseudo_valid[known] == 1
+    d = np.asarray(decision, dtype=bool)[known]
+    c = M.confusion(p, d)
+    ev = M.event_scores(alerts, events["event_id"], events["normal"], events["type"], events["days"])
+    ratio = lambda a, b: float(a) / float(b) if b else 0.0  # noqa: E731
+    return {
+        "agreement": ratio(c["tp"] + c["tn"], len(p)),
+        "pseudo_anomalous_flagged": ratio(c["tp"], c["tp"] + c["fn"]),
+        "flagged_pseudo_anomalous": ratio(c["tp"], c["tp"] + c["fp"]),
+        "dice_overlap": ratio(2 * c["tp"], 2 * c["tp"] + c["fp"] + c["fn"]),
+        "confusion": c,
+        "pseudo_runs": ev["events"],
+        "pseudo_runs_alerted": ev["caught"],
+        "alerts_outside_pseudo_runs": ev["false_alarm_events"],
+    }
+
+
+def headline_figures(result: dict[str, Any], ground: bool, days: float) -> dict[str, Any]:
+    """A detector's headline: its alert figures, plus (with ground truth) false alarms, events caught, F1."""
+    out = dict(result["alerts"])
+    if ground:
+        ev = result["events"]
+        out["false_alarm_events"] = ev["false_alarm_events"]
+        out["false_alarms_per_week"] = 7.0 * ev["false_alarm_events"] / days
+        out["events"] = ev["events"]
+        out["events_caught"] = ev["caught"]
+        out["events_caught_share"] = ev["recall"]
+        out["f1"] = result["f1"]
+        out["f1_by_type"] = {t: v["f1"] for t, v in result.get("by_type", {}).items()}
+    return out
+
+
+def headline_of(result: dict[str, Any], ground: bool, days: float, period_s: float, threshold: float,
+                budget: dict[str, float]) -> tuple[dict[str, Any], list[str]]:
+    """The ``headline`` section (device and baselines) and the budget warnings."""
+    head: dict[str, Any] = {
+        "ground_truth": int(ground),
+        "test_days": float(days),
+        "period_s": float(period_s),
+        "decision_threshold": float(threshold),
+    }
+    for name in HEADLINE_DETECTORS:
+        if name in result:
+            head[name] = headline_figures(result[name], ground, days)
+    warnings = budget_warnings(head["device"], budget, ground)
+    head["budgets"] = {**budget, **budget_flags(head["device"], budget, ground), "warnings": len(warnings)}
+    return head, warnings
 
 
 def evaluate(
@@ -272,7 +525,7 @@ def evaluate(
     X_train, rows_train = dataset_inputs(ds, scaler, "train")
     test = ds.iloc[test_rows].reset_index(drop=True)
     valid_in_test = np.isin(test_rows, rows_valid)
-    thr = cfg.alerts.decision_threshold
+    thr = decision_threshold(quant, cfg)
 
     # --- models
     det: dict[str, Detection] = {}
@@ -294,6 +547,8 @@ def evaluate(
     det["kmeans_distance"] = Detection(km.score(X_test), km.decision(X_test))
     iso = IsolationForestBaseline(cfg.evaluate).fit(X_train)
     det["isolation_forest"] = Detection(iso.score(X_test), iso.decision(X_test))
+    ecod = EcodBaseline(ecod_contamination(cfg)).fit(X_train)
+    det["ecod"] = Detection(ecod.score(X_test), ecod.decision(X_test))
 
     # --- truth and events
     truth, ground = truth_of(test)
@@ -302,10 +557,10 @@ def evaluate(
     atype = test["anomaly_type"].astype(str).to_numpy()
     ts = pd.DatetimeIndex(test["timestamp"])
     if period_s is None:
-        period_s = float(np.median(np.diff(ts.to_numpy())) / np.timedelta64(1, "s")) if len(ts) > 1 else 60.0
+        period_s = median_period_s(ts)
     if not period_s > 0:
         raise ValueError(f"dataset: the test rows' timestamps do not increase (median step {period_s} s)")
-    days = len(test) * period_s / 86400.0
+    days = period_days(ts, period_s)
     if ground:
         event_id = test["event_id"].to_numpy(dtype=np.int64)
         ev_type = atype
@@ -336,19 +591,66 @@ def evaluate(
             on_rows[valid_in_test] = d.decision
         alerts, alert_method = alert_sequence(on_rows, rule_rows, valid_in_test, cfg.alerts)
         test[f"alert_{name}"] = alerts
-        result[name] = score_detector(d, alerts, truth_valid, pseudo_valid, atype[valid_in_test], events, ground)
+        figures = alert_figures(alerts, valid_in_test, ts, period_s, days)
+        if ground:
+            result[name] = score_detector(d, alerts, truth_valid, pseudo_valid, atype[valid_in_test], events, ground)
+            result[name]["alerts"] = figures
+        else:
+            result[name] = {
+                "alerts": figures,
+                "alert_rows": int(alerts.sum()),
+                "diagnostic_vs_pseudo_labels": pseudo_label_agreement(d.decision, alerts, pseudo_valid, events),
+            }
 
-    n_types = {t: int(len(np.unique(event_id[(event_id >= 0) & (atype == t)]))) for t in M.ANOMALY_TYPES} if ground else {}
+    budget = budgets(cfg)
+    headline, warnings = headline_of(result, ground, days, period_s, thr, budget)
+    warnings = decision_code_warnings(quant, thr) + warnings
+    data: dict[str, Any] = {
+        "test_rows": int(len(test)),
+        "test_valid_rows": int(valid_in_test.sum()),
+        "test_days": float(days),
+        "period_s": float(period_s),
+    }
+    if ground:
+        data["test_anomalous_rows"] = int((truth_valid == 1).sum())
+        data["events"] = int(len(np.unique(event_id[event_id >= 0])))
+        data["events_by_type"] = {t: int(len(np.unique(event_id[(event_id >= 0) & (atype == t)]))) for t in M.ANOMALY_TYPES}
+    else:
+        data["pseudo_anomalous_rows"] = int((truth_valid == 1).sum())
+        data["pseudo_runs"] = int(len(np.unique(event_id[event_id >= 0])))
+    method = {
+        "truth": "ground-truth label" if ground else (
+            "none: label is -1 on every test row; detectors are described by their alerts (headline), and "
+            "diagnostic_vs_pseudo_labels is the imitation of the K-means pseudo-labels, not detection quality"
+        ),
+        "alerts": alert_method,
+        "decision_threshold": f"{thr:g} from {threshold_source(quant)}",
+        "headline": (
+            "alert: a rising edge of the alert state (alert_sequence); rates over the test period, first to last "
+            "timestamp plus one period; flagged share: valid readings with the alert on; longest alert: readings from "
+            "raised to cleared, minutes from its first reading to one period after its last"
+        ),
+        "budgets": (
+            "device alerts a week (without labels) or false alarm events a week (with) against "
+            f"alerts.max_false_alarms_per_week; without labels, flagged share against cluster.contamination "
+            f"(far above: more than {FAR_ABOVE:g}x)"
+        ),
+        "ecod": (
+            f"pyod.models.ecod.ECOD(contamination={ecod_contamination(cfg):g}) fitted on the valid train rows' scaled "
+            "features; each test row scored against the train rows alone (PyOD's score of a one-row batch)"
+        ),
+    }
+    if ground:
+        method["pr_auc"] = "average precision of the detector's score (step interpolation)"
+        method["events"] = (
+            "caught: any alerting reading inside the event; false alarm event: a maximal run of alerting "
+            "normal readings; alert state held over invalid readings; delay: readings from event start to first alert"
+        )
     metrics: dict[str, Any] = {
         "ground_truth": int(ground),
-        "data": {
-            "test_rows": int(len(test)),
-            "test_valid_rows": int(valid_in_test.sum()),
-            "test_days": float(days),
-            "test_anomalous_rows": int((truth_valid == 1).sum()),
-            "events": int(len(np.unique(event_id[event_id >= 0]))),
-            "events_by_type": n_types,
-        },
+        "headline": headline,
+        "warnings": warnings,
+        "data": data,
         **result,
         "agreement": {
             "int8_tflm_vs_litert_codes": float((q_tflm == q_lite).mean()),
@@ -356,15 +658,7 @@ def evaluate(
             "int8_vs_float_decisions": float((det["int8_litert"].decision == det["keras_float"].decision).mean()),
             "int8_vs_float_max_prob_diff": float(np.abs(det["int8_litert"].score - prob).max()),
         },
-        "method": {
-            "truth": "ground-truth label" if ground else "pseudo_label (no ground truth: label is -1 on every test row)",
-            "alerts": alert_method,
-            "pr_auc": "average precision of the detector's score (step interpolation)",
-            "events": (
-                "caught: any alerting reading inside the event; false alarm event: a maximal run of alerting "
-                "normal readings; alert state held over invalid readings; delay: readings from event start to first alert"
-            ),
-        },
+        "method": method,
     }
     return EvalResult(metrics=metrics, test=test, detections=det, truth=truth_valid, extras={"q_in": q_in, "X_test": X_test})
 
@@ -373,32 +667,49 @@ def evaluate(
 DRIFT_TYPES = (*M.ANOMALY_TYPES, "all")
 
 
-def _device_scores(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Scaler, cfg: Config, tflite: bytes,
-                   quant: dict[str, Any], truth: np.ndarray, ground: bool, atype: np.ndarray,
-                   events: dict[str, Any]) -> dict[str, float]:
-    """F1 by type (per reading) and event figures of the device on these readings."""
+def _device_decisions(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Scaler, cfg: Config, tflite: bytes,
+                      quant: dict[str, Any], threshold: float) -> dict[str, np.ndarray]:
+    """The device on these readings: per test row validity, model and rule decisions, alert state."""
     X, valid = compute_features(readings, cfg.features)
     rows = np.flatnonzero(test_mask & valid)
     valid_in_test = valid[test_mask]
     q_in = quantize_input(scaler.transform(X[rows]), quant["input"]["scale"], quant["input"]["zero_point"])
-    model = decide(run_litert(tflite, q_in), quant, cfg.alerts.decision_threshold)
+    model = decide(run_litert(tflite, q_in), quant, threshold)
     temp = readings["temperature"].to_numpy(dtype=np.float64)[rows]
     hum = readings["humidity"].to_numpy(dtype=np.float64)[rows]
     rule = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(temp, hum)
-    device = model | rule
-    tv = truth[valid_in_test]
-    known = tv >= 0
-    y = tv[known] == 1
-    out = {"all": float(M.binary_scores(y, device[known])["f1"])}
-    if ground:
-        for t, v in M.scores_by_type(y, device[known], atype[valid_in_test][known]).items():
-            out[t] = float(v["f1"])
     n = int(test_mask.sum())
     on_rows, rule_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     on_rows[valid_in_test] = model
     rule_rows[valid_in_test] = rule
     alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, cfg.alerts)
-    ev = M.event_scores(alerts, events["event_id"], events["normal"], events["type"], events["days"])
+    return {"valid": valid_in_test, "model": on_rows, "rule": rule_rows, "device": on_rows | rule_rows, "alerts": alerts}
+
+
+def _device_scores(run: dict[str, np.ndarray], truth: np.ndarray, ground: bool, atype: np.ndarray,
+                   events: dict[str, Any], timestamps: Any, period_s: float,
+                   reference: dict[str, np.ndarray] | None) -> dict[str, float]:
+    """With ground truth: F1 by type (per reading) and event figures of the device on one drifted run.
+
+    Without: its alerts a week, the share of valid readings it flags, and the share of
+    readings (valid in both) whose decision is the one it takes on the undrifted
+    readings (``reference``).
+    """
+    valid_in_test, device = run["valid"], run["device"]
+    if not ground:
+        figs = alert_figures(run["alerts"], valid_in_test, timestamps, period_s, events["days"])
+        both = valid_in_test if reference is None else valid_in_test & reference["valid"]
+        same = 1.0 if reference is None else float((device[both] == reference["device"][both]).mean()) if both.any() else 0.0
+        return {"alerts_per_week": float(figs["alerts_per_week"]), "flagged_share": float(figs["flagged_share"]),
+                "agreement_with_undrifted": same}
+    tv = truth[valid_in_test]
+    known = tv >= 0
+    y = tv[known] == 1
+    dv = device[valid_in_test][known]
+    out = {"all": float(M.binary_scores(y, dv)["f1"])}
+    for t, v in M.scores_by_type(y, dv, atype[valid_in_test][known]).items():
+        out[t] = float(v["f1"])
+    ev = M.event_scores(run["alerts"], events["event_id"], events["normal"], events["type"], events["days"])
     out["events_caught"] = float(ev["recall"])
     out["false_alarms_per_day"] = float(ev["false_alarms_per_day"])
     return out
@@ -407,9 +718,12 @@ def _device_scores(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Scaler
 def drift_table(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: bytes, quant: dict[str, Any]) -> dict[str, Any]:
     """``{kind: {size: {"raw": scores, "remedy": scores}}}`` for every size of ``cfg.drift``.
 
-    Scores: ``f1`` by anomaly type and ``all`` (per reading, the device's decision:
-    int8 model OR seed rule), ``events_caught`` and ``false_alarms_per_day`` (through
-    the alert logic).  Size keys are strings (``"0.5"``).
+    The device (int8 model OR seed rule, decided with ``decision_threshold``) on the
+    drifted test split.  Scores with ground truth: ``f1`` by anomaly type and ``all``
+    (per reading), ``events_caught`` and ``false_alarms_per_day`` (through the alert
+    logic).  Without ground truth (no F1 against pseudo-labels): ``alerts_per_week``,
+    ``flagged_share`` and ``agreement_with_undrifted``.  Size keys are strings
+    (``"0.5"``); ``ground_truth`` says which.
     """
     ds = dataset.reset_index(drop=True)
     split = ds["split"].astype(str).to_numpy()
@@ -421,14 +735,24 @@ def drift_table(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: byte
     test = ds[test_mask].reset_index(drop=True)
     truth, ground = truth_of(test)
     atype = test["anomaly_type"].astype(str).to_numpy()
-    period_s = float(np.median(np.diff(test["timestamp"].to_numpy())) / np.timedelta64(1, "s")) if len(test) > 1 else 60.0
+    ts = pd.DatetimeIndex(test["timestamp"])
+    period_s = median_period_s(ts)
     if ground:
         event_id, ev_type = test["event_id"].to_numpy(dtype=np.int64), atype
     else:
         event_id, ev_type = pseudo_events(truth), np.where(truth == 1, "unknown", "none")
-    events = {"event_id": event_id, "normal": truth == 0, "type": ev_type, "days": len(test) * period_s / 86400.0}
+    events = {"event_id": event_id, "normal": truth == 0, "type": ev_type, "days": period_days(ts, period_s)}
+    thr = decision_threshold(quant, cfg)
     d = cfg.drift
     use_hum = uses_humidity(cfg.features)
+    runs: dict[tuple, dict[str, np.ndarray]] = {}
+
+    def run_of(key: tuple, r: pd.DataFrame) -> dict[str, np.ndarray]:
+        if key not in runs:
+            runs[key] = _device_decisions(r, test_mask, scaler, cfg, tflite, quant, thr)
+        return runs[key]
+
+    undrifted = run_of(("", 0.0, False), readings)
     cache: dict[tuple, dict[str, float]] = {}
     out: dict[str, Any] = {}
     for kind in DRIFT_KINDS:
@@ -445,48 +769,78 @@ def drift_table(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: byte
                 key = (kind if size > 0 else "", size, remedy)
                 if key not in cache:
                     r = correct_readings(drifted, ref, d.baseline_shift, d.baseline_frac_bits, use_hum) if remedy else drifted
-                    cache[key] = _device_scores(r, test_mask, scaler, cfg, tflite, quant, truth, ground, atype, events)
+                    cache[key] = _device_scores(run_of(key, r), truth, ground, atype, events, ts, period_s, undrifted)
                 cell["remedy" if remedy else "raw"] = cache[key]
             out[kind][f"{size:g}"] = cell
-    return {"table": out, "ref_temp10": ref[0], "ref_hum10": ref[1]}
+    return {"table": out, "ref_temp10": ref[0], "ref_hum10": ref[1], "ground_truth": int(ground)}
 
 
 DRIFT_UNITS = {"temp_drift": "deg C offset at the end", "noise": "deg C noise std at the end", "hum_offset": "%RH offset"}
+DRIFT_UNLABELLED = ("alerts_per_week", "flagged_share", "agreement_with_undrifted")
 
 
 def drift_long(table: dict[str, Any]) -> pd.DataFrame:
-    """The table in long format: kind, size, remedy, type, f1."""
+    """The table in long format: kind, size, remedy, type, f1 (with ground truth) or, without,
+    kind, size, remedy and the unlabelled figures (``DRIFT_UNLABELLED``)."""
     rows = []
+    unlabelled = any("alerts_per_week" in c[r] for sizes in table.values() for c in sizes.values() for r in ("raw", "remedy"))
     for kind, sizes in table.items():
         for size, cell in sizes.items():
             for remedy in ("raw", "remedy"):
+                c = cell[remedy]
+                if unlabelled:
+                    rows.append({"kind": kind, "size": float(size), "remedy": remedy == "remedy",
+                                 **{k: c[k] for k in DRIFT_UNLABELLED}})
+                    continue
                 for t in DRIFT_TYPES:
-                    if t in cell[remedy]:
-                        rows.append({"kind": kind, "size": float(size), "remedy": remedy == "remedy", "type": t, "f1": cell[remedy][t]})
-    return pd.DataFrame(rows, columns=["kind", "size", "remedy", "type", "f1"])
+                    if t in c:
+                        rows.append({"kind": kind, "size": float(size), "remedy": remedy == "remedy", "type": t, "f1": c[t]})
+    cols = ["kind", "size", "remedy", *(DRIFT_UNLABELLED if unlabelled else ("type", "f1"))]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def drift_markdown(drift: dict[str, Any], cfg: Config) -> str:
     table = drift["table"]
     d = cfg.drift
-    lines = [
-        "# Drift and noise: device F1 by anomaly type (test split)",
-        "",
-        "Device = int8 model (LiteRT, codes equal to TFLM) OR the seed rule, per reading; "
+    ground = bool(drift.get("ground_truth", 1))
+    remedy_text = (
         "`raw` = drifted readings as they are, `remedy` = baseline correction before the features "
         f"(EMA over 2**{d.baseline_shift} readings, reference {drift['ref_temp10'] / 10:.1f} deg C / "
-        f"{drift['ref_hum10'] / 10:.1f} %RH from the train split). Events and false alarms go through the alert logic.",
-        "",
-        "| kind | size | remedy | " + " | ".join(f"F1 {t}" for t in DRIFT_TYPES) + " | events caught | false alarms/day |",
-        "|---|---:|---|" + "---:|" * (len(DRIFT_TYPES) + 2),
-    ]
+        f"{drift['ref_hum10'] / 10:.1f} %RH from the train split)."
+    )
+    if ground:
+        lines = [
+            "# Drift and noise: device F1 by anomaly type (test split)",
+            "",
+            "Device = int8 model (LiteRT, codes equal to TFLM) OR the seed rule, per reading; " + remedy_text
+            + " Events and false alarms go through the alert logic.",
+            "",
+            "| kind | size | remedy | " + " | ".join(f"F1 {t}" for t in DRIFT_TYPES) + " | events caught | false alarms/day |",
+            "|---|---:|---|" + "---:|" * (len(DRIFT_TYPES) + 2),
+        ]
+    else:
+        lines = [
+            "# Drift and noise: the device's alerts (test split, no ground truth)",
+            "",
+            "No labels: what drift does here is change the alerts. Device = int8 model (LiteRT, codes equal to TFLM) "
+            "OR the seed rule through the alert logic; " + remedy_text
+            + " `same decisions` = share of the readings decided as on the undrifted readings.",
+            "",
+            "| kind | size | remedy | alerts/week | flagged share | same decisions |",
+            "|---|---:|---|---:|---:|---:|",
+        ]
     for kind, sizes in table.items():
         for size, cell in sizes.items():
             for remedy in ("raw", "remedy"):
                 c = cell[remedy]
-                vals = " | ".join(_fmt(c.get(t)) for t in DRIFT_TYPES)
-                lines.append(f"| {kind} | {size} | {'yes' if remedy == 'remedy' else 'no'} | {vals} | "
-                             f"{_fmt(c['events_caught'])} | {_fmt(c['false_alarms_per_day'], 2)} |")
+                yes = "yes" if remedy == "remedy" else "no"
+                if ground:
+                    vals = " | ".join(_fmt(c.get(t)) for t in DRIFT_TYPES)
+                    lines.append(f"| {kind} | {size} | {yes} | {vals} | "
+                                 f"{_fmt(c['events_caught'])} | {_fmt(c['false_alarms_per_day'], 2)} |")
+                else:
+                    lines.append(f"| {kind} | {size} | {yes} | {_fmt(c['alerts_per_week'], 2)} | "
+                                 f"{_pct(c['flagged_share'])} | {_pct(c['agreement_with_undrifted'])} |")
     lines += ["", "Sizes: " + "; ".join(f"{k}: {v}" for k, v in DRIFT_UNITS.items()) + "."]
     return "\n".join(lines) + "\n"
 
@@ -499,6 +853,7 @@ def write_drift(drift: dict[str, Any], cfg: Config, plots: Path) -> None:
 
     plots.mkdir(parents=True, exist_ok=True)
     long = drift_long(drift["table"])
+    ground = bool(drift.get("ground_truth", 1))
     with atomic_path(plots / "drift.csv") as tmp:
         long.to_csv(tmp, index=False)
     write_text(plots / "drift.md", drift_markdown(drift, cfg))
@@ -507,19 +862,31 @@ def write_drift(drift: dict[str, Any], cfg: Config, plots: Path) -> None:
     colors = {**TYPE_COLORS, "all": "black"}
     for ax, kind in zip(axes[0], kinds):
         sub = long[long["kind"] == kind]
-        for t in DRIFT_TYPES:
+        if ground:
+            for t in DRIFT_TYPES:
+                for remedy, ls in ((False, "-"), (True, "--")):
+                    s = sub[(sub["type"] == t) & (sub["remedy"] == remedy)].sort_values("size")
+                    if len(s):
+                        ax.plot(s["size"], s["f1"], ls=ls, marker="o", ms=3, color=colors.get(t, "gray"),
+                                label=f"{t}{' + remedy' if remedy else ''}")
+            ax.set_ylabel("F1 (device, per reading)")
+            ax.set_ylim(0, 1.02)
+        else:
             for remedy, ls in ((False, "-"), (True, "--")):
-                s = sub[(sub["type"] == t) & (sub["remedy"] == remedy)].sort_values("size")
+                s = sub[sub["remedy"] == remedy].sort_values("size")
                 if len(s):
-                    ax.plot(s["size"], s["f1"], ls=ls, marker="o", ms=3, color=colors.get(t, "gray"),
-                            label=f"{t}{' + remedy' if remedy else ''}")
+                    ax.plot(s["size"], s["alerts_per_week"], ls=ls, marker="o", ms=3, color="tab:red",
+                            label=f"alerts/week{' + remedy' if remedy else ''}")
+            budget = budgets(cfg)["max_false_alarms_per_week"]
+            ax.axhline(budget, color="gray", ls=":", lw=1, label="false-alarm budget")
+            ax.set_ylabel("device alerts per week")
+            ax.set_ylim(bottom=0)
         ax.set_title(kind)
         ax.set_xlabel(DRIFT_UNITS.get(kind, "size"))
-        ax.set_ylabel("F1 (device, per reading)")
-        ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("F1 against drift size: solid = raw readings, dashed = baseline correction")
+    axes[0][0].legend(fontsize=7, loc="best")
+    fig.suptitle("F1 against drift size: solid = raw readings, dashed = baseline correction" if ground else
+                 "Device alerts per week against drift size (no ground truth): solid = raw, dashed = baseline correction")
     fig.tight_layout()
     _savefig(fig, plots / "drift.png")
 
@@ -592,17 +959,124 @@ def _get(d: dict, dotted: str) -> Any:
 
 
 def summary_markdown(metrics: dict[str, Any], model: str = "int8_tflm") -> str:
-    """The comparison table (best value of each column in bold) and the cost table."""
-    names = [n for n in (*MODELS, *BASELINES) if n in metrics]
-    cols = [c for c in TABLE_COLUMNS if any(_get(metrics[n], c[0]) is not None for n in names)]
-    truth = "ground-truth labels" if metrics.get("ground_truth") else "pseudo-labels (NO ground truth available)"
+    """summary.md: warnings, the headline (alerts as the person on call sees them), then with
+    ground truth the comparison table (best value of each column in bold) or without it
+    the diagnostic agreement with the pseudo-labels; the cost tables."""
+    ground = bool(metrics.get("ground_truth"))
+    lines = ["# Evaluation on the test split" + ("" if ground else ": NO ground truth"), ""]
+    lines += warnings_markdown(metrics.get("warnings", []))
+    lines += headline_markdown(metrics)
+    lines += comparison_markdown(metrics, model) if ground else diagnostic_markdown(metrics)
+    if "latency_us" in metrics:
+        lines += ["", "| interpreter | median us | p95 us |", "|---|---:|---:|"]
+        for k, v in metrics["latency_us"].items():
+            lines.append(f"| {k} | {_fmt(v['median'], 1)} | {_fmt(v['p95'], 1)} |")
+    if "memory" in metrics:
+        lines += ["", "| memory | bytes |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in metrics["memory"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def warnings_markdown(warnings: list[str]) -> list[str]:
+    return [f"> **Warning:** {w}" for w in warnings] + ([""] if warnings else [])
+
+
+def _pct(v: Any, digits: int = 2) -> str:
+    return "n/a" if v is None else f"{100.0 * float(v):.{digits}f}%"
+
+
+def headline_markdown(metrics: dict[str, Any]) -> list[str]:
+    """The headline table: the device and each baseline."""
+    head = metrics.get("headline", {})
+    ground = bool(metrics.get("ground_truth"))
+    data = metrics.get("data", {})
+    method = metrics.get("method", {})
+    b = head.get("budgets", {})
+    names = [n for n in HEADLINE_DETECTORS if n in head]
+    lines = ["## Headline", ""]
+    if not ground:
+        lines += [
+            "**No ground truth**: every `label` of the test split is -1, so no figure on this page measures "
+            "detection quality. What can be said is what each detector would do on this log: the alerts it raises "
+            "and how much of the time it is alerting.",
+            "",
+        ]
+    lines += [
+        f"Test period: {_fmt(head.get('test_days'), 2)} days, {data.get('test_valid_rows')} valid readings of "
+        f"{data.get('test_rows')} (one every {_fmt(head.get('period_s'), 0)} s). Decision threshold "
+        f"{method.get('decision_threshold', _fmt(head.get('decision_threshold')))}. "
+        f"Alerts: {method.get('alerts', '')}.",
+        "",
+    ]
+    cols: list[tuple[str, str, Any]] = [("alerts", "alerts", str), ("alerts_per_day", "alerts/day", lambda v: _fmt(v, 2)),
+                                        ("alerts_per_week", "alerts/week", lambda v: _fmt(v, 2))]
+    if ground:
+        cols += [("false_alarms_per_week", "false alarm events/week", lambda v: _fmt(v, 2)),
+                 ("events_caught", "events caught", None),
+                 ("f1_by_type.point", "F1 point", _fmt), ("f1_by_type.contextual", "F1 contextual", _fmt),
+                 ("f1_by_type.collective", "F1 collective", _fmt)]
+    cols += [("flagged_share", "flagged share", _pct), ("longest_alert_minutes", "longest alert (min)", lambda v: _fmt(v, 0)),
+             ("longest_alert_readings", "longest alert (readings)", str)]
+    lines += ["| detector | " + " | ".join(c[1] for c in cols) + " |", "|---|" + "---:|" * len(cols)]
+    for n in names:
+        h = head[n]
+        cells = []
+        for key, _, fmt in cols:
+            if key == "events_caught":
+                cells.append(f"{h['events_caught']}/{h['events']}")
+                continue
+            v = _get(h, key)
+            cells.append("n/a" if v is None else fmt(v))
+        label = f"**{LABELS.get(n, n)}**" if n == "device" else LABELS.get(n, n)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if b:
+        lines += [
+            "",
+            f"Budgets: at most {_fmt(b.get('max_false_alarms_per_week'), 2)} false alarms a week "
+            f"(`alerts.max_false_alarms_per_week`)"
+            + ("; without labels every alert counts against it" if not ground else "")
+            + (f"; at most {_pct(b.get('contamination'))} of the readings flagged (`cluster.contamination`)" if not ground else "")
+            + ". An alert is a rising edge of the alert state; flagged share: valid readings with the alert on.",
+        ]
+    return lines + [""]
+
+
+def diagnostic_markdown(metrics: dict[str, Any]) -> list[str]:
+    """Without ground truth: agreement with the pseudo-labels, labelled as what it is."""
+    names = [n for n in (*MODELS, *BASELINES) if n in metrics and "diagnostic_vs_pseudo_labels" in metrics[n]]
     data = metrics.get("data", {})
     lines = [
-        "# Evaluation on the test split",
+        "## Diagnostic: agreement with the K-means pseudo-labels",
         "",
-        f"Scored against {truth}: {data.get('test_valid_rows')} valid readings of {data.get('test_rows')} "
-        f"({_fmt(data.get('test_days'), 2)} days), {data.get('events')} anomaly events. "
-        f"Alerts: {metrics.get('method', {}).get('alerts', '')}.",
+        "**Imitation of the K-means labels, not detection quality.** The model was trained on these pseudo-labels "
+        "(cluster stage), so agreeing with them says how faithfully it imitates K-means, not whether it finds "
+        f"anomalies. {data.get('pseudo_anomalous_rows')} valid test readings are pseudo-anomalous, in "
+        f"{data.get('pseudo_runs')} runs.",
+        "",
+        "| detector | agreement | pseudo-anomalous readings flagged | flags on pseudo-anomalous readings | "
+        "overlap (Dice) | pseudo-anomaly runs alerted | alerts outside them |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in names:
+        g = metrics[n]["diagnostic_vs_pseudo_labels"]
+        lines.append(
+            f"| {LABELS.get(n, n)} | {_pct(g['agreement'])} | {_pct(g['pseudo_anomalous_flagged'])} | "
+            f"{_pct(g['flagged_pseudo_anomalous'])} | {_fmt(g['dice_overlap'])} | "
+            f"{g['pseudo_runs_alerted']}/{g['pseudo_runs']} | {g['alerts_outside_pseudo_runs']} |"
+        )
+    return lines
+
+
+def comparison_markdown(metrics: dict[str, Any], model: str = "int8_tflm") -> list[str]:
+    """With ground truth: the comparison table (best value of each column in bold) and the wins/losses."""
+    names = [n for n in (*MODELS, *BASELINES) if n in metrics]
+    cols = [c for c in TABLE_COLUMNS if any(_get(metrics[n], c[0]) is not None for n in names)]
+    data = metrics.get("data", {})
+    lines = [
+        "## All detectors against the ground-truth labels",
+        "",
+        f"Scored against ground-truth labels: {data.get('test_valid_rows')} valid readings of {data.get('test_rows')} "
+        f"({_fmt(data.get('test_days'), 2)} days), {data.get('events')} anomaly events.",
         "",
         "| detector | " + " | ".join(c[1] for c in cols) + " |",
         "|---|" + "---:|" * len(cols),
@@ -632,17 +1106,16 @@ def summary_markdown(metrics: dict[str, Any], model: str = "int8_tflm") -> str:
         lines.append(
             f"- vs {LABELS[b]}: better on {', '.join(wins) or 'nothing'}; worse on {', '.join(losses) or 'nothing'}."
         )
-    if "latency_us" in metrics:
-        lines += ["", "| interpreter | median us | p95 us |", "|---|---:|---:|"]
-        for k, v in metrics["latency_us"].items():
-            lines.append(f"| {k} | {_fmt(v['median'], 1)} | {_fmt(v['p95'], 1)} |")
-    if "memory" in metrics:
-        lines += ["", "| memory | bytes |", "|---|---:|"]
-        lines += [f"| {k} | {v} |" for k, v in metrics["memory"].items()]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_plots(res: EvalResult, plots: Path, model: str = "int8_tflm") -> None:
+    """confusion.png, pr_curve.csv/.png, timeline.png, events.png and alerts.png (fixed paths).
+
+    Without ground truth the confusion matrices are against the pseudo-labels and
+    titled as the imitation they measure, the precision-recall curve is not drawn
+    (pr_curve.csv holds its header only) and the close-ups are the device's longest
+    alerts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -650,11 +1123,12 @@ def write_plots(res: EvalResult, plots: Path, model: str = "int8_tflm") -> None:
 
     plots.mkdir(parents=True, exist_ok=True)
     m = res.metrics
+    ground = bool(m["ground_truth"])
     known = res.truth >= 0
     y = res.truth[known] == 1
 
-    # PR curve data for DVC (the int8 model: what the device runs)
-    curve = M.pr_curve(y, res.detections["int8_litert"].score[known])
+    # PR curve data for DVC (the int8 model: what the device runs); none without ground truth
+    curve = M.pr_curve(y, res.detections["int8_litert"].score[known]) if ground else {"recall": [], "precision": [], "threshold": []}
     with atomic_path(plots / "pr_curve.csv") as tmp:
         pd.DataFrame({"recall": curve["recall"], "precision": curve["precision"], "threshold": curve["threshold"]}).to_csv(tmp, index=False)
 
@@ -665,7 +1139,7 @@ def write_plots(res: EvalResult, plots: Path, model: str = "int8_tflm") -> None:
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
     for ax, n in zip(axes.ravel(), names):
-        c = m[n]["confusion"]
+        c = m[n]["confusion"] if ground else m[n]["diagnostic_vs_pseudo_labels"]["confusion"]
         mat = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
         rows = mat.sum(axis=1, keepdims=True)
         frac = np.divide(mat, rows, out=np.zeros_like(mat, dtype=float), where=rows > 0)
@@ -677,40 +1151,52 @@ def write_plots(res: EvalResult, plots: Path, model: str = "int8_tflm") -> None:
         ax.set_xticks([0, 1], ["normal", "anomalous"])
         ax.set_yticks([0, 1], ["normal", "anomalous"])
         ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(f"{LABELS.get(n, n)}\nF1 {m[n]['f1']:.3f}", fontsize=10)
-    fig.suptitle("Confusion matrices, test split (" + ("ground truth" if m["ground_truth"] else "vs pseudo-labels") + ")")
+        ax.set_ylabel("true" if ground else "K-means pseudo-label")
+        sub = f"F1 {m[n]['f1']:.3f}" if ground else f"agreement {m[n]['diagnostic_vs_pseudo_labels']['agreement']:.1%}"
+        ax.set_title(f"{LABELS.get(n, n)}\n{sub}", fontsize=10)
+    fig.suptitle("Confusion matrices, test split (ground truth)" if ground else
+                 "Decisions against the K-means pseudo-labels (NO ground truth): imitation of the K-means labels, "
+                 "not detection quality")
     fig.tight_layout()
     _savefig(fig, plots / "confusion.png")
 
     # PR curves of every detector
     fig, ax = plt.subplots(figsize=(7, 5.5))
-    for n in names:
-        cv = M.pr_curve(y, res.detections[n].score[known])
-        if not len(cv["recall"]):
-            continue
-        # point k's precision holds over the recall interval (r_{k-1}, r_k]: the area is the AP
-        ax.step(np.r_[0.0, cv["recall"]], np.r_[cv["precision"][0], cv["precision"]], where="pre", label=f"{LABELS.get(n, n)} (AP {m[n]['pr_auc']:.3f})",
-                lw=2 if n == model else 1.2, ls="-" if n in MODELS else "--")
+    if ground:
+        for n in names:
+            cv = M.pr_curve(y, res.detections[n].score[known])
+            if not len(cv["recall"]):
+                continue
+            # point k's precision holds over the recall interval (r_{k-1}, r_k]: the area is the AP
+            ax.step(np.r_[0.0, cv["recall"]], np.r_[cv["precision"][0], cv["precision"]], where="pre", label=f"{LABELS.get(n, n)} (AP {m[n]['pr_auc']:.3f})",
+                    lw=2 if n == model else 1.2, ls="-" if n in MODELS else "--")
+        ax.legend(loc="lower left", fontsize=9)
+        ax.set_title("Precision-recall, test split (per reading)")
+    else:
+        ax.text(0.5, 0.5, "No ground truth on this log:\nno precision-recall curve.\nSee alerts.png and summary.md.",
+                ha="center", va="center", fontsize=12, transform=ax.transAxes)
+        ax.set_title("Precision-recall: not measurable without labels")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1.01)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=9)
-    ax.set_title("Precision-recall, test split (per reading)")
     fig.tight_layout()
     _savefig(fig, plots / "pr_curve.png")
 
     _timeline(res, plots / "timeline.png", model, plt)
     _event_closeups(res, plots / "events.png", model, plt)
+    _alerts_plot(res, plots / "alerts.png", plt)
 
 
 TYPE_COLORS = {"point": "tab:red", "contextual": "tab:purple", "collective": "tab:orange", "unknown": "tab:gray"}
+DETECTOR_COLORS = {"device": "tab:red", "thresholds": "tab:blue", "kmeans_distance": "tab:green",
+                   "isolation_forest": "tab:olive", "ecod": "tab:cyan"}
 
 
 def _shade_events(ax, test: pd.DataFrame, ground: bool, truth_rows: np.ndarray) -> None:
-    """Shade the true anomalies by type; very short ones get a minimum visible width."""
+    """Shade the true anomalies by type (without ground truth: the pseudo-anomalies, gray);
+    very short ones get a minimum visible width."""
     ts = test["timestamp"].to_numpy()
     step = np.median(np.diff(ts)) if len(ts) > 1 else np.timedelta64(60, "s")
     min_width = (ts[-1] - ts[0]) / 300 if len(ts) > 1 else step
@@ -734,7 +1220,7 @@ def _timeline(res: EvalResult, path: Path, model: str, plt) -> None:
     ground = bool(res.metrics["ground_truth"])
     truth_rows, _ = truth_of(test)
     has_hum = np.isfinite(test["humidity"].to_numpy(dtype=float)).any()
-    lanes = [n for n in ("device", model, "thresholds", "kmeans_distance", "isolation_forest") if f"alert_{n}" in test]
+    lanes = [n for n in ("device", model, *BASELINES) if f"alert_{n}" in test]
     lanes = list(dict.fromkeys(lanes))
     heights = [0.45 * len(lanes), 3.0] + ([2.0] if has_hum else [])
     fig, axes = plt.subplots(len(heights), 1, figsize=(16, sum(heights) + 1.6), sharex=True,
@@ -748,11 +1234,18 @@ def _timeline(res: EvalResult, path: Path, model: str, plt) -> None:
         lane_ax.broken_barh(spans, (i + 0.15, 0.7), color="red" if n in (model, "device") else "tab:blue")
     lane_ax.set_yticks([i + 0.5 for i in range(len(lanes))], [f"{LABELS[n]} alerts" for n in reversed(lanes)], fontsize=8)
     lane_ax.set_ylim(0, len(lanes))
-    e = res.metrics[model]["events"]
-    lane_ax.set_title(
-        f"Test split: true anomalies shaded, alerts marked.  {LABELS[model]}: {e['caught']}/{e['events']} events caught, "
-        f"{e['false_alarms_per_day']:.2f} false alarms/day"
-    )
+    if ground:
+        e = res.metrics[model]["events"]
+        lane_ax.set_title(
+            f"Test split: true anomalies shaded, alerts marked.  {LABELS[model]}: {e['caught']}/{e['events']} events caught, "
+            f"{e['false_alarms_per_day']:.2f} false alarms/day"
+        )
+    else:
+        h = res.metrics["headline"]["device"]
+        lane_ax.set_title(
+            f"Test split, NO ground truth: K-means pseudo-anomalies shaded gray, alerts marked.  {LABELS['device']}: "
+            f"{h['alerts_per_week']:.2f} alerts/week, {h['flagged_share']:.2%} of readings flagged"
+        )
     ax = axes[1]
     _shade_events(ax, test, ground, truth_rows)
     ax.plot(ts, test["temperature"], color="black", lw=0.6)
@@ -764,7 +1257,10 @@ def _timeline(res: EvalResult, path: Path, model: str, plt) -> None:
         ax2.plot(ts, test["humidity"], color="tab:blue", lw=0.6)
         ax2.set_ylabel("humidity (%RH)")
         ax2.grid(alpha=0.2)
-    handles = [Patch(color=c, alpha=0.4, label=f"{k} anomaly (true)") for k, c in TYPE_COLORS.items() if (k != "unknown") == ground]
+    if ground:
+        handles = [Patch(color=c, alpha=0.4, label=f"{k} anomaly (true)") for k, c in TYPE_COLORS.items() if k != "unknown"]
+    else:
+        handles = [Patch(color=TYPE_COLORS["unknown"], alpha=0.4, label="K-means pseudo-anomaly (not ground truth)")]
     handles.append(Patch(color="red", label="alert (device / model)"))
     handles.append(Patch(color="tab:blue", label="alert (baseline)"))
     fig.legend(handles=handles, loc="upper right", ncol=len(handles), fontsize=8, frameon=False)
@@ -775,14 +1271,27 @@ def _timeline(res: EvalResult, path: Path, model: str, plt) -> None:
 
 
 def _event_closeups(res: EvalResult, path: Path, model: str, plt) -> None:
-    """The first event of each type (or the first few), two hours either side."""
+    """The first event of each type (or the first few), two hours either side; without
+    ground truth, the device's longest alerts (up to four, in time order)."""
     test = res.test
-    ev = test["event_id"].to_numpy(dtype=np.int64) if res.metrics["ground_truth"] else pseudo_events(truth_of(test)[0])
+    ground = bool(res.metrics["ground_truth"])
     kinds = test["anomaly_type"].astype(str).to_numpy()
+    if ground:
+        ev = test["event_id"].to_numpy(dtype=np.int64)
+        alert = test[f"alert_{model}"].to_numpy(dtype=bool)
+        alert_label = LABELS[model]
+    else:
+        # the spans the person on call would look at: the device's alerts
+        alert = test["alert_device"].to_numpy(dtype=bool)
+        alert_label = LABELS["device"]
+        spans = sorted(M.runs(alert), key=lambda r: r[0] - r[1])[:4]
+        ev = np.full(len(test), -1, dtype=np.int64)
+        for i, (a, b) in enumerate(sorted(spans)):
+            ev[a:b] = i
     picks: list[int] = []
     seen: set[str] = set()
     for e in pd.unique(ev[ev >= 0]):
-        k = kinds[ev == e][0]
+        k = kinds[ev == e][0] if ground else f"alert {e}"
         if k not in seen:
             seen.add(k)
             picks.append(int(e))
@@ -791,33 +1300,97 @@ def _event_closeups(res: EvalResult, path: Path, model: str, plt) -> None:
             break
         if int(e) not in picks:
             picks.append(int(e))
-    if not picks:
-        picks = []
     n = max(len(picks), 1)
     fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.8), squeeze=False)
     ts = test["timestamp"].to_numpy()
     temp = test["temperature"].to_numpy(dtype=float)
-    alert = test[f"alert_{model}"].to_numpy(dtype=bool)
     step = np.median(np.diff(ts)) if len(ts) > 1 else np.timedelta64(60, "s")
     pad = int(np.timedelta64(2, "h") / step) if step > np.timedelta64(0, "s") else 120
     for ax, e in zip(axes[0], picks):
         rows = np.flatnonzero(ev == e)
         a, b = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, len(test))
-        k = kinds[rows[0]] if res.metrics["ground_truth"] else "unknown"
-        ax.axvspan(ts[rows[0]], ts[rows[-1]] + step, color=TYPE_COLORS.get(k, "gray"), alpha=0.25, lw=0, label=f"{k} anomaly")
-        ax.plot(ts[a:b], temp[a:b], color="black", lw=0.9, label="temperature")
         sel = np.arange(a, b)[alert[a:b]]
-        ax.scatter(ts[sel], temp[sel], color="red", s=14, zorder=3, label=f"alert ({LABELS[model]})")
-        hits = rows[alert[rows]]
-        delay = f"delay {hits[0] - rows[0]} readings" if len(hits) else "missed"
-        ax.set_title(f"event {e}: {k}, {len(rows)} readings, {delay}", fontsize=9)
+        if ground:
+            k = kinds[rows[0]]
+            ax.axvspan(ts[rows[0]], ts[rows[-1]] + step, color=TYPE_COLORS.get(k, "gray"), alpha=0.25, lw=0, label=f"{k} anomaly")
+            hits = rows[alert[rows]]
+            delay = f"delay {hits[0] - rows[0]} readings" if len(hits) else "missed"
+            title = f"event {e}: {k}, {len(rows)} readings, {delay}"
+        else:
+            minutes = float((ts[rows[-1]] - ts[rows[0]] + step) / np.timedelta64(1, "m"))
+            title = f"device alert from {pd.Timestamp(ts[rows[0]]):%m-%d %H:%M}: {len(rows)} readings, {minutes:.0f} min"
+        ax.plot(ts[a:b], temp[a:b], color="black", lw=0.9, label="temperature")
+        ax.scatter(ts[sel], temp[sel], color="red", s=14, zorder=3, label=f"alert ({alert_label})")
+        ax.set_title(title, fontsize=9)
         ax.set_ylabel("deg C")
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.2)
     if not picks:
-        axes[0, 0].text(0.5, 0.5, "no anomaly event in the test split", ha="center", va="center")
+        axes[0, 0].text(0.5, 0.5, "no anomaly event in the test split" if ground else "the device raised no alert",
+                        ha="center", va="center")
     fig.tight_layout()
+    _savefig(fig, path)
+
+
+def _alerts_plot(res: EvalResult, path: Path, plt) -> None:
+    """The whole test period: temperature and humidity with the device's alert spans, the
+    baselines' alerts as lanes, and the alerts raised each day (bars, with the budget)."""
+    import matplotlib.dates as mdates
+
+    test = res.test
+    m = res.metrics
+    ts = test["timestamp"].to_numpy()
+    has_hum = np.isfinite(test["humidity"].to_numpy(dtype=float)).any()
+    names = [n for n in HEADLINE_DETECTORS if f"alert_{n}" in test]
+    step = np.median(np.diff(ts)) if len(ts) > 1 else np.timedelta64(60, "s")
+    heights = [3.0] + ([2.0] if has_hum else []) + [0.4 * len(names), 2.6]
+    fig, axes = plt.subplots(len(heights), 1, figsize=(16, sum(heights) + 1.8), gridspec_kw={"height_ratios": heights})
+    device = test["alert_device"].to_numpy(dtype=bool)
+    series = [("temperature", "temperature (deg C)", "black")] + ([("humidity", "humidity (%RH)", "tab:blue")] if has_hum else [])
+    for ax, (col, label, color) in zip(axes, series):
+        for a, b in M.runs(device):
+            ax.axvspan(ts[a], ts[b - 1] + step, color="red", alpha=0.25, lw=0)
+        ax.plot(ts, test[col], color=color, lw=0.6)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.2)
+    lane_ax = axes[len(series)]
+    for i, n in enumerate(reversed(names)):
+        alert = test[f"alert_{n}"].to_numpy(dtype=bool)
+        spans = [(mdates.date2num(ts[a]), mdates.date2num(ts[b - 1] + step) - mdates.date2num(ts[a])) for a, b in M.runs(alert)]
+        lane_ax.broken_barh(spans, (i + 0.15, 0.7), color=DETECTOR_COLORS.get(n, "gray"))
+    lane_ax.set_yticks([i + 0.5 for i in range(len(names))], [LABELS[n] for n in reversed(names)], fontsize=8)
+    lane_ax.set_ylim(0, len(names))
+    for ax in axes[: len(series) + 1]:
+        ax.set_xlim(ts[0], ts[-1] + step)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    for ax in axes[: len(series)]:
+        ax.tick_params(labelbottom=False)
+    # alerts raised each day, one bar a detector
+    bar_ax = axes[-1]
+    counts = {n: alerts_by_day(test[f"alert_{n}"].to_numpy(dtype=bool), ts) for n in names}
+    days = counts[names[0]].index
+    width = 0.8 / max(len(names), 1)
+    x = np.arange(len(days))
+    for i, n in enumerate(names):
+        bar_ax.bar(x + (i - (len(names) - 1) / 2) * width, counts[n].to_numpy(), width=width,
+                   color=DETECTOR_COLORS.get(n, "gray"), label=LABELS[n])
+    budget = m.get("headline", {}).get("budgets", {}).get("max_false_alarms_per_week")
+    if budget is not None:
+        bar_ax.axhline(budget / 7.0, color="gray", ls=":", lw=1.2, label=f"false-alarm budget ({budget:g}/week)")
+    bar_ax.set_xticks(x, [f"{d:%m-%d}" for d in days], fontsize=7, rotation=45 if len(days) > 14 else 0)
+    bar_ax.set_ylabel("alerts raised")
+    bar_ax.set_xlabel("day")
+    bar_ax.grid(alpha=0.2, axis="y")
+    bar_ax.legend(fontsize=7, ncol=len(names) + 1, loc="upper left")
+    h = m["headline"]["device"]
+    truth = "with ground truth" if m["ground_truth"] else "NO ground truth"
+    fig.suptitle(
+        f"Alerts over the test period ({m['headline']['test_days']:.2f} days, {truth}); device alert spans shaded red.  "
+        f"{LABELS['device']}: {h['alerts']} alerts, {h['alerts_per_week']:.2f}/week, {h['flagged_share']:.2%} of readings "
+        f"flagged, longest {h['longest_alert_minutes']:.0f} min"
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     _savefig(fig, path)
 
 
@@ -872,9 +1445,12 @@ def main(argv: list[str] | None = None) -> int:
     plots = Path(args.plots)
     write_plots(res, plots)
     write_drift(drift, cfg, plots)
-    write_text(plots / "summary.md", summary_markdown(metrics))
+    summary = summary_markdown(metrics)
+    write_text(plots / "summary.md", summary)
     write_json(args.metrics, metrics)
-    print(summary_markdown(metrics))
+    print(summary)
+    for w in metrics["warnings"]:
+        print(f"evaluate: warning: {w}", file=sys.stderr)
     return 0
 
 

@@ -4,7 +4,9 @@ The fixture builds three days of one-minute readings with known anomalies (point
 spikes, a night-time warm spell, a slow rise), the features and the split with the
 shared functions of ``tinyad.features``, trains a tiny MLP on the true labels and
 converts it to a full-int8 .tflite, so the stage runs end to end without the other
-stages' outputs.
+stages' outputs.  The same log with every label removed (``nolabel_run``) stands for a
+real log without ground truth: the stage must then report alerts, not scores against
+its own pseudo-labels (issue 11), and warn when the device breaks the budgets.
 """
 
 from __future__ import annotations
@@ -144,6 +146,26 @@ def stage_run(workdir):
     return json.loads((workdir / "metrics/evaluate.json").read_text()), workdir
 
 
+@pytest.fixture(scope="module")
+def nolabel_run(workdir, tmp_path_factory):
+    """The stage through its CLI on the same log with every label removed (a real log without labels).
+
+    The tiny model was trained on anomalies that fill about a tenth of the log, so on
+    it the device alerts many times a day: far over the default budgets."""
+    d = tmp_path_factory.mktemp("nolabel")
+    for name in ("scaler.json", "model.keras", "model_int8.tflite", "quant.json", "params.yaml"):
+        (d / name).write_bytes((workdir / name).read_bytes())
+    ds = pd.read_parquet(workdir / "dataset.parquet")
+    ds["label"] = -1
+    ds["anomaly_type"] = "unknown"
+    ds["event_id"] = -1
+    ds.to_parquet(d / "dataset.parquet")
+    proc = subprocess.run([sys.executable, "-m", "stages.evaluate", *stage_args(d)], cwd=ROOT,
+                          capture_output=True, text=True, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads((d / "metrics/evaluate.json").read_text()), d, proc
+
+
 def leaves(d, prefix=""):
     for k, v in d.items():
         if isinstance(v, dict):
@@ -152,16 +174,27 @@ def leaves(d, prefix=""):
             yield f"{prefix}{k}", v
 
 
-DETECTORS = ("keras_float", "int8_litert", "int8_tflm", "device", "thresholds", "kmeans_distance", "isolation_forest")
+DETECTORS = ("keras_float", "int8_litert", "int8_tflm", "device", "thresholds", "kmeans_distance", "isolation_forest", "ecod")
+HEADLINE = ("device", "thresholds", "kmeans_distance", "isolation_forest", "ecod")
+ALERT_FIGURES = ("alerts", "alerts_per_day", "alerts_per_week", "flagged_readings", "flagged_share",
+                 "longest_alert_readings", "longest_alert_minutes")
 
 
-def test_metrics_file_is_nested_numbers_for_dvc(stage_run):
-    m, _ = stage_run
+def assert_numbers_for_dvc(m):
+    """Nested numbers (None allowed), the method strings, and the list of warning strings."""
+    assert isinstance(m["warnings"], list) and all(isinstance(w, str) and w for w in m["warnings"])
     for key, v in leaves(m):
         if key.startswith("method."):
             assert isinstance(v, str) and v
             continue
+        if key == "warnings":
+            continue
         assert v is None or (isinstance(v, (int, float)) and math.isfinite(v)), (key, v)
+
+
+def test_metrics_file_is_nested_numbers_for_dvc(stage_run):
+    m, _ = stage_run
+    assert_numbers_for_dvc(m)
     assert m["ground_truth"] == 1
     for name in DETECTORS:
         r = m[name]
@@ -237,12 +270,239 @@ def test_plots_and_summary(stage_run):
     assert curve["recall"].is_monotonic_increasing
     assert curve["precision"].between(0, 1).all()
     summary = (plots / "summary.md").read_text()
-    for label in ("Keras float", "int8, LiteRT", "int8, TFLM", "seed thresholds", "K-means distance", "IsolationForest"):
+    for label in ("Keras float", "int8, LiteRT", "int8, TFLM", "seed thresholds", "K-means distance", "IsolationForest",
+                  "ECOD (PyOD)"):
         assert f"| {label} |" in summary
     assert "better on" in summary and "ground-truth labels" in summary
+    data = (plots / "alerts.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
-def test_without_ground_truth_scores_against_pseudo_labels(workdir):
+def test_headline_with_ground_truth(stage_run):
+    m, d = stage_run
+    h = m["headline"]
+    assert h["ground_truth"] == 1 and h["test_days"] == pytest.approx(m["data"]["test_days"])
+    assert h["decision_threshold"] == 0.5  # quant.json has no calibrated decision: alerts.decision_threshold
+    for name in HEADLINE:
+        f = h[name]
+        assert f == {**m[name]["alerts"], **{k: f[k] for k in f if k not in m[name]["alerts"]}}
+        ev = m[name]["events"]
+        assert f["events_caught"] == ev["caught"] and f["events"] == ev["events"] == m["data"]["events"]
+        assert f["false_alarms_per_week"] == pytest.approx(7 * ev["false_alarm_events"] / h["test_days"])
+        assert f["alerts_per_week"] == pytest.approx(7 * f["alerts"] / h["test_days"])
+        assert f["f1"] == m[name]["f1"]
+        assert set(f["f1_by_type"]) == {"point", "contextual", "collective"}
+        assert 0 <= f["flagged_share"] <= 1 and f["longest_alert_readings"] >= 0
+    assert h["device"]["alerts"] >= h["device"]["false_alarm_events"]
+    budgets = h["budgets"]
+    assert budgets["max_false_alarms_per_week"] == 1.0 and budgets["contamination"] == 0.01
+    assert budgets["device_over_false_alarm_budget"] == int(h["device"]["false_alarms_per_week"] > 1.0)
+    assert budgets["warnings"] == len(m["warnings"])
+    # summary.md leads with the headline, the device first, then the full table
+    summary = (d / "plots/evaluate/summary.md").read_text()
+    assert summary.index("## Headline") < summary.index("## All detectors against the ground-truth labels")
+    head = summary[summary.index("## Headline"):summary.index("## All detectors")]
+    for col in ("alerts/week", "false alarm events/week", "events caught", "F1 point", "F1 contextual",
+                "F1 collective", "flagged share", "longest alert (min)"):
+        assert f"| {col} |" in head or f" {col} |" in head, col
+    rows = [line for line in head.splitlines() if line.startswith("| ") and "detector" not in line]
+    assert rows[0].startswith("| **device: int8 TFLM + seed rules** |")
+    assert f"| {h['device']['events_caught']}/{h['device']['events']} |" in rows[0]
+
+
+def test_no_labels_reports_alerts_not_scores(nolabel_run):
+    """Issue 11: without labels no accuracy/F1 against the pseudo-labels, anywhere."""
+    m, d, _ = nolabel_run
+    assert_numbers_for_dvc(m)
+    assert m["ground_truth"] == 0
+    names = {k.rsplit(".", 1)[-1] for k, _ in leaves(m)}
+    for bad in ("accuracy", "precision", "recall", "f1", "pr_auc"):
+        assert bad not in names, bad
+        assert not [k for k in names if bad in k], bad
+    assert "by_type" not in names and "events" not in m["data"]
+    h = m["headline"]
+    assert h["ground_truth"] == 0
+    for name in HEADLINE:
+        f = h[name]
+        assert set(f) == set(ALERT_FIGURES), name  # nothing scored against labels in the headline
+        assert f == m[name]["alerts"]
+        assert f["alerts_per_week"] == pytest.approx(7 * f["alerts"] / h["test_days"])
+        assert f["alerts_per_day"] == pytest.approx(f["alerts"] / h["test_days"])
+        assert f["flagged_share"] == pytest.approx(f["flagged_readings"] / m["data"]["test_valid_rows"])
+        assert (f["longest_alert_readings"] > 0) == (f["alerts"] > 0)
+        assert f["longest_alert_minutes"] == pytest.approx(f["longest_alert_readings"])  # one reading a minute, no gap
+    # the imitation of the pseudo-labels is kept, as a diagnostic
+    for name in DETECTORS:
+        g = m[name]["diagnostic_vs_pseudo_labels"]
+        assert 0 <= g["agreement"] <= 1 and 0 <= g["dice_overlap"] <= 1
+        assert sum(g["confusion"].values()) == m["data"]["test_valid_rows"]
+        assert g["pseudo_runs"] == m["data"]["pseudo_runs"] > 0
+    # the drift table: alert figures, no F1
+    for kind, sizes in m["drift"].items():
+        if kind.startswith("ref_"):
+            continue
+        for cell in sizes.values():
+            for remedy in ("raw", "remedy"):
+                assert set(cell[remedy]) == {"alerts_per_week", "flagged_share", "agreement_with_undrifted"}
+    assert m["drift"]["noise"]["0"]["raw"]["agreement_with_undrifted"] == 1.0
+
+
+def test_no_labels_summary_has_no_scores_and_the_plots_are_honest(nolabel_run):
+    m, d, _ = nolabel_run
+    plots = d / "plots/evaluate"
+    summary = (plots / "summary.md").read_text()
+    low = summary.lower()
+    for bad in ("f1", "accuracy", "precision", "recall", "pr-auc"):
+        assert bad not in low, bad
+    assert "NO ground truth" in summary
+    for col in ("alerts/week", "alerts/day", "flagged share", "longest alert (min)", "longest alert (readings)"):
+        assert f" {col} |" in summary, col
+    assert "imitation of the k-means labels, not detection quality" in low
+    assert summary.index("## Headline") < summary.index("## Diagnostic: agreement with the K-means pseudo-labels")
+    rows = [line for line in summary[summary.index("## Headline"):summary.index("## Diagnostic")].splitlines()
+            if line.startswith("| ") and "detector" not in line]
+    assert [r.split(" | ")[0] for r in rows] == ["| **device: int8 TFLM + seed rules**", "| seed thresholds",
+                                                 "| K-means distance", "| IsolationForest", "| ECOD (PyOD)"]
+    for drift_text in ((plots / "drift.md").read_text().lower(), (plots / "drift.csv").read_text().lower()):
+        assert "f1" not in drift_text
+    for name in ("alerts.png", "confusion.png", "pr_curve.png", "timeline.png", "events.png", "drift.png"):
+        data = (plots / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
+    assert (plots / "pr_curve.csv").read_text().strip() == "recall,precision,threshold"
+
+
+def test_no_labels_over_budget_warns_everywhere(nolabel_run):
+    m, d, proc = nolabel_run
+    dev = m["headline"]["device"]
+    assert dev["alerts_per_week"] > 1.0 and dev["flagged_share"] > 3 * 0.01  # the log is a tenth anomalies
+    assert len(m["warnings"]) == 2
+    assert "false-alarm budget" in m["warnings"][0] and "far above" in m["warnings"][1]
+    b = m["headline"]["budgets"]
+    assert (b["device_over_false_alarm_budget"], b["device_over_contamination_budget"],
+            b["device_far_above_contamination_budget"], b["warnings"]) == (1, 1, 1, 2)
+    err = [line for line in proc.stderr.splitlines() if line.startswith("evaluate: warning: ")]
+    assert err == [f"evaluate: warning: {w}" for w in m["warnings"]]
+    summary = (d / "plots/evaluate/summary.md").read_text()
+    top = summary.split("## Headline")[0]
+    assert all(f"> **Warning:** {w}" in top for w in m["warnings"])
+    assert "## Headline" in proc.stdout and "evaluate: warning" not in proc.stdout
+
+
+def test_budget_warnings_over_and_under_budget():
+    import stages.evaluate as E
+
+    budget = {"max_false_alarms_per_week": 1.0, "contamination": 0.01}
+    quiet = {"alerts_per_week": 0.9, "flagged_share": 0.009}
+    assert E.budget_warnings(quiet, budget, ground=False) == []
+    assert E.budget_flags(quiet, budget, ground=False) == {
+        "device_over_false_alarm_budget": 0, "device_over_contamination_budget": 0,
+        "device_far_above_contamination_budget": 0}
+    w = E.budget_warnings({"alerts_per_week": 3.5, "flagged_share": 0.02}, budget, ground=False)
+    assert len(w) == 2 and "3.50 alerts a week" in w[0] and "alerts.max_false_alarms_per_week" in w[0]
+    assert "2.00%" in w[1] and "above the contamination budget of 1.00%" in w[1] and "far above" not in w[1]
+    w = E.budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.031}, budget, ground=False)
+    assert len(w) == 1 and "far above (more than 3x)" in w[0] and "cluster.contamination" in w[0]
+    assert E.budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.03}, budget, ground=False)[0].count("far") == 0
+    # with ground truth only the false alarm events count against the budget
+    labelled = {"alerts_per_week": 30.0, "flagged_share": 0.2, "false_alarms_per_week": 0.5}
+    assert E.budget_warnings(labelled, budget, ground=True) == []
+    w = E.budget_warnings({**labelled, "false_alarms_per_week": 2.0}, budget, ground=True)
+    assert len(w) == 1 and "2.00 false alarm events a week" in w[0]
+
+
+def test_budgets_read_the_new_keys_with_defaults():
+    import stages.evaluate as E
+
+    cfg = base_config()
+    b = E.budgets(cfg)
+    assert b["max_false_alarms_per_week"] == getattr(cfg.alerts, "max_false_alarms_per_week", 1.0)
+    assert b["contamination"] == getattr(cfg.cluster, "contamination", 0.01)
+
+    class Bare:  # params without the keys: the documented defaults
+        alerts = object()
+        cluster = object()
+
+    assert E.budgets(Bare()) == {"max_false_alarms_per_week": 1.0, "contamination": 0.01}
+
+
+def test_alert_figures_count_rising_edges_and_time_from_timestamps():
+    import stages.evaluate as E
+
+    # 5-minute readings with a gap: the longest alert spans it in time
+    ts = pd.to_datetime(["2026-01-05 00:00", "2026-01-05 00:05", "2026-01-05 00:10", "2026-01-05 00:15",
+                         "2026-01-05 01:00", "2026-01-05 01:05", "2026-01-05 01:10", "2026-01-05 01:15"])
+    alert = np.array([1, 0, 0, 1, 1, 1, 0, 1], bool)
+    valid = np.array([1, 1, 1, 1, 0, 1, 1, 1], bool)
+    days = E.period_days(ts, 300.0)
+    assert days == pytest.approx((75 + 5) / 1440)
+    f = E.alert_figures(alert, valid, ts, 300.0, days)
+    assert f["alerts"] == 3  # the one on at the first row counts
+    assert f["alerts_per_day"] == pytest.approx(3 / days) and f["alerts_per_week"] == pytest.approx(21 / days)
+    assert f["flagged_readings"] == 4 and f["flagged_share"] == pytest.approx(4 / 7)  # the invalid row is not a reading
+    assert f["longest_alert_readings"] == 3
+    assert f["longest_alert_minutes"] == pytest.approx(55.0)  # 00:15 to 01:05, plus one period
+    none = E.alert_figures(np.zeros(8, bool), valid, ts, 300.0, days)
+    assert (none["alerts"], none["flagged_share"], none["longest_alert_minutes"]) == (0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="days must be > 0"):
+        E.alert_figures(alert, valid, ts, 300.0, 0.0)
+    assert E.median_period_s(ts) == 300.0
+
+
+def test_alerts_by_day_counts_alerts_where_they_start():
+    import stages.evaluate as E
+
+    ts = pd.date_range("2026-01-05 22:00", periods=6 * 24 * 3, freq="10min")  # three days from 22:00
+    alert = np.zeros(len(ts), bool)
+    alert[10:14] = True  # 23:40 on the 5th, running past midnight
+    alert[30:31] = True
+    alert[32:40] = True
+    per_day = E.alerts_by_day(alert, ts)
+    assert list(per_day.index.strftime("%m-%d")) == ["01-05", "01-06", "01-07", "01-08"]
+    assert per_day.tolist() == [1, 2, 0, 0]
+
+
+def test_decision_threshold_prefers_the_calibrated_one():
+    import stages.evaluate as E
+
+    cfg = base_config()
+    quant = {"input": {"scale": 0.1, "zero_point": 0}, "output": {"scale": 1 / 256, "zero_point": -128}}
+    assert E.decision_threshold(quant, cfg) == cfg.alerts.decision_threshold
+    assert E.decision_threshold({**quant, "decision": {}}, cfg) == cfg.alerts.decision_threshold
+    assert E.decision_threshold({**quant, "decision": {"threshold": 0.8, "code": 77}}, cfg) == 0.8
+    with pytest.raises(ValueError, match="decision.threshold"):
+        E.decision_threshold({**quant, "decision": {"threshold": 1.5}}, cfg)
+    from tinyad.features import output_code_threshold
+
+    code = output_code_threshold(quant, 0.8)
+    assert E.decision_code_warnings({**quant, "decision": {"threshold": 0.8, "code": code}}, 0.8) == []
+    w = E.decision_code_warnings({**quant, "decision": {"threshold": 0.8, "code": code - 1}}, 0.8)
+    assert len(w) == 1 and f"q_out >= {code}" in w[0]
+
+
+def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir):
+    import stages.evaluate as E
+
+    cfg = base_config()
+    ds = pd.read_parquet(workdir / "dataset.parquet")
+    scaler = Scaler.load(workdir / "scaler.json")
+    tflite = (workdir / "model_int8.tflite").read_bytes()
+    quant = json.loads((workdir / "quant.json").read_text())
+    quant["decision"] = {"threshold": 0.9}
+    res = E.evaluate(ds, scaler, cfg, E.load_keras(workdir / "model.keras"), tflite, quant)
+    k = res.detections["keras_float"]
+    assert (k.decision == (k.score > 0.9)).all()
+    assert res.metrics["headline"]["decision_threshold"] == 0.9
+    assert "quant.json decision.threshold" in res.metrics["method"]["decision_threshold"]
+    # a threshold no int8 code is above: the model never fires, the drift table's device is the seed rule
+    quant["decision"] = {"threshold": 1.0}
+    small = replace(cfg, drift=replace(cfg.drift, temp_drift=[0.0], noise=[0.0], hum_offset=[0.0]))
+    drift = E.drift_table(ds, scaler, small, tflite, quant)
+    res = E.evaluate(ds, scaler, small, E.load_keras(workdir / "model.keras"), tflite, quant)
+    assert not res.detections["int8_tflm"].decision.any()
+    assert drift["table"]["temp_drift"]["0"]["raw"]["all"] == pytest.approx(res.metrics["thresholds"]["f1"])
+
+
+def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
     import stages.evaluate as E
 
     cfg = base_config()
@@ -254,16 +514,21 @@ def test_without_ground_truth_scores_against_pseudo_labels(workdir):
                      (workdir / "model_int8.tflite").read_bytes(), json.loads((workdir / "quant.json").read_text()))
     m = res.metrics
     assert m["ground_truth"] == 0
-    assert "no ground truth" in m["method"]["truth"]
+    assert "not detection quality" in m["method"]["truth"]
     test = ds[(ds["split"] == "test") & ds["valid"]]
     pseudo = test["pseudo_label"].to_numpy() == 1
-    # the "truth" is now the pseudo-labels: the confusion counts them
-    c = m["int8_litert"]["confusion"]
-    assert c["tp"] + c["fn"] == int(pseudo.sum())
-    assert m["int8_litert"]["accuracy"] == pytest.approx(m["int8_litert"]["pseudo_agreement"])
-    assert "by_type" not in m["int8_litert"]
-    # events are the runs of pseudo-anomalous rows
-    assert m["data"]["events"] > 0
+    g = m["int8_litert"]["diagnostic_vs_pseudo_labels"]
+    c = g["confusion"]
+    assert c["tp"] + c["fn"] == int(pseudo.sum()) == m["data"]["pseudo_anomalous_rows"]
+    decision = res.detections["int8_litert"].decision
+    assert g["agreement"] == pytest.approx((decision == pseudo).mean())
+    assert g["dice_overlap"] == pytest.approx(2 * c["tp"] / (2 * c["tp"] + c["fp"] + c["fn"]))
+    assert "by_type" not in m["int8_litert"] and "events" not in m["int8_litert"]
+    # the device's alert figures come from its alert column
+    alert = res.test["alert_device"].to_numpy(bool)
+    starts = int(alert[0]) + int((alert[1:] & ~alert[:-1]).sum())
+    assert m["headline"]["device"]["alerts"] == starts
+    assert m["data"]["pseudo_runs"] > 0
     assert "NO ground truth" in E.summary_markdown(m)
 
 

@@ -22,6 +22,24 @@ the precision-recall curve) and a boolean ``decision``:
     scikit-learn's ``IsolationForest`` with ``evaluate.isolation_forest_seed`` and
     ``evaluate.isolation_forest_contamination`` on the scaled features; score:
     ``-score_samples`` (higher = more isolated); decision: ``predict == -1``.
+``EcodBaseline``
+    PyOD's ECOD (empirical-cumulative-distribution outlier detection, Li et al.,
+    TKDE 2022; ``pyod.models.ecod.ECOD``) fitted on the scaled features with a
+    ``contamination`` share (the stage passes ``evaluate.ecod_contamination`` when
+    the params have it, else ``evaluate.isolation_forest_contamination``).  ECOD has
+    no parameter to learn but the training sample: a row's score is the sum over
+    features of the larger tail's ``-log`` empirical probability (the tail chosen by
+    the feature's skewness, as PyOD does).  Decision: score above PyOD's
+    ``threshold_`` (the ``1 - contamination`` quantile of the train rows' scores).
+
+    Scoring is *inductive*: each row is scored against the train rows alone, exactly
+    as PyOD scores a batch of that one row (``ECOD.decision_function`` ranks a batch
+    among the train rows *and the rest of the batch*, so a run of anomalous test
+    rows would make each other look less unusual, and a test row's score would
+    depend on which other rows are scored with it).  ``score`` computes that one-row
+    result for every row at once with sorted train columns
+    (``tests/test_baselines.py`` checks it against PyOD row by row); the skewness
+    signs are those of the train rows.
 
 Estimators follow scikit-learn's conventions: parameters in ``__init__``, learned
 state ending in ``_``, ``fit`` returns ``self``.
@@ -36,7 +54,7 @@ import numpy as np
 
 from tinyad.config import ClusterConfig, EvaluateConfig, ThresholdsConfig
 
-__all__ = ["IsolationForestBaseline", "KMeansDistance", "ThresholdRule"]
+__all__ = ["EcodBaseline", "IsolationForestBaseline", "KMeansDistance", "ThresholdRule"]
 
 
 @dataclass
@@ -122,3 +140,53 @@ class IsolationForestBaseline:
         if self.forest_ is None:
             raise ValueError("IsolationForestBaseline: not fitted")
         return self.forest_.predict(np.asarray(X_scaled, dtype=np.float64)) == -1
+
+
+@dataclass
+class EcodBaseline:
+    contamination: float = 0.05
+    model_: Any = None
+    sorted_: np.ndarray | None = None  # the train rows, each column sorted
+    skew_sign_: np.ndarray | None = None
+    threshold_: float | None = None
+
+    def fit(self, X_scaled: Any) -> "EcodBaseline":
+        from pyod.models.ecod import ECOD
+        from scipy.stats import skew
+
+        X = np.asarray(X_scaled, dtype=np.float64)
+        if X.ndim != 2 or len(X) < 2:
+            raise ValueError(f"EcodBaseline: expected at least 2 rows of features, got shape {X.shape}")
+        if not 0.0 < float(self.contamination) <= 0.5:
+            raise ValueError(f"EcodBaseline: contamination must be in (0, 0.5], got {self.contamination}")
+        self.model_ = ECOD(contamination=float(self.contamination)).fit(X)
+        self.threshold_ = float(self.model_.threshold_)
+        self.sorted_ = np.sort(X, axis=0)
+        self.skew_sign_ = np.sign(skew(X, axis=0))
+        return self
+
+    def score(self, X_scaled: Any) -> np.ndarray:
+        if self.sorted_ is None:
+            raise ValueError("EcodBaseline: not fitted")
+        X = np.asarray(X_scaled, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.sorted_.shape[1]:
+            raise ValueError(f"EcodBaseline: expected {self.sorted_.shape[1]} features, got shape {X.shape}")
+        n = len(self.sorted_)
+        out = np.zeros(len(X))
+        for j in range(X.shape[1]):
+            col = self.sorted_[:, j]
+            # the empirical CDF of the train column plus the row itself, at the row:
+            # P(x <= v) = (#train <= v + 1) / (n + 1), and the same of -x for the right tail
+            below = np.searchsorted(col, X[:, j], side="right")
+            above = n - np.searchsorted(col, X[:, j], side="left")
+            u_l = -np.log((below + 1) / (n + 1))
+            u_r = -np.log((above + 1) / (n + 1))
+            s = self.skew_sign_[j]
+            u_skew = u_l * -np.sign(s - 1) + u_r * np.sign(s + 1)
+            out += np.maximum(np.maximum(u_l, u_r), u_skew)
+        return out
+
+    def decision(self, X_scaled: Any) -> np.ndarray:
+        if self.threshold_ is None:
+            raise ValueError("EcodBaseline: not fitted")
+        return self.score(X_scaled) > self.threshold_
