@@ -118,7 +118,7 @@ def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"room": name, "ground_truth": bool(m["ground_truth"]),
                            "pseudo_share_train": m["_cluster"]["pseudo_anomalous_frac_by_split"]["train"],
                            "decision_code": m["_decision"].get("code"), "seconds": m["_seconds"],
-                           "test_days": m["data"]["test_days"], "events": m["data"]["events"]}
+                           "test_days": m["data"]["test_days"], "events": m["data"].get("events", 0)}
     for det in DETECTORS:
         if det not in m:
             continue
@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides, what = ROOMS[name]
         print(f"rooms: {name} ({what}) ...", file=sys.stderr, flush=True)
         rows.append(room_row(name, run_room(overrides, args.epochs)))
+        print(markdown(rows[-1:], args.epochs).split("\n## Baselines")[0], file=sys.stderr, flush=True)
     text = markdown(rows, args.epochs)
     print(text)
     out = Path(args.out)

@@ -94,7 +94,7 @@ def test_threshold_rules_are_strict_and_skip_missing_humidity():
 
 def test_rules_from_params_use_the_seed_alarm_limits_in_tenths():
     rules = AlertRules.from_config(
-        AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after=5),
+        AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after=5, calibrate=False, max_false_alarms_per_week=1.0),
         ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0],
                          temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0]),
         decision_q=-3,

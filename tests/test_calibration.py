@@ -49,7 +49,7 @@ def test_a_normal_history_stays_within_the_budget(budget):
     n = len(codes)
     cfg = alerts_cfg(budget)
     split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), split, PERIOD, cfg, QUANT)
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), split, PERIOD, cfg, QUANT, 0.01)
     c = dec["code"]
     fa = false_alarms(codes, c, cfg)
     assert fa <= budget * weeks, f"{fa} false alarms in {weeks} weeks at code {c}, budget {budget}/week"
@@ -70,7 +70,7 @@ def test_an_unseen_normal_history_keeps_roughly_to_the_budget():
     hist = normal_history(8.0, seed=4)
     n = len(hist)
     dec = calibrate_decision(hist, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64),
-                             np.full(n, "train"), PERIOD, cfg, QUANT)
+                             np.full(n, "train"), PERIOD, cfg, QUANT, 0.01)
     fresh = normal_history(8.0, seed=5)
     assert false_alarms(fresh, dec["code"], cfg) <= 2 * 8.0
 
@@ -87,11 +87,26 @@ def test_alerts_explained_by_pseudo_anomalies_are_not_false_alarms():
     for s in starts:  # 60 events of 30 readings, high codes: 1.1 % of the history
         codes[s:s + 30] = 127  # more anomalous than any normal burst
         pseudo[s:s + 30] = 1
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, np.full(n, "train"), PERIOD, cfg, QUANT)
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, np.full(n, "train"), PERIOD, cfg, QUANT, 0.01)
     a = history_alerts(codes, np.zeros(n, bool), np.ones(n, bool), dec["code"], cfg)
     assert all(a[s:s + 30].any() for s in starts), "a labelled event raised no alert"
     assert dec["history"]["alerts"] >= 60
     assert dec["history"]["false_alarms"] <= 4
+
+
+def test_an_alert_that_never_clears_is_not_a_way_around_the_budget():
+    """A code low enough to keep the alert on all the time touches every event and so
+    counts no false alarm: the alerted share caps it (pseudo share + contamination)."""
+    cfg = alerts_cfg(1.0)
+    n = 2 * WEEK
+    codes = np.random.default_rng(8).integers(-128, 0, n)  # below 0 everything is noise
+    pseudo = np.zeros(n, dtype=np.int64)
+    pseudo[::1000] = 1  # scattered pseudo-anomalies touch any long alert
+    codes[pseudo == 1] = 120
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, np.full(n, "train"), PERIOD, cfg,
+                             QUANT, 0.01)
+    assert dec["history"]["flagged_share"] <= (pseudo == 1).mean() + 0.01
+    assert dec["code"] > -100
 
 
 def test_a_rule_over_budget_turns_the_model_off_and_says_so():
@@ -101,7 +116,7 @@ def test_a_rule_over_budget_turns_the_model_off_and_says_so():
     rule = np.zeros(n, bool)
     rule[::500] = True
     rule[1::500] = True  # 2 readings in a row outside the alarm band, 20 times a week
-    dec = calibrate_decision(codes, rule, np.ones(n, bool), np.zeros(n, np.int64), np.full(n, "train"), PERIOD, cfg, QUANT)
+    dec = calibrate_decision(codes, rule, np.ones(n, bool), np.zeros(n, np.int64), np.full(n, "train"), PERIOD, cfg, QUANT, 0.01)
     assert dec["code"] == 128 and "note" in dec
 
 

@@ -48,7 +48,9 @@ FIRMWARE_LIB = ROOT / "firmware" / "lib" / "tinyad"
 
 @pytest.fixture(scope="module")
 def base_cfg() -> Config:
-    return load(ROOT / "params.yaml")
+    """params.yaml with a fixed decision threshold (these quant dicts carry no calibration)."""
+    cfg = load(ROOT / "params.yaml")
+    return dataclasses.replace(cfg, alerts=dataclasses.replace(cfg.alerts, calibrate=False))
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +128,27 @@ def test_c_pipeline_equals_python(tmp_path, base_cfg, readings, names, window, u
     n_buf = 2 if any(nm.startswith("hum") or (nm == "run" and cfg.features.use_humidity)
                      for nm in feature_names(cfg.features)) else 1
     assert c.state_bytes == 2 * n_buf * cfg.features.window + 2
+
+
+@pytest.mark.parametrize("period_s", [300, 3600])
+def test_c_pipeline_equals_python_at_another_period_with_the_weekend(tmp_path, base_cfg, readings, period_s):
+    """A 5-minute (or hourly) log over a weekend, the window and run cap converted from
+    minutes, the weekend feature on: C equals Python bit for bit."""
+    step = period_s // 60
+    df = readings.iloc[::step].reset_index(drop=True).copy()
+    df["timestamp"] = df["timestamp"] + pd.Timedelta(days=4)  # Friday to Sunday
+    if period_s == 3600:  # enough hourly readings: repeat the three days' hours over three weeks
+        df = pd.concat([df.assign(timestamp=df["timestamp"] + pd.Timedelta(days=7 * k)) for k in range(3)],
+                       ignore_index=True)
+    f = dataclasses.replace(base_cfg.features, names=[*base_cfg.features.names, "weekend"], period_s=period_s)
+    cfg = dataclasses.replace(base_cfg, features=f, data=dataclasses.replace(base_cfg.data, period_s=period_s))
+    assert cfg.features.window == max(2, round(cfg.features.window_min * 60 / period_s))
+    X, valid = compute_features(df, cfg.features)
+    j = feature_names(cfg.features).index("weekend")
+    assert set(X[valid, j]) == {0.0, 1.0}, "the log should cover weekdays and a weekend"
+    scaler = fit_scaler(df, cfg)
+    quant = realistic_quant(scaler.transform(X[valid][: int(0.6 * valid.sum())]))
+    check_exact(tmp_path, df, cfg, scaler, quant)
 
 
 def test_saturating_codes(tmp_path, base_cfg, readings):

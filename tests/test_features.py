@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -251,3 +252,47 @@ def test_time_split_leaks_nothing_into_training_features():
     assert not np.allclose(X1[future & v1], X2[future & v2])  # the change did reach the later rows
     ts = df["timestamp"].to_numpy()
     assert ts[train].max() < ts[split == "val"].min() <= ts[split == "val"].max() < ts[split == "test"].min()
+
+
+# ------------------------------------------------------- windows in time
+def test_window_and_stuck_span_are_minutes_converted_with_the_period():
+    f = FeaturesConfig(window_min=60, names=["temp", "temp_devup", "run"], use_humidity=True, stuck_min=60)
+    for period, window, cap in ((1, 3600, 3600 - 1), (60, 60, 59), (300, 12, 11), (3600, 2, 1)):
+        g = dataclasses.replace(f).bind(period)
+        assert (g.window, g.run_cap) == (window, cap), period
+        assert g.window * period == max(60 * 60, 2 * period)  # the window spans the same hour of time
+    with pytest.raises(ConfigError, match="data.period_s 1 s is 7200 readings"):
+        dataclasses.replace(f, window_min=120).bind(1)
+    with pytest.raises(ConfigError, match="not bound"):
+        _ = f.window
+
+
+def test_the_same_room_at_1_and_5_minutes_gives_the_same_features_in_time():
+    """A room warming at 3 deg C an hour with a daily cycle, read every minute and every
+    five: the window features describe the same hour.  The 1-minute window of 60
+    readings spans 59 minutes between its ends, the 5-minute one of 12 readings 55, so
+    the change over the window and the rise above its mean agree within 55/59 (7 %),
+    plus the sensor's 0.1 rounding."""
+    n = 24 * 60 * 2
+    ts = pd.date_range("2026-01-09 00:00", periods=n, freq="1min")
+    minutes = np.arange(n, dtype=np.float64)
+    temp = 20.0 + 0.05 * (minutes % 240) + 0.8 * np.sin(2 * np.pi * minutes / 1440)
+    df1 = pd.DataFrame({"timestamp": ts, "temperature": np.round(temp, 1), "humidity": 40.0, "fault": ""})
+    df5 = df1.iloc[::5].reset_index(drop=True)
+    names = ["temp", "temp_delta", "temp_devup", "tod_sin", "weekend"]
+    f = FeaturesConfig(window_min=60, names=names, use_humidity=False, stuck_min=60)
+    X1, v1 = compute_features(df1, dataclasses.replace(f).bind(60))
+    X5, v5 = compute_features(df5, dataclasses.replace(f).bind(300))
+    at = df5["timestamp"][v5]
+    rows1 = np.flatnonzero(df1["timestamp"].isin(at).to_numpy() & v1)
+    X5v = X5[v5][np.isin(at, df1["timestamp"][rows1])]
+    X1v = X1[rows1]
+    assert len(X1v) == len(X5v) > 400
+    # inside a rise (the ramp of 3 deg C/h): delta and devup in deg C, not per reading
+    rising = X1v[:, 1] > 1.0
+    assert rising.sum() > 100
+    for j in (1, 2):
+        ratio = X5v[rising, j] / X1v[rising, j]
+        assert np.all((ratio > 0.85) & (ratio < 1.07)), (names[j], ratio.min(), ratio.max())
+    np.testing.assert_array_equal(X1v[:, [0, 3, 4]], X5v[:, [0, 3, 4]])  # the reading, time of day, weekend
+    assert set(X1v[:, 4]) == {0.0, 1.0}  # Friday and Saturday

@@ -17,7 +17,11 @@ pipeline has, the train and validation splits, as follows:
    readings that touches no event).
 3. Codes are tried from the least sensitive (127) downwards; the chosen code is the
    lowest one reached before the false alarms on the history first exceed
-   ``alerts.max_false_alarms_per_week`` times the history's length in weeks.  (The
+   ``alerts.max_false_alarms_per_week`` times the history's length in weeks, or the
+   share of the history under alert first exceeds the pseudo-anomalous share plus
+   ``cluster.contamination`` (an alert that never clears touches every event and
+   would count no false alarm at all: the time under alert is bounded by what the
+   labelling found plus what the user said to expect).  (The
    count is not monotone in the code, two alerts can merge into one, so the scan
    stops at the first code over budget rather than picking any code within it.)
    If even code 127 is over budget (the alarm band alone raises more), the model
@@ -88,6 +92,7 @@ def calibrate_decision(
     period_s: float,
     alerts: AlertsConfig,
     quant: dict[str, Any],
+    contamination: float,
 ) -> dict[str, Any]:
     """The decision code for the false-alarm budget (see the module docstring).
 
@@ -110,22 +115,25 @@ def calibrate_decision(
         raise ValueError("calibrate_decision: no valid history row to calibrate on")
     seconds = n * float(period_s)
     budget = float(alerts.max_false_alarms_per_week) * seconds / SECONDS_PER_WEEK
+    max_share = float((pseudo[valid] == 1).mean()) + float(contamination)
     chosen, tried = NEVER, 0
     candidates = sorted({int(c) for c in np.unique(codes[valid])} | {127}, reverse=True)
     for c in candidates:
         fig = _alert_figures(history_alerts(codes, rule, valid, c, alerts), pseudo, valid, seconds)
         tried += 1
-        if fig["false_alarms"] > budget:
+        if fig["false_alarms"] > budget or fig["flagged_share"] > max_share:
             break
         chosen = c
     out: dict[str, Any] = {
         "code": int(chosen),
         "budget_per_week": float(alerts.max_false_alarms_per_week),
+        "max_flagged_share": max_share,
         "history_weeks": seconds / SECONDS_PER_WEEK,
         "codes_tried": tried,
         "method": (
             "lowest int8 code before the device's false alarms (alerts touching no pseudo-anomalous "
-            "reading) on train+val first exceed alerts.max_false_alarms_per_week; tinyad/calibration.py"
+            "reading) on train+val first exceed alerts.max_false_alarms_per_week, or the alerted share the "
+            "pseudo-anomalous share + cluster.contamination; tinyad/calibration.py"
         ),
     }
     if chosen == NEVER:
@@ -133,10 +141,10 @@ def calibrate_decision(
         out["probability"] = None
         out["note"] = "even the least sensitive code is over budget: the alarm rule alone raises more alerts"
     else:
-        lo = float(dequantize_output(np.array([chosen - 1]), quant)[0]) if chosen > -128 else -1.0
         hi = float(dequantize_output(np.array([chosen]), quant)[0])
+        lo = float(dequantize_output(np.array([chosen - 1]), quant)[0]) if chosen > -128 else hi - 1e-9
         out["probability"] = hi
-        out["threshold"] = (lo + hi) / 2.0  # strictly between the codes: output_code_threshold gives `chosen`
+        out["threshold"] = max((lo + hi) / 2.0, 0.0)  # strictly between the codes: maps back to `chosen`
         if output_code_threshold(quant, out["threshold"]) != chosen:
             raise AssertionError(f"calibrate_decision: threshold {out['threshold']} does not map back to code {chosen}")
     alerts_on = history_alerts(codes, rule, valid, chosen, alerts)
