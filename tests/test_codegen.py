@@ -136,8 +136,10 @@ def test_style_is_checked(model_dir):
 
 
 def _quant_json(model) -> dict:
+    """quant.json as the quantize stage writes it, with a calibrated decision threshold."""
     return {"input": {"scale": model.input.scale, "zero_point": model.input.zero_point},
-            "output": {"scale": model.output.scale, "zero_point": model.output.zero_point}}
+            "output": {"scale": model.output.scale, "zero_point": model.output.zero_point},
+            "decision": {"threshold": 0.5}}
 
 
 def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):

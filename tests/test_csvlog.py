@@ -26,7 +26,7 @@ UCI_FILES = {
 
 def uci_cfg(**over) -> CsvConfig:
     """The CSV section of conf/data/uci.yaml, with overrides."""
-    raw = yaml.safe_load((ROOT / "conf" / "data" / "uci.yaml").read_text())["csv"]
+    raw = yaml.safe_load((ROOT / "conf" / "data" / "uci.yaml").read_text())["data"]["csv"]  # a global-package option
     raw.update(over)
     return CsvConfig(**raw)
 
