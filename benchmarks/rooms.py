@@ -73,7 +73,7 @@ def compose_cfg(overrides: list[str]):
     return load_dict(yaml.safe_load(text), source=" ".join(overrides) or "default")
 
 
-def run_room(overrides: list[str], epochs: int | None = None) -> dict[str, Any]:
+def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] | None = None) -> dict[str, Any]:
     """The pipeline on one room; returns the evaluate metrics plus the cluster/quantize figures."""
     from stages.cluster import build_dataset
     from stages.evaluate import evaluate
@@ -82,7 +82,7 @@ def run_room(overrides: list[str], epochs: int | None = None) -> dict[str, Any]:
     from stages.train import load_training_data, train_model
     from tinyad.features import dataset_inputs
 
-    cfg = compose_cfg(overrides + ([f"model.epochs={epochs}"] if epochs else []))
+    cfg = compose_cfg(overrides + ([f"model.epochs={epochs}"] if epochs else []) + list(extra or []))
     t0 = time.perf_counter()
     table, _, _ = build_readings(cfg.data, ROOT)
     clus = build_dataset(table, cfg)
@@ -171,12 +171,13 @@ def fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def markdown(rows: list[dict[str, Any]], epochs: int | None) -> str:
+def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | None = None) -> str:
     lines = [
         "# Multi-room benchmark (benchmarks/rooms.py)",
         "",
         "Default config; per room only the data option (period, sensor, alarm band). Test split, chronological."
-        + (f" **Reduced training: model.epochs={epochs}.**" if epochs else ""),
+        + (f" **Reduced training: model.epochs={epochs}.**" if epochs else "")
+        + (f" **Not the default config: {' '.join(extra)}.**" if extra else ""),
         "",
         "## The device (int8 TFLM + alarm band, through the alert logic)",
         "",
@@ -220,14 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rooms", nargs="*", default=list(ROOMS), choices=list(ROOMS))
     ap.add_argument("--epochs", type=int, default=None, help="override model.epochs (the table says so)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rooms.md"))
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="Hydra overrides for every room (an experiment: the table says so)")
     args = ap.parse_args(argv)
     rows = []
     for name in args.rooms:
         overrides, what = ROOMS[name]
         print(f"rooms: {name} ({what}) ...", file=sys.stderr, flush=True)
-        rows.append(room_row(name, run_room(overrides, args.epochs)))
-        print(markdown(rows[-1:], args.epochs).split("\n## Baselines")[0], file=sys.stderr, flush=True)
-    text = markdown(rows, args.epochs)
+        rows.append(room_row(name, run_room(overrides, args.epochs, args.set)))
+        print(markdown(rows[-1:], args.epochs, args.set).split("\n## Baselines")[0], file=sys.stderr, flush=True)
+    text = markdown(rows, args.epochs, args.set)
     print(text)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

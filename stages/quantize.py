@@ -187,8 +187,8 @@ def calibrate(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: bytes,
     rule[rows] = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(
         h["temperature"].to_numpy(dtype=np.float64)[rows], h["humidity"].to_numpy(dtype=np.float64)[rows])
     pseudo = h["pseudo_label"].to_numpy(dtype=np.int64)
-    return calibrate_decision(codes, rule, valid, pseudo, split[hist], cfg.data.period_s, cfg.alerts, quant,
-                              cfg.cluster.contamination)
+    horizon = cfg.features.window + cfg.alerts.clear_after
+    return calibrate_decision(codes, rule, valid, pseudo, split[hist], cfg.data.period_s, cfg.alerts, quant, horizon)
 
 
 def main(argv: list[str] | None = None) -> int:

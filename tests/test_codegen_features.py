@@ -73,6 +73,7 @@ def with_features(cfg: Config, names=None, window=None, use_humidity=None) -> Co
         f,
         names=list(names if names is not None else f.names),
         window_min=float(window * f.period_s / 60 if window is not None else f.window_min),
+        min_readings=2 if window is not None else f.min_readings,
         use_humidity=bool(use_humidity if use_humidity is not None else f.use_humidity),
     )
     return dataclasses.replace(cfg, features=f)
@@ -142,7 +143,7 @@ def test_c_pipeline_equals_python_at_another_period_with_the_weekend(tmp_path, b
                        ignore_index=True)
     f = dataclasses.replace(base_cfg.features, names=[*base_cfg.features.names, "weekend"], period_s=period_s)
     cfg = dataclasses.replace(base_cfg, features=f, data=dataclasses.replace(base_cfg.data, period_s=period_s))
-    assert cfg.features.window == max(2, round(cfg.features.window_min * 60 / period_s))
+    assert cfg.features.window == max(cfg.features.min_readings, round(cfg.features.window_min * 60 / period_s))
     X, valid = compute_features(df, cfg.features)
     j = feature_names(cfg.features).index("weekend")
     assert set(X[valid, j]) == {0.0, 1.0}, "the log should cover weekdays and a weekend"

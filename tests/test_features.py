@@ -77,7 +77,8 @@ def synthetic_readings(days: float = 3.0, seed: int = 0, period_s: int = 60) -> 
 def fcfg(names=None, window=5, use_humidity=True, run_cap=1000, period_s=60) -> FeaturesConfig:
     """Window and cap in readings at one reading a minute (minutes = readings)."""
     return FeaturesConfig(window_min=window * period_s / 60, names=list(names or known_features()),
-                          use_humidity=use_humidity, stuck_min=run_cap * period_s / 60, period_s=period_s)
+                          use_humidity=use_humidity, stuck_min=run_cap * period_s / 60, min_readings=2,
+                          period_s=period_s)
 
 
 def tiny_frame(temps, hums=None, start="2026-01-05 06:00:00", faults=None) -> pd.DataFrame:
@@ -256,11 +257,12 @@ def test_time_split_leaks_nothing_into_training_features():
 
 # ------------------------------------------------------- windows in time
 def test_window_and_stuck_span_are_minutes_converted_with_the_period():
-    f = FeaturesConfig(window_min=60, names=["temp", "temp_devup", "run"], use_humidity=True, stuck_min=60)
-    for period, window, cap in ((1, 3600, 3600 - 1), (60, 60, 59), (300, 12, 11), (3600, 2, 1)):
+    f = FeaturesConfig(window_min=60, names=["temp", "temp_devup", "run"], use_humidity=True, stuck_min=60,
+                       min_readings=6)
+    for period, window, cap in ((1, 3600, 3600 - 1), (60, 60, 59), (300, 12, 11), (900, 6, 5), (3600, 6, 5)):
         g = dataclasses.replace(f).bind(period)
         assert (g.window, g.run_cap) == (window, cap), period
-        assert g.window * period == max(60 * 60, 2 * period)  # the window spans the same hour of time
+        assert g.window * period == max(60 * 60, 6 * period)  # the same hour, or 6 readings of a coarse log
     with pytest.raises(ConfigError, match="data.period_s 1 s is 7200 readings"):
         dataclasses.replace(f, window_min=120).bind(1)
     with pytest.raises(ConfigError, match="not bound"):
@@ -280,7 +282,7 @@ def test_the_same_room_at_1_and_5_minutes_gives_the_same_features_in_time():
     df1 = pd.DataFrame({"timestamp": ts, "temperature": np.round(temp, 1), "humidity": 40.0, "fault": ""})
     df5 = df1.iloc[::5].reset_index(drop=True)
     names = ["temp", "temp_delta", "temp_devup", "tod_sin", "weekend"]
-    f = FeaturesConfig(window_min=60, names=names, use_humidity=False, stuck_min=60)
+    f = FeaturesConfig(window_min=60, names=names, use_humidity=False, stuck_min=60, min_readings=6)
     X1, v1 = compute_features(df1, dataclasses.replace(f).bind(60))
     X5, v5 = compute_features(df5, dataclasses.replace(f).bind(300))
     at = df5["timestamp"][v5]

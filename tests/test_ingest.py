@@ -177,8 +177,12 @@ def test_semi_synthetic_injection_into_the_uci_log(uci_params, monkeypatch):
     day_level = pd.Series(bg[plain["fault"] == ""]).groupby(hr[plain["fault"] == ""]).median().max()
     for e in events:
         sl = slice(e.start, e.stop)
-        if e.kind == "point":
+        if e.kind in ("point", "dip"):
             assert np.allclose(t[sl] - bg[sl], e.temp_delta, atol=0.11)
+        elif e.kind == "humidity":
+            assert np.array_equal(t[sl], bg[sl])  # humidity alone moves
+        elif e.kind == "noise":
+            assert np.abs(t[sl] - bg[sl]).max() > 0.3  # a failing sensor: readings scatter
         elif e.kind == "contextual":
             assert np.all((hr[sl] >= 23) | (hr[sl] < 5))
             lift = data.inject.anomalies.contextual.min_lift
@@ -187,7 +191,7 @@ def test_semi_synthetic_injection_into_the_uci_log(uci_params, monkeypatch):
             assert np.median(t[sl]) - np.median(bg[sl]) > lift - 0.5
         elif e.kind == "stuck":
             assert np.all(t[sl] == bg[e.start - 1])
-        else:
+        else:  # rise
             assert np.max(t[sl] - bg[sl]) == pytest.approx(e.temp_delta, abs=0.15)
     # seeded: same seed, same injection; another seed, other events
     again, events2, _ = build_readings(data)

@@ -9,19 +9,20 @@ pipeline has, the train and validation splits, as follows:
    codes (TensorFlow Lite Micro, the kernels the generated C equals) OR the seed's
    alarm rule, through the alert state machine of ``tinyad/alerts.py``
    (``alerts.consecutive`` / ``alerts.clear_after``), held over invalid readings.
-2. An alert is *explained* when it overlaps a pseudo-anomalous reading: the
-   labelling (``tinyad/labeling.py``) flags at most ``cluster.contamination`` of the
-   history plus what the absolute-evidence policies (alarm band, stuck sensor) find,
-   so the explained alerts are bounded by what the user said to expect.  Every other
-   alert is a false alarm (``tinyad.metrics.event_scores``: a run of alerting
-   readings that touches no event).
+2. An alerting reading is *explained* when a pseudo-anomalous reading lies within
+   ``horizon`` readings of it inside the same alert (``horizon`` = the feature window
+   plus ``alerts.clear_after``: features stay raised for a window after an event and
+   the alert needs ``clear_after`` readings to clear; an early alert may lead the
+   label by as much).  The labelling (``tinyad/labeling.py``) flags at most
+   ``cluster.contamination`` of the history plus what the absolute-evidence
+   policies (alarm band, stuck sensor) find, so what can be explained is bounded by
+   what the user said to expect.  False alarms: an alert with no explained reading
+   counts one; an alert that is explained somewhere counts one more for every
+   ``horizon`` unexplained readings it holds (an alert that never clears would touch
+   every event and otherwise count none).
 3. Codes are tried from the least sensitive (127) downwards; the chosen code is the
    lowest one reached before the false alarms on the history first exceed
-   ``alerts.max_false_alarms_per_week`` times the history's length in weeks, or the
-   share of the history under alert first exceeds the pseudo-anomalous share plus
-   ``cluster.contamination`` (an alert that never clears touches every event and
-   would count no false alarm at all: the time under alert is bounded by what the
-   labelling found plus what the user said to expect).  (The
+   ``alerts.max_false_alarms_per_week`` times the history's length in weeks.  (The
    count is not monotone in the code, two alerts can merge into one, so the scan
    stops at the first code over budget rather than picking any code within it.)
    If even code 127 is over budget (the alarm band alone raises more), the model
@@ -46,7 +47,7 @@ from tinyad.alerts import NEVER, alert_active
 from tinyad.config import AlertsConfig
 from tinyad.features import dequantize_output, output_code_threshold
 
-__all__ = ["calibrate_decision", "decision_threshold", "history_alerts", "pseudo_events"]
+__all__ = ["calibrate_decision", "decision_threshold", "false_alarms", "history_alerts", "pseudo_events"]
 
 SECONDS_PER_WEEK = 7 * 86400.0
 
@@ -66,18 +67,34 @@ def history_alerts(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, code:
     return alert_active(model, np.asarray(rule, dtype=bool), valid, alerts.consecutive, alerts.clear_after)
 
 
-def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, seconds: float) -> dict[str, Any]:
-    ev = pseudo_events(pseudo)
-    normal = valid & (np.asarray(pseudo) == 0)
-    days = seconds / 86400.0
-    e = M.event_scores(alerts, ev, normal, np.where(ev >= 0, "unknown", "none"), days)
+def false_alarms(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> int:
+    """False alarms of an alert sequence against the pseudo-labels (module docstring, step 2)."""
+    alerts = np.asarray(alerts, dtype=bool)
+    marks = np.flatnonzero(np.asarray(pseudo) == 1)
+    horizon = max(int(horizon), 1)
+    count = 0
+    for a, b in M.runs(alerts):
+        inside = marks[(marks >= a) & (marks < b)]
+        if len(inside) == 0:
+            count += 1
+            continue
+        rows = np.arange(a, b)
+        j = np.clip(np.searchsorted(inside, rows), 1, len(inside)) - 1
+        near = np.minimum(np.abs(rows - inside[j]), np.abs(rows - inside[np.minimum(j + 1, len(inside) - 1)]))
+        count += int(np.ceil((near > horizon).sum() / horizon))
+    return count
+
+
+def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, seconds: float,
+                   horizon: int) -> dict[str, Any]:
     raised = len(M.runs(alerts))
     weeks = seconds / SECONDS_PER_WEEK
+    fa = false_alarms(alerts, pseudo, horizon)
     return {
         "alerts": raised,
         "alerts_per_week": raised / weeks,
-        "false_alarms": int(e["false_alarm_events"]),
-        "false_alarms_per_week": e["false_alarm_events"] / weeks,
+        "false_alarms": fa,
+        "false_alarms_per_week": fa / weeks,
         "flagged_share": float(alerts[valid].mean()) if valid.any() else 0.0,
         "weeks": weeks,
     }
@@ -92,7 +109,7 @@ def calibrate_decision(
     period_s: float,
     alerts: AlertsConfig,
     quant: dict[str, Any],
-    contamination: float,
+    horizon: int,
 ) -> dict[str, Any]:
     """The decision code for the false-alarm budget (see the module docstring).
 
@@ -115,25 +132,24 @@ def calibrate_decision(
         raise ValueError("calibrate_decision: no valid history row to calibrate on")
     seconds = n * float(period_s)
     budget = float(alerts.max_false_alarms_per_week) * seconds / SECONDS_PER_WEEK
-    max_share = float((pseudo[valid] == 1).mean()) + float(contamination)
     chosen, tried = NEVER, 0
     candidates = sorted({int(c) for c in np.unique(codes[valid])} | {127}, reverse=True)
     for c in candidates:
-        fig = _alert_figures(history_alerts(codes, rule, valid, c, alerts), pseudo, valid, seconds)
+        fig = _alert_figures(history_alerts(codes, rule, valid, c, alerts), pseudo, valid, seconds, horizon)
         tried += 1
-        if fig["false_alarms"] > budget or fig["flagged_share"] > max_share:
+        if fig["false_alarms"] > budget:
             break
         chosen = c
     out: dict[str, Any] = {
         "code": int(chosen),
         "budget_per_week": float(alerts.max_false_alarms_per_week),
-        "max_flagged_share": max_share,
+        "horizon_readings": int(horizon),
         "history_weeks": seconds / SECONDS_PER_WEEK,
         "codes_tried": tried,
         "method": (
-            "lowest int8 code before the device's false alarms (alerts touching no pseudo-anomalous "
-            "reading) on train+val first exceed alerts.max_false_alarms_per_week, or the alerted share the "
-            "pseudo-anomalous share + cluster.contamination; tinyad/calibration.py"
+            "lowest int8 code before the device's false alarms (alerts, or horizon-long stretches of "
+            "them, with no pseudo-anomalous reading within the horizon) on train+val first exceed "
+            "alerts.max_false_alarms_per_week; tinyad/calibration.py"
         ),
     }
     if chosen == NEVER:
@@ -148,12 +164,12 @@ def calibrate_decision(
         if output_code_threshold(quant, out["threshold"]) != chosen:
             raise AssertionError(f"calibrate_decision: threshold {out['threshold']} does not map back to code {chosen}")
     alerts_on = history_alerts(codes, rule, valid, chosen, alerts)
-    out["history"] = _alert_figures(alerts_on, pseudo, valid, seconds)
+    out["history"] = _alert_figures(alerts_on, pseudo, valid, seconds, horizon)
     for s in ("train", "val"):
         rows = split == s
         if rows.any():
             a = history_alerts(codes[rows], rule[rows], valid[rows], chosen, alerts)
-            out[s] = _alert_figures(a, pseudo[rows], valid[rows], rows.sum() * float(period_s))
+            out[s] = _alert_figures(a, pseudo[rows], valid[rows], rows.sum() * float(period_s), horizon)
     return out
 
 

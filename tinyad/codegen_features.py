@@ -121,7 +121,7 @@ def _needs(names: list[str], cfg: FeaturesConfig) -> dict[str, set[str]]:
     stat_of = {
         "delta": set(), "dev": {"s1"}, "devup": {"s1"}, "std": {"s1", "s2"}, "slope": {"si"}, "rise": {"si"},
         "range": {"minmax"}, "iqr": {"sorted"}, "mdelta": {"m2"}, "mrise": {"m2"}, "changes": {"changes"},
-        "run": {"run"},
+        "run": {"run"}, "step": set(),
     }
     needs: dict[str, set[str]] = {q: set() for q in QUANTITIES}
     for name in names:
@@ -244,6 +244,8 @@ def _feature_expr(name: str, cfg: FeaturesConfig, n: int, P: str) -> tuple[list[
         return [], f"(double){q}_changes"
     if kind == "run":
         return [], f"(double){q}_run"
+    if kind == "step":
+        return [], f"(double)abs((int)({buf}[{N} - 1] - {buf}[{N} - 2])) / 10.0"
     if kind in ("rise", "mrise", "devup"):
         inner = {"rise": slope, "mrise": mdelta, "devup": dev}[kind]
         return [
@@ -352,7 +354,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         _banner(f"The feature pipeline of tinyad/features.py: window {n}, {nf} features, then "
                 "Scaler and the int8 input quantization, bit-exact with Python.")
         + f'#include "{h_name}"\n\n'
-        + "#include <float.h>\n#include <math.h>\n"
+        + "#include <float.h>\n#include <math.h>\n#include <stdlib.h>\n"
         + "#include <string.h>\n"
         + "\n"
         + "/* Excess precision (x87) would round differently from Python's float64. */\n"

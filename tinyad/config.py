@@ -315,8 +315,11 @@ class FeaturesConfig:
     ``data.period_s``, bound by ``Config`` (``bind``), and ``window``/``run_cap`` are
     the counts in readings that the features, the C and the firmware use::
 
-        window  = max(MIN_WINDOW, round(window_min * 60 / period_s))
-        run_cap = min(window - 1, max(MIN_RUN_CAP, round(stuck_min * 60 / period_s)))
+        window  = max(min_readings, round(window_min * 60 / period_s))
+        run_cap = min(window - 1, max(min_readings - 1, round(stuck_min * 60 / period_s)))
+
+    ``min_readings`` is the floor for logs too coarse for the window: an hourly log
+    gets a window of 6 readings (6 h) and a stuck span of 5, not 1.
     """
 
     window_min: float
@@ -324,16 +327,17 @@ class FeaturesConfig:
     use_humidity: bool
     # the "run" features count readings in a row that repeat exactly, up to this long
     stuck_min: float
+    # the fewest readings a window holds, whatever the period
+    min_readings: int
     # data.period_s (bound by Config; 0 = not bound yet)
     period_s: int = 0
 
-    MIN_WINDOW = 2  # fewest readings a window holds (an hourly log: 2 h)
     MAX_WINDOW = 4096  # the C pipeline's limit (int64 sums stay exact, sqrt below 2**53)
-    MIN_RUN_CAP = 1
 
     def __post_init__(self) -> None:
         _check_range("features.window_min", self.window_min, 0.0, 100000.0)
         _check_range("features.stuck_min", self.stuck_min, 0.0, 100000.0)
+        _check_range("features.min_readings", self.min_readings, 2, self.MAX_WINDOW)
         if self.period_s:
             self._check_counts()
 
@@ -356,12 +360,12 @@ class FeaturesConfig:
     @property
     def window(self) -> int:
         """The ring buffer's length in readings."""
-        return max(self.MIN_WINDOW, self._readings(self.window_min))
+        return max(int(self.min_readings), self._readings(self.window_min))
 
     @property
     def run_cap(self) -> int:
         """The cap of the run features, in readings (below the window)."""
-        return min(self.window - 1, max(self.MIN_RUN_CAP, self._readings(self.stuck_min)))
+        return min(self.window - 1, max(int(self.min_readings) - 1, self._readings(self.stuck_min)))
 
     def _check_counts(self) -> None:
         n = self.window

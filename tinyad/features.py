@@ -59,6 +59,8 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
     <q>_dev        = (N*c - S1) / (10.0 * N)         current minus window mean
     <q>_devup      = max(<q>_dev, 0.0)                only rises above the window mean
                      (a fall after an event ends is not mistaken for the event)
+    <q>_step       = |c - w[N-2]| / 10.0             the jump from the previous valid reading
+                     (a failing, noisy sensor jumps; it does not linger after an event)
     <q>_iqr        = (s[N-1-N//4] - s[N//4]) / 10.0  s = w sorted ascending (robust spread)
     <q>_mdelta     = (M2(last m) - M2(first m)) / 20.0
                      m = N // 3 readings; M2(k values) = s[(k-1)//2] + s[k//2] of the
@@ -144,7 +146,7 @@ __all__ = [
 ]
 
 BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos", "weekend", "run")
-WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "devup", "iqr", "mdelta", "changes", "run")
+WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "devup", "iqr", "mdelta", "changes", "run", "step")
 TWO_PI = 6.283185307179586  # the double nearest 2*pi, written out for the C mirror
 SECONDS_PER_DAY = 86400
 REQUIRED_COLUMNS = ("timestamp", "temperature", "humidity", "fault")
@@ -253,6 +255,8 @@ def _window_features(w: np.ndarray, kind: str, run_cap: int = 1 << 30) -> np.nda
         return (w[:, 1:] != w[:, :-1]).sum(axis=1).astype(np.float64)
     if kind == "devup":
         return np.maximum(_window_features(w, "dev"), 0.0)
+    if kind == "step":
+        return np.abs(c - w[:, -2]).astype(np.float64) / 10.0
     if kind == "run":
         return np.minimum(_run_length(w[:, :-1] == c[:, None]), run_cap).astype(np.float64)
     raise ConfigError(f"features.names: unknown window feature kind {kind!r}")

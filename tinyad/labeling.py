@@ -18,10 +18,17 @@ heating seasons) a room has or how large each is.
     clean, K-means is fitted twice: once on every valid train row, then again on
     the rows whose score is below the ``1 - 3 * cluster.contamination`` quantile
     (the most outlying rows no longer pull a centroid towards them), and clusters
-    holding less than ``cluster.small_frac`` of the rows are not references.  A row
+    holding less than 1 % of the rows, or half the contamination budget, are not references
+    (a cluster that small may be made of anomalies alone: a stuck sensor's readings,
+    one long event).  A row
     is anomalous when its score is above the ``1 - cluster.contamination``
-    quantile of the train rows' scores: on the train split the policy flags at most
-    ``contamination`` of the rows, whatever the room.  Rows that the absolute-evidence
+    quantile of the train rows' scores *and* beyond Tukey's far-out fence of those
+    scores (Q3 + 3 IQR): on the train split the policy flags at most
+    ``contamination`` of the rows, whatever the room, and fewer when fewer rows stand
+    out from the bulk (a room without anomalies: the real UCI office gets 0.35 %).
+    A flagged run that recurs at the same time of day (within 30 minutes, on at least
+    4 other days: ``drop_recurring``) is the room's schedule and is unflagged: people
+    arriving at an office every weekday morning are no anomaly.  Rows that the absolute-evidence
     policies below flag are left out of the fit and of the budget (a stuck sensor's
     readings would otherwise use it up: they are the farthest of all).  Every cluster, large or
     small, is a regime of the room; only distance from all of them is evidence.
@@ -77,7 +84,12 @@ __all__ = ["PseudoLabeler", "ANOMALY_TYPES", "STUCK_MIN_READINGS", "scores", "sc
 
 ANOMALY_TYPES = ("point", "contextual", "collective")
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
-TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
+TRIM_FACTOR = 3.0
+REF_SHARE = 0.5  # edge: clusters under REF_SHARE * contamination of the rows are no reference,
+MIN_REF_SHARE = 0.01  # nor clusters under 1 % of them
+FENCE_IQR = 3.0  # edge: and only rows beyond Q3 + 3 IQR of the train scores (Tukey's far-out fence)
+RECUR_MIN = 30.0  # edge: a flagged run with flagged runs within 30 minutes of its time of day
+RECUR_DAYS = 4  # on at least 4 other days is the room's schedule, not an anomaly  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
 
 
 @dataclass
@@ -99,6 +111,7 @@ class PseudoLabeler:
     radius_: np.ndarray | None = None
     edge_clusters_: list[int] = field(default_factory=list)
     edge_threshold_: float = float("inf")
+    edge_fence_: float = float("inf")
 
     def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None,
             run: np.ndarray | None = None) -> "PseudoLabeler":
@@ -178,14 +191,19 @@ class PseudoLabeler:
             self.edge_kmeans_ = km
             self._set_edge_refs(km, X[keep], km.labels_)
         score = self.edge_score(X)
-        self.edge_threshold_ = float(np.quantile(score, 1.0 - cfg.contamination, method="higher"))  # at most the budget
+        budget = float(np.quantile(score, 1.0 - cfg.contamination, method="higher"))  # at most the budget
+        q1, q3 = np.percentile(score, [25.0, 75.0])
+        self.edge_fence_ = float(q3 + FENCE_IQR * (q3 - q1))  # Tukey's far-out fence
+        self.edge_threshold_ = max(budget, self.edge_fence_)
 
     def _set_edge_refs(self, km: Any, X: np.ndarray, assign: np.ndarray) -> None:
         k = km.n_clusters
         sizes = np.bincount(assign, minlength=k)
         d = np.sqrt(((X - km.cluster_centers_[assign]) ** 2).sum(axis=1))
         radius = np.array([np.sqrt(np.mean(d[assign == c] ** 2)) if sizes[c] else 0.0 for c in range(k)])
-        refs = [c for c in range(k) if sizes[c] and sizes[c] / sizes.sum() >= self.cluster_cfg.small_frac]
+        # a cluster smaller than half the expected anomaly share may be made of anomalies alone
+        least = max(MIN_REF_SHARE, REF_SHARE * self.cluster_cfg.contamination)
+        refs = [c for c in range(k) if sizes[c] and sizes[c] / sizes.sum() >= least]
         if not refs:
             refs = [int(np.argmax(sizes))]
         self.edge_kmeans_ = km
@@ -275,6 +293,7 @@ class PseudoLabeler:
                 "reference_clusters": [int(c) for c in self.edge_clusters_],
                 "radius": [round(float(self.radius_[c]), 4) for c in self.edge_clusters_],
                 "threshold": float(self.edge_threshold_),
+                "fence": float(self.edge_fence_),
             }
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
