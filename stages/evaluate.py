@@ -374,15 +374,9 @@ def run_litert(tflite: bytes, q_in: np.ndarray) -> np.ndarray:
 
 def run_tflm(tflite: bytes, q_in: np.ndarray) -> np.ndarray:
     """int8 output codes of the TFLite Micro interpreter, one reading at a time."""
-    from tinyad.latency import tflm_interpreter
+    from tinyad.latency import tflm_codes
 
-    it = tflm_interpreter(tflite)
-    out = np.zeros(len(q_in), dtype=np.int8)
-    for i in range(len(q_in)):
-        it.set_input(np.asarray(q_in[i : i + 1], dtype=np.int8), 0)
-        it.invoke()
-        out[i] = np.asarray(it.get_output(0)).reshape(-1)[0]
-    return out
+    return tflm_codes(tflite, q_in)
 
 
 def check_quant(tflite: bytes, quant: dict[str, Any], source: str) -> None:
