@@ -127,6 +127,7 @@ def workdir(tmp_path_factory):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["split"] = {"train": 0.5, "val": 0.1, "test": 0.4}
     raw["evaluate"]["latency_runs"] = 50
+    raw["cluster"]["contamination"] = 0.01  # a real room's budget (conf/config.yaml), not the simulator's 0.11
     (d / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     return d
 
