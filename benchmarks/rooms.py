@@ -84,7 +84,7 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
 
     cfg = compose_cfg(overrides + ([f"model.epochs={epochs}"] if epochs else []) + list(extra or []))
     t0 = time.perf_counter()
-    table, _, _ = build_readings(cfg.data, ROOT)
+    table, events, _ = build_readings(cfg.data, ROOT)
     clus = build_dataset(table, cfg)
     ds, scaler = clus.dataset, clus.scaler
     res = train_model(*load_training_data(ds, scaler), cfg.model)
@@ -97,11 +97,21 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
     ev = evaluate(ds, scaler, cfg, res.model, q["tflite"], quant)
     m = ev.metrics
     m["_cluster"] = clus.metrics
+    m["_labelled"] = labelled_events(ds, events)
     m["_decision"] = quant.get("decision", {})
     m["_seconds"] = time.perf_counter() - t0
     m["_period_s"] = cfg.data.period_s
     m["_agreement"] = q["metrics"].get("agreement")
     return m
+
+
+def labelled_events(ds, events) -> dict[str, float]:
+    """Per anomaly kind, the share of events (all splits) with at least one pseudo-anomalous reading."""
+    pseudo = ds["pseudo_label"].to_numpy()
+    out: dict[str, list[bool]] = {}
+    for e in events:
+        out.setdefault(e.kind, []).append(bool((pseudo[e.start:e.stop] == 1).any()))
+    return {k: float(np.mean(v)) for k, v in out.items()}
 
 
 def _get(d: dict, *keys, default=None):
@@ -118,7 +128,8 @@ def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"room": name, "ground_truth": bool(m["ground_truth"]),
                            "pseudo_share_train": m["_cluster"]["pseudo_anomalous_frac_by_split"]["train"],
                            "decision_code": m["_decision"].get("code"), "seconds": m["_seconds"],
-                           "test_days": m["data"]["test_days"], "events": m["data"].get("events", 0)}
+                           "test_days": m["data"]["test_days"], "events": m["data"].get("events", 0),
+                           "labelled": m.get("_labelled", {})}
     for det in DETECTORS:
         if det not in m:
             continue
@@ -211,6 +222,11 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             else:
                 cells.append(f"{fmt(r.get(f'{d}.alerts_week'), 2)} alerts/week")
         lines.append(f"| {r['room']} | " + " | ".join(cells) + " |")
+    kinds = ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise")
+    lines += ["", "## Pseudo-labels: share of events with at least one labelled reading, by kind (all splits)", "",
+              "| room | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+    lines += [f"| {r['room']} | " + " | ".join(fmt(r["labelled"].get(k), 2) for k in kinds) + " |"
+              for r in rows if r["labelled"]]
     lines += ["", "| room | test days | events | seconds |", "|---|---:|---:|---:|"]
     lines += [f"| {r['room']} | {r['test_days']:.1f} | {r['events']} | {r['seconds']:.0f} |" for r in rows]
     return "\n".join(lines) + "\n"
