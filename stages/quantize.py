@@ -176,13 +176,13 @@ def calibrate(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: bytes,
     ds = dataset.reset_index(drop=True)
     split = ds["split"].astype(str).to_numpy()
     hist = np.flatnonzero((split == "train") | (split == "val"))
-    X, rows = dataset_inputs(ds.iloc[hist].reset_index(drop=True), scaler)
+    h = ds.iloc[hist].reset_index(drop=True)
+    X, rows = dataset_inputs(h, scaler)
     valid = np.zeros(len(hist), dtype=bool)
     valid[rows] = True
     codes = np.full(len(hist), -128, dtype=np.int64)
     q_in = quantize_input(X, quant["input"]["scale"], quant["input"]["zero_point"])
     codes[rows] = tflm_codes(tflite, q_in)
-    h = ds.iloc[hist]
     rule = np.zeros(len(hist), dtype=bool)
     rule[rows] = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(
         h["temperature"].to_numpy(dtype=np.float64)[rows], h["humidity"].to_numpy(dtype=np.float64)[rows])

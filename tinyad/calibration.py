@@ -47,17 +47,9 @@ from tinyad.alerts import NEVER, alert_active
 from tinyad.config import AlertsConfig
 from tinyad.features import dequantize_output, output_code_threshold
 
-__all__ = ["calibrate_decision", "decision_threshold", "false_alarms", "history_alerts", "pseudo_events"]
+__all__ = ["calibrate_decision", "decision_threshold", "false_alarms", "history_alerts"]
 
 SECONDS_PER_WEEK = 7 * 86400.0
-
-
-def pseudo_events(pseudo: np.ndarray) -> np.ndarray:
-    """Event ids for the runs of pseudo-anomalous rows (-1 elsewhere)."""
-    ev = np.full(len(pseudo), -1, dtype=np.int64)
-    for i, (a, b) in enumerate(M.runs(np.asarray(pseudo) == 1)):
-        ev[a:b] = i
-    return ev
 
 
 def history_alerts(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, code: int,

@@ -26,9 +26,7 @@ heating seasons) a room has or how large each is.
     scores (Q3 + 3 IQR): on the train split the policy flags at most
     ``contamination`` of the rows, whatever the room, and fewer when fewer rows stand
     out from the bulk (a room without anomalies: the real UCI office gets 0.35 %).
-    A flagged run that recurs at the same time of day (within 30 minutes, on at least
-    4 other days: ``drop_recurring``) is the room's schedule and is unflagged: people
-    arriving at an office every weekday morning are no anomaly.  Rows that the absolute-evidence
+    Rows that the absolute-evidence
     policies below flag are left out of the fit and of the budget (a stuck sensor's
     readings would otherwise use it up: they are the farthest of all).  Every cluster, large or
     small, is a regime of the room; only distance from all of them is evidence.
@@ -84,12 +82,10 @@ __all__ = ["PseudoLabeler", "ANOMALY_TYPES", "STUCK_MIN_READINGS", "scores", "sc
 
 ANOMALY_TYPES = ("point", "contextual", "collective")
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
-TRIM_FACTOR = 3.0
+TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
 REF_SHARE = 0.5  # edge: clusters under REF_SHARE * contamination of the rows are no reference,
 MIN_REF_SHARE = 0.01  # nor clusters under 1 % of them
 FENCE_IQR = 3.0  # edge: and only rows beyond Q3 + 3 IQR of the train scores (Tukey's far-out fence)
-RECUR_MIN = 30.0  # edge: a flagged run with flagged runs within 30 minutes of its time of day
-RECUR_DAYS = 4  # on at least 4 other days is the room's schedule, not an anomaly  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
 
 
 @dataclass
@@ -227,14 +223,9 @@ class PseudoLabeler:
         out: dict[str, np.ndarray] = {}
         pol = self.cluster_cfg.policies
         if "alarm" in pol and temperature is not None:
-            t = np.asarray(temperature, dtype=np.float64)
-            lo, hi = self.thresholds.temp_alarm
-            flag = (t < lo) | (t > hi)
-            if humidity is not None and self.use_humidity:
-                h = np.asarray(humidity, dtype=np.float64)
-                hlo, hhi = self.thresholds.hum_alarm
-                flag |= np.isfinite(h) & ((h < hlo) | (h > hhi))
-            out["alarm"] = flag
+            from tinyad.baselines import ThresholdRule  # the seed's alarm rule, one definition
+
+            out["alarm"] = ThresholdRule(self.thresholds, use_humidity=self.use_humidity).decision(temperature, humidity)
         if "stuck" in pol and run is not None and self.run_cap is not None and self.run_cap >= STUCK_MIN_READINGS:
             out["stuck"] = np.asarray(run, dtype=np.float64) >= self.run_cap
         return out
