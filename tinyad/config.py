@@ -537,7 +537,9 @@ class AlertsConfig:
     most sensitive int8 code for which the device, replayed through this alert
     logic over the train and validation history, raises at most
     ``max_false_alarms_per_week`` false alarms a week (``tinyad/calibration.py``);
-    ``decision_threshold`` is then only the fallback named in the report.
+    ``decision_threshold`` is then only the fallback named in the report, and
+    ``consecutive`` is the longest debounce: the calibration picks one from 1 to it
+    (``tinyad.calibration.device_alerts``).
     """
 
     decision_threshold: float
