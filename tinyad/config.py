@@ -268,12 +268,47 @@ class CsvConfig:
     delimiter: str
     # readings are rounded to this step (the DHT22 reports 0.1); 0 keeps them as read
     resolution: float
+    # the decimal mark of the numbers: "." or "," (a decimal-comma log; its delimiter is then not ",")
+    decimal: str = "."
+    # IANA time zone of the room (e.g. Europe/Berlin); empty: the timestamps' own wall clock.
+    # Set, timestamps with a UTC offset are converted to it, offset-free ones are read as its
+    # local time (the repeated autumn hour kept, the skipped spring hour not a gap)
+    timezone: str = ""
+    # the file's text encoding (a Python codec name: utf-8, latin-1, cp1252, ...)
+    encoding: str = "utf-8"
+
+    DECIMALS = (".", ",")
 
     def __post_init__(self) -> None:
         _check_choice("data.csv.temperature_unit", self.temperature_unit, ("C", "F"))
         if len(self.delimiter) != 1:
             raise ConfigError(f"data.csv.delimiter: expected one character, got {self.delimiter!r}")
         _check_range("data.csv.resolution", self.resolution, 0.0, 10.0)
+        _check_choice("data.csv.decimal", self.decimal, self.DECIMALS)
+        if self.decimal == self.delimiter:
+            raise ConfigError(
+                f"data.csv.decimal: the decimal mark {self.decimal!r} is also data.csv.delimiter; "
+                "a decimal-comma log separates its fields with another character (set data.csv.delimiter, e.g. ';')"
+            )
+        if self.timezone:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(self.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"data.csv.timezone: {self.timezone!r} is not an IANA time zone name "
+                    "(expected e.g. 'Europe/Berlin', 'America/New_York' or 'UTC'; '' keeps the log's wall clock)"
+                ) from None
+        import codecs
+
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ConfigError(
+                f"data.csv.encoding: {self.encoding!r} is not a known text encoding "
+                "(expected e.g. 'utf-8', 'latin-1', 'cp1252')"
+            ) from None
 
 
 @dataclass
