@@ -749,9 +749,45 @@ class Config:
     serial: SerialConfig
     power: PowerConfig
     drift: DriftConfig
+    # resolved from ${tinyad_preflight:} when DVC composes conf/ (see preflight below)
+    preflight: str = "checked by tinyad/config.py"
 
     def __post_init__(self) -> None:
         self.features.bind(self.data.period_s)
+
+
+# ------------------------------------------------------------------- preflight
+# conf/config.yaml holds ``preflight: ${tinyad_preflight:}``.  Resolving it checks the
+# whole composition against this schema, so ``dvc exp run -S cluster.k=100`` is refused
+# while DVC composes conf/ (DVC loads hydra_plugins/ from the project root, which calls
+# ``register_preflight``), before params.yaml is written or any stage's outputs deleted.
+PREFLIGHT_KEY = "preflight"
+PREFLIGHT_VALUE = "checked by tinyad/config.py"
+PREFLIGHT_RESOLVER = "tinyad_preflight"
+# what restores the workspace after a stage refused a value of params.yaml
+# (metrics/ and plots/ are cache: false outputs, kept in git: dvc checkout cannot bring them back)
+RECOVERY = "git checkout -- params.yaml dvc.lock metrics plots && dvc checkout"
+
+
+def preflight(*, _root_: Any) -> str:
+    """The ``tinyad_preflight`` resolver: validate the composition, or raise ``ConfigError``."""
+    from omegaconf import OmegaConf
+
+    raw = OmegaConf.to_container(_root_, resolve=False)
+    names = {f.name for f in fields(Config)} - {PREFLIGHT_KEY}
+    raw = {k: v for k, v in raw.items() if k in names}  # a sweep's `sweep` node is not a pipeline section
+    try:
+        load_dict(raw, source="conf/ composition")
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (refused before params.yaml was written: nothing changed)") from None
+    return PREFLIGHT_VALUE
+
+
+def register_preflight() -> None:
+    """Register the ``tinyad_preflight`` resolver with OmegaConf (idempotent)."""
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver(PREFLIGHT_RESOLVER, preflight, replace=True)
 
 
 def load_dict(raw: dict, source: str = "params") -> Config:
@@ -782,7 +818,12 @@ def load(path: str | Path = "params.yaml") -> Config:
         raw = yaml.safe_load(fh) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return load_dict(raw, source=str(path))
+    try:
+        return load_dict(raw, source=str(path))
+    except ConfigError as exc:
+        # DVC deleted the stage's outputs before running it: say how to get them back
+        raise ConfigError(f"{exc}; fix the value, or restore the last committed params and outputs: "
+                          f"{RECOVERY}") from None
 
 
 def to_dict(obj: Any) -> Any:
