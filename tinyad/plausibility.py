@@ -25,6 +25,9 @@ timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never 
                              ``CLOCK_AHEAD``               or set to the future)
 ===========================  ============================  =======================
 
+Whether a log is long enough for ``cluster.k`` and the feature window is checked by
+``cluster`` (``tinyad.features.check_train_size``).
+
 Single readings outside the sensor's physical range are not checked here: they are
 ``impossible`` sensor faults (``tinyad.csvlog.TEMP_RANGE_C``, ``HUM_RANGE``).
 """
@@ -119,3 +122,4 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                     f"is data.csv.humidity_col ({cfg.humidity_col!r}) the relative humidity in %?"
                 )
     return warnings
+
