@@ -12,7 +12,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tinyad.config import ConfigError, load
+import yaml
+
+from tinyad.config import ConfigError, load_dict, register_preflight
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def compose(overrides: list[str] | None = None, conf_dir: str | Path = "conf", out: str | Path = "params.yaml") -> str:
@@ -20,7 +25,8 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = "conf", o
     from dvc.utils.hydra import compose_and_dump
 
     out = Path(out)
-    compose_and_dump(out, str(Path(conf_dir).resolve()), None, "config", str(Path.cwd()), list(overrides or []))
+    register_preflight()  # what DVC gets from hydra_plugins/ of the project root
+    compose_and_dump(out, str(Path(conf_dir).resolve()), None, "config", str(ROOT), list(overrides or []))
     return out.read_text()
 
 
@@ -29,13 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="compare instead of writing")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args(argv)
+    from omegaconf.errors import OmegaConfBaseException
+
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "params.yaml"
-        compose(args.overrides, out=fresh)
         try:
-            load(fresh)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            compose(args.overrides, out=fresh)  # the preflight resolver checks every value
+            load_dict(yaml.safe_load(fresh.read_text()) or {}, source="conf/ composition")
+        except (ConfigError, OmegaConfBaseException) as exc:
+            msg = str(exc).splitlines()[0].replace("ConfigError raised while resolving interpolation: ", "")
+            print(f"error: {msg}", file=sys.stderr)
             return 2
         text = fresh.read_text()
     current = Path("params.yaml")
