@@ -27,6 +27,7 @@ goals of issue 11 are checked per room and printed PASS/FAIL.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -223,6 +224,19 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             else:
                 cells.append(f"{fmt(r.get(f'{d}.alerts_week'), 2)} alerts/week")
         lines.append(f"| {r['room']} | " + " | ".join(cells) + " |")
+    lines += ["", "## Baselines by type (F1 point / contextual / collective; median delay in minutes)", "",
+              "| room | " + " | ".join(DETECTORS) + " |", "|---|" + "---|" * len(DETECTORS)]
+    for r in rows:
+        if not r["ground_truth"]:
+            continue
+        cells = []
+        for d in DETECTORS:
+            if f"{d}.fa_week" not in r:
+                cells.append("-")
+                continue
+            f1s = " / ".join(fmt(r.get(f"{d}.f1_{t}"), 2) for t in ("point", "contextual", "collective"))
+            cells.append(f"{f1s}; {fmt(r.get(f'{d}.delay_min'), 0)} min")
+        lines.append(f"| {r['room']} | " + " | ".join(cells) + " |")
     kinds = ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise")
     lines += ["", "## Pseudo-labels: share of events with at least one labelled reading, by kind (all splits)", "",
               "| room | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
@@ -252,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str) + "\n")  # to re-render or compare
     return 0
 
 
