@@ -503,6 +503,35 @@ def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir)
     assert drift["table"]["temp_drift"]["0"]["raw"]["all"] == pytest.approx(res.metrics["thresholds"]["f1"])
 
 
+def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_configured_one(workdir):
+    import stages.evaluate as E
+    from tinyad.alerts import alert_active
+
+    cfg = base_config()
+    cfg = replace(cfg, alerts=replace(cfg.alerts, calibrate=True, consecutive=3))
+    ds = pd.read_parquet(workdir / "dataset.parquet")
+    scaler = Scaler.load(workdir / "scaler.json")
+    tflite = (workdir / "model_int8.tflite").read_bytes()
+    quant = json.loads((workdir / "quant.json").read_text())
+    quant["decision"] = {"threshold": 0.5, "consecutive": 1}
+    res = E.evaluate(ds, scaler, cfg, E.load_keras(workdir / "model.keras"), tflite, quant)
+    assert "consecutive=1" in res.metrics["method"]["alerts"]
+    from tinyad.features import dataset_inputs
+
+    _, rows_valid = dataset_inputs(ds, scaler, "test")
+    valid = np.isin(np.flatnonzero(ds["split"].to_numpy() == "test"), rows_valid)  # as evaluate scores them
+    for name, debounce in (("device", 1), ("int8_tflm", 1), ("thresholds", 3), ("isolation_forest", 3)):
+        decision = np.zeros(len(valid), dtype=bool)
+        decision[valid] = res.detections[name].decision
+        want = alert_active(decision, np.zeros(len(valid), dtype=bool), valid, debounce, cfg.alerts.clear_after)
+        assert (res.test[f"alert_{name}"].to_numpy(dtype=bool) == want).all(), name
+    # the two debounces differ on this test split, so the check above could fail
+    d = np.zeros(len(valid), dtype=bool)
+    d[valid] = res.detections["thresholds"].decision
+    zeros = np.zeros(len(valid), dtype=bool)
+    assert (alert_active(d, zeros, valid, 1, cfg.alerts.clear_after) != alert_active(d, zeros, valid, 3, cfg.alerts.clear_after)).any()
+
+
 def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
     import stages.evaluate as E
 
