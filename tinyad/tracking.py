@@ -14,7 +14,9 @@ What one run holds:
 * metrics: every number in every ``<metrics dir>/<stage>.json``, flattened as
   ``<stage>.<key>.<key>`` (``evaluate.int8_litert.f1``, ``quantize.tflite_bytes``);
   list items get their index as a key, booleans become 0/1, strings and nulls are
-  left out; characters MLflow refuses in a name become ``_``;
+  left out; characters MLflow refuses in a name become ``_``; the headline
+  (``metrics/headline.json``, ``tinyad/headline.py``) under its short names
+  (``f1``, ``tflite``, ...), so the runs table has few columns worth showing;
 * step metrics: the training curves of ``plots/train/history.csv`` as
   ``train.history.<column>`` with the epoch as the step;
 * artifacts: the files and folders passed in (``default_artifacts`` lists the int8
@@ -56,6 +58,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from tinyad.config import flatten
+from tinyad.headline import HEADLINE_FILE
 
 __all__ = [
     "artifact_location",
@@ -73,6 +76,7 @@ _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
 # MLflow's limits on one log_batch call
 _BATCH_METRICS, _BATCH_PARAMS = 1000, 100
 _PARAM_VALUE_MAX = 6000
+HEADLINE_NAME = Path(HEADLINE_FILE).name
 
 
 # ------------------------------------------------------------------ pure parts
@@ -110,12 +114,26 @@ def read_stage_metrics(metrics_dir: Path) -> dict[str, float]:
     if not metrics_dir.is_dir():
         return out
     for path in sorted(metrics_dir.glob("*.json")):
+        if path.name == HEADLINE_NAME:  # logged under its short names (read_headline)
+            continue
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
         out.update(flatten_metrics(data, path.stem))
     return out
+
+
+def read_headline(metrics_dir: Path) -> dict[str, float]:
+    """The headline figures (``<metrics dir>/headline.json``) under their short names."""
+    path = metrics_dir / HEADLINE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    return flatten_metrics(data)
 
 
 def read_params(params_path: Path) -> dict[str, str]:
@@ -271,7 +289,7 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
     from mlflow.tracking import MlflowClient
 
     params = read_params(params_path)
-    metrics = read_stage_metrics(metrics_dir)
+    metrics = read_stage_metrics(metrics_dir) | read_headline(metrics_dir)
     curves = read_history(history) if history else []
     tags = run_tags(root) | extra_tags
     name = run_name or tags.get("dvc.exp_name")
