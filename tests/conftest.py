@@ -75,6 +75,9 @@ class Pipeline:
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> Pipeline:
     """The default pipeline, reproduced once in a copy of the work tree."""
+    reuse = os.environ.get("TINYAD_TEST_PIPELINE_ROOT")  # a work tree already reproduced (while developing)
+    if reuse:
+        return Pipeline(root=Path(reuse).resolve(), repro_stdout="")
     root = copy_worktree(tmp_path_factory.mktemp("pipeline") / "repo")
     proc = run(["dvc", "repro"], root)
     return Pipeline(root=root, repro_stdout=proc.stdout)

@@ -8,11 +8,20 @@ Extra arguments are Hydra overrides (``model.hidden=[32,16]``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import difflib
+import re
 import sys
+import typing
 import tempfile
 from pathlib import Path
 
-from tinyad.config import ConfigError, load
+import yaml
+
+from tinyad.config import ConfigError, load_dict
+
+# how a composed params.yaml is named in messages (it is written to a temporary file)
+SOURCE = "conf/ with the overrides"
 
 
 def compose(overrides: list[str] | None = None, conf_dir: str | Path = "conf", out: str | Path = "params.yaml") -> str:
@@ -24,6 +33,69 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = "conf", o
     return out.read_text()
 
 
+def schema_keys(cls: type | None = None, prefix: str = "") -> list[str]:
+    """Every full key of the params schema (``model.hidden``, ``data.sim.seed``, ...), sections too."""
+    from tinyad.config import Config
+
+    cls = cls or Config
+    out: list[str] = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        out.append(key)
+        typ = hints.get(f.name)
+        if dataclasses.is_dataclass(typ):
+            out += schema_keys(typ, key + ".")
+    return out
+
+
+def config_groups(conf_dir: str | Path = "conf") -> dict[str, list[str]]:
+    """``{group: [options]}`` of the Hydra tree (``data: [sim, uci, ...]``)."""
+    conf = Path(conf_dir)
+    return {d.name: sorted(p.stem for p in d.glob("*.yaml")) for d in sorted(conf.iterdir())
+            if d.is_dir() and d.name != "hydra"} if conf.is_dir() else {}
+
+
+def did_you_mean(word: str, known: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known word, or ``""``."""
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if not close and "." in word:  # the last part alone: model.hiddn -> model.hidden
+        head, _, tail = word.rpartition(".")
+        siblings = [k.rpartition(".")[2] for k in known if k.rpartition(".")[0] == head]
+        close = [f"{head}.{m}" for m in difflib.get_close_matches(tail, siblings, n=1, cutoff=0.5)]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_OVERRIDE = re.compile(r"Could not override '([^']+)'")
+_APPEND = re.compile(r"Could not append to config\. An item is already at '([^']+)'")
+_GROUP = re.compile(r"Could not find '([^'/]+)/([^']+)'")
+_SCHEMA_KEY = re.compile(r"\(full key: ([\w.\[\]]+)\)")
+
+
+def override_error(exc: BaseException, conf_dir: str | Path = "conf") -> str | None:
+    """One line for a bad override or value (Hydra's or the schema's error), with a
+    "did you mean" where a known key or option is close; ``None`` for other errors."""
+    text = str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    m = _OVERRIDE.search(text)
+    if m:
+        key = m.group(1)
+        return f"{key}: no such parameter{did_you_mean(key, schema_keys())}"
+    m = _GROUP.search(text)
+    if m:
+        group, option = m.groups()
+        options = config_groups(conf_dir).get(group, [])
+        return (f"{group}={option}: no such option of the group {group!r} (options: {', '.join(options)})"
+                f"{did_you_mean(option, options)}")
+    if isinstance(exc, ConfigError):
+        m = _SCHEMA_KEY.search(text)
+        hint = did_you_mean(m.group(1), schema_keys()) if m and "not in" in text else ""
+        return first + hint
+    if type(exc).__module__.startswith(("hydra", "omegaconf")):
+        return first
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="compare instead of writing")
@@ -31,13 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "params.yaml"
-        compose(args.overrides, out=fresh)
         try:
-            load(fresh)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            compose(args.overrides, out=fresh)
+            text = fresh.read_text()
+            load_dict(yaml.safe_load(text) or {}, source=SOURCE)
+        except Exception as exc:  # noqa: BLE001 - Hydra's and the schema's errors become one line
+            message = override_error(exc)
+            if message is None:
+                raise
+            print(f"error: {message}", file=sys.stderr)
             return 2
-        text = fresh.read_text()
     current = Path("params.yaml")
     if args.check:
         if not current.exists() or current.read_text() != text:
