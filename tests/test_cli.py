@@ -129,3 +129,42 @@ def test_an_unknown_command_is_one_line_with_a_hint():
 def test_python_dash_m_still_runs_each_module():
     proc = subprocess.run([sys.executable, "-m", "tinyad.power", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "usage:" in proc.stdout
+
+
+# ------------------------------------------------------------------ PlatformIO
+def test_platformio_header_recommends_the_offline_command_and_monitor_has_filters():
+    import configparser
+
+    text = (ROOT / "firmware/platformio.ini").read_text()
+    header = [ln for ln in text.splitlines() if ln.startswith(";")]
+    assert any("tinyad pio run -e host" in ln for ln in header)
+    # every `pio` command the header recommends names the project and, for the ESP32, the registry it needs
+    assert not any(ln.lstrip("; ").startswith("pio run -d firmware -e host") for ln in header)
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read_string(text)
+    filters = [f.strip() for f in ini["esp32_common"]["monitor_filters"].split(",")]
+    import platformio.device.monitor.filters as pio_filters
+
+    builtin = {p.stem for p in Path(pio_filters.__file__).parent.glob("*.py")} | {"printable", "direct", "default"}
+    assert {"time", "printable", "log2file"} <= set(filters)
+    assert set(filters) - builtin == {"esp32_exception_decoder"}  # the espressif32 platform's own
+
+
+def test_an_offline_registry_error_gets_an_explanation():
+    from tinyad.pio import registry_hint
+
+    out = "Tool Manager: Installing platformio/tool-scons @ ~4.40801.0\nHTTPClientError: \n"
+    hint = registry_hint(out)
+    assert "api.registry.platformio.org" in hint and "tinyad pio run -e host" in hint and "tool-scons" in hint
+    assert registry_hint("Building in release mode\nSUCCESS") == ""
+
+
+def test_a_time_stamped_monitor_log_is_a_serial_log(tmp_path):
+    from tinyad.detect import read_serial_log, is_serial_log
+
+    log = tmp_path / "platformio-device-monitor-1.log"
+    log.write_text("ets Jun  8 2016 00:22:57\n"
+                   '12:00:01.123 > {"t":60,"event":"status","temp":24.0,"hum":40.0,"score":1,"model":false,'
+                   '"threshold":false,"alert":false}\n')
+    assert is_serial_log(log)
+    assert read_serial_log(log)["temperature"].tolist() == [24.0]
