@@ -127,7 +127,8 @@ def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
     period_min = m["_period_s"] / 60.0
     row: dict[str, Any] = {"room": name, "ground_truth": bool(m["ground_truth"]),
                            "pseudo_share_train": m["_cluster"]["pseudo_anomalous_frac_by_split"]["train"],
-                           "decision_code": m["_decision"].get("code"), "seconds": m["_seconds"],
+                           "decision_code": m["_decision"].get("code"),
+                           "debounce": m["_decision"].get("consecutive"), "seconds": m["_seconds"],
                            "test_days": m["data"]["test_days"], "events": m["data"].get("events", 0),
                            "labelled": m.get("_labelled", {})}
     for det in DETECTORS:
@@ -193,8 +194,8 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
         "## The device (int8 TFLM + alarm band, through the alert logic)",
         "",
         "| room | F1 | F1 point | F1 contextual | F1 collective | events caught | false alarms/week | alerts/week | "
-        "median delay (min) | pseudo share (train) | code | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "median delay (min) | pseudo share (train) | code | debounce | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         v = verdicts(r)
@@ -202,7 +203,7 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             f"| {r['room']} | {fmt(r.get('device.f1'))} | {fmt(r.get('device.f1_point'))} | "
             f"{fmt(r.get('device.f1_contextual'))} | {fmt(r.get('device.f1_collective'))} | "
             f"{fmt(r.get('device.caught'), 2)} | {fmt(r.get('device.fa_week'), 2)} | {fmt(r.get('device.alerts_week'), 2)} | "
-            f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | "
+            f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | {fmt(r.get('debounce'))} | "
             f"{'PASS' if not v else 'FAIL: ' + '; '.join(v)} |"
         )
     labelled = [r for r in rows if r["ground_truth"]]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad.config import Config, load
-from tinyad.features import Scaler, compute_features, feature_names, split_labels
+from tinyad.features import Scaler, check_train_size, compute_features, feature_names, split_labels
 from tinyad.io import atomic_path, write_json
 from tinyad.labeling import PseudoLabeler, scores_by_type
 
@@ -53,8 +53,8 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     X, valid = compute_features(readings, cfg.features)
     split = split_labels(len(readings), cfg.split)
     train = valid & (split == "train")
-    if train.sum() < max(cfg.cluster.k, 2):
-        raise ValueError(f"readings: only {int(train.sum())} valid train rows; need at least cluster.k={cfg.cluster.k}")
+    check_train_size(len(readings), int((split == "train").sum()), int(train.sum()), cfg.cluster.k,
+                     cfg.features.window, cfg.split.train, cfg.features.period_s)
     scaler = Scaler(features=names).fit(X[train])
     Xs = np.zeros_like(X)
     Xs[valid] = scaler.transform(X[valid])

@@ -98,6 +98,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad import metrics as M
+from tinyad.calibration import device_alerts
 from tinyad.baselines import EcodBaseline, IsolationForestBaseline, KMeansDistance, ThresholdRule
 from tinyad.config import AlertsConfig, Config, load
 from tinyad.drift import KINDS as DRIFT_KINDS
@@ -583,7 +584,7 @@ def evaluate(
             rule_rows[valid_in_test] = d.decision
         else:
             on_rows[valid_in_test] = d.decision
-        alerts, alert_method = alert_sequence(on_rows, rule_rows, valid_in_test, cfg.alerts)
+        alerts, alert_method = alert_sequence(on_rows, rule_rows, valid_in_test, device_alerts(quant, cfg.alerts))
         test[f"alert_{name}"] = alerts
         figures = alert_figures(alerts, valid_in_test, ts, period_s, days)
         if ground:
@@ -676,7 +677,7 @@ def _device_decisions(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Sca
     on_rows, rule_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     on_rows[valid_in_test] = model
     rule_rows[valid_in_test] = rule
-    alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, cfg.alerts)
+    alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, device_alerts(quant, cfg.alerts))
     return {"valid": valid_in_test, "model": on_rows, "rule": rule_rows, "device": on_rows | rule_rows, "alerts": alerts}
 
 

@@ -30,7 +30,7 @@ from tinyad.csvlog import FAULT_KINDS, IngestError, read_logs, tidy_table
 from tinyad.io import atomic_path, write_json
 from tinyad.simulate import Event, inject_anomalies, simulate
 
-__all__ = ["build_readings", "ingest_report", "plot_timeline", "write_parquet", "main"]
+__all__ = ["build_readings", "ingest_report", "plot_timeline", "timezone_lines", "write_parquet", "main"]
 
 TYPE_COLOURS = {
     "point": "tab:red",
@@ -127,7 +127,24 @@ def ingest_report(table: pd.DataFrame, events: list[Event], stats: dict, data: D
     }
     if "files" in stats:
         report["files"] = len(stats["files"])
+    if "timezone" in stats:
+        report["timezone"] = stats["timezone"]
+    report["warnings"] = list(stats.get("warnings", []))
     return report
+
+
+def timezone_lines(report: dict) -> list[str]:
+    """What the stage prints about time zones and daylight-saving changes (empty without one)."""
+    tz = report.get("timezone")
+    if not tz:
+        return []
+    out = [f"ingest: time zone {tz['name']}: {len(tz['changes'])} daylight-saving change(s); "
+           f"{tz['repeated_rows']} rows of a repeated hour kept, {tz['skipped_periods']} periods of a skipped hour "
+           "not counted as missing"]
+    for c in tz["changes"]:
+        out.append(f"ingest:   {c['local_before']} {c['offset_before']} -> {c['local_after']} {c['offset_after']} "
+                   f"(UTC {c['utc']})")
+    return out
 
 
 def _spans(table: pd.DataFrame) -> list[tuple[int, int, str, int]]:
@@ -244,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
                   title=f"ingest: {cfg.data.source}, {report['rows']} readings, {report['events']['total']} events")
     print(f"ingest: {report['rows']} rows ({report['days']} days), {report['faults']['total']} faults, "
           f"{report['events']['total']} anomaly events -> {args.out}")
+    for line in timezone_lines(report):
+        print(line)
+    for w in report["warnings"]:
+        print(f"ingest: warning: {w}", file=sys.stderr)
     return 0
 
 

@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         result["quant"]["decision"] = dec
         result["metrics"]["decision"] = dec
         h = dec["val"] if "val" in dec else dec["history"]
-        print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}) for at most "
+        print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}), alert after {dec['consecutive']} reading(s) in a row, for at most "
               f"{dec['budget_per_week']:g} false alarm(s) a week; validation: {h['alerts_per_week']:.2f} alerts "
               f"a week, {h['false_alarms_per_week']:.2f} false alarms a week, {h['flagged_share']:.2%} of readings flagged")
     write_bytes(args.out, result["tflite"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinyad import metrics as M
-from tinyad.calibration import calibrate_decision, decision_threshold, history_alerts
+from tinyad.calibration import calibrate_decision, decision_threshold, device_alerts, history_alerts
 from tinyad.calibration import false_alarms as false_alarms_of
 from tinyad.config import AlertsConfig
 from tinyad.features import output_code_threshold
@@ -120,6 +120,17 @@ def test_false_alarm_counting_against_the_pseudo_labels():
     assert false_alarms_of(alert, pseudo, 40) == 1 + 4
 
 
+def test_an_alert_just_after_or_before_an_event_belongs_to_it():
+    """Features stay raised for a window after an event: an alert that starts after the
+    last labelled reading, or ends before the first, within the horizon, is the event's."""
+    pseudo = np.zeros(1000, dtype=np.int64)
+    pseudo[500] = 1  # a one-reading spike
+    for start, stop, want in ((501, 506, 0), (520, 541, 0), (541, 546, 1), (465, 470, 0), (450, 459, 1)):
+        alert = np.zeros(1000, dtype=bool)
+        alert[start:stop] = True
+        assert false_alarms_of(alert, pseudo, 40) == want, (start, stop)
+
+
 def test_a_rule_over_budget_turns_the_model_off_and_says_so():
     cfg = alerts_cfg(1.0)
     n = WEEK
@@ -136,3 +147,65 @@ def test_decision_threshold_without_calibration_is_the_param():
     assert decision_threshold(QUANT, cfg) == 0.5
     with pytest.raises(ValueError, match="alerts.calibrate is true"):
         decision_threshold(QUANT, alerts_cfg())
+
+
+def spiky_history(weeks: float, seed: int, flicker: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and pseudo-labels of a room whose events last one reading (a spike, an
+    hourly log); with ``flicker`` it also has many lone high codes on normal readings."""
+    rng = np.random.default_rng(seed)
+    n = int(weeks * WEEK)
+    codes = rng.integers(-128, -110, n)
+    pseudo = np.zeros(n, np.int64)
+    spikes = rng.choice(np.arange(100, n - 100, 400), size=int(5 * weeks), replace=False)
+    codes[spikes] = 120
+    pseudo[spikes] = 1
+    if flicker:  # lone high codes far from any event: a debounce of one alerts on each
+        lone = [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False)
+                if np.abs(spikes - i).min() > 2 * HORIZON]
+        codes[lone] = 120
+    return codes, pseudo
+
+
+def test_the_debounce_is_shortened_when_the_events_are_one_reading_long():
+    weeks = 3.0
+    codes, pseudo = spiky_history(weeks, seed=5, flicker=False)
+    n = len(codes)
+    cfg = alerts_cfg(1.0, consecutive=2)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    assert dec["consecutive"] == 1, dec["debounce"]
+    assert dec["debounce"]["2"]["pseudo_events_alerted"] == 0  # two in a row never happens
+    assert dec["debounce"]["1"]["false_alarms"] <= 1.0 * weeks
+    assert dec["debounce"]["1"]["pseudo_events_alerted"] == dec["debounce"]["1"]["pseudo_events"] == pseudo.sum()
+    assert dec["history"]["false_alarms_per_week"] <= 1.0
+    got = device_alerts({**QUANT, "decision": dec}, cfg)
+    assert got.consecutive == 1 and got.clear_after == cfg.clear_after
+
+
+def test_the_configured_debounce_is_kept_when_one_reading_would_spend_the_budget_on_flicker():
+    weeks = 3.0
+    codes, pseudo = spiky_history(weeks, seed=6, flicker=True)
+    n = len(codes)
+    pseudo_long = pseudo.copy()
+    for i in np.flatnonzero(pseudo):  # events of four readings: a debounce of two still catches them
+        codes[i:i + 4] = 120
+        pseudo_long[i:i + 4] = 1
+    cfg = alerts_cfg(1.0, consecutive=2)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo_long, split, PERIOD, cfg, QUANT, HORIZON)
+    assert dec["consecutive"] == 2, dec["debounce"]
+    one, two = dec["debounce"]["1"], dec["debounce"]["2"]
+    assert two["pseudo_events_alerted"] == two["pseudo_events"] == int(weeks * 5)
+    # a debounce of one reading would alert on every flicker: within the budget it must stay deaf
+    assert one["code"] > 120 and one["pseudo_events_alerted"] == 0
+    assert dec["history"]["false_alarms_per_week"] <= 1.0
+
+
+def test_device_alerts_reads_the_calibrated_debounce_and_refuses_a_foreign_one():
+    cfg = alerts_cfg(consecutive=3)
+    assert device_alerts(QUANT, cfg) == cfg  # no calibration in quant.json: the configured logic
+    assert device_alerts({**QUANT, "decision": {"consecutive": 2}}, cfg).consecutive == 2
+    assert device_alerts({**QUANT, "decision": {"consecutive": 1}}, alerts_cfg(consecutive=3, calibrate=False)).consecutive == 3
+    for bad in (0, 4, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="decision.consecutive"):
+            device_alerts({**QUANT, "decision": {"consecutive": bad}}, cfg)

@@ -225,3 +225,40 @@ def test_missing_column_is_named():
 
     with pytest.raises(ValueError, match=r"r.parquet: missing column\(s\) \['event_id'\]"):
         check_readings(synthetic_readings(days=1).drop(columns=["event_id"]), source="r.parquet")
+
+
+def test_a_log_too_small_for_k_and_the_window_is_refused_with_the_minimum(tmp_path):
+    """Issue 13: a 130-row log trained with k=8 and flagged most rows without a warning."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from stages.cluster import build_dataset
+    from tinyad.features import MIN_TRAIN_ROWS_PER_CLUSTER
+
+    cfg = stage_cfg(tmp_path)  # window_min 20 at 60 s: a 20-reading window, k = 8
+    small = synthetic_readings(days=130 / 1440, seed=5)
+    assert len(small) == 130 and cfg.features.window == 20 and cfg.cluster.k == 8
+    with pytest.raises(ValueError) as err:
+        build_dataset(small, cfg)
+    msg = str(err.value)
+    assert msg.startswith("readings: the train split has 59 valid rows (of 78 train rows of 130; a row is valid once "
+                          "the 20-reading feature window is full) for cluster.k=8: K-means needs at least 10 a "
+                          "cluster (80); give a log of at least 165 readings (2.8 h at data.period_s=60) or lower "
+                          "cluster.k to at most 5"), msg
+    # the minimum it names is enough
+    build_dataset(synthetic_readings(days=165 / 1440, seed=5), cfg)
+    assert MIN_TRAIN_ROWS_PER_CLUSTER == 10
+    # through the stage: one line, exit 2, nothing written
+    small.to_parquet(tmp_path / "r.parquet", index=False)
+    import yaml as _yaml
+    from tinyad.config import to_dict
+
+    (tmp_path / "p.yaml").write_text(_yaml.safe_dump(to_dict(cfg)))
+    proc = subprocess.run([sys.executable, "-m", "stages.cluster", "--params", str(tmp_path / "p.yaml"),
+                           "--readings", str(tmp_path / "r.parquet"), "--out", str(tmp_path / "d.parquet"),
+                           "--scaler", str(tmp_path / "s.json"), "--metrics", str(tmp_path / "m.json"),
+                           "--plots", str(tmp_path / "plots")], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [f"cluster: error: {msg}"]
+    assert not (tmp_path / "d.parquet").exists()

@@ -226,3 +226,166 @@ def test_injection_into_a_temperature_only_log(tmp_path):
     a = data.inject.anomalies
     assert len(events) == sum(round(getattr(a, k).per_day * 4) for k in ("point", "contextual", "rise", "stuck"))
     assert set(table.loc[table["label"] == 1, "anomaly_type"]) == {"point", "contextual", "collective"}
+
+
+# ------------------------------------------------ issue 13: no silent corruption
+def ingest_csv(tmp_path: Path, capsys, content: str | bytes, **csv_over) -> tuple[int, Path, str, str]:
+    """Run the stage on one CSV log with ``data.csv`` overrides: (exit code, out dir, stdout, stderr)."""
+    log = tmp_path / "log.csv"
+    if isinstance(content, bytes):
+        log.write_bytes(content)
+    else:
+        log.write_text(content)
+    raw = raw_params()
+    raw["data"]["source"] = "csv"
+    raw["data"]["csv"].update({"paths": [str(log)], "timestamp_format": ""} | csv_over)
+    code, out = run_main(tmp_path, write_params(tmp_path, raw))
+    cap = capsys.readouterr()
+    return code, out, cap.out, cap.err
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def minutes(start: str, n: int, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M:%S",
+            temp: float = 24.0, hum: float = 40.0) -> str:
+    idx = pd.date_range(start, periods=n, freq="1min", tz=tz)
+    rows = [(t.isoformat() if fmt == "iso" else t.strftime(fmt)) + f",{temp},{hum}" for t in idx]
+    return "timestamp,temperature,humidity\n" + "\n".join(rows) + "\n"
+
+
+def test_a_row_with_an_extra_field_is_refused_naming_file_line_and_the_row(tmp_path, capsys):
+    code, out, _, err = ingest_csv(tmp_path, capsys, "timestamp,temperature,humidity\n"
+                                   "2026-01-05 00:00:00,24.0,40.0\n2026-01-05 00:01:00,24,1,40.0\n")
+    line = one_line_error(err)
+    assert code == 2 and not out.exists()
+    assert "log.csv: line 3: expected 3 fields" in line and "got 4: '2026-01-05 00:01:00,24,1,40.0'" in line
+    assert "data.csv.decimal" in line
+
+
+def test_a_decimal_comma_log_reads_with_data_csv_decimal(tmp_path, capsys):
+    text = "timestamp;temperature;humidity\n2026-01-05 00:00:00;24,5;40,1\n2026-01-05 00:01:00;24,6;40,2\n"
+    code, out, _, err = ingest_csv(tmp_path, capsys, text, delimiter=";", decimal=",")
+    assert code == 0, err
+    table = pd.read_parquet(out / "readings.parquet")
+    assert list(table["temperature"]) == [24.5, 24.6] and list(table["humidity"]) == [40.1, 40.2]
+    # without the key, the same log is refused at its first cell, not misread
+    code, _, _, err = ingest_csv(tmp_path, capsys, text, delimiter=";")
+    assert code == 2 and "line 2, column 'temperature': expected a number, got '24,5'" in one_line_error(err)
+
+
+def test_decimal_mark_and_delimiter_cannot_be_the_same():
+    raw = raw_params()
+    raw["data"]["csv"]["decimal"] = ","
+    with pytest.raises(ValueError, match=r"data.csv.decimal: the decimal mark ',' is also data.csv.delimiter"):
+        load_dict(raw)
+
+
+def test_iso_log_across_the_autumn_change_needs_and_uses_data_csv_timezone(tmp_path, capsys):
+    text = minutes("2025-10-26 00:00", 300, tz="Europe/Berlin", fmt="iso")  # 00:00+02:00 .. 03:59+01:00
+    assert "2025-10-26T02:59:00+02:00" in text and "2025-10-26T02:00:00+01:00" in text
+    code, _, _, err = ingest_csv(tmp_path, capsys, text)
+    line = one_line_error(err)
+    assert code == 2 and "line 182, column 'timestamp': the UTC offset changes from +02:00 to +01:00" in line
+    assert "set data.csv.timezone" in line and "Mixed timezones" not in line
+    code, out, stdout, err = ingest_csv(tmp_path, capsys, text, timezone="Europe/Berlin")
+    assert code == 0, err
+    table = pd.read_parquet(out / "readings.parquet")
+    report = json.loads((out / "ingest.json").read_text())
+    assert len(table) == 300 and (table["fault"] == "").all() and report["duplicates"] == 0
+    local = pd.DatetimeIndex(table["timestamp"])
+    assert local[0] == pd.Timestamp("2025-10-26 00:00") and local[-1] == pd.Timestamp("2025-10-26 03:59")
+    assert (local == pd.Timestamp("2025-10-26 02:30")).sum() == 2  # both passes of the repeated hour
+    tz = report["timezone"]
+    assert tz["repeated_rows"] == 60 and tz["skipped_periods"] == 0 and len(tz["changes"]) == 1
+    assert tz["changes"][0] == {"utc": "2025-10-26 01:00:00", "local_before": "2025-10-26 02:59:00",
+                                "local_after": "2025-10-26 02:00:00", "offset_before": "+02:00",
+                                "offset_after": "+01:00"}
+    assert "time zone Europe/Berlin: 1 daylight-saving change(s); 60 rows of a repeated hour kept" in stdout
+    assert "2025-10-26 02:59:00 +02:00 -> 2025-10-26 02:00:00 +01:00" in stdout
+
+
+def test_offset_free_local_log_keeps_the_repeated_autumn_hour(tmp_path, capsys):
+    text = minutes("2025-10-26 00:00", 300, tz="Europe/Berlin")  # wall clock: 02:00-02:59 twice
+    code, _, _, err = ingest_csv(tmp_path, capsys, text)
+    line = one_line_error(err)
+    assert code == 2 and "line 182, column 'timestamp': the clock goes back from '2025-10-26 02:59:00' to " \
+                         "'2025-10-26 02:00:00', as at a daylight-saving change" in line
+    assert "set data.csv.timezone" in line
+    code, out, _, err = ingest_csv(tmp_path, capsys, text, timezone="Europe/Berlin")
+    assert code == 0, err
+    report = json.loads((out / "ingest.json").read_text())
+    assert report["rows"] == 300 and report["duplicates"] == 0 and report["merged"] == 0
+    assert report["missing"] == 0 and report["timezone"]["repeated_rows"] == 60
+
+
+def test_offset_free_local_log_across_the_spring_change_has_no_missing_hour(tmp_path, capsys):
+    text = minutes("2025-03-30 00:00", 240, tz="Europe/Berlin")  # the wall clock jumps 01:59 -> 03:00
+    code, out, _, err = ingest_csv(tmp_path, capsys, text)
+    assert code == 0
+    assert json.loads((out / "ingest.json").read_text())["faults"]["missing"] == 60  # without the zone: a gap
+    code, out, stdout, err = ingest_csv(tmp_path, capsys, text, timezone="Europe/Berlin")
+    assert code == 0, err
+    report = json.loads((out / "ingest.json").read_text())
+    assert report["rows"] == 240 and report["faults"]["missing"] == 0 and report["faults"]["total"] == 0
+    assert report["timezone"]["skipped_periods"] == 60 and report["timezone"]["repeated_rows"] == 0
+    assert "60 periods of a skipped hour not counted as missing" in stdout
+    # a reading inside the skipped hour cannot come from a correct clock
+    code, _, _, err = ingest_csv(tmp_path, capsys, "timestamp,temperature,humidity\n2025-03-30 02:30:00,24,40\n",
+                                 timezone="Europe/Berlin")
+    assert code == 2 and "line 2, column 'timestamp': '2025-03-30 02:30:00' does not exist in Europe/Berlin" \
+        in one_line_error(err)
+
+
+def test_an_unknown_time_zone_is_a_config_error(tmp_path, capsys):
+    code, _, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 3), timezone="Europe/Berlinn")
+    assert code == 2 and "data.csv.timezone: 'Europe/Berlinn' is not an IANA time zone name" in one_line_error(err)
+
+
+def test_a_fahrenheit_log_read_as_celsius_warns_with_the_key_to_set(tmp_path, capsys):
+    code, out, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 120, temp=75.2))
+    assert code == 0
+    warn = [ln for ln in err.splitlines() if ln.startswith("ingest: warning: ")]
+    assert len(warn) == 1 and "the mean temperature is 75.2 deg C (read as deg C), outside 5-40 deg C" in warn[0]
+    assert "as deg F it would be 24.0 deg C: a deg F log? set data.csv.temperature_unit: F" in warn[0]
+    assert json.loads((out / "ingest.json").read_text())["warnings"] == [warn[0][len("ingest: warning: "):]]
+    # read as F it is the seed's room, without a warning
+    code, out, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 120, temp=75.2), temperature_unit="F")
+    assert code == 0 and "warning" not in err and json.loads((out / "ingest.json").read_text())["warnings"] == []
+
+
+def test_a_celsius_log_read_as_fahrenheit_warns(tmp_path, capsys):
+    code, _, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 60, temp=24.0), temperature_unit="F")
+    assert code == 0 and "a deg C log? set data.csv.temperature_unit: C" in err
+
+
+def test_humidity_stuck_at_zero_is_an_error(tmp_path, capsys):
+    code, out, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 60, hum=0.0))
+    line = one_line_error(err)
+    assert code == 2 and not out.exists()
+    assert "column 'humidity': 100% of the valid humidity readings are exactly 0 %RH" in line
+    assert "data.csv.humidity_col" in line
+
+
+def test_a_clock_far_in_the_past_is_an_error_naming_the_line(tmp_path, capsys):
+    code, _, _, err = ingest_csv(tmp_path, capsys, minutes("1970-01-01 00:01", 30))
+    line = one_line_error(err)
+    assert code == 2 and "log.csv: line 2, column 'timestamp': the timestamp 1970-01-01 00:01:00 is before " \
+                         "2000-01-01 (30 rows): the device's clock was not set" in line
+
+
+def test_a_non_utf8_log_names_file_line_and_byte_and_reads_with_data_csv_encoding(tmp_path, capsys):
+    content = "timestamp,temperature,humidity,note\n2026-01-05 00:00:00,24.0,40.0,ok\n" \
+              "2026-01-05 00:01:00,24.1,40.0,22\xb0C\n".encode("latin-1")
+    code, _, _, err = ingest_csv(tmp_path, capsys, content)
+    line = one_line_error(err)
+    assert code == 2 and "log.csv: line 3, byte 33 of the line: 0xb0 is not valid utf-8" in line
+    assert "set data.csv.encoding" in line and "codec can't decode" not in line
+    code, out, _, err = ingest_csv(tmp_path, capsys, content, encoding="latin-1")
+    assert code == 0, err
+    assert list(pd.read_parquet(out / "readings.parquet")["temperature"]) == [24.0, 24.1]
+    code, _, _, err = ingest_csv(tmp_path, capsys, content, encoding="latin-9x")
+    assert code == 2 and "data.csv.encoding: 'latin-9x' is not a known text encoding" in one_line_error(err)

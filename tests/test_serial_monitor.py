@@ -432,3 +432,95 @@ def test_recorder_on_a_pty_records_what_the_firmware_was_fed_and_survives_a_pull
     assert any("stopped" in ln and f"{len(rows)} rows" in ln for ln in rec.lines)
     faults = [r for r in got if r.endswith(",,") or r.endswith(",-999,-999")]
     assert len(faults) >= 3  # the session had failed reads, recorded as the ingest convention says
+
+
+# ------------------------------------------ issue 13: the recorder's append, long lines
+ROW0, ROW1 = "2026-01-05 00:00:00,24.0,40.0", "2026-01-05 00:04:00,24.1,40.2"
+
+
+def test_appending_to_a_file_without_a_final_newline_adds_one_instead_of_gluing_rows(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(f"{CSV_HEADER}\n{ROW0}")  # last line without a line end (edited by hand, cut off)
+    out = io.StringIO()
+    rc = monitor(Session("/dev/ttyUSB0", 115200, record=path), out=out,
+                 opener=lambda *a: ScriptedPort([lines_of(STATUS)], KeyboardInterrupt()))
+    assert rc == 0
+    assert path.read_text() == f"{CSV_HEADER}\n{ROW0}\n{ROW1}\n"
+    assert "its last line had no line end; added one" in out.getvalue()
+    # and the file reads at ingest, every row
+    from tinyad.config import CsvConfig
+    from tinyad.csvlog import read_log
+
+    cfg = CsvConfig(paths=[], timestamp_col="timestamp", temperature_col="temperature", humidity_col="humidity",
+                    label_col="", temperature_unit="C", timestamp_format="%Y-%m-%d %H:%M:%S", delimiter=",",
+                    resolution=0.1)
+    assert list(read_log(path, cfg)["temperature"]) == [24.0, 24.1]
+
+
+def test_a_header_without_a_newline_gets_no_second_header(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(CSV_HEADER)
+    rec = Recorder(path)
+    rec.write(ROW0)
+    rec.close()
+    assert path.read_text() == f"{CSV_HEADER}\n{ROW0}\n"
+
+
+def test_an_incomplete_last_line_is_refused_and_the_file_left_as_it_was(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(f"{CSV_HEADER}\n{ROW0}\n2026-01-05 00:0")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"s.csv:3: the last line '2026-01-05 00:0' has no line end and is not "
+                                         r"a complete row \(expected 3 fields like the header\)"):
+        Recorder(path)
+    assert path.read_bytes() == before
+
+
+def test_record_into_a_directory_records_a_session_file_there_and_never_a_traceback(tmp_path, monkeypatch):
+    from tinyad import serial_monitor as sm
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    seen = {}
+
+    def fake_monitor(session, *a, **k):
+        seen["record"] = session.record
+        return 0
+
+    monkeypatch.setattr(sm, "monitor", fake_monitor)
+    assert sm.main(["--record", str(folder), "--params", str(ROOT / "params.yaml")]) == 0
+    assert seen["record"].parent == folder and seen["record"].name.startswith("session-")
+    with pytest.raises(ValueError, match="is a directory; expected a CSV file to record to"):
+        Recorder(folder)
+    monkeypatch.undo()
+    unwritable = tmp_path / "ro"
+    unwritable.write_text("")  # a file where a folder is expected: the recording cannot be created
+    proc = subprocess.run([sys.executable, "-m", "tinyad.serial_monitor", "--record", str(unwritable / "s.csv"),
+                           "--params", str(ROOT / "params.yaml"), "--port", str(tmp_path / "none"), "--give-up",
+                           "0.01"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"serial_monitor: error: {unwritable}: cannot record there "
+                                                "(File exists)"]
+
+
+def test_line_max_is_the_firmware_bound():
+    import re
+
+    header = (ROOT / "firmware" / "src" / "host" / "sim_input.h").read_text()
+    from tinyad.serial_monitor import LINE_MAX
+
+    assert int(re.search(r"#define SIM_LINE_MAX (\d+)", header).group(1)) == LINE_MAX == 4096
+
+
+def test_a_long_run_without_a_newline_is_dropped_bounded_and_the_next_line_kept(tmp_path):
+    noise = b"\x00\xff" * (512 * 1024)  # 1 MiB of line noise without a newline, in 4 KiB reads
+    chunks = [noise[i:i + 4096] for i in range(0, len(noise), 4096)] + [b"\n" + lines_of(STATUS)]
+    out = io.StringIO()
+    csv = tmp_path / "s.csv"
+    rc = monitor(Session("/dev/ttyUSB0", 115200, record=csv), out=out,
+                 opener=lambda *a: ScriptedPort(chunks, KeyboardInterrupt()))
+    text = out.getvalue()
+    assert rc == 0
+    assert csv.read_text().splitlines() == [CSV_HEADER, ROW1]  # the valid line after the noise is kept
+    assert f"dropped a line of {len(noise)} bytes without a line end (longer than 4096 bytes" in text
+    assert len(text) < 4096  # the noise is not shown either

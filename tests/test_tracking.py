@@ -306,3 +306,74 @@ def test_simultaneous_runs_on_a_new_database_are_all_logged(tmp_path, clean_env)
     runs = mlflow.MlflowClient(uri).search_runs(
         [mlflow.MlflowClient(uri).get_experiment_by_name("race").experiment_id])
     assert sorted(r.data.metrics["evaluate.int8_litert.accuracy"] for r in runs) == pytest.approx([0.8, 0.81, 0.82, 0.83])
+
+
+# ------------------------------------------------- issue 13: corrupt store, duplicates
+def test_a_corrupt_database_is_named_and_moving_it_aside_lets_the_recovery_work(tmp_path, clean_env, capsys):
+    proj = fake_project(tmp_path / "proj")
+    db = tmp_path / "store" / "mlflow.db"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not a database " * 100)
+    old = db.read_bytes()
+    uri = f"sqlite:///{db}"
+    assert T.log_pipeline_run(proj, artifacts=[], uri=uri) is None
+    err = capsys.readouterr().err
+    assert f"{db} is not a usable SQLite database (corrupt): the command below fails until the file is replaced" in err
+    lines = err.splitlines()
+    mv = lines[next(i for i, ln in enumerate(lines) if "Keep it and start a new store with" in ln) + 1].strip()
+    assert mv.startswith(f"mv {db} {db}.corrupt-")
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME")}
+    env["PYTHONPATH"] = str(ROOT)
+    cmd = _recovery_line(err)
+    # as said: the recovery alone fails on the corrupt file, and names it again
+    proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and "is not a usable SQLite database (corrupt)" in proc.stderr
+    # after the move it works, and the old file is kept as it was
+    proc = subprocess.run(f"{mv} && {cmd}", shell=True, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kept = list(db.parent.glob("mlflow.db.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == old
+    # (this process's MLflow still holds the old file open: read the new store directly)
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT r.status, m.value FROM runs r JOIN latest_metrics m ON m.run_uuid = r.run_uuid "
+                           "WHERE r.run_uuid = ? AND m.key = 'quantize.tflite_bytes'",
+                           (proc.stdout.strip().splitlines()[-1],)).fetchall()
+    finally:
+        con.close()
+    assert rows == [("FINISHED", 3000.0)]
+
+
+def test_a_failure_after_the_run_was_created_is_replaced_by_the_recovery_not_duplicated(
+        tmp_path, clean_env, capsys, new_db, monkeypatch):
+    import mlflow
+    from mlflow.entities import ViewType
+
+    proj = fake_project(tmp_path / "proj")
+    uri = new_db("half.db")
+
+    def disk_full(self, *a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mlflow.tracking.MlflowClient, "log_artifact", disk_full)
+    assert T.log_pipeline_run(proj, artifacts=[proj / "models/model_int8.tflite"], uri=uri,
+                              experiment="half") is None
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    client = mlflow.MlflowClient(uri)
+    exp = client.get_experiment_by_name("half").experiment_id
+    [failed] = client.search_runs([exp])
+    assert failed.info.status == "FAILED"
+    assert f"Run {failed.info.run_id} was created before the failure and is incomplete" in err
+    cmd = _recovery_line(err)
+    assert f"--replace-run {failed.info.run_id}" in cmd
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    active = client.search_runs([exp])
+    assert len(active) == 1 and active[0].info.status == "FINISHED"  # one run, complete
+    assert active[0].data.tags["tinyad.replaces"] == failed.info.run_id
+    assert [a.path for a in client.list_artifacts(active[0].info.run_id, "models")] == ["models/model_int8.tflite"]
+    assert client.get_run(failed.info.run_id).info.lifecycle_stage == "deleted"
+    assert len(client.search_runs([exp], run_view_type=ViewType.ALL)) == 2  # the old one restorable until gc

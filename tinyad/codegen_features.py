@@ -50,7 +50,7 @@ from typing import Any
 
 from tinyad.alerts import AlertRules
 from tinyad.config import Config, FeaturesConfig
-from tinyad.calibration import decision_threshold
+from tinyad.calibration import decision_threshold, device_alerts
 from tinyad.features import Scaler, feature_names, output_code_threshold, uses_humidity
 from tinyad.io import write_text
 
@@ -434,7 +434,7 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         raise ValueError("quant: expected {'output': {'scale': s, 'zero_point': z}}") from None
     threshold = decision_threshold(quant, cfg.alerts)
     code = output_code_threshold(quant, threshold)
-    rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, code)
+    rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code)
     dec = quant.get("decision") if cfg.alerts.calibrate else None
     if dec:
         v = dec.get("val", dec.get("history", {}))

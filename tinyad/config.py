@@ -268,12 +268,47 @@ class CsvConfig:
     delimiter: str
     # readings are rounded to this step (the DHT22 reports 0.1); 0 keeps them as read
     resolution: float
+    # the decimal mark of the numbers: "." or "," (a decimal-comma log; its delimiter is then not ",")
+    decimal: str = "."
+    # IANA time zone of the room (e.g. Europe/Berlin); empty: the timestamps' own wall clock.
+    # Set, timestamps with a UTC offset are converted to it, offset-free ones are read as its
+    # local time (the repeated autumn hour kept, the skipped spring hour not a gap)
+    timezone: str = ""
+    # the file's text encoding (a Python codec name: utf-8, latin-1, cp1252, ...)
+    encoding: str = "utf-8"
+
+    DECIMALS = (".", ",")
 
     def __post_init__(self) -> None:
         _check_choice("data.csv.temperature_unit", self.temperature_unit, ("C", "F"))
         if len(self.delimiter) != 1:
             raise ConfigError(f"data.csv.delimiter: expected one character, got {self.delimiter!r}")
         _check_range("data.csv.resolution", self.resolution, 0.0, 10.0)
+        _check_choice("data.csv.decimal", self.decimal, self.DECIMALS)
+        if self.decimal == self.delimiter:
+            raise ConfigError(
+                f"data.csv.decimal: the decimal mark {self.decimal!r} is also data.csv.delimiter; "
+                "a decimal-comma log separates its fields with another character (set data.csv.delimiter, e.g. ';')"
+            )
+        if self.timezone:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(self.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"data.csv.timezone: {self.timezone!r} is not an IANA time zone name "
+                    "(expected e.g. 'Europe/Berlin', 'America/New_York' or 'UTC'; '' keeps the log's wall clock)"
+                ) from None
+        import codecs
+
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ConfigError(
+                f"data.csv.encoding: {self.encoding!r} is not a known text encoding "
+                "(expected e.g. 'utf-8', 'latin-1', 'cp1252')"
+            ) from None
 
 
 @dataclass
@@ -537,7 +572,9 @@ class AlertsConfig:
     most sensitive int8 code for which the device, replayed through this alert
     logic over the train and validation history, raises at most
     ``max_false_alarms_per_week`` false alarms a week (``tinyad/calibration.py``);
-    ``decision_threshold`` is then only the fallback named in the report.
+    ``decision_threshold`` is then only the fallback named in the report, and
+    ``consecutive`` is the longest debounce: the calibration picks one from 1 to it
+    (``tinyad.calibration.device_alerts``).
     """
 
     decision_threshold: float
@@ -715,9 +752,45 @@ class Config:
     serial: SerialConfig
     power: PowerConfig
     drift: DriftConfig
+    # resolved from ${tinyad_preflight:} when DVC composes conf/ (see preflight below)
+    preflight: str = "checked by tinyad/config.py"
 
     def __post_init__(self) -> None:
         self.features.bind(self.data.period_s)
+
+
+# ------------------------------------------------------------------- preflight
+# conf/config.yaml holds ``preflight: ${tinyad_preflight:}``.  Resolving it checks the
+# whole composition against this schema, so ``dvc exp run -S cluster.k=100`` is refused
+# while DVC composes conf/ (DVC loads hydra_plugins/ from the project root, which calls
+# ``register_preflight``), before params.yaml is written or any stage's outputs deleted.
+PREFLIGHT_KEY = "preflight"
+PREFLIGHT_VALUE = "checked by tinyad/config.py"
+PREFLIGHT_RESOLVER = "tinyad_preflight"
+# what restores the workspace after a stage refused a value of params.yaml
+# (metrics/ and plots/ are cache: false outputs, kept in git: dvc checkout cannot bring them back)
+RECOVERY = "git checkout -- params.yaml dvc.lock metrics plots && dvc checkout"
+
+
+def preflight(*, _root_: Any) -> str:
+    """The ``tinyad_preflight`` resolver: validate the composition, or raise ``ConfigError``."""
+    from omegaconf import OmegaConf
+
+    raw = OmegaConf.to_container(_root_, resolve=False)
+    names = {f.name for f in fields(Config)} - {PREFLIGHT_KEY}
+    raw = {k: v for k, v in raw.items() if k in names}  # a sweep's `sweep` node is not a pipeline section
+    try:
+        load_dict(raw, source="conf/ composition")
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (refused before params.yaml was written: nothing changed)") from None
+    return PREFLIGHT_VALUE
+
+
+def register_preflight() -> None:
+    """Register the ``tinyad_preflight`` resolver with OmegaConf (idempotent)."""
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver(PREFLIGHT_RESOLVER, preflight, replace=True)
 
 
 def load_dict(raw: dict, source: str = "params") -> Config:
@@ -748,7 +821,12 @@ def load(path: str | Path = "params.yaml") -> Config:
         raw = yaml.safe_load(fh) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return load_dict(raw, source=str(path))
+    try:
+        return load_dict(raw, source=str(path))
+    except ConfigError as exc:
+        # DVC deleted the stage's outputs before running it: say how to get them back
+        raise ConfigError(f"{exc}; fix the value, or restore the last committed params and outputs: "
+                          f"{RECOVERY}") from None
 
 
 def to_dict(obj: Any) -> Any:

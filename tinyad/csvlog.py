@@ -13,8 +13,23 @@ Validation
 Input that cannot be read raises ``IngestError`` whose message names the file, the
 line (as numbered in the file, header = line 1) and the column, and says what was
 expected: a missing file or a pattern that matches nothing, an empty file, a missing
-column (the columns present are listed), a non-numeric cell, a timestamp that cannot
-be parsed, a label that is not 0/1 or a type name.
+column (the columns present are listed), a row with more or fewer fields than the
+header (it would shift values: a decimal comma in a comma-separated log needs
+``data.csv.decimal: ","`` and another delimiter), a non-numeric cell, a byte that is
+not of ``data.csv.encoding``, a timestamp that cannot be parsed, a label that is not
+0/1 or a type name.  ``tinyad.plausibility.check_log`` then looks at the log as a
+whole (a deg F log read as deg C, humidity stuck at 0, a clock never set).
+
+Time zones
+----------
+Without ``data.csv.timezone`` the timestamps are the log's wall clock as written (a
+constant UTC offset is dropped); a UTC offset that changes, or an offset-free clock
+that goes back by ``DST_BACK_STEP`` (30 min to 2 h, a daylight-saving change), is
+refused with a message naming the key.  With it (an IANA name), offsets are converted
+and offset-free times are read as the zone's local time (the repeated autumn hour
+told apart by the order of the lines, ``ambiguous="infer"``; a time inside the
+skipped spring hour refused); the readings are put on the grid in UTC and
+``to_local_time`` turns the grid into the zone's wall clock, reporting each change.
 
 Sensor faults are data, not errors: they are flagged in ``fault``, their values set to
 NaN (both quantities: a DHT22 read succeeds or fails as a whole) and counted, never
@@ -56,6 +71,7 @@ import pandas as pd
 
 from tinyad.config import CsvConfig
 from tinyad.paths import project_root
+from tinyad.plausibility import check_log
 
 __all__ = [
     "IngestError",
@@ -70,6 +86,7 @@ __all__ = [
     "read_logs",
     "flag_faults",
     "to_grid",
+    "to_local_time",
     "quantize",
     "tidy_table",
     "events_from_labels",
@@ -192,43 +209,139 @@ def resolve_paths(patterns: list[str], root: str | Path | None = None) -> list[P
     return out
 
 
-def _numeric(cells: list[str], lines: np.ndarray, path: Path, col: str) -> np.ndarray:
-    values = np.array(pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce"), dtype=np.float64)
+def _numeric(cells: list[str], lines: np.ndarray, path: Path, col: str, decimal: str = ".") -> np.ndarray:
+    ser = pd.Series(cells, dtype=object)
+    if decimal != ".":
+        # a decimal-comma cell "24,5" reads as 24.5; a "." in it is then not a decimal mark
+        ser = ser.where(~ser.str.contains(".", regex=False), "bad").str.replace(decimal, ".", regex=False)
+    values = np.array(pd.to_numeric(ser, errors="coerce"), dtype=np.float64)
     blank = np.array([c.strip().lower() in _NAN_CELLS for c in cells], dtype=bool)
     bad = np.isnan(values) & ~blank
     if bad.any():
         i = int(np.argmax(bad))
+        mark = f" with the decimal mark {decimal!r} (data.csv.decimal)" if decimal != "." else ""
         raise IngestError(
-            f"{path}: line {lines[i]}, column {col!r}: expected a number, got {cells[i]!r}"
+            f"{path}: line {lines[i]}, column {col!r}: expected a number{mark}, got {cells[i]!r}"
         )
     values[blank] = np.nan
     return values
 
 
-def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: str) -> pd.DatetimeIndex:
+# a clock that goes back by this much in an offset-free log without data.csv.timezone looks
+# like the autumn daylight-saving change (30 min: Lord Howe Island; 2 h: the largest shift)
+DST_BACK_STEP = (pd.Timedelta(minutes=30), pd.Timedelta(hours=2))
+_TZ_HINT = "set data.csv.timezone to the log's IANA time zone (e.g. Europe/Berlin)"
+
+
+def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: str,
+                timezone: str = "") -> pd.DatetimeIndex:
+    """Parse a file's timestamps.
+
+    Without ``timezone``: the wall-clock time as written (a constant UTC offset is
+    dropped).  With it: UTC (naive), from the offsets when the log has them, else by
+    reading the times as local time in ``timezone``; ``read_logs`` converts the grid
+    back to the zone's wall clock.
+    """
     ser = pd.Series(cells, dtype=object).str.strip()
+    want = f"format {fmt!r}" if fmt else "an ISO 8601 timestamp like '2015-02-04 17:51:00'"
+    mixed = False
     try:
         ts = pd.to_datetime(ser, format=fmt or "ISO8601", errors="coerce")
-    except (ValueError, TypeError) as exc:  # e.g. mixed time zones
-        raise IngestError(f"{path}: column {col!r}: timestamps cannot be parsed ({exc})") from None
+    except (ValueError, TypeError) as exc:
+        if "Mixed timezones" not in str(exc):
+            raise IngestError(f"{path}: column {col!r}: timestamps cannot be parsed ({exc})") from None
+        mixed = True  # UTC offsets that change (daylight saving), or offsets on some lines only
+        ts = pd.to_datetime(ser, format=fmt or "ISO8601", errors="coerce", utc=True)
     bad = ts.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        want = f"format {fmt!r}" if fmt else "an ISO 8601 timestamp like '2015-02-04 17:51:00'"
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} (expected {want}; "
             "set data.csv.timestamp_format)"
         )
-    if ts.dt.tz is not None:
-        ts = ts.dt.tz_localize(None)  # keep the local wall-clock time
-    return pd.DatetimeIndex(ts).as_unit("ns")
+    if mixed:
+        offsets = [_offset(c, fmt) for c in ser]
+        naive = [i for i, o in enumerate(offsets) if o is None]
+        if naive:
+            i = naive[0]
+            raise IngestError(
+                f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} has no UTC offset but other "
+                "lines have one (expected every timestamp with an offset, or none)"
+            )
+        if not timezone:
+            i = next(i for i in range(1, len(offsets)) if offsets[i] != offsets[i - 1])
+            raise IngestError(
+                f"{path}: line {lines[i]}, column {col!r}: the UTC offset changes from {_hhmm(offsets[i - 1])} "
+                f"to {_hhmm(offsets[i])} ({cells[i - 1]!r} then {cells[i]!r}, a daylight-saving change?); "
+                f"{_TZ_HINT} to convert the log to its local time"
+            )
+    idx = pd.DatetimeIndex(ts)
+    if idx.tz is not None:
+        if timezone:
+            return idx.tz_convert("UTC").tz_localize(None).as_unit("ns")
+        return idx.tz_localize(None).as_unit("ns")  # one constant offset: keep the wall-clock time
+    if not timezone:
+        step = idx[1:] - idx[:-1]
+        back = np.flatnonzero((step <= -DST_BACK_STEP[0]) & (step >= -DST_BACK_STEP[1]))
+        if len(back):
+            i = int(back[0]) + 1
+            raise IngestError(
+                f"{path}: line {lines[i]}, column {col!r}: the clock goes back from {cells[i - 1]!r} to "
+                f"{cells[i]!r}, as at a daylight-saving change; {_TZ_HINT} so that the repeated hour is kept "
+                "instead of being merged as duplicates"
+            )
+        return idx.as_unit("ns")
+    return _localize(idx, cells, lines, path, col, timezone)
+
+
+def _offset(cell: str, fmt: str):
+    """A timestamp's UTC offset (a timedelta), or None when it has none."""
+    t = pd.to_datetime(cell, format=fmt or "ISO8601")
+    return t.utcoffset()
+
+
+def _hhmm(offset) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _localize(idx: pd.DatetimeIndex, cells: list[str], lines: np.ndarray, path: Path, col: str,
+              timezone: str) -> pd.DatetimeIndex:
+    """Offset-free local times in ``timezone`` -> naive UTC.
+
+    The repeated autumn hour is told apart by the order of the lines (pandas'
+    ``ambiguous="infer"``); a time in the skipped spring hour cannot be on a correct
+    clock and is refused.
+    """
+    amb = np.asarray(idx.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").isna())
+    gap = np.asarray(idx.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").isna()) & ~amb
+    if gap.any():
+        i = int(np.argmax(gap))
+        raise IngestError(
+            f"{path}: line {lines[i]}, column {col!r}: {cells[i]!r} does not exist in {timezone} (the hour "
+            "skipped when the clocks go forward); expected a local time of data.csv.timezone"
+        )
+    if not amb.any():
+        return idx.tz_localize(timezone).tz_convert("UTC").tz_localize(None).as_unit("ns")
+    try:
+        local = idx.tz_localize(timezone, ambiguous="infer")
+    except ValueError:
+        i = int(np.argmax(amb))
+        raise IngestError(
+            f"{path}: line {lines[i]}, column {col!r}: {cells[i]!r} falls in the hour repeated when the clocks "
+            f"go back in {timezone}, and the order of the lines does not tell which of the two it is "
+            "(expected the readings of that night in the order they were taken)"
+        ) from None
+    return local.tz_convert("UTC").tz_localize(None).as_unit("ns")
 
 
 def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     """Read one CSV file as it is (no sorting or resampling).
 
-    Returns columns timestamp, temperature (deg C), humidity, fault, label,
-    anomaly_type, line (line number in the file) and file.
+    Returns columns timestamp (naive; UTC when ``data.csv.timezone`` is set, else the
+    log's wall clock), temperature (deg C), humidity, fault, label, anomaly_type, line
+    (line number in the file) and file.
     """
     path = Path(path)
     if not path.is_file():
@@ -238,7 +351,44 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
         wanted.append(("data.csv.humidity_col", cfg.humidity_col))
     if cfg.label_col:
         wanted.append(("data.csv.label_col", cfg.label_col))
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    try:
+        header, index, cols, lines = _read_rows(path, cfg, wanted)
+    except UnicodeDecodeError:
+        raise IngestError(_decode_error(path, cfg.encoding)) from None
+    if not lines:
+        raise IngestError(f"{path}: empty file (a header but no data lines)")
+    line_arr = np.asarray(lines, dtype=np.int64)
+    ts = _timestamps(cols[cfg.timestamp_col], line_arr, path, cfg.timestamp_col, cfg.timestamp_format, cfg.timezone)
+    temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
+    n = len(line_arr)
+    hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
+           if cfg.humidity_col else np.full(n, np.nan))
+    return _finish(path, cfg, cols, line_arr, ts, temp, hum)
+
+
+def _encoding(name: str) -> str:
+    """The codec that reads ``data.csv.encoding``; UTF-8 also skips a byte-order mark."""
+    import codecs
+
+    return "utf-8-sig" if codecs.lookup(name).name == "utf-8" else name
+
+
+def _decode_error(path: Path, encoding: str) -> str:
+    """Where a file stops being ``encoding``: the line, the column and the byte."""
+    data = path.read_bytes()
+    for line_no, raw in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            raw.decode(_encoding(encoding) if line_no == 1 else encoding)
+        except UnicodeDecodeError as exc:
+            byte = raw[exc.start:exc.start + 1].hex()
+            return (f"{path}: line {line_no}, byte {exc.start + 1} of the line: 0x{byte} is not valid {encoding} "
+                    f"(set data.csv.encoding to the file's encoding, e.g. latin-1 or cp1252)")
+    return f"{path}: not valid {encoding} text (set data.csv.encoding to the file's encoding, e.g. latin-1 or cp1252)"
+
+
+def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
+    """Header, column indices, the wanted cells and their line numbers; every row as wide as the header."""
+    with path.open(newline="", encoding=_encoding(cfg.encoding)) as fh:
         reader = csv.reader(fh, delimiter=cfg.delimiter)
         header = next(reader, None)
         while header is not None and not any(c.strip() for c in header):
@@ -256,25 +406,31 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
             index[name] = header.index(name)
         cols = {name: [] for _, name in wanted}
         lines: list[int] = []
-        need = max(index.values()) + 1
+        width = len(header)
         for row in reader:
             if not row or not any(c.strip() for c in row):
                 continue  # blank line
-            if len(row) < need:
+            if len(row) != width:
+                # too many fields would shift every value after the extra one (a decimal comma
+                # in a comma-separated log, a stray column): refused, never guessed
+                hint = ""
+                if len(row) > width and cfg.delimiter == ",":
+                    hint = ("; a decimal comma? set data.csv.decimal: ',' with a data.csv.delimiter "
+                            "other than ','")
                 raise IngestError(
-                    f"{path}: line {reader.line_num}: expected {len(header)} fields "
-                    f"({cfg.delimiter!r}-separated, as in the header), got {len(row)}"
+                    f"{path}: line {reader.line_num}: expected {width} fields "
+                    f"({cfg.delimiter!r}-separated, as in the header), got {len(row)}: "
+                    f"{cfg.delimiter.join(row)!r}{hint}"
                 )
             for name, j in index.items():
                 cols[name].append(row[j])
             lines.append(reader.line_num)
-    if not lines:
-        raise IngestError(f"{path}: empty file (a header but no data lines)")
-    line_arr = np.asarray(lines, dtype=np.int64)
-    ts = _timestamps(cols[cfg.timestamp_col], line_arr, path, cfg.timestamp_col, cfg.timestamp_format)
-    temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col)
+    return header, index, cols, lines
+
+
+def _finish(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts, temp: np.ndarray,
+            hum: np.ndarray) -> pd.DataFrame:
     n = len(line_arr)
-    hum = _numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col) if cfg.humidity_col else np.full(n, np.nan)
     # -999 is checked on the raw value, before any unit conversion
     dht = (temp == DHT_ERROR_VALUE) | (hum == DHT_ERROR_VALUE)
     if cfg.temperature_unit == "F":
@@ -359,16 +515,48 @@ def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_label
     return table, stats
 
 
+def to_local_time(table: pd.DataFrame, timezone: str, period_s: int):
+    """The grid (naive UTC) in ``timezone``'s wall-clock time; return (table, report).
+
+    The rows stay one a period in real time: at the autumn change the wall clock
+    repeats an hour (both kept, ``repeated_rows`` counts the second pass), at the
+    spring change it skips one (no row is missing: ``skipped_periods`` counts the
+    wall-clock periods that did not happen).  ``changes`` lists each change.
+    """
+    utc = pd.DatetimeIndex(table["timestamp"]).tz_localize("UTC")
+    local = utc.tz_convert(timezone).tz_localize(None)
+    offset = (local - utc.tz_localize(None)).to_numpy()
+    changes, skipped = [], 0
+    for i in np.flatnonzero(offset[1:] != offset[:-1]) + 1:
+        before, after = pd.Timedelta(offset[i - 1]), pd.Timedelta(offset[i])
+        changes.append({
+            "utc": str(utc[i].tz_localize(None)), "local_before": str(local[i - 1]), "local_after": str(local[i]),
+            "offset_before": _hhmm(before), "offset_after": _hhmm(after),
+        })
+        if after > before:
+            skipped += int((after - before) // pd.Timedelta(seconds=period_s))
+    repeated = int(pd.Index(local).duplicated(keep="first").sum())
+    out = table.copy()
+    out["timestamp"] = local.as_unit("ns")
+    return out, {"name": timezone, "changes": changes, "repeated_rows": repeated, "skipped_periods": skipped}
+
+
 def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
     """Read every configured log into one table on the ``period_s`` grid.
 
     Returns ``(table, stats)``; stats holds ``files`` (list of paths),
-    ``rows_per_file``, ``readings_read``, ``duplicates`` and ``merged``.
+    ``rows_per_file``, ``readings_read``, ``duplicates`` and ``merged``, and with
+    ``data.csv.timezone`` the ``timezone`` report of ``to_local_time``, and
+    ``warnings``: what ``tinyad.plausibility.check_log`` found implausible (it raises
+    ``IngestError`` for what no room can produce).
     """
     paths = resolve_paths(list(cfg.paths), root)
     logs = [read_log(p, cfg) for p in paths]
     raw = pd.concat(logs, ignore_index=True)
     table, stats = to_grid(raw, period_s, cfg.resolution, has_labels=bool(cfg.label_col))
+    if cfg.timezone:
+        table, stats["timezone"] = to_local_time(table, cfg.timezone, period_s)
+    stats["warnings"] = check_log(raw, cfg)
     stats["files"] = [str(p) for p in paths]
     stats["rows_per_file"] = {p.name: int(len(df)) for p, df in zip(paths, logs)}
     return table, stats

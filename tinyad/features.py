@@ -128,8 +128,10 @@ from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
 
 __all__ = [
     "BASE_FEATURES",
+    "MIN_TRAIN_ROWS_PER_CLUSTER",
     "WINDOW_KINDS",
     "Scaler",
+    "check_train_size",
     "compute_features",
     "dataset_inputs",
     "decide",
@@ -483,3 +485,33 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# K-means on fewer valid train rows a cluster than this is not a model of the room: a
+# smaller log is refused with the number of readings it would need (a 130-row log with
+# k = 8 trained, and flagged most of its rows, without a word)
+MIN_TRAIN_ROWS_PER_CLUSTER = 10
+def check_train_size(rows: int, train_rows: int, train_valid: int, k: int, window: int, train_frac: float,
+                     period_s: int) -> None:
+    """Raise ``ValueError`` (exit 2 in a stage) when the train split is too small for ``k`` and the window.
+
+    ``rows``: readings in the log; ``train_rows``: in the train split; ``train_valid``:
+    of those, valid with a full window.  The minimum is stated in readings of log:
+    ``MIN_TRAIN_ROWS_PER_CLUSTER * k`` valid rows plus the ``window - 1`` readings that
+    fill the window, divided by the train fraction (every reading valid; faults need more).
+    """
+    need = MIN_TRAIN_ROWS_PER_CLUSTER * int(k)
+    if train_valid >= need:
+        return
+    import math
+
+    rows_needed = math.ceil((need + int(window) - 1) / float(train_frac))
+    hours = rows_needed * int(period_s) / 3600.0
+    most_k = train_valid // MIN_TRAIN_ROWS_PER_CLUSTER
+    lower = f"or lower cluster.k to at most {most_k}" if most_k >= 2 else "(no cluster.k >= 2 fits this log)"
+    raise ValueError(
+        f"readings: the train split has {train_valid} valid rows (of {train_rows} train rows of {rows}; a row is "
+        f"valid once the {window}-reading feature window is full) for cluster.k={k}: K-means needs at least "
+        f"{MIN_TRAIN_ROWS_PER_CLUSTER} a cluster ({need}); give a log of at least {rows_needed} readings "
+        f"({hours:.1f} h at data.period_s={period_s}) {lower}"
+    )

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import yaml
 
-from tinyad.config import ConfigError, load_dict
+from tinyad.config import ConfigError, load_dict, register_preflight
 
+ROOT = Path(__file__).resolve().parents[1]
 # how a composed params.yaml is named in messages (it is written to a temporary file)
-SOURCE = "conf/ with the overrides"
+SOURCE = "conf/ composition"
 
 
 def compose(overrides: list[str] | None = None, conf_dir: str | Path = "conf", out: str | Path = "params.yaml") -> str:
@@ -29,7 +30,8 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = "conf", o
     from dvc.utils.hydra import compose_and_dump
 
     out = Path(out)
-    compose_and_dump(out, str(Path(conf_dir).resolve()), None, "config", str(Path.cwd()), list(overrides or []))
+    register_preflight()  # what DVC gets from hydra_plugins/ of the project root
+    compose_and_dump(out, str(Path(conf_dir).resolve()), None, "config", str(ROOT), list(overrides or []))
     return out.read_text()
 
 
@@ -75,7 +77,7 @@ _SCHEMA_KEY = re.compile(r"\(full key: ([\w.\[\]]+)\)")
 def override_error(exc: BaseException, conf_dir: str | Path = "conf") -> str | None:
     """One line for a bad override or value (Hydra's or the schema's error), with a
     "did you mean" where a known key or option is close; ``None`` for other errors."""
-    text = str(exc)
+    text = str(exc).replace("ConfigError raised while resolving interpolation: ", "")
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     m = _OVERRIDE.search(text)
     if m:
@@ -87,12 +89,10 @@ def override_error(exc: BaseException, conf_dir: str | Path = "conf") -> str | N
         options = config_groups(conf_dir).get(group, [])
         return (f"{group}={option}: no such option of the group {group!r} (options: {', '.join(options)})"
                 f"{did_you_mean(option, options)}")
-    if isinstance(exc, ConfigError):
-        m = _SCHEMA_KEY.search(text)
-        hint = did_you_mean(m.group(1), schema_keys()) if m and "not in" in text else ""
+    if isinstance(exc, ConfigError) or type(exc).__module__.startswith(("hydra", "omegaconf")):
+        m = _SCHEMA_KEY.search(first)
+        hint = did_you_mean(m.group(1), schema_keys()) if m and "not in" in first else ""
         return first + hint
-    if type(exc).__module__.startswith(("hydra", "omegaconf")):
-        return first
     return None
 
 
@@ -101,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="compare instead of writing")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args(argv)
+    from omegaconf.errors import OmegaConfBaseException
+
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "params.yaml"
         try:
-            compose(args.overrides, out=fresh)
+            compose(args.overrides, out=fresh)  # the preflight resolver checks every value
             text = fresh.read_text()
             load_dict(yaml.safe_load(text) or {}, source=SOURCE)
         except Exception as exc:  # noqa: BLE001 - Hydra's and the schema's errors become one line

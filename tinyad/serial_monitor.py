@@ -35,7 +35,11 @@ readings of their own and are not recorded.
   written ``-999,-999``, the value DHT libraries return, which ``ingest`` and the host
   simulator flag ``dht_error`` again.
 
-The header is written when the file is new or empty; a session appends.  Every row is
+The header is written when the file is new or empty; a session appends, after checking
+the file: the same header (never a second one), and a final line end (added when the
+last line is a complete row, else the file is refused).  ``--record DIR`` records to
+``DIR/session-<timestamp>.csv``.  A line longer than ``LINE_MAX`` (4,096 bytes, the
+firmware's bound) is dropped up to its newline, with a notice.  Every row is
 flushed and fsync'ed as it arrives, so a crash or a pulled cable loses no recorded row.
 ``conf/data/recorded.yaml`` reads these files (``python -m tinyad.params data=recorded``).
 
@@ -69,6 +73,7 @@ from typing import Any, Callable, Iterator, TextIO
 
 __all__ = [
     "CSV_HEADER",
+    "LINE_MAX",
     "RECORDED_EVENTS",
     "MonitorState",
     "Recorder",
@@ -83,6 +88,10 @@ __all__ = [
 ]
 
 CSV_HEADER = "timestamp,temperature,humidity"
+# the longest line kept, in bytes without its line end: the firmware's own bound on a line
+# (SIM_LINE_MAX in firmware/src/host/sim_input.h; tests/test_serial_monitor.py checks they agree).
+# A longer run of bytes without a newline (line noise) is dropped up to the next newline.
+LINE_MAX = 4096
 RECORDED_EVENTS = ("reading", "status", "fault")
 DHT_ERROR_CELL = "-999"  # what DHT libraries return on a failed read; ingest flags it dht_error
 
@@ -234,24 +243,48 @@ def default_record_path(record_dir: str | Path, now: datetime | None = None) -> 
 
 # ------------------------------------------------------------------ recorder
 class Recorder:
-    """Appends rows to a CSV; the header when the file is new or empty; fsync per row."""
+    """Appends rows to a CSV; the header when the file is new or empty; fsync per row.
+
+    Appending to an existing file checks it first: its first line must be the header
+    (never a second one is written), and a last line without a line end (a file
+    edited by hand, or cut off) gets one before the first new row, when it is a
+    complete row (as many fields as the header; ``notes`` says so), else the file is
+    refused: a new row glued to it would be lost at ingest.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.notes: list[str] = []
+        if self.path.is_dir():
+            raise ValueError(f"{self.path}: is a directory; expected a CSV file to record to "
+                             "(or --record alone for <serial.record_dir>/session-<timestamp>.csv)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        end = self._check_existing() if self.path.exists() and self.path.stat().st_size > 0 else None
         self._fh = open(self.path, "a", encoding="utf-8", newline="")
         self.rows = 0
-        if self._fh.tell() == 0:
+        if end is None:
             self._write(CSV_HEADER)
-        else:
-            self._check_header()
+        elif end == "add-newline":
+            self._fh.write("\n")
+            self.notes.append(f"{self.path}: its last line had no line end; added one before the new rows")
 
-    def _check_header(self) -> None:
-        with open(self.path, encoding="utf-8", newline="") as fh:
-            first = fh.readline().rstrip("\r\n")
+    def _check_existing(self) -> str:
+        """``ok`` or ``add-newline`` for a file to append to; ValueError if it is not a recording."""
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        first = lines[0].rstrip(b"\r").decode("utf-8", "replace")
         if first != CSV_HEADER:
-            self._fh.close()
             raise ValueError(f"{self.path}:1:1: expected the header {CSV_HEADER!r} to append to, got {first!r}")
+        if data.endswith(b"\n"):
+            return "ok"
+        last = lines[-1].rstrip(b"\r").decode("utf-8", "replace")
+        fields = CSV_HEADER.count(",") + 1
+        if last.count(",") + 1 != fields:
+            raise ValueError(
+                f"{self.path}:{len(lines)}: the last line {last!r} has no line end and is not a complete row "
+                f"(expected {fields} fields like the header); remove it or record to a new file"
+            )
+        return "add-newline"
 
     def _write(self, line: str) -> None:
         self._fh.write(line + "\n")
@@ -346,6 +379,8 @@ def monitor(session: Session, out: TextIO = sys.stdout,
         state.record_path = str(session.record)
     tty = not session.plain and hasattr(out, "isatty") and out.isatty()
     display = Display(out, state, tty)
+    for note in recorder.notes if recorder is not None else ():
+        display.notice(note)
     lost_since: float | None = None
     ever_connected = False
     try:
@@ -373,14 +408,26 @@ def monitor(session: Session, out: TextIO = sys.stdout,
             ever_connected = True
             lost_since = None
             pending = b""
+            skipped = 0  # bytes of an over-long line dropped so far (its end not yet seen)
             try:
                 while True:
                     chunk = port.read(max(1, getattr(port, "in_waiting", 0) or 1))
                     if not chunk:
                         continue  # read timeout: nothing arrived
                     pending += chunk
-                    while b"\n" in pending:
-                        raw, pending = pending.split(b"\n", 1)
+                    while True:
+                        nl = pending.find(b"\n")
+                        if nl < 0:
+                            if len(pending) > LINE_MAX:  # bounded, as the firmware bounds its line
+                                skipped += len(pending)
+                                pending = b""
+                            break
+                        raw, pending = pending[:nl], pending[nl + 1:]
+                        if skipped or len(raw) > LINE_MAX:
+                            display.notice(f"dropped a line of {skipped + len(raw)} bytes without a line end "
+                                           f"(longer than {LINE_MAX} bytes: line noise?)")
+                            skipped = 0
+                            continue
                         text = raw.decode("utf-8", "replace").rstrip("\r")
                         if not text.strip():
                             continue
@@ -442,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     record = None
     if args.record is not None:
         record = Path(args.record) if args.record else default_record_path(sc.record_dir)
+        if record.is_dir():  # --record DIR: a new session file in that folder
+            record = default_record_path(record)
     session = Session(
         port=args.port or sc.port, baud=baud, read_timeout_s=sc.read_timeout_s,
         retry_initial_s=args.retry_initial if args.retry_initial is not None else sc.retry_initial_s,
@@ -456,6 +505,10 @@ def main(argv: list[str] | None = None) -> int:
         return monitor(session)
     except ValueError as exc:  # e.g. appending to a file that is not a recording
         print(f"serial_monitor: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the recording cannot be opened (permissions, a missing drive)
+        where = exc.filename or session.record
+        print(f"serial_monitor: error: {where}: cannot record there ({exc.strerror or exc})", file=sys.stderr)
         return 2
 
 

@@ -65,9 +65,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from tinyad.config import ConfigError, load_dict
+from tinyad.config import PREFLIGHT_KEY, ConfigError, load_dict, register_preflight
 from tinyad.paths import project_root
 
 __all__ = [
@@ -156,7 +156,15 @@ def split_config(cfg: DictConfig | dict, source: str = "overrides") -> tuple[dic
     """The composed config -> (the pipeline's params dict, validated; the sweep settings)."""
     from omegaconf.errors import OmegaConfBaseException
 
-    raw = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    if isinstance(cfg, DictConfig):
+        cfg = cfg.copy()
+        with open_dict(cfg):  # the schema checks the point below, with the sweep's own messages
+            if PREFLIGHT_KEY in cfg.keys():
+                del cfg[PREFLIGHT_KEY]
+        raw = OmegaConf.to_container(cfg, resolve=True)
+    else:
+        raw = dict(cfg)
+        raw.pop(PREFLIGHT_KEY, None)
     raw.pop("hydra", None)
     sweep_raw = raw.pop("sweep", None)
     if sweep_raw is None:
@@ -279,6 +287,7 @@ def compose(overrides: Sequence[str], conf_dir: Path = CONF_DIR, hydra_node: boo
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    register_preflight()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf_dir), version_base=None):
         return hcompose(CONFIG_NAME, overrides=list(overrides), return_hydra_config=hydra_node)

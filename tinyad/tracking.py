@@ -37,7 +37,10 @@ temporary copy, so queued experiments land in the same database).  Experiment:
 
 Failure: ``log_pipeline_run`` never raises unless ``strict=True``.  When the store is
 unreachable, locked or read-only, it prints what failed and the exact command that
-logs the run later, and returns ``None``; the DVC metrics files are untouched by
+logs the run later, and returns ``None``.  When the run had been created before the
+failure, the command carries ``--replace-run <id>``: the recovery logs a complete run,
+then deletes the half-logged one (no duplicate).  When a local ``mlflow.db`` is not a
+database (corrupt), it says so and how to move it aside to start a new store first; the DVC metrics files are untouched by
 tracking in any case.  For HTTP stores it bounds MLflow's retries and timeout
 (``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, ``MLFLOW_HTTP_REQUEST_TIMEOUT``) unless the
 environment sets them.  MLflow is imported inside the functions that need it.
@@ -255,14 +258,16 @@ def artifact_location(uri: str) -> str | None:
 
 
 def recovery_command(root: Path, params_path: Path, metrics_dir: Path, uri: str, experiment: str,
-                     artifacts: Iterable[Path] = ()) -> str:
-    """The shell command that logs this run's outputs later."""
+                     artifacts: Iterable[Path] = (), replace_run: str | None = None) -> str:
+    """The shell command that logs this run's outputs later (replacing a half-logged run)."""
     parts = [
         "cd", shlex.quote(str(root)), "&&", shlex.quote(sys.executable), "-m", "tinyad.tracking", "log",
         "--root", ".", "--params", shlex.quote(_rel(params_path, root)),
         "--metrics-dir", shlex.quote(_rel(metrics_dir, root)),
         "--uri", shlex.quote(uri), "--experiment", shlex.quote(experiment),
     ]
+    if replace_run:
+        parts += ["--replace-run", shlex.quote(replace_run)]
     for a in artifacts:
         parts += ["--artifact", shlex.quote(_rel(a, root))]
     return " ".join(parts)
@@ -282,7 +287,8 @@ def _chunks(items: list, n: int) -> Iterable[list]:
 
 
 def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path], uri: str,
-         experiment: str, history: Path | None, run_name: str | None, extra_tags: dict[str, str]) -> str:
+         experiment: str, history: Path | None, run_name: str | None, extra_tags: dict[str, str],
+         created: list[str] | None = None, replace_run: str | None = None) -> str:
     import time
 
     from mlflow.entities import Metric, Param, RunTag
@@ -303,8 +309,12 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
 
     client = MlflowClient(tracking_uri=uri)
     exp_id = _experiment_id(client, experiment, uri)
+    if replace_run:
+        tags["tinyad.replaces"] = replace_run
     run = client.create_run(exp_id, run_name=name, tags=tags, start_time=start_ms)
     run_id = run.info.run_id
+    if created is not None:
+        created.append(run_id)
     try:
         now = int(time.time() * 1000)
         for chunk in _chunks([Param(k, v) for k, v in sorted(params.items())], _BATCH_PARAMS):
@@ -337,6 +347,8 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
             pass
         raise
     client.set_terminated(run_id, status="FINISHED", end_time=int(time.time() * 1000))
+    if replace_run:
+        _retire(client, replace_run, run_id)
     return run_id
 
 
@@ -355,6 +367,25 @@ def _evaluate_warnings(metrics_dir: Path) -> list[str]:
         return list(json.loads((metrics_dir / "evaluate.json").read_text()).get("warnings") or [])
     except (OSError, ValueError, AttributeError):
         return []
+
+
+def _retire(client, old_id: str, new_id: str) -> None:
+    """Delete the half-logged run ``old_id`` that ``new_id`` replaces (only after ``new_id`` is complete).
+
+    A run that finished is left alone: it is not the failed attempt.  MLflow keeps a
+    deleted run until ``mlflow gc`` (``mlflow runs restore`` brings it back).
+    """
+    try:
+        old = client.get_run(old_id)
+    except Exception:  # noqa: BLE001 - never created, or already gone: nothing to replace
+        print(f"tracking: run {old_id} to replace is not in the store; nothing deleted", file=sys.stderr)
+        return
+    if old.info.status == "FINISHED":
+        print(f"tracking: run {old_id} finished, it is kept (not the failed attempt)", file=sys.stderr)
+        return
+    if old.info.lifecycle_stage != "deleted":
+        client.delete_run(old_id)
+    print(f"tracking: run {new_id} replaces the {old.info.status} run {old_id} (deleted)", file=sys.stderr)
 
 
 def _experiment_id(client, experiment: str, uri: str) -> str:
@@ -422,6 +453,7 @@ def log_pipeline_run(
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
     strict: bool = False,
+    replace_run: str | None = None,
 ) -> str | None:
     """Log one pipeline run to MLflow; returns its run id, or ``None`` if tracking failed.
 
@@ -443,13 +475,19 @@ def log_pipeline_run(
     if resolved.startswith(("http://", "https://")):
         for k, v in HTTP_DEFAULTS.items():
             os.environ.setdefault(k, v)
+    created: list[str] = []
     try:
         with store_lock(resolved):
-            run_id = _log(root, params_path, metrics_dir, arts, resolved, exp_name, hist, run_name, dict(tags or {}))
+            run_id = _log(root, params_path, metrics_dir, arts, resolved, exp_name, hist, run_name, dict(tags or {}),
+                          created, replace_run)
     except Exception as exc:  # noqa: BLE001 - tracking must never lose the pipeline's results
         if strict:
             raise
         first = failure_reason(exc)
+        half = ""
+        if created:  # the run exists, half logged: the recovery replaces it rather than adding a second one
+            half = (f"Run {created[0]} was created before the failure and is incomplete; the command below "
+                    "replaces it (it is deleted once the new run is complete).\n")
         hint = ""
         from tinyad.paths import project_root
 
@@ -461,11 +499,14 @@ def log_pipeline_run(
                 f"    cd {shlex.quote(str(original))} && dvc exp apply {shlex.quote(exp)}\n"
                 f" and run the command above with 'cd {shlex.quote(str(original))}'.)\n"
             )
+        cmd = recovery_command(root, params_path, metrics_dir, resolved, exp_name, arts,
+                               created[0] if created else replace_run)
         print(
             f"\nMLflow tracking FAILED for store {resolved!r} (experiment {exp_name!r}): "
             f"{type(exc).__name__}: {first}\n"
             f"The pipeline's results are intact ({_rel(metrics_dir, root)}/ holds the DVC metrics).\n"
-            f"Log this run later with:\n    {recovery_command(root, params_path, metrics_dir, resolved, exp_name, arts)}\n{hint}",
+            f"{corrupt_store_notice(resolved, exc)}{half}"
+            f"Log this run later with:\n    {cmd}\n{hint}",
             file=sys.stderr,
         )
         return None
@@ -474,6 +515,33 @@ def log_pipeline_run(
     print(f"MLflow: logged run {run_id} to experiment {exp_name!r} at {resolved}; headline view: "
           f"mlflow ui, then /{runs_view_path(_exp_id_of(resolved, exp_name))}", file=sys.stderr)
     return run_id
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_CORRUPT = re.compile(r"file is not a database|database disk image is malformed", re.I)
+
+
+def corrupt_store_notice(uri: str, exc: BaseException | None = None) -> str:
+    """For a local sqlite store that is not a database: what to do first ('' otherwise).
+
+    The recovery command cannot work on a corrupt file, so the user is told to move it
+    aside (kept, for ``sqlite3 <file> .recover``) and let the command start a new store.
+    """
+    db = sqlite_path(uri)
+    if db is None or not db.is_file():
+        return ""
+    with open(db, "rb") as fh:
+        head = fh.read(len(SQLITE_MAGIC))
+    corrupt = (head != SQLITE_MAGIC and len(head) > 0) or bool(exc is not None and _CORRUPT.search(str(exc)))
+    if not corrupt:
+        return ""
+    import datetime
+
+    aside = db.with_name(f"{db.name}.corrupt-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    return (f"{db} is not a usable SQLite database (corrupt): the command below fails until the file is "
+            f"replaced. Keep it and start a new store with\n    mv {shlex.quote(str(db))} {shlex.quote(str(aside))}\n"
+            f"then run the command below (the old runs stay in {aside.name}; try `sqlite3 {shlex.quote(str(aside))} "
+            f".recover` to salvage them).\n")
 
 
 _REASON = re.compile(r"\(\w+(\.\w+)*Error\)|Error:|refused|timed? ?out|locked|readonly|read-only|unreachable", re.I)
@@ -524,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     lg.add_argument("--run-name", default=None)
     lg.add_argument("--artifact", action="append", default=None,
                     help="file or folder to attach (repeatable; default: the standard outputs that exist)")
+    lg.add_argument("--replace-run", default=None, metavar="RUN_ID",
+                    help="a half-logged run of an earlier attempt: deleted once this run is complete")
     args = ap.parse_args(argv)
     root = Path(args.root).resolve()
     try:
@@ -531,9 +601,13 @@ def main(argv: list[str] | None = None) -> int:
             root, args.params, args.metrics_dir,
             [Path(a) for a in args.artifact] if args.artifact else None,
             history=args.history, uri=args.uri, experiment=args.experiment, run_name=args.run_name, strict=True,
+            replace_run=args.replace_run,
         )
     except Exception as exc:  # noqa: BLE001 - the CLI reports and exits non-zero
         print(f"tinyad.tracking: {type(exc).__name__}: {exc}", file=sys.stderr)
+        notice = corrupt_store_notice(args.uri or resolve_uri(_tracking_params(_under(root, args.params))[0], root), exc)
+        if notice:
+            print(notice.rstrip("\n"), file=sys.stderr)
         return 1
     print(run_id)
     return 0
