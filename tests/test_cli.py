@@ -168,3 +168,14 @@ def test_a_time_stamped_monitor_log_is_a_serial_log(tmp_path):
                    '"threshold":false,"alert":false}\n')
     assert is_serial_log(log)
     assert read_serial_log(log)["temperature"].tolist() == [24.0]
+
+
+@pytest.mark.slow
+def test_the_pipelines_output_has_no_tensorflow_noise_and_shows_training_progress(pipeline):
+    out = (pipeline.repro_stdout + pipeline.repro_stderr).splitlines()
+    assert any(ln.startswith("Running stage 'train'") for ln in out), "no repro output kept"
+    noise = [ln for ln in out if ln.startswith(("I0000", "W0000", "E0000", "WARNING: All log messages"))
+             or "TensorSpec(" in ln or ln.startswith("Saved artifact at")]
+    assert noise == []
+    epochs = [ln for ln in out if ln.startswith("train: epoch ")]
+    assert 3 <= len(epochs) <= 12, epochs
