@@ -42,6 +42,11 @@ if ! .venv/bin/uv --version 2>/dev/null | grep -q "^uv $UV_VERSION"; then
 fi
 echo "setup: installing the locked Python dependencies (requirements.lock)"
 .venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
+# the project itself, editable and without dependencies (they are the lock's): the
+# `tinyad` console script (pyproject.toml [project.scripts])
+.venv/bin/uv pip install -q --no-deps --python .venv/bin/python -e .
+# `dvc plots show` offline: the HTML template with Vega inlined (tinyad/plots.py)
+.venv/bin/python -m tinyad.plots >/dev/null
 
 if [ "${1:-}" = "--test" ]; then
   missing=()

@@ -120,6 +120,35 @@ def elf_sections_size(path: Path) -> dict[str, int]:
     return sizes
 
 
+# The generated C model is sized for the ESP8266/ESP32 Xtensa ISA when Debian's
+# cross compiler is installed (``make test``'s set-up), else for this host.
+MODEL_C_COMPILERS = ("xtensa-lx106-elf-gcc", "cc")
+
+
+def model_c_size(generated: Path, prefix: str, build: Path) -> dict[str, Any]:
+    """Flash and static RAM of the generated int8 C model alone (``<prefix>_model.c``).
+
+    Compiled with ``-Os -c`` by the first of ``MODEL_C_COMPILERS`` found, sized with
+    the Berkeley sums of the object's sections: flash = text + data.
+    """
+    src = generated / f"{prefix}_model.c"
+    if not src.is_file():
+        raise FirmwareError(f"{src}: not found: run `dvc repro codegen` first")
+    cc = next((c for c in MODEL_C_COMPILERS if shutil.which(c)), None)
+    if cc is None:
+        raise FirmwareError(f"no C compiler found (tried {', '.join(MODEL_C_COMPILERS)}): install gcc")
+    build.mkdir(parents=True, exist_ok=True)
+    obj = build / f"{prefix}_model.o"
+    proc = subprocess.run([cc, "-Os", "-std=c99", "-c", str(src), "-I", str(generated),
+                           "-I", str(generated.parent / "tinyad"), "-o", str(obj)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise FirmwareError(f"{cc} -Os -c {src} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    sizes = elf_sections_size(obj)
+    return {**sizes, "flash_bytes": sizes["text"] + sizes["data"], "ram_bytes": sizes["data"] + sizes["bss"],
+            "method": f"{cc} -Os -std=c99 -c {src.name}; Berkeley sums over the object's sections; "
+                      "flash = text + data, ram = data + bss"}
+
+
 def size_report(env: str, folder: Path) -> dict[str, Any]:
     """The size figures of one environment's copied artifacts."""
     elf = folder / elf_of(env, artifact_names(env))
@@ -280,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--project", default="firmware")
     ap.add_argument("--out", default="build/firmware")
     ap.add_argument("--metrics", default="metrics/firmware.json")
+    ap.add_argument("--headline", default="metrics/headline.json", help="the headline figures (tinyad/headline.py)")
     args = ap.parse_args(argv)
 
     cfg = load(args.params)
@@ -291,7 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     model_config = project / "lib" / "generated" / f"{cfg.codegen.prefix}_model_config.h"
     metrics["power_estimate"] = power_estimate(cfg, model_config, Path(args.out))
+    metrics["model_c"] = model_c_size(project / "lib" / "generated", cfg.codegen.prefix, Path(args.out) / "model_c")
     write_json(args.metrics, metrics)
+    # the headline: the few figures shown first (dvc exp show view, MLflow columns)
+    from tinyad.headline import headline, read_metrics
+
+    stages_metrics = read_metrics(Path(args.metrics).parent) | {Path(args.metrics).stem: metrics}
+    write_json(args.headline, headline(stages_metrics, str(Path(args.metrics).parent)))
     for env, rep in metrics["envs"].items():
         print(f"firmware {env}: flash {rep['flash_bytes']} B, static RAM {rep['ram_bytes']} B "
               f"(text {rep['text']}, data {rep['data']}, bss {rep['bss']})")

@@ -92,7 +92,9 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_v
     y_val = np.asarray(y_val, dtype=np.float32)
     weights = class_weights(y_train, cfg.class_weight)
     model = build_model(X_train.shape[1], cfg)
-    callbacks = []
+    from tinyad.progress import keras_epoch_lines
+
+    callbacks = [keras_epoch_lines(cfg.epochs)]
     if len(X_val):
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.early_stopping_patience, restore_best_weights=True)

@@ -67,6 +67,7 @@ def copy_worktree(dst: Path) -> Path:
 class Pipeline:
     root: Path
     repro_stdout: str
+    repro_stderr: str = ""
 
     def path(self, rel: str) -> Path:
         return self.root / rel
@@ -75,6 +76,10 @@ class Pipeline:
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> Pipeline:
     """The default pipeline, reproduced once in a copy of the work tree."""
+    reuse = os.environ.get("TINYAD_TEST_PIPELINE_ROOT")  # a work tree already reproduced (while developing)
+    if reuse:
+        log = Path(reuse) / ".dvc" / "tmp" / "repro.log"  # the output of its `dvc repro`, if kept there
+        return Pipeline(root=Path(reuse).resolve(), repro_stdout=log.read_text() if log.is_file() else "")
     root = copy_worktree(tmp_path_factory.mktemp("pipeline") / "repo")
     proc = run(["dvc", "repro"], root)
-    return Pipeline(root=root, repro_stdout=proc.stdout)
+    return Pipeline(root=root, repro_stdout=proc.stdout, repro_stderr=proc.stderr)

@@ -117,12 +117,38 @@ def test_cli_reads_a_sweep_directory(tmp_path, capsys):
         (tmp_path / name).mkdir()
         (tmp_path / name / "point.json").write_text(json.dumps({
             "point": name, "overrides": [f"cluster.k={3 + int(name)}"], "run_id": f"r{name}",
-            "metrics": {"f1": f1, "size": size, "latency": 1.0, "ram": 1500, "accuracy": 0.99},
+            "metrics": {"f1": f1, "size": size, "latency": 1.0, "ram": 1500, "accuracy": 0.99,
+                        "test_events": 14, "anomalous_rows": 955},
         }))
     assert [p.name for p in load_points(tmp_path)] == ["0", "1"]
     assert main([str(tmp_path), "--flash-budget", "3000"]) == 0
-    assert "Recommended: point 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Recommended: point 0" in out and "scored on 14 events / 955 anomalous readings" in out
     assert (tmp_path / "report" / "pareto.png").is_file()
     (tmp_path / "1" / "point.json").write_text(json.dumps({"point": "1", "overrides": [], "metrics": {"f1": 0.5}}))
     assert main([str(tmp_path)]) == 2
     assert "1/point.json: not a finished sweep point" in capsys.readouterr().err
+
+
+def test_the_recommendation_never_names_a_point_below_the_quality_floor(tmp_path):
+    from tinyad.pareto import QualityFloor
+
+    def Q(name, f1, size, rows, events=3):
+        return SweepPoint(name, [f"cluster.k={name}"], f1, size, 1.0, 1000,
+                          extra={"test_events": events, "anomalous_rows": rows})
+
+    floor = QualityFloor(f1=0.5, anomalous_rows=50)
+    # the case: 1.000 on 5 anomalous rows, 0.021 on many; a real 0.7 wins
+    pts = [Q("a", 1.0, 1000, 5, 1), Q("b", 0.021, 900, 900), Q("c", 0.7, 2000, 800)]
+    assert recommend(pts, 3072, 2048, floor).name == "c"
+    assert recommend(pts[:2], 3072, 2048, floor) is None
+    assert recommend(pts[:2], 3072, 2048).name == "a"  # no floor: the old, misleading answer
+    rep = write_report(pts, 3072, 2048, tmp_path, floor)
+    md = rep.paths["md"].read_text()
+    assert "Quality floor: F1 >= 0.5 scored on at least 50 anomalous test readings" in md
+    rows = {r["point"]: r for r in rep.rows}
+    assert rows["a"]["anomalous_rows"] == 5 and rows["a"]["test_events"] == 1 and rows["a"]["meets_floor"] is False
+    assert rows["c"]["meets_floor"] is True and rows["c"]["recommended"] is True
+    assert "| a | cluster.k=a | 1.000 |" in md and "| 1 | 5 |" in md
+    none = write_report(pts[:2], 3072, 2048, tmp_path / "none", floor)
+    assert "No point meets the budgets and the quality floor" in none.paths["md"].read_text()

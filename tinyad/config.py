@@ -731,6 +731,7 @@ class TrackingConfig:
 
     experiment: str
     uri: str
+    registered_model: str = ""  # the MLflow registered model each run's model becomes a version of ("": none)
 
 
 # ------------------------------------------------------------------------- root

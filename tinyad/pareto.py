@@ -16,8 +16,11 @@ Definitions (written out because the report states them):
   strictly better in one; the front is the set of points no other point dominates.
   ``front_f1_size`` is the front over (F1, size) alone, ``front_all`` over all three;
 * a point *meets the budgets* when ``size <= flash_budget`` and ``ram <= ram_budget``;
-* the recommended point: the highest F1 among the points that meet the budgets; ties
-  go to the smaller size, then the lower latency, then the lower point name.
+* a point *meets the quality floor* (``QualityFloor``, ``sweep.quality_floor``) when its
+  F1 is at least ``f1`` and it was scored on at least ``anomalous_rows`` anomalous test
+  readings; every row states the test events and anomalous readings it was scored on;
+* the recommended point: the highest F1 among the points that meet the budgets and
+  the floor; ties go to the smaller size, then the lower latency, then the lower point name.
 
 Writes ``pareto.png`` (F1 against size and F1 against latency, fronts drawn, budget
 marked, recommendation starred), ``pareto.csv`` and ``pareto.md`` (every point, with
@@ -44,6 +47,8 @@ __all__ = [
     "dominates",
     "pareto_mask",
     "meets_budgets",
+    "meets_floor",
+    "QualityFloor",
     "recommend",
     "dvc_command",
     "repro_command",
@@ -66,6 +71,16 @@ class SweepPoint:
     accuracy: float = math.nan
     run_id: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def test_events(self) -> float:
+        """Anomaly events in the test split this point was scored on (nan: not known)."""
+        return float(self.extra.get("test_events", math.nan))
+
+    @property
+    def anomalous_rows(self) -> float:
+        """Anomalous readings in the test split this point was scored on (nan: not known)."""
+        return float(self.extra.get("anomalous_rows", math.nan))
 
     def __post_init__(self) -> None:
         for key in ("f1", "size", "latency", "ram"):
@@ -111,9 +126,30 @@ def meets_budgets(p: SweepPoint, flash_budget: float, ram_budget: float) -> bool
     return p.size <= flash_budget and p.ram <= ram_budget
 
 
-def recommend(points: Sequence[SweepPoint], flash_budget: float, ram_budget: float) -> SweepPoint | None:
-    """Best F1 meeting the budgets; ties: smaller size, then lower latency, then name."""
-    ok = [p for p in points if meets_budgets(p, flash_budget, ram_budget)]
+@dataclass(frozen=True)
+class QualityFloor:
+    """What a point must reach to be recommended: an F1, scored on enough anomalous readings."""
+
+    f1: float = 0.0
+    anomalous_rows: int = 0
+
+    def met_by(self, p: SweepPoint) -> bool:
+        rows = p.anomalous_rows
+        enough = self.anomalous_rows <= 0 or (not math.isnan(rows) and rows >= self.anomalous_rows)
+        return p.f1 >= self.f1 and enough
+
+    def text(self) -> str:
+        return f"F1 >= {self.f1:g} scored on at least {self.anomalous_rows} anomalous test readings"
+
+
+def meets_floor(p: SweepPoint, floor: QualityFloor | None) -> bool:
+    return floor is None or floor.met_by(p)
+
+
+def recommend(points: Sequence[SweepPoint], flash_budget: float, ram_budget: float,
+              floor: QualityFloor | None = None) -> SweepPoint | None:
+    """Best F1 meeting the budgets and the quality floor; ties: smaller size, then lower latency, then name."""
+    ok = [p for p in points if meets_budgets(p, flash_budget, ram_budget) and meets_floor(p, floor)]
     if not ok:
         return None
     return min(ok, key=lambda p: (-p.f1, p.size, p.latency, p.name))
@@ -131,15 +167,16 @@ def repro_command(overrides: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------- report
-COLUMNS = ["point", "overrides", "f1", "accuracy", "size_bytes", "latency_us", "ram_bytes",
-           "meets_budgets", "front_f1_size", "front_all", "recommended", "run_id"]
+COLUMNS = ["point", "overrides", "f1", "accuracy", "test_events", "anomalous_rows", "size_bytes", "latency_us",
+           "ram_bytes", "meets_budgets", "meets_floor", "front_f1_size", "front_all", "recommended", "run_id"]
 
 
-def report_rows(points: Sequence[SweepPoint], flash_budget: float, ram_budget: float) -> tuple[list[dict[str, Any]], SweepPoint | None]:
+def report_rows(points: Sequence[SweepPoint], flash_budget: float, ram_budget: float,
+                floor: QualityFloor | None = None) -> tuple[list[dict[str, Any]], SweepPoint | None]:
     """One row a point, best F1 first (then smaller size)."""
     front2 = pareto_mask(points, ("f1", "size"))
     front3 = pareto_mask(points, ("f1", "size", "latency"))
-    best = recommend(points, flash_budget, ram_budget)
+    best = recommend(points, flash_budget, ram_budget, floor)
     rows = []
     for p, f2, f3 in zip(points, front2, front3):
         rows.append({
@@ -147,10 +184,13 @@ def report_rows(points: Sequence[SweepPoint], flash_budget: float, ram_budget: f
             "overrides": " ".join(p.overrides),
             "f1": float(p.f1),
             "accuracy": float(p.accuracy),
+            "test_events": _count(p.test_events),
+            "anomalous_rows": _count(p.anomalous_rows),
             "size_bytes": int(p.size) if float(p.size).is_integer() else float(p.size),
             "latency_us": float(p.latency),
             "ram_bytes": int(p.ram) if float(p.ram).is_integer() else float(p.ram),
             "meets_budgets": meets_budgets(p, flash_budget, ram_budget),
+            "meets_floor": meets_floor(p, floor),
             "front_f1_size": f2,
             "front_all": f3,
             "recommended": best is not None and p is best,
@@ -160,7 +200,12 @@ def report_rows(points: Sequence[SweepPoint], flash_budget: float, ram_budget: f
     return rows, best
 
 
-def _markdown(rows: list[dict[str, Any]], best: SweepPoint | None, flash_budget: float, ram_budget: float) -> str:
+def _count(v: float) -> int | float:
+    return v if math.isnan(v) else int(v)
+
+
+def _markdown(rows: list[dict[str, Any]], best: SweepPoint | None, flash_budget: float, ram_budget: float,
+              floor: QualityFloor | None = None) -> str:
     def cell(v: Any) -> str:
         if isinstance(v, bool):
             return "yes" if v else ""
@@ -176,13 +221,20 @@ def _markdown(rows: list[dict[str, Any]], best: SweepPoint | None, flash_budget:
         "Objectives: maximise F1, minimise size and latency. `front_f1_size`: on the Pareto front of "
         "F1 against size; `front_all`: on the front of all three.",
         "",
+        f"Quality floor: {floor.text() if floor else 'none'} (`meets_floor`; a point below it is never "
+        "recommended). Every F1 was scored on the `test_events` anomaly events and `anomalous_rows` "
+        "anomalous readings of that point's test split: an F1 on a handful of readings says little.",
+        "",
     ]
     if best is None:
-        lines += ["**No point meets the budgets**: raise them or search smaller models.", ""]
+        lines += ["**No point meets the budgets and the quality floor**: raise the budgets, search other "
+                  "models, or score on a longer test split.", ""]
     else:
+        scored = (f", scored on {_count(best.test_events)} events / {_count(best.anomalous_rows)} anomalous readings"
+                  if not math.isnan(best.anomalous_rows) else "")
         lines += [
-            f"**Recommended: point {best.name}** (`{' '.join(best.overrides) or 'defaults'}`): F1 {best.f1:.3f}, "
-            f"{best.size:g} bytes, {best.latency:.1f} us, RAM {best.ram:g} bytes.",
+            f"**Recommended: point {best.name}** (`{' '.join(best.overrides) or 'defaults'}`): F1 {best.f1:.3f}"
+            f"{scored}, {best.size:g} bytes, {best.latency:.1f} us, RAM {best.ram:g} bytes.",
             "",
             "Build its firmware (and log it to MLflow) with",
             "",
@@ -253,7 +305,8 @@ def _plot(points: list[SweepPoint], best: SweepPoint | None, flash_budget: float
     plt.close(fig)
 
 
-def write_report(points: Sequence[SweepPoint], flash_budget: float, ram_budget: float, out_dir: str | Path) -> SweepReport:
+def write_report(points: Sequence[SweepPoint], flash_budget: float, ram_budget: float, out_dir: str | Path,
+                 floor: QualityFloor | None = None) -> SweepReport:
     """Write pareto.png, pareto.csv and pareto.md into ``out_dir``."""
     from tinyad.io import write_text
 
@@ -261,8 +314,8 @@ def write_report(points: Sequence[SweepPoint], flash_budget: float, ram_budget: 
     if not points:
         raise ValueError("sweep report: no finished point to report on")
     out = Path(out_dir)
-    rows, best = report_rows(points, flash_budget, ram_budget)
-    md = _markdown(rows, best, flash_budget, ram_budget)
+    rows, best = report_rows(points, flash_budget, ram_budget, floor)
+    md = _markdown(rows, best, flash_budget, ram_budget, floor)
     paths = {"png": out / "pareto.png", "csv": out / "pareto.csv", "md": out / "pareto.md"}
     _plot(points, best, flash_budget, ram_budget, paths["png"])
     write_text(paths["csv"], _csv(rows))
@@ -296,11 +349,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sweep_dir")
     ap.add_argument("--flash-budget", type=float, default=3072)
     ap.add_argument("--ram-budget", type=float, default=2048)
+    ap.add_argument("--min-f1", type=float, default=0.5, help="quality floor: the least F1 recommended")
+    ap.add_argument("--min-anomalous-rows", type=int, default=50,
+                    help="quality floor: the fewest anomalous test readings an F1 is trusted on")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     try:
         points = load_points(args.sweep_dir)
-        rep = write_report(points, args.flash_budget, args.ram_budget, args.out or Path(args.sweep_dir) / "report")
+        rep = write_report(points, args.flash_budget, args.ram_budget, args.out or Path(args.sweep_dir) / "report",
+                           QualityFloor(args.min_f1, args.min_anomalous_rows))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -279,11 +279,27 @@ def run_pio(
     proc = subprocess.run(cmd, env=pio_env(project, env, offline), text=True, capture_output=True,
                           timeout=timeout)
     if check and proc.returncode != 0:
+        hint = registry_hint(proc.stdout + proc.stderr)
         raise PioError(
-            f"pio {' '.join(args)} failed with exit code {proc.returncode}\n"
+            (hint + "\n" if hint else "")
+            + f"pio {' '.join(args)} failed with exit code {proc.returncode}\n"
             f"--- stdout (tail)\n{proc.stdout[-4000:]}\n--- stderr (tail)\n{proc.stderr[-4000:]}"
         )
     return proc
+
+
+REGISTRY = "api.registry.platformio.org"
+
+
+def registry_hint(output: str) -> str:
+    """One line that explains a bare ``HTTPClientError``: the registry is out of reach."""
+    if "HTTPClientError" not in output and "Could not resolve host" not in output:
+        return ""
+    wanted = [ln.strip() for ln in install_attempts(output)][:1]
+    what = f" ({wanted[0]})" if wanted else ""
+    return (f"PlatformIO could not reach its registry ({REGISTRY}) to download a package{what}: this machine "
+            "is offline. The host simulator builds offline with `tinyad pio run -e host` (the project-local "
+            "core); the ESP32 environments need a machine that reaches the registry.")
 
 
 def install_attempts(output: str) -> list[str]:
@@ -303,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     proc = run_pio(argv, project_dir=project, check=False)
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
+    hint = registry_hint(proc.stdout + proc.stderr) if proc.returncode else ""
+    if hint:
+        print(f"tinyad pio: error: {hint}", file=sys.stderr)
     return proc.returncode
 
 

@@ -113,6 +113,12 @@ class OptunaSettings:
 
 
 @dataclass
+class QualityFloorSettings:
+    f1: float = 0.5
+    anomalous_rows: int = 50
+
+
+@dataclass
 class SweepConfig:
     """The ``sweep`` node (conf/sweep/default.yaml says what each key does)."""
 
@@ -125,6 +131,9 @@ class SweepConfig:
     parent_run_id: str = ""
     run_name: str = ""
     optuna: OptunaSettings | None = None
+    quality_floor: QualityFloorSettings = field(default_factory=lambda: QualityFloorSettings())
+    n_points: int = 0  # set by tinyad.sweep for the progress lines
+    started_at: float = 0.0  # set by tinyad.sweep (epoch seconds)
 
     def __post_init__(self) -> None:
         if self.mode not in ("grid", "optuna"):
@@ -384,7 +393,9 @@ def point_summary(stage_metrics: dict[str, float], names: SweepMetrics) -> dict[
         out[key] = float(stage_metrics[name])
     f1_name = names.f1
     prefix = f1_name.rsplit(".", 1)[0]  # evaluate.int8_tflm
-    for extra, key in (("accuracy", f"{prefix}.accuracy"),
+    for extra, key in (("test_events", "evaluate.data.events"),
+                       ("anomalous_rows", "evaluate.data.test_anomalous_rows"),
+                       ("accuracy", f"{prefix}.accuracy"),
                        ("f1_point", f"{prefix}.by_type.point.f1"),
                        ("f1_contextual", f"{prefix}.by_type.contextual.f1"),
                        ("f1_collective", f"{prefix}.by_type.collective.f1")):
@@ -463,6 +474,9 @@ def hydra_job(cfg: DictConfig) -> float:
 
     from tinyad.tracking import resolve_uri
 
+    from tinyad.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # the job may run in a launcher's worker process
     hc = HydraConfig.get()
     params, settings = split_config(cfg, source="sweep point")
     out = Path(hc.runtime.output_dir)
@@ -474,6 +488,11 @@ def hydra_job(cfg: DictConfig) -> float:
     )
     print(f"point {rec['point']}: {' '.join(overrides) or '(defaults)'}: " + ", ".join(
         f"{k} {v:.4g}" for k, v in rec["metrics"].items()), flush=True)
+    if settings.n_points:
+        from tinyad.progress import eta_line
+
+        done = len(list(Path(hc.sweep.dir).glob("*/point.json")))
+        print(eta_line("point", done, settings.n_points, time.time() - settings.started_at), flush=True)
     return rec["metrics"]["f1"]
 
 
@@ -526,7 +545,10 @@ def _finish(parent: _Parent, sweep_dir: Path, settings: SweepConfig, n_expected:
     failed = n_expected - len(points)
     report = None
     if points:
-        report = write_report(points, settings.flash_budget_bytes, settings.ram_budget_bytes, sweep_dir / "report")
+        from tinyad.pareto import QualityFloor
+
+        floor = QualityFloor(settings.quality_floor.f1, settings.quality_floor.anomalous_rows)
+        report = write_report(points, settings.flash_budget_bytes, settings.ram_budget_bytes, sweep_dir / "report", floor)
         print(report.markdown)
         print(f"report: {sweep_dir / 'report'}; MLflow parent run {parent.run_id}")
     parent.finish(report, len(points), failed, sweep_dir / "report")
@@ -560,7 +582,9 @@ def _run_grid(overrides: list[str], points: list[list[str]], settings: SweepConf
                       "sweep.ram_budget_bytes": settings.ram_budget_bytes})
     print(f"sweep: {len(points)} point(s) into {sweep_dir}; MLflow parent run {parent.run_id} at {uri}", flush=True)
     args = [o for o in overrides if not o.startswith(("hydra.sweep.dir=", "sweep.parent_run_id="))]
-    argv = ["-m", *args, f"sweep.parent_run_id={parent.run_id}", f"hydra.sweep.dir={sweep_dir}"]
+    args = [o for o in args if not o.startswith(("sweep.n_points=", "sweep.started_at="))]
+    argv = ["-m", *args, f"sweep.parent_run_id={parent.run_id}", f"hydra.sweep.dir={sweep_dir}",
+            f"sweep.n_points={len(points)}", f"sweep.started_at={time.time():.0f}"]
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
@@ -587,7 +611,9 @@ def _constraints(trial) -> list[float]:
 
 
 def _point_worker(kwargs: dict) -> dict:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tinyad.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # a fresh (spawned) process: before its stages import TensorFlow
     return run_point(**kwargs)
 
 
@@ -634,6 +660,7 @@ def _search_loop(study, fixed: list[str], dims: list[Dimension], settings: Sweep
 
     o = settings.optuna
     done = 0
+    t_start = time.time()
     ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=o.n_jobs, mp_context=ctx) as pool:
         while done < o.n_trials:
@@ -663,10 +690,16 @@ def _search_loop(study, fixed: list[str], dims: list[Dimension], settings: Sweep
                 print(f"trial {trial.number}: {' '.join(rec['overrides'])}: F1 {m['f1']:.4f}, "
                       f"{m['size']:g} B, {m['latency']:.1f} us, RAM {m['ram']:g} B", flush=True)
             done += len(batch)
+            from tinyad.progress import eta_line
+
+            print(eta_line("trial", done, o.n_trials, time.time() - t_start), flush=True)
 
 
 # ------------------------------------------------------------------ entry point
 def main(argv: list[str] | None = None) -> int:
+    from tinyad.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # before any point's stages import TensorFlow
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a.split("=", 1)[0] in _HYDRA_FLAGS for a in args):
         saved = sys.argv

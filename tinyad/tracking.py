@@ -14,7 +14,9 @@ What one run holds:
 * metrics: every number in every ``<metrics dir>/<stage>.json``, flattened as
   ``<stage>.<key>.<key>`` (``evaluate.int8_litert.f1``, ``quantize.tflite_bytes``);
   list items get their index as a key, booleans become 0/1, strings and nulls are
-  left out; characters MLflow refuses in a name become ``_``;
+  left out; characters MLflow refuses in a name become ``_``; the headline
+  (``metrics/headline.json``, ``tinyad/headline.py``) under its short names
+  (``f1``, ``tflite``, ...), so the runs table has few columns worth showing;
 * step metrics: the training curves of ``plots/train/history.csv`` as
   ``train.history.<column>`` with the epoch as the step;
 * artifacts: the files and folders passed in (``default_artifacts`` lists the int8
@@ -59,6 +61,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from tinyad.config import flatten
+from tinyad.headline import HEADLINE_FILE
 
 __all__ = [
     "artifact_location",
@@ -76,6 +79,7 @@ _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
 # MLflow's limits on one log_batch call
 _BATCH_METRICS, _BATCH_PARAMS = 1000, 100
 _PARAM_VALUE_MAX = 6000
+HEADLINE_NAME = Path(HEADLINE_FILE).name
 
 
 # ------------------------------------------------------------------ pure parts
@@ -113,12 +117,26 @@ def read_stage_metrics(metrics_dir: Path) -> dict[str, float]:
     if not metrics_dir.is_dir():
         return out
     for path in sorted(metrics_dir.glob("*.json")):
+        if path.name == HEADLINE_NAME:  # logged under its short names (read_headline)
+            continue
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
         out.update(flatten_metrics(data, path.stem))
     return out
+
+
+def read_headline(metrics_dir: Path) -> dict[str, float]:
+    """The headline figures (``<metrics dir>/headline.json``) under their short names."""
+    path = metrics_dir / HEADLINE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    return flatten_metrics(data)
 
 
 def read_params(params_path: Path) -> dict[str, str]:
@@ -276,17 +294,24 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
+    from tinyad import lifecycle as L
+
     params = read_params(params_path)
-    metrics = read_stage_metrics(metrics_dir)
+    headline = read_headline(metrics_dir)
+    metrics = read_stage_metrics(metrics_dir) | headline
     curves = read_history(history) if history else []
     tags = run_tags(root) | extra_tags
-    name = run_name or tags.get("dvc.exp_name")
+    changed = L.changed_params(root, params)
+    name = run_name or L.run_name(changed, tags.get("dvc.exp_name"), tags.get("git.commit"))
+    warnings = _evaluate_warnings(metrics_dir)
+    tags.setdefault(L.NOTE_TAG, L.description(headline, changed, warnings))
+    start_ms = L.pipeline_start_ms() or int(time.time() * 1000)
 
     client = MlflowClient(tracking_uri=uri)
     exp_id = _experiment_id(client, experiment, uri)
     if replace_run:
         tags["tinyad.replaces"] = replace_run
-    run = client.create_run(exp_id, run_name=name, tags=tags)
+    run = client.create_run(exp_id, run_name=name, tags=tags, start_time=start_ms)
     run_id = run.info.run_id
     if created is not None:
         created.append(run_id)
@@ -309,17 +334,39 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
                 client.log_artifacts(run_id, str(path), artifact_path=str(rel) if not rel.is_absolute() else path.name)
             else:
                 client.log_artifact(run_id, str(path), artifact_path=parent)
-        client.log_batch(run_id, tags=[RunTag("tinyad.metrics_logged", str(len(metrics)))])
+        L.log_dataset(client, run_id, root, params_path)
+        registered = _tracking_params(params_path, "registered_model")
+        models = L.log_models(run_id, root, uri, registered or "", headline)
+        extra = [RunTag("tinyad.metrics_logged", str(len(metrics)))]
+        extra += [RunTag(f"tinyad.{k}", v) for k, v in models.items()]
+        client.log_batch(run_id, tags=extra)
     except BaseException:
         try:
             client.set_terminated(run_id, status="FAILED")
         except Exception:  # the store may be what failed
             pass
         raise
-    client.set_terminated(run_id, status="FINISHED")
+    client.set_terminated(run_id, status="FINISHED", end_time=int(time.time() * 1000))
     if replace_run:
         _retire(client, replace_run, run_id)
     return run_id
+
+
+def _exp_id_of(uri: str, experiment: str) -> str:
+    from mlflow.tracking import MlflowClient
+
+    try:
+        exp = MlflowClient(tracking_uri=uri).get_experiment_by_name(experiment)
+    except Exception:  # noqa: BLE001 - only a hint
+        exp = None
+    return exp.experiment_id if exp else "<experiment id>"
+
+
+def _evaluate_warnings(metrics_dir: Path) -> list[str]:
+    try:
+        return list(json.loads((metrics_dir / "evaluate.json").read_text()).get("warnings") or [])
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def _retire(client, old_id: str, new_id: str) -> None:
@@ -343,16 +390,21 @@ def _retire(client, old_id: str, new_id: str) -> None:
 
 def _experiment_id(client, experiment: str, uri: str) -> str:
     """The experiment's id, created if missing; another process creating it first is fine."""
+    from tinyad.lifecycle import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, VIEW_TAG, headline_view
+
     exp = client.get_experiment_by_name(experiment)
-    if exp:
-        return exp.experiment_id
-    try:
-        return client.create_experiment(experiment, artifact_location=artifact_location(uri))
-    except Exception:
+    if exp is None:
+        try:
+            client.create_experiment(experiment, artifact_location=artifact_location(uri),
+                                     tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        except Exception:
+            if client.get_experiment_by_name(experiment) is None:
+                raise
         exp = client.get_experiment_by_name(experiment)
-        if exp is None:
-            raise
-        return exp.experiment_id
+    for tag, value in ((EXPERIMENT_KIND_TAG, EXPERIMENT_KIND), (VIEW_TAG, headline_view())):
+        if exp.tags.get(tag) != value:  # the model-training view (not GenAI); the headline columns
+            client.set_experiment_tag(exp.experiment_id, tag, value)
+    return exp.experiment_id
 
 
 @contextmanager
@@ -458,7 +510,10 @@ def log_pipeline_run(
             file=sys.stderr,
         )
         return None
-    print(f"MLflow: logged run {run_id} to experiment {exp_name!r} at {resolved}", file=sys.stderr)
+    from tinyad.lifecycle import runs_view_path
+
+    print(f"MLflow: logged run {run_id} to experiment {exp_name!r} at {resolved}; headline view: "
+          f"mlflow ui, then /{runs_view_path(_exp_id_of(resolved, exp_name))}", file=sys.stderr)
     return run_id
 
 
@@ -506,17 +561,20 @@ def _under(root: Path, p: Path | str) -> Path:
     return p if p.is_absolute() else root / p
 
 
-def _tracking_params(params_path: Path) -> tuple[str | None, str | None]:
-    """``tracking.uri`` and ``tracking.experiment`` from params.yaml (None when absent)."""
+def _tracking_params(params_path: Path, key: str | None = None):
+    """``tracking.uri`` and ``tracking.experiment`` from params.yaml (None when absent);
+    with ``key``, that one key of the section."""
     import yaml
 
     try:
         raw = yaml.safe_load(params_path.read_text()) or {}
     except (OSError, yaml.YAMLError):
-        return None, None
+        raw = {}
     section = raw.get("tracking") if isinstance(raw, dict) else None
     if not isinstance(section, dict):
-        return None, None
+        section = {}
+    if key is not None:
+        return section.get(key) or None
     return (section.get("uri") or None), (section.get("experiment") or None)
 
 

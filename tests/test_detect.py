@@ -1,0 +1,153 @@
+"""`tinyad detect`: a new log through the trained int8 model exactly as the device would.
+
+The equality tests use the session's ``pipeline`` (the default pipeline reproduced in
+a copy of the work tree: its models, params and host firmware).  They replay a
+simulated labelled log, the real UCI office log and a serial log recorded from the
+host firmware, once through the Python reference (``--engine python``) and once
+through the host firmware program, and compare every reading's score, decision and
+alert state and the alerts table.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinyad import detect as D
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"  # the plots are kept for a person to look at
+UCI = ROOT.parent / "shared" / "datasets" / "uci-occupancy" / "occupancy_datatest.txt"
+
+
+# ------------------------------------------------------------ without a model
+def test_serial_log_lines_become_readings_and_faults(tmp_path):
+    log = tmp_path / "session.log"
+    log.write_text(
+        "tinyad host simulator\n"
+        '{"t":120,"event":"status","temp":24.1,"hum":40.0,"score":-128,"model":false,"threshold":false,"alert":false}\n'
+        '{"t":60,"event":"status","temp":24.0,"hum":null,"score":null,"model":false,"threshold":false,"alert":false}\n'
+        '{"t":180,"event":"fault","reason":"dht_error"}\n'
+        '{"t":240,"event":"reading","temp":null,"hum":null,"reason":"nan"}\n'
+    )
+    assert D.is_serial_log(log)
+    df = D.read_serial_log(log)
+    assert list(D.seconds(df["timestamp"])) == [60, 120, 180, 240]
+    assert df["fault"].tolist() == ["", "", "dht_error", "nan"]
+    assert df["temperature"].iloc[1] == 24.1 and np.isnan(df["humidity"].iloc[0])
+
+
+def test_a_broken_serial_line_names_the_file_and_line(tmp_path):
+    log = tmp_path / "s.log"
+    log.write_text('{"t":1,"event":"status","temp":1,"hum":1}\n{"t": 2, oops\n')
+    with pytest.raises(ValueError, match=r"s\.log: line 2: not a JSON line"):
+        D.read_serial_log(log)
+
+
+def test_unknown_preset_lists_the_options():
+    with pytest.raises(ValueError, match=r"--data-preset 'ucii'.*uci_inject"):
+        D.preset_csv("ucii")
+
+
+def test_missing_models_say_which_stage_to_run(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tinyad", "detect", str(UCI), "--models", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "dvc repro cluster" in proc.stderr, proc.stderr
+
+
+# ------------------------------------------------------------ with the pipeline
+@pytest.fixture(scope="module")
+def device(pipeline):
+    return D.Device.load(pipeline.path("params.yaml"), pipeline.path("models"))
+
+
+@pytest.fixture(scope="module")
+def program(pipeline):
+    return pipeline.path(D.DEFAULT_PROGRAM)
+
+
+def assert_same(a: D.Detection, b: D.Detection) -> None:
+    cols = ["timestamp", "fault", "score", "model", "threshold", "alert", "event", "raised_by"]
+    pd.testing.assert_frame_equal(a.readings[cols], b.readings[cols])
+    pd.testing.assert_frame_equal(a.alerts, b.alerts)
+    assert a.summary == b.summary
+
+
+@pytest.mark.slow
+def test_simulated_labelled_log_equals_the_host_firmware(pipeline, device, program, tmp_path):
+    readings = pd.read_parquet(pipeline.path("data/interim/readings.parquet"))
+    last = readings[readings["timestamp"] >= readings["timestamp"].max() - pd.Timedelta(days=6)]
+    log = tmp_path / "sim.csv"
+    pd.DataFrame({
+        "timestamp": last["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "temperature": last["temperature"], "humidity": last["humidity"], "anomaly": last["anomaly_type"],
+    }).to_csv(log, index=False)
+    cfg = replace(device.cfg, data=replace(device.cfg.data, csv=replace(device.cfg.data.csv, label_col="anomaly")))
+    table = D.read_csv_log(log, cfg)
+    py = D.detect(table, device, "python")
+    fw = D.detect(table, device, "firmware", program)
+    assert_same(py, fw)
+    s = py.summary
+    assert s["alerts"] >= 3 and s["labels"] == 1 and s["events"] >= 5
+    assert 0.0 < s["device_f1"] <= 1.0 and s["events_caught"] >= 1
+    # the alert states are those of evaluate's alert logic on the same decisions
+    from tinyad.alerts import alert_active
+
+    r = py.readings
+    ok = (r["fault"] == "").to_numpy()
+    assert (alert_active(r["model"], r["threshold"], ok, device.rules.consecutive, device.rules.clear_after)
+            == r["alert"].to_numpy()).all()
+    D.write_outputs(py, tmp_path / "out", log, device, "python", None)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(tmp_path / "out" / "detect.png", ARTIFACTS / "detect_sim.png")
+    assert "F1 of the device's decisions" in (tmp_path / "out" / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_cli_on_the_uci_log_writes_alerts_plot_and_summary_equal_to_the_firmware(pipeline, program, tmp_path):
+    outs = {}
+    for engine in D.ENGINES:
+        out = tmp_path / engine
+        proc = subprocess.run(
+            [sys.executable, "-m", "tinyad", "detect", str(UCI), "--data-preset", "uci", "--engine", engine,
+             "--program", str(program), "--out", str(out)],
+            cwd=pipeline.root, capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+        assert proc.returncode == 0, proc.stderr
+        assert "sha256" in proc.stdout and "alerts" in proc.stdout
+        outs[engine] = out
+    a, b = (pd.read_csv(outs[e] / "alerts.csv") for e in D.ENGINES)
+    pd.testing.assert_frame_equal(a, b)
+    summary = json.loads((outs["python"] / "summary.json").read_text())
+    assert summary["labels"] == 0 and "device_f1" not in summary
+    assert summary["readings"] > 2000 and summary["days"] > 1.5
+    md = (outs["python"] / "summary.md").read_text()
+    assert "F1" not in md and "alerts a day" in md
+    png = (outs["python"] / "detect.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "detect_uci.png").write_bytes(png)
+
+
+@pytest.mark.slow
+def test_a_recorded_serial_log_gives_the_alerts_of_its_csv(pipeline, device, program, tmp_path):
+    table = D.read_csv_log(UCI, device.cfg, "uci")
+    rows = D.device_rows(table)
+    serial = subprocess.run([str(program), "--status-every", "1"], input=D.firmware_input(rows),
+                            capture_output=True, text=True, check=True).stdout
+    log = tmp_path / "session.log"
+    log.write_text(serial)
+    from_serial = D.detect(D.read_log(log, device.cfg), device, "python")
+    from_csv = D.detect(table, device, "python")
+    cols = ["score", "model", "threshold", "alert", "event"]
+    pd.testing.assert_frame_equal(from_serial.readings[cols], from_csv.readings[cols])
+    pd.testing.assert_frame_equal(from_serial.alerts.drop(columns="labelled_anomaly"),
+                                  from_csv.alerts.drop(columns="labelled_anomaly"))
