@@ -125,3 +125,59 @@ def test_missing_cross_tool_fails_naming_the_package():
 def _first_difference(a: bytes, b: bytes) -> str:
     i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
     return f"first difference at byte {i}: rv32 {a[max(0, i - 80):i + 80]!r} host {b[max(0, i - 80):i + 80]!r}"
+
+
+_TOD_DRIVER = """\
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "tinyad_features.h"
+
+/* The time-of-day features of every second of the day, through the generated
+ * tinyad_features_values(): FNV-1a 64 of their bits, and every 3600th value. */
+int main(void)
+{
+    tinyad_features_t f;
+    double x[TINYAD_N_FEATURES];
+    uint64_t h = 1469598103934665603ull, bits;
+    uint32_t sod;
+    int j, k;
+    const int idx[2] = {TOD_SIN_J, TOD_COS_J};
+    tinyad_features_init(&f);
+    f.count = TINYAD_WINDOW;
+    for (sod = 0; sod < 86400u; ++sod) {
+        tinyad_features_values(&f, sod, x);
+        for (k = 0; k < 2; ++k) {
+            memcpy(&bits, &x[idx[k]], sizeof bits);
+            for (j = 0; j < 8; ++j) {
+                h = (h ^ ((bits >> (8 * j)) & 0xffu)) * 1099511628211ull;
+            }
+            if (sod % 3600u == 0) {
+                printf("%lu %d %016llx\\n", (unsigned long)sod, k, (unsigned long long)bits);
+            }
+        }
+    }
+    printf("fnv %016llx\\n", (unsigned long long)h);
+    return 0;
+}
+"""
+
+
+def test_time_of_day_features_equal_python_for_every_second_of_the_day_on_rv32(run):
+    from tinyad.features import feature_names, tod_sin_cos
+
+    names = feature_names(run["cfg"].features)
+    assert "tod_sin" in names and "tod_cos" in names
+    drv = run["work"] / "tod_driver.c"
+    drv.write_text(_TOD_DRIVER)
+    exe = rv32.compile_elf([drv, run["gen"] / "tinyad_features.c"], run["work"] / "tod.elf", [run["gen"]],
+                           [f"-DTOD_SIN_J={names.index('tod_sin')}", f"-DTOD_COS_J={names.index('tod_cos')}"])
+    out = rv32.run_console(exe).stderr.decode().splitlines()
+    s, c = tod_sin_cos(np.arange(86400))
+    both = np.stack([s, c], axis=1).view(np.uint64)  # [sod, k] bits
+    h = 1469598103934665603
+    for byte in both.reshape(-1).astype("<u8").tobytes():
+        h = ((h ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    want = [f"{sod} {k} {int(both[sod, k]):016x}" for sod in range(0, 86400, 3600) for k in range(2)]
+    assert out[:-1] == want
+    assert out[-1] == f"fnv {h:016x}"

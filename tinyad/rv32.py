@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["ARCH_FLAGS", "CFLAGS", "COUNTED", "ISA", "Rv32Run", "ToolMissing", "build", "qemu_command",
-           "require", "run_program"]
+__all__ = ["ARCH_FLAGS", "CFLAGS", "COUNTED", "ISA", "Rv32Run", "ToolMissing", "build", "compile_elf", "qemu_command",
+           "require", "run_console", "run_program"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -88,14 +88,23 @@ def build(gen_dir: str | Path, exe: str | Path, defines: Sequence[str] = (), cou
     probe = _check([cc, *ARCH_FLAGS, "-print-file-name=picolibc.specs"]).stdout.strip()
     if not Path(probe).is_absolute():
         raise ToolMissing(f"picolibc for riscv64-unknown-elf not found: install the Debian package {PICOLIBC}")
-    exe.parent.mkdir(parents=True, exist_ok=True)
-    flags = [f for f in CFLAGS if not f.startswith("-O")] + [opt]
     sources = [*sorted(lib.glob("*.c")), *sorted(host.glob("*.c")), gen / "tinyad_features.c",
                gen / "tinyad_model.c", target / "rv32_counters.c"]
-    _check([cc, *ARCH_FLAGS, *LIBC_FLAGS, *flags, *defines,
-            *(["-DRV32_COUNT_STEP"] if count == "step" else []),
-            "-I", str(lib), "-I", str(gen), "-I", str(host), *map(str, sources),
-            *LINK_FLAGS, "-Wl,--wrap=main", f"-Wl,--wrap={COUNTED[count]}", "-o", str(exe), "-lm"])
+    return compile_elf(sources, exe, [lib, gen, host],
+                       [*defines, *(["-DRV32_COUNT_STEP"] if count == "step" else [])], opt,
+                       ["-Wl,--wrap=main", f"-Wl,--wrap={COUNTED[count]}"])
+
+
+def compile_elf(sources: Sequence[str | Path], exe: str | Path, include_dirs: Sequence[str | Path],
+                defines: Sequence[str] = (), opt: str = "-Os", link: Sequence[str] = ()) -> Path:
+    """C sources to one bare-metal rv32imc ELF for QEMU virt (picolibc, semihosting)."""
+    cc = require(CC)
+    exe = Path(exe)
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    flags = [f for f in CFLAGS if not f.startswith("-O")] + [opt]
+    incs = [a for d in include_dirs for a in ("-I", str(d))]
+    _check([cc, *ARCH_FLAGS, *LIBC_FLAGS, *flags, *defines, *incs, *map(str, sources), *LINK_FLAGS, *link,
+            "-o", str(exe), "-lm"])
     return exe
 
 
@@ -115,6 +124,12 @@ class Rv32Run:
     serial: bytes  # the program's output before its report line (the serial lines)
     counts: dict
     stderr: bytes
+
+
+def run_console(exe: str | Path, args: Sequence[str] = (), cwd: str | Path | None = None,
+                timeout: float = 600.0) -> subprocess.CompletedProcess:
+    """Run the ELF under QEMU; its semihosting console is the result's ``stderr``."""
+    return subprocess.run(qemu_command(exe, args), cwd=cwd, capture_output=True, timeout=timeout)
 
 
 def run_program(exe: str | Path, args: Sequence[str], cwd: str | Path | None = None,
