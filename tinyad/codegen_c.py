@@ -135,13 +135,35 @@ def model_data_sources(tflite: bytes, prefix: str = "tinyad", source: str = "") 
     return {h_name: header, c_name: body}
 
 
-def model_config_header(model: Int8Model, prefix: str = "tinyad") -> str:
-    """``<p>_model_config.h``: sizes and the input/output quantization as constants."""
+# The TFLite Micro build's arena: the smallest arena the tflite_micro interpreter runs
+# the model in (evaluate measures it by bisection, metrics/evaluate.json
+# memory.tflm_arena_bytes, on the 64-bit host: pointers there are twice the ESP32's,
+# so the device needs less), plus this margin for the difference between the wheel's
+# TFLM and the ESP32 library's, rounded up to 16 bytes.
+TFLM_ARENA_MARGIN = 0.25
+
+
+def tflm_arena_bytes(measured: int) -> int:
+    """``TINYAD_TFLM_ARENA_BYTES`` for a measured minimum arena: +25 %, to 16 bytes."""
+    if measured <= 0:
+        raise ValueError(f"tflm arena: expected a measured size > 0 bytes, got {measured}")
+    return -(-int(measured * (1.0 + TFLM_ARENA_MARGIN)) // 16) * 16
+
+
+def model_config_header(model: Int8Model, prefix: str = "tinyad", tflm_arena_measured: int | None = None) -> str:
+    """``<p>_model_config.h``: sizes and the input/output quantization as constants; with
+    ``tflm_arena_measured`` (bytes) also ``<P>_TFLM_ARENA_BYTES`` (:func:`tflm_arena_bytes`)."""
     p = _ident(prefix)
     P = p.upper()
     name = f"{p}_model_config.h"
     g = _guard(name)
     iq, oq = model.input, model.output
+    arena = [] if tflm_arena_measured is None else [
+        f"/* TFLite Micro build (src/tflm/model_tflm.cpp): evaluate's measured minimum arena of "
+        f"{int(tflm_arena_measured)} bytes",
+        f" * + {TFLM_ARENA_MARGIN:.0%} (tinyad.codegen_c.TFLM_ARENA_MARGIN), rounded up to 16 bytes */",
+        f"#define {P}_TFLM_ARENA_BYTES {tflm_arena_bytes(tflm_arena_measured)}",
+    ]
     lines = [
         f"#define {P}_N_INPUTS {model.n_inputs}",
         f"#define {P}_N_OUTPUTS {model.n_outputs}",
@@ -150,6 +172,7 @@ def model_config_header(model: Int8Model, prefix: str = "tinyad") -> str:
         f"#define {P}_OUTPUT_SCALE {_float_literal(oq.scale)}",
         f"#define {P}_OUTPUT_ZERO_POINT ({oq.zero_point})",
         f"#define {P}_MODEL_MACS {model.macs}",
+        *arena,
     ]
     return (
         banner("Model sizes and quantization (real = scale * (q - zero_point)).", Path(model.source).name)
