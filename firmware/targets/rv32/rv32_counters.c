@@ -23,7 +23,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tinyad_model.h" /* the model alone: the benchmark counts it without the app */
+#if defined(RV32_COUNT_STEP)
 #include "tinyad_app.h"
+#endif
 
 #if !defined(__riscv) || __riscv_xlen != 32
 #error "rv32_counters.c is for the rv32imc target (riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32)"
