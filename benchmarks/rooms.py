@@ -255,11 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="Hydra overrides for every room (an experiment: the table says so)")
     args = ap.parse_args(argv)
+    from tinyad.progress import eta_line
+    from tinyad.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # before any room imports TensorFlow
     rows = []
-    for name in args.rooms:
+    start = time.perf_counter()
+    for i, name in enumerate(args.rooms, 1):
         overrides, what = ROOMS[name]
         print(f"rooms: {name} ({what}) ...", file=sys.stderr, flush=True)
         rows.append(room_row(name, run_room(overrides, args.epochs, args.set)))
+        print(eta_line("rooms: room", i, len(args.rooms), time.perf_counter() - start), file=sys.stderr, flush=True)
         print(markdown(rows[-1:], args.epochs, args.set).split("\n## Baselines")[0], file=sys.stderr, flush=True)
     text = markdown(rows, args.epochs, args.set)
     print(text)

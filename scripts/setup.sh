@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Set up the workbench on a fresh machine, idempotently.
 #
-#   scripts/setup.sh          Python environment (.venv) from requirements.lock
+#   scripts/setup.sh          Python environment (.venv) from requirements.lock, and
+#                             the Debian packages the pipeline's codegen stage counts
+#                             instructions with: valgrind (x86-64), the RISC-V
+#                             compiler, picolibc and QEMU (rv32imc, tinyad/rv32.py)
 #   scripts/setup.sh --test   the same, plus the Debian packages the tests use:
-#                             cross compilers (Xtensa, RISC-V, Arm), valgrind,
-#                             QEMU, headless Chromium and its driver
+#                             cross compilers (Xtensa, Arm), headless Chromium and its driver
 #
 # Only PyPI and Debian's archive are used; PlatformIO is provisioned offline by
 # the firmware stage itself (tinyad/pio.py).
@@ -12,11 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.8
-APT_PACKAGES=(
+APT_PIPELINE=(
+  valgrind
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
+)
+APT_TEST=(
   gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
-  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
   gcc-arm-none-eabi libnewlib-arm-none-eabi
-  valgrind qemu-system-misc
   chromium chromium-driver
 )
 
@@ -48,16 +52,16 @@ echo "setup: installing the locked Python dependencies (requirements.lock)"
 # `dvc plots show` offline: the HTML template with Vega inlined (tinyad/plots.py)
 .venv/bin/python -m tinyad.plots >/dev/null
 
-if [ "${1:-}" = "--test" ]; then
-  missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup: installing Debian packages: ${missing[*]}"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+APT_PACKAGES=("${APT_PIPELINE[@]}")
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=("${APT_TEST[@]}")
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "setup: done"

@@ -135,11 +135,19 @@ def budget_warnings(shares: dict[str, float], contamination: float, by_policy: d
     return out
 
 
+NORMAL_COLOURS = ("#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#7f7f7f", "#bcbd22", "#8c564b", "#e377c2")
+ANOMALY_COLOUR = "#d62728"  # every pseudo-anomalous reading, whichever cluster it is in
+
+
 def plot_clusters(result: ClusterResult, cfg: Config, path: Path, max_points: int = 20000) -> None:
+    """The clusters in two features: normal clusters in cool colours, the pseudo-anomalous
+    readings in red on top, the legend beside the axes, the axes named in words and units."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from tinyad.features import feature_label
 
     fx, fy = cfg.cluster.plot_features
     for i, f in enumerate((fx, fy)):
@@ -148,20 +156,24 @@ def plot_clusters(result: ClusterResult, cfg: Config, path: Path, max_points: in
     ds = result.dataset[result.dataset["valid"]]
     if len(ds) > max_points:
         ds = ds.sample(max_points, random_state=0)
-    fig, ax = plt.subplots(figsize=(8, 6))
-    cmap = plt.get_cmap("tab10" if cfg.cluster.k <= 10 else "tab20")
+    fig, ax = plt.subplots(figsize=(10, 6))
+    flagged = ds["pseudo_label"] == 1
+    anomalous_clusters = set(result.labeler.anomalous_clusters_)
     for c in range(cfg.cluster.k):
-        part = ds[ds["cluster"] == c]
-        anomalous = c in result.labeler.anomalous_clusters_
-        ax.scatter(part[fx], part[fy], s=6, color=cmap(c % cmap.N), marker="x" if anomalous else "o",
-                   label=f"{c}{' (anomalous)' if anomalous else ''}: {len(part)}", alpha=0.6)
-    far = ds[(ds["pseudo_label"] == 1) & ~ds["cluster"].isin(list(result.labeler.anomalous_clusters_))]
-    if len(far):
-        ax.scatter(far[fx], far[fy], s=18, facecolors="none", edgecolors="k", label=f"far from normal: {len(far)}")
-    ax.set_xlabel(fx)
-    ax.set_ylabel(fy)
-    ax.set_title(f"K-means clusters (k={cfg.cluster.k}), valid rows")
-    ax.legend(fontsize=7, markerscale=2)
+        part = ds[(ds["cluster"] == c) & ~flagged]
+        if c in anomalous_clusters:
+            continue  # its rows are all flagged: drawn below
+        ax.scatter(part[fx], part[fy], s=5, color=NORMAL_COLOURS[c % len(NORMAL_COLOURS)], marker="o", alpha=0.35,
+                   linewidths=0, label=f"cluster {c}: {len(part)} readings")
+    far = ds[flagged]
+    ax.scatter(far[fx], far[fy], s=22, color=ANOMALY_COLOUR, marker="x", linewidths=1.0,
+               label=f"pseudo-anomalous: {len(far)} readings ({len(far) / max(len(ds), 1):.2%})")
+    ax.set_xlabel(feature_label(fx))
+    ax.set_ylabel(feature_label(fy))
+    ax.set_title(f"K-means clusters (k={cfg.cluster.k}) and the pseudo-labels, valid readings"
+                 + (f" (a sample of {len(ds)})" if len(ds) == max_points else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, markerscale=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

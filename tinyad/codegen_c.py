@@ -28,10 +28,11 @@ Three layouts (``style``):
 
 - ``"lean"`` (default): loops over ``const`` int8 weights and, per output, an int32 pair
   (b, m) of :class:`tinyad.int8.ShiftRequant` (per-layer shifts are immediates, no
-  64-bit constants); every loop is marked ``#pragma GCC unroll`` unless the compiler
-  optimizes for size (``__OPTIMIZE_SIZE__``).  So the same source is the smallest
-  build at ``-Os`` and straight-line code with immediate weights at ``-O2``
-  (benchmarks/bench_inference.py measures both).
+  64-bit constants); every dot product is unrolled (``#pragma GCC unroll``) in every
+  build, the loops over outputs unless the compiler optimizes for size
+  (``__OPTIMIZE_SIZE__``).  So the same source is one loop a layer at ``-Os`` and
+  straight-line code with immediate weights at ``-O2`` (benchmarks/bench_inference.py
+  measures both, on x86-64 and rv32imc).
 - ``"unrolled"``: straight-line code, weights and 64-bit constants as immediates.
 - ``"compact"``: plain loops over ``const`` weight and 64-bit constant tables.
 """
@@ -134,13 +135,35 @@ def model_data_sources(tflite: bytes, prefix: str = "tinyad", source: str = "") 
     return {h_name: header, c_name: body}
 
 
-def model_config_header(model: Int8Model, prefix: str = "tinyad") -> str:
-    """``<p>_model_config.h``: sizes and the input/output quantization as constants."""
+# The TFLite Micro build's arena: the smallest arena the tflite_micro interpreter runs
+# the model in (evaluate measures it by bisection, metrics/evaluate.json
+# memory.tflm_arena_bytes, on the 64-bit host: pointers there are twice the ESP32's,
+# so the device needs less), plus this margin for the difference between the wheel's
+# TFLM and the ESP32 library's, rounded up to 16 bytes.
+TFLM_ARENA_MARGIN = 0.25
+
+
+def tflm_arena_bytes(measured: int) -> int:
+    """``TINYAD_TFLM_ARENA_BYTES`` for a measured minimum arena: +25 %, to 16 bytes."""
+    if measured <= 0:
+        raise ValueError(f"tflm arena: expected a measured size > 0 bytes, got {measured}")
+    return -(-int(measured * (1.0 + TFLM_ARENA_MARGIN)) // 16) * 16
+
+
+def model_config_header(model: Int8Model, prefix: str = "tinyad", tflm_arena_measured: int | None = None) -> str:
+    """``<p>_model_config.h``: sizes and the input/output quantization as constants; with
+    ``tflm_arena_measured`` (bytes) also ``<P>_TFLM_ARENA_BYTES`` (:func:`tflm_arena_bytes`)."""
     p = _ident(prefix)
     P = p.upper()
     name = f"{p}_model_config.h"
     g = _guard(name)
     iq, oq = model.input, model.output
+    arena = [] if tflm_arena_measured is None else [
+        f"/* TFLite Micro build (src/tflm/model_tflm.cpp): evaluate's measured minimum arena of "
+        f"{int(tflm_arena_measured)} bytes",
+        f" * + {TFLM_ARENA_MARGIN:.0%} (tinyad.codegen_c.TFLM_ARENA_MARGIN), rounded up to 16 bytes */",
+        f"#define {P}_TFLM_ARENA_BYTES {tflm_arena_bytes(tflm_arena_measured)}",
+    ]
     lines = [
         f"#define {P}_N_INPUTS {model.n_inputs}",
         f"#define {P}_N_OUTPUTS {model.n_outputs}",
@@ -149,6 +172,7 @@ def model_config_header(model: Int8Model, prefix: str = "tinyad") -> str:
         f"#define {P}_OUTPUT_SCALE {_float_literal(oq.scale)}",
         f"#define {P}_OUTPUT_ZERO_POINT ({oq.zero_point})",
         f"#define {P}_MODEL_MACS {model.macs}",
+        *arena,
     ]
     return (
         banner("Model sizes and quantization (real = scale * (q - zero_point)).", Path(model.source).name)
@@ -379,25 +403,36 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
     Per dense layer: int8 weights and, per output, the int32 pair (b, m) of
     :class:`tinyad.int8.ShiftRequant` with the layer's ``frac``/``shift`` as immediates
     (a layer whose requantization cannot be refitted keeps the 64-bit form of the
-    compact layout).  Every loop carries ``<P>_UNROLL_(n)``: ``#pragma GCC unroll n``
-    unless the build optimizes for size (``__OPTIMIZE_SIZE__``, i.e. ``-Os``/``-Oz``),
-    so one source gives straight-line code with immediate weights at ``-O2`` and the
-    smallest loops at ``-Os``.
+    compact layout).  Every dot product carries ``<P>_UNROLL_DOT_(n)`` (``#pragma GCC
+    unroll n`` in every build: the inputs stay in registers, a MAC is load, multiply,
+    add); the loops over outputs carry ``<P>_UNROLL_(n)``, the same pragma unless the
+    build optimizes for size (``__OPTIMIZE_SIZE__``, i.e. ``-Os``/``-Oz``), so one
+    source gives straight-line code with immediate weights at ``-O2`` and one loop a
+    layer at ``-Os``.
     """
     P = p.upper()
     U = f"{P}_UNROLL_"
+    D = f"{P}_UNROLL_DOT_"
     tables: list[str] = [
-        "/* Unroll every loop when optimizing for speed (weights become immediates);",
-        " * keep the loops when optimizing for size. Both compute the same thing. */",
-        "#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)",
+        "/* Every dot product is unrolled, also when optimizing for size: its inputs stay",
+        " * in registers and a multiply-accumulate is a load, a multiply and an add (the",
+        " * loop's own counter and branch would cost as much again).  The loop over a",
+        " * layer's outputs is unrolled only when optimizing for speed (then the weights",
+        " * become immediates); at -Os it stays a loop. Both compute the same thing. */",
+        "#if defined(__GNUC__) || defined(__clang__)",
         f"#define {P}_PRAGMA_(x) _Pragma(#x)",
+        f"#define {D}(n) {P}_PRAGMA_(GCC unroll n)",
+        "#else",
+        f"#define {D}(n)",
+        "#endif",
+        "#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)",
         f"#define {U}(n) {P}_PRAGMA_(GCC unroll n)",
         "#else",
         f"#define {U}(n)",
         "#endif",
     ]
     body: list[str] = ["    int32_t o, j, v;", f"    int32_t x_in[{model.n_inputs}];"]
-    body.append(f"    {U}({model.n_inputs})")
+    body.append(f"    {D}({model.n_inputs})")
     body.append(f"    for (j = 0; j < {model.n_inputs}; ++j) x_in[j] = in[j];")
     src = "x_in"
     for li, plan in enumerate(plans):
@@ -421,7 +456,7 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
                 tables.append(f"/* per output: b, m; out = clamp((((acc << {sr.frac}) + b) * m) >> {sr.shift}) */")
                 tables.append(f"static const int32_t {q}[{2 * L.n_out}] = {{\n{_rows(pairs, 6, str)}\n}};")
                 body.append("        int32_t a = 0;")
-                body.append(f"        {U}({L.n_in})")
+                body.append(f"        {D}({L.n_in})")
                 body.append(f"        for (j = 0; j < {L.n_in}; ++j) a += w[j] * {src}[j];")
                 scaled = f"a * {1 << sr.frac}" if sr.frac else "a"
                 body.append(f"        v = (int32_t)(((int64_t)({scaled} + {q}[2 * o]) * {q}[2 * o + 1]) >> {sr.shift});")
@@ -436,7 +471,7 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
                     tables.append(f"static const uint8_t {s_}[{L.n_out}] = {{\n{_rows(fr.s, 16, str)}\n}};")
                 body.append("        int32_t a = 0;")
                 body.append("        int64_t p;")
-                body.append(f"        {U}({L.n_in})")
+                body.append(f"        {D}({L.n_in})")
                 body.append(f"        for (j = 0; j < {L.n_in}; ++j) a += w[j] * {src}[j];")
                 body.append(f"        p = (int64_t)a * {m}[o] + {k}[o];")
                 if any(fr.correct):

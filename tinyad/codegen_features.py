@@ -35,9 +35,9 @@ then do exactly what Python does, per feature: ``xs = (x - mean) / scale``, then
 ``repr`` (shortest round-trip), so the C double equals the Python float.  Compile with
 ``-ffp-contract=off`` (no fused multiply-add) on a target with ``FLT_EVAL_METHOD == 0``
 (no excess precision; the C refuses to compile otherwise).  The one operation that is
-not correctly rounded is ``sin``/``cos`` of the time of day: the device's libm may
-differ from the host's by one ulp, which changes an input code only when the scaled
-value lies within an ulp of a rounding boundary.
+not correctly rounded would be ``sin``/``cos`` of the time of day; it is not libm's
+but ``tod_sin_cos`` (integer folding, a polynomial in double), mirrored here operation
+for operation, so no C library's last bit can move an input code.
 
 Run ``python -m tinyad.codegen_features --help`` to write the files from params,
 ``models/scaler.json`` and ``models/quant.json``.
@@ -51,7 +51,8 @@ from typing import Any
 from tinyad.alerts import AlertRules
 from tinyad.config import Config, FeaturesConfig
 from tinyad.calibration import decision_threshold, device_alerts
-from tinyad.features import Scaler, feature_names, output_code_threshold, uses_humidity
+from tinyad.features import (TOD_COS_COEF, TOD_QUARTER, TOD_SIN_COEF, TOD_STEP, Scaler, feature_names,
+                             output_code_threshold, uses_humidity)
 from tinyad.io import write_text
 
 __all__ = [
@@ -203,8 +204,7 @@ def _feature_expr(name: str, cfg: FeaturesConfig, n: int, P: str) -> tuple[list[
         buf = "f->temp" if name == "temp" else "f->hum"
         return [], f"(double){buf}[{N} - 1] / 10.0"
     if name in ("tod_sin", "tod_cos"):
-        fn = "sin" if name == "tod_sin" else "cos"
-        return [], f"{fn}({P}_TWO_PI * (double)(second_of_week % 86400u) / 86400.0)"
+        return [], "tod_s" if name == "tod_sin" else "tod_c"
     if name == "weekend":
         return [], "second_of_week >= 5u * 86400u ? 1.0 : 0.0"
     if name == "run":
@@ -272,6 +272,46 @@ def feature_pipeline_ram(features_cfg: FeaturesConfig) -> dict[str, int]:
     return {"buffer_bytes": n_buf * 2 * n, "state_bytes": n_buf * 2 * n + 2, "sort_scratch_stack_bytes": scratch}
 
 
+def _tod_code(P: str) -> str:
+    """``tod_sin_cos`` of tinyad/features.py in C: the same doubles, the same operations."""
+    def horner(var: str, coef: tuple[float, ...]) -> list[str]:
+        lines = [f"    {var} = {_double(coef[-1])};"]
+        lines += [f"    {var} = {_double(c)} + z * {var};" for c in coef[-2::-1]]
+        return lines
+
+    return "\n".join([
+        f"#define {P}_TOD_STEP {_double(TOD_STEP)} /* features.TOD_STEP: the double nearest 2*pi / 86400 */",
+        "",
+        "/* sin and cos of 2*pi * sod / 86400 without libm, bit-exact with tinyad.features.tod_sin_cos:",
+        " * integer quadrant and folding onto [0, pi/4], then Taylor polynomials (Horner) in double. */",
+        "static void tod_sin_cos(uint32_t sod, double *sin_out, double *cos_out)",
+        "{",
+        f"    const uint32_t q = sod / {TOD_QUARTER}u, r = sod % {TOD_QUARTER}u;",
+        f"    const int flip = r > {TOD_QUARTER // 2}u;",
+        f"    const double t = (double)(flip ? {TOD_QUARTER}u - r : r) * {P}_TOD_STEP;",
+        "    const double z = t * t;",
+        "    double ps, pc, s, c, v;",
+        *horner("ps", TOD_SIN_COEF),
+        *horner("pc", TOD_COS_COEF),
+        "    s = t + t * (z * ps);",
+        "    c = 1.0 + z * pc;",
+        "    if (flip) {",
+        "        v = s;",
+        "        s = c;",
+        "        c = v;",
+        "    }",
+        "    switch (q) {",
+        "    case 0: *sin_out = s; *cos_out = c; break;",
+        "    case 1: *sin_out = c; *cos_out = -s; break;",
+        "    case 2: *sin_out = -s; *cos_out = -c; break;",
+        "    default: *sin_out = -c; *cos_out = s; break;",
+        "    }",
+        "}",
+        "",
+        "",
+    ])
+
+
 # ------------------------------------------------------------------ emitters
 def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dict[str, Any],
                         prefix: str = "tinyad") -> dict[str, str]:
@@ -334,6 +374,8 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
     )
 
     body: list[str] = []
+    if need_tod:
+        body += ["    double tod_s, tod_c;", "    tod_sin_cos(second_of_week % 86400u, &tod_s, &tod_c);"]
     for q in QUANTITIES:
         if needs[q]:
             body += _stats_code(q, f"f->{q}", needs[q], P)
@@ -361,7 +403,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + "#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0\n"
         + f'#error "{c_name} must be compiled with FLT_EVAL_METHOD == 0 (IEEE double, no excess precision) to match Python bit for bit"\n'
         + "#endif\n\n"
-        + (f"#define {P}_TWO_PI 6.283185307179586 /* the double nearest 2*pi, as in features.py */\n" if need_tod else "")
+        + (_tod_code(P) if need_tod else "")
         + (f"#define {P}_RUN_CAP {int(features_cfg.run_cap)} /* features.run_cap: runs are counted up to this */\n"
            if any(n == "run" or n.endswith("_run") for n in names) else "")
         + (f"#define {P}_MDELTA_M {m} /* readings in each half of *_mdelta: max(WINDOW / 3, 1) */\n"

@@ -42,11 +42,12 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
 
     temp           = c / 10.0                        current reading, deg C
     hum            = c / 10.0                        current reading, %RH
-    tod_sin        = sin(6.283185307179586 * sod / 86400.0)
-    tod_cos        = cos(6.283185307179586 * sod / 86400.0)
-                     sod = integer second of the day of the row's timestamp, the
-                     product taken first, then the division (C: libm sin/cos;
-                     numpy here calls Python's math.sin/cos, i.e. the C library's)
+    tod_sin        = sin(2*pi * sod / 86400)
+    tod_cos        = cos(2*pi * sod / 86400)
+                     sod = integer second of the day of the row's timestamp; both
+                     computed without libm by tod_sin_cos (integer quadrant and
+                     folding, a Taylor polynomial in IEEE double, error < 2e-16), so
+                     Python and the C on any target give the same bits
     weekend        = 1.0 on Saturday and Sunday, else 0.0, of the row's local
                      timestamp: weekday = (floor(t / 86400) + 3) mod 7 with t the
                      local time in seconds since 1970-01-01 (a Thursday), weekend
@@ -79,9 +80,9 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
                      repeats both exactly, a live one rarely repeats both twice
 
 ``sqrt`` of ``N*S2 - S1*S1`` is exact for any window a DHT22 can fill (the integer is
-below 2**53).  The only non-correctly-rounded operations are ``sin``/``cos`` of the
-time of day; a one-ulp difference between two C libraries changes the int8 input
-code only if the scaled value falls within one ulp of a rounding boundary.
+below 2**53).  No feature calls libm's ``sin``/``cos`` (whose last bit differs
+between C libraries, and a last bit can move an int8 code across a rounding
+boundary): the time of day is ``tod_sin_cos``, additions and multiplications only.
 
 With ``features.use_humidity: false`` every feature whose name starts with ``hum``
 is dropped from ``features.names`` (temperature-only rooms); ``feature_names()``
@@ -128,6 +129,7 @@ from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
 
 __all__ = [
     "BASE_FEATURES",
+    "feature_label",
     "MIN_TRAIN_ROWS_PER_CLUSTER",
     "WINDOW_KINDS",
     "Scaler",
@@ -143,14 +145,58 @@ __all__ = [
     "round_half_away",
     "second_of_week",
     "split_labels",
+    "tod_sin_cos",
     "to_tenths",
     "valid_readings",
 ]
 
 BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos", "weekend", "run")
+
+# Words and units of each feature, for plots and reports (the formulas are in the module docstring).
+_BASE_LABELS = {
+    "temp": "temperature (deg C)",
+    "hum": "relative humidity (%RH)",
+    "tod_sin": "time of day, sine (+1 at 06:00, -1 at 18:00)",
+    "tod_cos": "time of day, cosine (+1 at midnight, -1 at noon)",
+    "weekend": "weekend (1) or weekday (0)",
+    "run": "readings in a row repeating the current one",
+}
+_QUANTITY = {"temp": ("temperature", "deg C"), "hum": ("humidity", "%RH")}
+_KIND_LABELS = {
+    "delta": "{q} change over the window ({u})",
+    "slope": "{q} slope over the window ({u} a reading)",
+    "std": "{q} standard deviation in the window ({u})",
+    "range": "{q} range in the window ({u})",
+    "dev": "{q} minus its window mean ({u})",
+    "devup": "{q} above its window mean ({u})",
+    "iqr": "{q} interquartile range in the window ({u})",
+    "mdelta": "{q} change of the median over the window ({u})",
+    "changes": "{q} changes in the window (count)",
+    "run": "{q} readings in a row repeating the current one",
+    "step": "{q} jump from the previous reading ({u})",
+}
+
+
+def feature_label(name: str) -> str:
+    """A feature's name in words, with its unit (``temp_devup`` -> "temperature above
+    its window mean (deg C)"); the name itself for one this module does not define."""
+    if name in _BASE_LABELS:
+        return _BASE_LABELS[name]
+    q, _, kind = name.partition("_")
+    if q in _QUANTITY and kind in _KIND_LABELS:
+        word, unit = _QUANTITY[q]
+        return _KIND_LABELS[kind].format(q=word, u=unit)
+    return name
 WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "devup", "iqr", "mdelta", "changes", "run", "step")
-TWO_PI = 6.283185307179586  # the double nearest 2*pi, written out for the C mirror
 SECONDS_PER_DAY = 86400
+# The time of day, libm-free (tod_sin_cos): the angle of one second, the double nearest
+# 2*pi / 86400, and the Taylor coefficients of sin and cos on [0, pi/4] (|error| of the
+# truncated series below 1e-19 there), each the double nearest 1/n!, signed.  The C
+# mirror (tinyad/codegen_features.py) prints these same doubles with repr.
+TOD_QUARTER = SECONDS_PER_DAY // 4
+TOD_STEP = 2.0 * math.pi / SECONDS_PER_DAY
+TOD_SIN_COEF = tuple((-1.0) ** (k // 2) / math.factorial(k) for k in range(3, 19, 2))  # t^3 .. t^17
+TOD_COS_COEF = tuple((-1.0) ** (k // 2) / math.factorial(k) for k in range(2, 20, 2))  # t^2 .. t^18
 REQUIRED_COLUMNS = ("timestamp", "temperature", "humidity", "fault")
 
 
@@ -280,12 +326,46 @@ def _weekend(ts: pd.Series) -> np.ndarray:
     return (second_of_week(ts) >= 5 * SECONDS_PER_DAY).astype(np.float64)
 
 
-def _time_of_day(ts: pd.Series, fn) -> np.ndarray:
+def _horner(z: np.ndarray, coef: tuple[float, ...]) -> np.ndarray:
+    """``coef[0] + z*(coef[1] + z*(... + z*coef[-1]))``, one IEEE operation at a time."""
+    p = np.full_like(z, coef[-1])
+    for c in coef[-2::-1]:
+        p = c + z * p
+    return p
+
+
+def tod_sin_cos(sod) -> tuple[np.ndarray, np.ndarray]:
+    """``sin`` and ``cos`` of ``2*pi * sod / 86400`` for integer seconds of the day, libm-free.
+
+    Only IEEE-754 double additions and multiplications, each rounded once, in the order
+    written (the C mirror, compiled with ``-ffp-contract=off``, gives the same bits on
+    any target, whatever its libm): the quadrant ``q = sod // 21600`` and the second in
+    it ``r = sod % 21600`` are integers; ``a = r`` when ``r <= 10800``, else ``21600 - r``
+    (the angle folded onto [0, pi/4], sin and cos swapped); ``t = a * TOD_STEP``,
+    ``z = t * t``; ``S = t + t * (z * P_sin(z))`` and ``C = 1 + z * P_cos(z)`` (Horner
+    over ``TOD_SIN_COEF`` / ``TOD_COS_COEF``); then by quadrant
+    ``sin = S, C, -S, -C`` and ``cos = C, -S, -C, S``.  Absolute error below 2e-16
+    for every second of the day (against 80-bit long double; glibc's ``sin`` of the
+    rounded angle ``2*pi * sod / 86400.0`` is off by up to 1.3e-15, from rounding the
+    angle).
+    """
+    sod = np.asarray(sod, dtype=np.int64) % SECONDS_PER_DAY
+    q, r = sod // TOD_QUARTER, sod % TOD_QUARTER
+    flip = r > TOD_QUARTER // 2
+    t = np.where(flip, TOD_QUARTER - r, r).astype(np.float64) * TOD_STEP
+    z = t * t
+    s = t + t * (z * _horner(z, TOD_SIN_COEF))
+    c = 1.0 + z * _horner(z, TOD_COS_COEF)
+    s, c = np.where(flip, c, s), np.where(flip, s, c)
+    sin = np.select([q == 0, q == 1, q == 2], [s, c, -s], -c)
+    cos = np.select([q == 0, q == 1, q == 2], [c, -s, -c], s)
+    return sin, cos
+
+
+def _time_of_day(ts: pd.Series, which: int) -> np.ndarray:
     t = pd.DatetimeIndex(ts)
     sod = (t.hour * 3600 + t.minute * 60 + t.second).to_numpy(dtype=np.int64)
-    uniq, inv = np.unique(sod, return_inverse=True)
-    vals = np.array([fn(TWO_PI * float(s) / float(SECONDS_PER_DAY)) for s in uniq], dtype=np.float64)
-    return vals[inv]
+    return tod_sin_cos(sod)[which]
 
 
 def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -326,8 +406,7 @@ def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) ->
         elif name == "weekend":
             X[scored, j] = _weekend(readings_df["timestamp"].iloc[scored])
         elif name in ("tod_sin", "tod_cos"):
-            fn = math.sin if name == "tod_sin" else math.cos
-            X[scored, j] = _time_of_day(readings_df["timestamp"].iloc[scored], fn)
+            X[scored, j] = _time_of_day(readings_df["timestamp"].iloc[scored], 0 if name == "tod_sin" else 1)
         else:
             q, kind = name.split("_", 1)
             if q not in windows:

@@ -24,8 +24,10 @@
 #include "tinyad_app.h"
 #include "tinyad_model_data.h"
 
+/* The arena is evaluate's measured minimum plus a stated margin, generated into
+ * tinyad_model_config.h by stages/codegen.py (tinyad.codegen_c.tflm_arena_bytes). */
 #ifndef TINYAD_TFLM_ARENA_BYTES
-#define TINYAD_TFLM_ARENA_BYTES (8 * 1024)
+#error "TINYAD_TFLM_ARENA_BYTES is not in the generated tinyad_model_config.h: rerun `dvc repro codegen`"
 #endif
 
 namespace {
