@@ -161,7 +161,7 @@ def plot_clusters(result: ClusterResult, cfg: Config, path: Path, max_points: in
     anomalous_clusters = set(result.labeler.anomalous_clusters_)
     for c in range(cfg.cluster.k):
         part = ds[(ds["cluster"] == c) & ~flagged]
-        if c in anomalous_clusters:
+        if c in anomalous_clusters or part.empty:
             continue  # its rows are all flagged: drawn below
         ax.scatter(part[fx], part[fy], s=5, color=NORMAL_COLOURS[c % len(NORMAL_COLOURS)], marker="o", alpha=0.35,
                    linewidths=0, label=f"cluster {c}: {len(part)} readings")
