@@ -28,11 +28,10 @@ Three layouts (``style``):
 
 - ``"lean"`` (default): loops over ``const`` int8 weights and, per output, an int32 pair
   (b, m) of :class:`tinyad.int8.ShiftRequant` (per-layer shifts are immediates, no
-  64-bit constants); every dot product is unrolled (``#pragma GCC unroll``) in every
-  build, the loops over outputs unless the compiler optimizes for size
-  (``__OPTIMIZE_SIZE__``).  So the same source is one loop a layer at ``-Os`` and
-  straight-line code with immediate weights at ``-O2`` (benchmarks/bench_inference.py
-  measures both, on x86-64 and rv32imc).
+  64-bit constants); every loop is marked ``#pragma GCC unroll`` unless the compiler
+  optimizes for size (``__OPTIMIZE_SIZE__``).  So the same source is the smallest
+  build at ``-Os`` and straight-line code with immediate weights at ``-O2``
+  (benchmarks/bench_inference.py measures both).
 - ``"unrolled"``: straight-line code, weights and 64-bit constants as immediates.
 - ``"compact"``: plain loops over ``const`` weight and 64-bit constant tables.
 """
@@ -403,36 +402,25 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
     Per dense layer: int8 weights and, per output, the int32 pair (b, m) of
     :class:`tinyad.int8.ShiftRequant` with the layer's ``frac``/``shift`` as immediates
     (a layer whose requantization cannot be refitted keeps the 64-bit form of the
-    compact layout).  Every dot product carries ``<P>_UNROLL_DOT_(n)`` (``#pragma GCC
-    unroll n`` in every build: the inputs stay in registers, a MAC is load, multiply,
-    add); the loops over outputs carry ``<P>_UNROLL_(n)``, the same pragma unless the
-    build optimizes for size (``__OPTIMIZE_SIZE__``, i.e. ``-Os``/``-Oz``), so one
-    source gives straight-line code with immediate weights at ``-O2`` and one loop a
-    layer at ``-Os``.
+    compact layout).  Every loop carries ``<P>_UNROLL_(n)``: ``#pragma GCC unroll n``
+    unless the build optimizes for size (``__OPTIMIZE_SIZE__``, i.e. ``-Os``/``-Oz``),
+    so one source gives straight-line code with immediate weights at ``-O2`` and the
+    smallest loops at ``-Os``.
     """
     P = p.upper()
     U = f"{P}_UNROLL_"
-    D = f"{P}_UNROLL_DOT_"
     tables: list[str] = [
-        "/* Every dot product is unrolled, also when optimizing for size: its inputs stay",
-        " * in registers and a multiply-accumulate is a load, a multiply and an add (the",
-        " * loop's own counter and branch would cost as much again).  The loop over a",
-        " * layer's outputs is unrolled only when optimizing for speed (then the weights",
-        " * become immediates); at -Os it stays a loop. Both compute the same thing. */",
-        "#if defined(__GNUC__) || defined(__clang__)",
-        f"#define {P}_PRAGMA_(x) _Pragma(#x)",
-        f"#define {D}(n) {P}_PRAGMA_(GCC unroll n)",
-        "#else",
-        f"#define {D}(n)",
-        "#endif",
+        "/* Unroll every loop when optimizing for speed (weights become immediates);",
+        " * keep the loops when optimizing for size. Both compute the same thing. */",
         "#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)",
+        f"#define {P}_PRAGMA_(x) _Pragma(#x)",
         f"#define {U}(n) {P}_PRAGMA_(GCC unroll n)",
         "#else",
         f"#define {U}(n)",
         "#endif",
     ]
     body: list[str] = ["    int32_t o, j, v;", f"    int32_t x_in[{model.n_inputs}];"]
-    body.append(f"    {D}({model.n_inputs})")
+    body.append(f"    {U}({model.n_inputs})")
     body.append(f"    for (j = 0; j < {model.n_inputs}; ++j) x_in[j] = in[j];")
     src = "x_in"
     for li, plan in enumerate(plans):
@@ -456,7 +444,7 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
                 tables.append(f"/* per output: b, m; out = clamp((((acc << {sr.frac}) + b) * m) >> {sr.shift}) */")
                 tables.append(f"static const int32_t {q}[{2 * L.n_out}] = {{\n{_rows(pairs, 6, str)}\n}};")
                 body.append("        int32_t a = 0;")
-                body.append(f"        {D}({L.n_in})")
+                body.append(f"        {U}({L.n_in})")
                 body.append(f"        for (j = 0; j < {L.n_in}; ++j) a += w[j] * {src}[j];")
                 scaled = f"a * {1 << sr.frac}" if sr.frac else "a"
                 body.append(f"        v = (int32_t)(((int64_t)({scaled} + {q}[2 * o]) * {q}[2 * o + 1]) >> {sr.shift});")
@@ -471,7 +459,7 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
                     tables.append(f"static const uint8_t {s_}[{L.n_out}] = {{\n{_rows(fr.s, 16, str)}\n}};")
                 body.append("        int32_t a = 0;")
                 body.append("        int64_t p;")
-                body.append(f"        {D}({L.n_in})")
+                body.append(f"        {U}({L.n_in})")
                 body.append(f"        for (j = 0; j < {L.n_in}; ++j) a += w[j] * {src}[j];")
                 body.append(f"        p = (int64_t)a * {m}[o] + {k}[o];")
                 if any(fr.correct):
