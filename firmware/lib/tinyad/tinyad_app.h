@@ -62,7 +62,7 @@ int tinyad_app_is_initialised(const tinyad_app_t *app);
 void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw);
 
 /* The inference the app runs: the generated plain-C model, or with TINYAD_USE_TFLM the
- * TensorFlow Lite Micro interpreter (src/tflm/model_tflm.cpp), same signature. */
+ * TensorFlow Lite Micro interpreter (tinyad_device.c over src/tflm/model_tflm.cpp), same signature. */
 void tinyad_model_tflm_invoke(const int8_t in[TINYAD_N_INPUTS], int8_t out[TINYAD_N_OUTPUTS]);
 
 #ifdef __cplusplus

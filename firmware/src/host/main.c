@@ -27,7 +27,7 @@
 
 #include "hal.h"
 #include "hal_host.h"
-#include "tinyad_app.h"
+#include "tinyad_device.h"
 
 static tinyad_app_t g_app;
 
@@ -45,7 +45,6 @@ int main(int argc, char **argv)
     int trace = 0;
     int mode = TINYAD_LOG_MODE ? (int)TINYAD_MODE_LOG : (int)TINYAD_MODE_ALERT;
     int i;
-    tinyad_raw_t raw;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--status-every") == 0) {
@@ -91,15 +90,10 @@ int main(int argc, char **argv)
         }
     }
     hal_host_configure(in, path != NULL ? path : "<stdin>", trace);
-    hal_init();
-    tinyad_app_init(&g_app, (uint32_t)status_every);
+    /* the device's own setup and loop (lib/tinyad/tinyad_device.c), as on the ESP32 */
+    tinyad_device_setup(&g_app, (uint32_t)status_every);
     tinyad_app_set_mode(&g_app, (uint32_t)mode);
-    hal_led(0);
-    hal_buzzer(0);
-    while (hal_read_sensor(&raw)) {
-        const uint32_t start = hal_millis();
-        tinyad_app_step(&g_app, &raw);
-        hal_sleep_until_next(start, TINYAD_PERIOD_S);
+    while (tinyad_device_loop(&g_app)) {
     }
     if (ferror(in)) {
         fprintf(stderr, "program: error reading %s\n", path != NULL ? path : "<stdin>");
