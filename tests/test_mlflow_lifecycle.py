@@ -13,10 +13,6 @@ screenshots are kept in ``test-artifacts/``.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_mlflow_ui import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, _click_if_present, free_port, wait_healthy
+from tests.test_mlflow_ui import _click_if_present, chrome, mlflow_server
 from tests.test_tracking import fake_project
 from tinyad import headline as H
 from tinyad import lifecycle as L
@@ -121,48 +117,14 @@ def server(store):
     import mlflow
 
     exp_id = mlflow.MlflowClient(uri).get_experiment_by_name("tinyad").experiment_id
-    port = free_port()
-    log = tmp / "server.log"
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
-             "--default-artifact-root", (tmp / "mlartifacts").as_uri(),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=tmp, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, log)
+    with mlflow_server(uri, tmp) as url:
         yield url, exp_id, ids
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture()
 def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
-        opts.add_argument(flag)
-    opts.add_argument("--window-size=2600,1100")
-    opts.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
-    try:
+    with chrome(tmp_path, "--window-size=2600,1100") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _open(browser, url: str, text: str):

@@ -13,6 +13,7 @@ Needs the apt packages ``chromium`` and ``chromium-driver``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -71,19 +72,10 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 1
     raise AssertionError(f"mlflow server not healthy after {timeout} s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, monkeypatch_module):
-    """An mlflow server on a free loopback port over a sqlite DB with three logged runs."""
-    tmp = tmp_path_factory.mktemp("mlflow_ui")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    for name, (acc, size, lat) in RUNS.items():
-        proj = fake_project(tmp / name, accuracy=acc, tflite_bytes=size, latency=lat)
-        monkeypatch_module.setenv("DVC_EXP_NAME", name)
-        assert log_pipeline_run(proj, artifacts=[proj / "models/model_int8.tflite"], uri=uri, experiment="tinyad", strict=True)
-    monkeypatch_module.delenv("DVC_EXP_NAME")
-    import mlflow
-
-    exp_id = mlflow.MlflowClient(uri).get_experiment_by_name("tinyad").experiment_id
+@contextlib.contextmanager
+def mlflow_server(uri: str, tmp: Path):
+    """An ``mlflow server`` on a free port over the store ``uri``; yields its URL, and
+    stops its process group (TERM, then KILL) on the way out.  Its log: tmp/server.log."""
     port = free_port()
     log = tmp / "server.log"
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -98,7 +90,7 @@ def server(tmp_path_factory, monkeypatch_module):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
-        yield url, exp_id
+        yield url
     finally:
         # the server's own process group (it was started in a new session): TERM, then KILL
         try:
@@ -112,6 +104,23 @@ def server(tmp_path_factory, monkeypatch_module):
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory, monkeypatch_module):
+    """An mlflow server on a free loopback port over a sqlite DB with three logged runs."""
+    tmp = tmp_path_factory.mktemp("mlflow_ui")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    for name, (acc, size, lat) in RUNS.items():
+        proj = fake_project(tmp / name, accuracy=acc, tflite_bytes=size, latency=lat)
+        monkeypatch_module.setenv("DVC_EXP_NAME", name)
+        assert log_pipeline_run(proj, artifacts=[proj / "models/model_int8.tflite"], uri=uri, experiment="tinyad", strict=True)
+    monkeypatch_module.delenv("DVC_EXP_NAME")
+    import mlflow
+
+    exp_id = mlflow.MlflowClient(uri).get_experiment_by_name("tinyad").experiment_id
+    with mlflow_server(uri, tmp) as url:
+        yield url, exp_id
+
+
+@pytest.fixture(scope="module")
 def monkeypatch_module():
     mp = pytest.MonkeyPatch()
     yield mp
@@ -120,13 +129,20 @@ def monkeypatch_module():
 
 @pytest.fixture()
 def browser(tmp_path):
+    with chrome(tmp_path) as driver:
+        yield driver
+
+
+@contextlib.contextmanager
+def chrome(tmp_path: Path, *flags: str):
+    """Headless Chromium driven by chromedriver, a fresh profile under ``tmp_path``."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), "apt-get install -y chromium chromium-driver"
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
+    for flag in (*CHROME_FLAGS, *flags):
         opts.add_argument(flag)
     opts.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
