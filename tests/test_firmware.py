@@ -261,7 +261,7 @@ def write_params(path: Path, envs: list[str], sleep: str = "none") -> Path:
     return path
 
 
-def test_stage_copies_the_program_and_reports_its_size(host_build, tmp_path, monkeypatch):
+def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp_path, monkeypatch):
     from stages import firmware as stage
 
     # the stage ends by logging the pipeline run to MLflow: keep that in tmp_path
@@ -269,6 +269,11 @@ def test_stage_copies_the_program_and_reports_its_size(host_build, tmp_path, mon
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     params = write_params(tmp_path / "params.yaml", ["host"])
     out, metrics = tmp_path / "build" / "firmware", tmp_path / "metrics" / "firmware.json"
+    # the headline it writes reads the upstream stages' metrics: the pipeline's own
+    metrics.parent.mkdir(parents=True)
+    for upstream in pipeline.path("metrics").glob("*.json"):
+        if upstream.name not in ("firmware.json", "headline.json"):
+            shutil.copy(upstream, metrics.parent / upstream.name)
     rc = stage.main(["--params", str(params), "--project", str(host_build.project),
                      "--out", str(out), "--metrics", str(metrics)])
     assert rc == 0
@@ -278,6 +283,8 @@ def test_stage_copies_the_program_and_reports_its_size(host_build, tmp_path, mon
     berkeley = subprocess.run(["size", str(program)], capture_output=True, text=True, check=True).stdout
     text, data, bss = (int(v) for v in berkeley.splitlines()[1].split()[:3])
     assert (report["text"], report["data"], report["bss"]) == (text, data, bss)
+    head = json.loads((tmp_path / "metrics" / "headline.json").read_text())
+    assert head["fw_flash"] == report["text"] + report["data"]
     assert report["flash_bytes"] == text + data and report["ram_bytes"] == data + bss
     assert json.loads((out / "host" / "size.json").read_text())["text"] == text
     # the ELF-header method used for the ESP32 agrees with GNU size on the host ELF
