@@ -121,3 +121,20 @@ def test_exp_show_view_fits_160_columns_with_the_headline_and_the_changed_params
     # the plain view has hundreds of columns
     wide = subprocess.run(["dvc", "exp", "show", "--no-pager", "--csv"], cwd=exp_repo, capture_output=True, text=True)
     assert len(wide.stdout.splitlines()[0].split(",")) > 300
+
+
+def test_a_type_absent_from_the_test_split_is_left_out_not_an_error():
+    """A temperature-only room may have no contextual event in its test split: its by-type
+    F1 is absent from evaluate.json, and the headline leaves that figure out."""
+    from tinyad.headline import headline
+
+    ev = {"ground_truth": 1, "headline": {"device": {"f1": 0.8, "f1_by_type": {"point": 1.0, "collective": 0.7},
+                                                     "events_caught_share": 1.0, "false_alarms_per_week": 0.0}}}
+    metrics = {"evaluate": ev}
+    try:
+        headline(metrics)
+    except ValueError as exc:  # a non-optional figure of another stage is missing: not the by-type one
+        assert "f1_ctx" not in str(exc) and "f1_pt" not in str(exc) and "f1_col" not in str(exc), exc
+    ev["headline"]["device"].pop("f1")
+    with pytest.raises(ValueError, match="'f1'"):
+        headline(metrics)

@@ -61,7 +61,9 @@ def test_param_read_only_by_evaluate_reruns_only_evaluate_and_downstream(pipelin
         proc = run(["dvc", "repro"], pipeline.root)
         ran = ran_stages(proc.stdout)
         assert ran[0] == "evaluate", ran
-        assert not set(ran) & {"ingest", "cluster", "train", "quantize", "codegen"}, ran
+        # codegen is downstream of evaluate: it sizes the TFLM arena from evaluate's measurement
+        assert not set(ran) & {"ingest", "cluster", "train", "quantize"}, ran
+        assert set(ran) <= {"evaluate", "codegen", "firmware"}, ran
     finally:
         params.write_text(original)
         run(["dvc", "repro"], pipeline.root)

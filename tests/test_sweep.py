@@ -187,7 +187,10 @@ def test_tiny_optuna_search_reports_a_front_and_a_configuration_within_budgets(s
     repo = sweep_repo
     run([sys.executable, "-m", "tinyad.sweep", "sweep=optuna", "sweep.optuna.n_trials=4",
          "sweep.optuna.population_size=2", "sweep.optuna.params={model.hidden: 'choice([4],[8],[16,8])'}",
-         "model.learning_rate=interval(0.003,0.01)", *SMALL, "hydra.sweep.dir=multirun/search"], repo, env=tool_env())
+         "model.learning_rate=interval(0.003,0.01)", *SMALL, "hydra.sweep.dir=multirun/search",
+         # three epochs on six days: no point reaches the default quality floor, which would
+         # rightly leave no recommendation; this test is about the budgets and the front
+         "sweep.quality_floor.f1=0.0", "sweep.quality_floor.anomalous_rows=1"], repo, env=tool_env())
     report = repo / "multirun/search/report"
     png = (report / "pareto.png").read_bytes()
     assert png[:4] == b"\x89PNG"
