@@ -16,8 +16,10 @@ repro: setup
 	dvc repro
 	@python -m tinyad.summary
 
-## Set up (with the test tools), then run the whole test suite.
+## Set up (with the test tools), lint (ruff, the rules in pyproject.toml), then run
+## the whole test suite.
 test: setup-test
+	ruff check .
 	python -m pytest
 
 ## Rewrite params.yaml from conf/ after editing the Hydra tree.
