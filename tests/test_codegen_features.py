@@ -1,4 +1,4 @@
-"""The generated C feature pipeline and config header (tinyad/codegen_features.py).
+"""The generated C feature pipeline and config header (tinyad/codegen/features.py, device_config.py).
 
 The C pipeline, compiled on the host with -ffp-contract=off and fed the valid raw
 readings of a simulated log (drops, sensor faults, anomalies), must give exactly the
@@ -23,13 +23,9 @@ import pytest
 from cbuild import CROSS_TARGETS, require_tool, run_checked
 from cfeatures import CFeatures, cross_compile_features, python_codes, realistic_quant, write_generated
 from tinyad.alerts import AlertRules
-from tinyad.codegen_features import (
-    BANNER,
-    feature_pipeline_ram,
-    generate_config_header,
-    generate_features_c,
-    write_sources,
-)
+from tinyad.codegen.cgen import BANNER, write_files as write_sources
+from tinyad.codegen.device_config import generate_config_header
+from tinyad.codegen.features import feature_pipeline_ram, generate_features_c
 from tinyad.config import Config, load
 from tinyad.features import (
     Scaler,
