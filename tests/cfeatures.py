@@ -70,6 +70,10 @@ void cf_run(const double *temp, const double *hum, const uint32_t *sod, int n,
 """
 
 
+# the hand-written, model-independent half of the feature pipeline (tinyad_window.h)
+FIRMWARE_LIB = Path(__file__).resolve().parents[1] / "firmware" / "lib" / "tinyad"
+
+
 def write_generated(cfg: Config, scaler: Scaler, quant: dict[str, Any], out_dir: str | Path,
                     prefix: str = "tinyad") -> dict[str, str]:
     files = generate_features_c(cfg.features, scaler, quant, prefix)
@@ -93,7 +97,8 @@ class CFeatures:
         shim.write_text(_SHIM)
         lib = self.build_dir / "libcfeatures.so"
         gcc = require_tool("gcc", "gcc")
-        run_checked([gcc, *HOST_CFLAGS, "-fPIC", "-shared", "-I", str(gen), str(gen / "tinyad_features.c"),
+        run_checked([gcc, *HOST_CFLAGS, "-fPIC", "-shared", "-I", str(gen), "-I", str(FIRMWARE_LIB),
+                     str(gen / "tinyad_features.c"),
                      str(shim), "-o", str(lib), "-lm"])
         self._lib = ctypes.CDLL(str(lib))
         self.n_features = int(self._lib.cf_n_features())
@@ -167,7 +172,8 @@ def cross_compile_features(target: str, gen_dir: Path, obj: Path) -> dict[str, i
     cc = require_tool(cmd[0], package)
     size = require_tool(size_tool, package.replace("gcc-", "binutils-"))
     obj.parent.mkdir(parents=True, exist_ok=True)
-    run_checked([cc, *cmd[1:], *_specs_flags(target, cc), *CROSS_FEATURE_CFLAGS, "-I", str(gen_dir), "-c",
+    run_checked([cc, *cmd[1:], *_specs_flags(target, cc), *CROSS_FEATURE_CFLAGS, "-I", str(gen_dir),
+                 "-I", str(FIRMWARE_LIB), "-c",
                  str(gen_dir / "tinyad_features.c"), "-o", str(obj)])
     out = run_checked([size, str(obj)]).stdout.splitlines()
     text, data, bss = (int(v) for v in out[1].split()[:3])

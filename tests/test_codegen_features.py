@@ -286,7 +286,7 @@ def test_stale_mix_of_generated_files_is_refused(tmp_path, base_cfg, readings):
     gcc = require_tool("gcc", "gcc")
     import subprocess
 
-    proc = subprocess.run([gcc, "-std=c99", "-c", "-I", str(gen), str(gen / "tinyad_features.c"), "-o",
+    proc = subprocess.run([gcc, "-std=c99", "-c", "-I", str(gen), "-I", str(FIRMWARE_LIB), str(gen / "tinyad_features.c"), "-o",
                            str(tmp_path / "f.o")], capture_output=True, text=True)
     assert proc.returncode != 0 and "zero point" in proc.stderr
 

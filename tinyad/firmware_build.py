@@ -24,7 +24,6 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -32,7 +31,7 @@ from typing import Any, Callable
 from tinyad import pio
 from tinyad.codegen.cgen import PREFIX
 from tinyad.config import SLEEP_MODES, FirmwareConfig
-from tinyad.io import write_json, write_text
+from tinyad.io import atomic_dir, write_json, write_text
 
 REGISTRY_HOST = "api.registry.platformio.org"
 GENERATED_REQUIRED = tuple(f"{PREFIX}_{n}" for n in ("config.h", "features.h", "features.c", "model.h", "model.c",
@@ -223,19 +222,10 @@ def copy_artifacts(env: str, project: Path, out: Path) -> Path:
     missing = [n for n in names if not (src / n).is_file()]
     if missing:
         raise FirmwareError(f"{src}: the build of {env!r} left no {', '.join(missing)}")
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{env}.", dir=out))
-    try:
+    with atomic_dir(out / env) as tmp:
         for n in names:
             shutil.copy2(src / n, tmp / n)
-        target = out / env
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return target
+    return out / env
 
 
 def build_all(project: Path, out: Path, cfg: FirmwareConfig) -> dict[str, Any]:

@@ -19,7 +19,10 @@ Files (``<p>`` is the prefix, ``<P>`` its upper case):
   ``<p>_features_values(&f, second_of_week, double x[<P>_N_FEATURES])`` (the unscaled
   float64 features of the current window, what ``compute_features`` gives).
   C99, no heap; only the configured features get code.
-``<p>_config.h`` (the device constants) is :mod:`tinyad.codegen.device_config`'s.
+``<p>_config.h`` (the device constants) is :mod:`tinyad.codegen.device_config`'s.  What does
+not depend on the model (the ring buffer, the sort, the input quantization) is hand-written
+in ``firmware/lib/tinyad/tinyad_window.h``, which the generated ``.c`` includes: compile it
+with ``-I firmware/lib/tinyad``.
 
 Exactness.  Each feature is computed with the integer sums and the float64 operations
 of the ``tinyad/features.py`` docstring, in the same order; scaling and quantization
@@ -99,28 +102,19 @@ def _stats_code(q: str, buf: str, needs: set[str], P: str) -> list[str]:
         return L
     L.append(f"    /* {q}: integer statistics of the window {buf}[0] (oldest) .. {buf}[{N} - 1] (current) */")
     if needs & {"s1", "s2", "si", "minmax", "changes"}:
-        decl = []
-        if "s1" in needs:
-            decl.append(f"{q}_s1 = 0")
-        if "s2" in needs:
-            decl.append(f"{q}_s2 = 0")
-        if "si" in needs:
-            decl.append(f"{q}_si = 0")
-        if decl:
-            L.append(f"    int64_t {', '.join(decl)};")
+        # the int64 sums over the window: name, the term added per reading v
+        sums = [(k, term) for k, term in (("s1", "v"), ("s2", "v * v"), ("si", f"(int64_t)(2 * i - ({N} - 1)) * v"))
+                if k in needs]
+        if sums:
+            L.append(f"    int64_t {', '.join(f'{q}_{k} = 0' for k, _ in sums)};")
         if "minmax" in needs:
             L.append(f"    int32_t {q}_min = {buf}[0], {q}_max = {buf}[0];")
         if "changes" in needs:
             L.append(f"    int32_t {q}_changes = 0;")
         L.append("    for (i = 0; i < " + N + "; ++i) {")
-        if needs & {"s1", "s2", "si"}:
+        if sums:
             L.append(f"        const int64_t v = {buf}[i];")
-        if "s1" in needs:
-            L.append(f"        {q}_s1 += v;")
-        if "s2" in needs:
-            L.append(f"        {q}_s2 += v * v;")
-        if "si" in needs:
-            L.append(f"        {q}_si += (int64_t)(2 * i - ({N} - 1)) * v;")
+        L += [f"        {q}_{k} += {term};" for k, term in sums]
         if "minmax" in needs:
             L.append(f"        if ({buf}[i] < {q}_min) {q}_min = {buf}[i];")
             L.append(f"        if ({buf}[i] > {q}_max) {q}_max = {buf}[i];")
@@ -132,7 +126,7 @@ def _stats_code(q: str, buf: str, needs: set[str], P: str) -> list[str]:
         L.append("    {")
         L.append(f"        int16_t s[{N}];")
         L.append(f"        memcpy(s, {buf}, sizeof s);")
-        L.append(f"        sort_i16(s, {N});")
+        L.append(f"        tinyad_sort_i16(s, {N});")
         L.append(f"        {q}_iqr = (int32_t)s[{N} - 1 - {N} / 4] - (int32_t)s[{N} / 4];")
         L.append("    }")
     if "m2" in needs:
@@ -141,10 +135,10 @@ def _stats_code(q: str, buf: str, needs: set[str], P: str) -> list[str]:
         L.append("    {")
         L.append(f"        int16_t s[{M}];")
         L.append(f"        memcpy(s, {buf}, sizeof s);")
-        L.append(f"        sort_i16(s, {M});")
+        L.append(f"        tinyad_sort_i16(s, {M});")
         L.append(f"        {q}_m2_first = (int32_t)s[({M} - 1) / 2] + (int32_t)s[{M} / 2];")
         L.append(f"        memcpy(s, {buf} + ({N} - {M}), sizeof s);")
-        L.append(f"        sort_i16(s, {M});")
+        L.append(f"        tinyad_sort_i16(s, {M});")
         L.append(f"        {q}_m2_last = (int32_t)s[({M} - 1) / 2] + (int32_t)s[{M} / 2];")
         L.append("    }")
     if "run" in needs:
@@ -283,7 +277,6 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
     use_hum = uses_humidity(features_cfg)
     needs = _needs(names, features_cfg)
     m = mdelta_half(n)
-    need_sort = any(v & {"sorted", "m2"} for v in needs.values())
     need_tod = any(nm in ("tod_sin", "tod_cos") for nm in names)
     need_i = any(needs.values()) or "run" in names
     nf = len(names)
@@ -341,15 +334,17 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
     quant_lines = []
     for j, name in enumerate(names):
         mean, scale = float(scaler.mean_[j]), float(scaler.scale_[j])
-        quant_lines.append(f"    in[{j}] = quantize((x[{j}] - {_double(mean)}) / {_double(scale)}); /* {name} */")
+        quant_lines.append(f"    in[{j}] = tinyad_quantize_input((x[{j}] - {_double(mean)}) / {_double(scale)}, "
+                           f"{P}_IN_SCALE_, {P}_IN_ZERO_POINT_); /* {name} */")
 
     c = (
         banner(f"The feature pipeline of tinyad/features.py: window {n}, {nf} features, then "
                 "Scaler and the int8 input quantization, bit-exact with Python.")
         + f'#include "{h_name}"\n\n'
         + "#include <float.h>\n#include <math.h>\n#include <stdlib.h>\n"
-        + "#include <string.h>\n"
-        + "\n"
+        + "#include <string.h>\n\n"
+        + "/* The ring buffer, the sort and the input quantization: hand-written, model-independent. */\n"
+        + '#include "tinyad_window.h"\n\n'
         + "/* Excess precision (x87) would round differently from Python's float64. */\n"
         + "#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0\n"
         + f'#error "{c_name} must be compiled with FLT_EVAL_METHOD == 0 (IEEE double, no excess precision) to match Python bit for bit"\n'
@@ -364,27 +359,6 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + f"#if {P}_INPUT_ZERO_POINT != {P}_IN_ZERO_POINT_\n"
         + f'#error "the model\'s input zero point differs from quant.json: rerun stages/codegen.py"\n'
         + "#endif\n\n"
-        + (
-            "/* Ascending insertion sort of a local copy (WINDOW <= 4096). */\n"
-            "static void sort_i16(int16_t *a, int n)\n{\n"
-            "    int i, j;\n"
-            "    for (i = 1; i < n; ++i) {\n"
-            "        const int16_t v = a[i];\n"
-            "        for (j = i; j > 0 && a[j - 1] > v; --j) a[j] = a[j - 1];\n"
-            "        a[j] = v;\n"
-            "    }\n}\n\n"
-            if need_sort else ""
-        )
-        + "/* quantize_input of one scaled value: clamp(round_half_away(xs / in_scale) + zp). */\n"
-        + "static int8_t quantize(double xs)\n{\n"
-        + f"    const double v = xs / {P}_IN_SCALE_;\n"
-        + "    double t = trunc(v);\n"
-        + "    double q;\n"
-        + "    if (fabs(v - t) >= 0.5) t += v > 0.0 ? 1.0 : -1.0;\n"
-        + f"    q = t + (double){P}_IN_ZERO_POINT_;\n"
-        + "    if (q < -128.0) return (int8_t)-128;\n"
-        + "    if (q > 127.0) return (int8_t)127;\n"
-        + "    return (int8_t)q;\n}\n\n"
         + f"void {p}_features_init({p}_features_t *f)\n{{\n"
         + "    memset(f, 0, sizeof *f);\n}\n\n"
         + f"void {p}_features_values(const {p}_features_t *f, uint32_t second_of_week, double x[{P}_N_FEATURES])\n{{\n"
@@ -395,17 +369,9 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + f"                       int8_t in[{P}_N_INPUTS])\n{{\n"
         + f"    double x[{P}_N_FEATURES];\n"
         + ("" if use_hum else "    (void)hum10; /* no configured feature reads humidity */\n")
-        + f"    if (f->count < {P}_WINDOW) {{\n"
-        + "        f->temp[f->count] = temp10;\n"
-        + ("        f->hum[f->count] = hum10;\n" if use_hum else "")
-        + "        f->count++;\n"
-        + f"        if (f->count < {P}_WINDOW) return 0;\n"
-        + "    } else {\n"
-        + f"        memmove(f->temp, f->temp + 1, ({P}_WINDOW - 1) * sizeof f->temp[0]);\n"
-        + f"        f->temp[{P}_WINDOW - 1] = temp10;\n"
-        + (f"        memmove(f->hum, f->hum + 1, ({P}_WINDOW - 1) * sizeof f->hum[0]);\n"
-           f"        f->hum[{P}_WINDOW - 1] = hum10;\n" if use_hum else "")
-        + "    }\n"
+        + f"    tinyad_window_push(f->temp, f->count, {P}_WINDOW, temp10);\n"
+        + (f"    tinyad_window_push(f->hum, f->count, {P}_WINDOW, hum10);\n" if use_hum else "")
+        + f"    if (f->count < {P}_WINDOW && ++f->count < {P}_WINDOW) return 0;\n"
         + f"    {p}_features_values(f, second_of_week, x);\n"
         + "    /* Scaler: (x - mean) / scale, then the input quantization (models/scaler.json, quant.json). */\n"
         + "\n".join(quant_lines) + "\n"

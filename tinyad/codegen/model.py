@@ -261,10 +261,10 @@ def _dense_weights(plan: DensePlan, li: int, p: str, tables: list[str]) -> str:
     return w
 
 
-def _requant64(plan: DensePlan, li: int, p: str, src: str, tables: list[str], unroll: str | None = None) -> list[str]:
+def _requant64(plan: DensePlan, li: int, p: str, src: str, tables: list[str], unroll: list[str]) -> list[str]:
     """The 64-bit fused requantization (:class:`FusedRequant`) over const tables: appends
     the m, k (, s, t) tables, returns the loop body from the accumulator to ``v``
-    (verified in tinyad.codegen.requant.fused_requant).  ``unroll``: a line put before
+    (verified in tinyad.codegen.requant.fused_requant).  ``unroll``: lines put before
     the inner loop."""
     L, fr = plan.layer, plan.fr
     m, k, s_, t = (f"{p}_l{li}_{n}_" for n in ("m", "k", "s", "t"))
@@ -275,8 +275,7 @@ def _requant64(plan: DensePlan, li: int, p: str, src: str, tables: list[str], un
     if not uniform_s:
         tables.append(array("uint8_t", s_, fr.s, 16))
     body = ["        int32_t a = 0;", "        int64_t p;"]
-    if unroll:
-        body.append(unroll)
+    body += unroll
     body.append(f"        for (j = 0; j < {L.n_in}; ++j) a += w[j] * {src}[j];")
     body.append(f"        p = (int64_t)a * {m}[o] + {k}[o];")
     if any(fr.correct):
@@ -285,6 +284,14 @@ def _requant64(plan: DensePlan, li: int, p: str, src: str, tables: list[str], un
         body.append(f"        if (p < {t}[o]) p -= INT64_C(2147483648);")
     body.append(f"        v = (int32_t)(p >> {fr.s[0] if uniform_s else s_ + '[o]'});")
     return body
+
+
+def _clamp_store(lo: int, hi: int, need_lo: list[bool], need_hi: list[bool], dest: str, last: bool) -> list[str]:
+    """The end of a dense layer's output loop: the clamps some output needs, the store, ``}``."""
+    lines = [f"        v = v < {lo} ? {lo} : v;"] if any(need_lo) else []
+    if any(need_hi):
+        lines.append(f"        v = v > {hi} ? {hi} : v;")
+    return lines + [f"        {dest}[o] = {'(int8_t)v' if last else 'v'};", "    }"]
 
 
 def _emit_unrolled(plans: list, p: str, model: Int8Model) -> tuple[list[str], list[str]]:
@@ -333,47 +340,12 @@ def _emit_unrolled(plans: list, p: str, model: Int8Model) -> tuple[list[str], li
     return tables, body
 
 
-def _emit_compact(plans: list, p: str, model: Int8Model) -> tuple[list[str], list[str]]:
-    tables: list[str] = []
-    body: list[str] = ["    int32_t o, j, v;"]
-    body.append(f"    int32_t x_in[{model.n_inputs}];")
-    body.append(f"    for (j = 0; j < {model.n_inputs}; ++j) x_in[j] = in[j];")
-    src = "x_in"
-    for li, plan in enumerate(plans):
-        last = li == len(plans) - 1
-        if isinstance(plan, DensePlan):
-            L = plan.layer
-            w = _dense_weights(plan, li, p, tables)
-            dest = None if last else f"h{li}"
-            if dest:
-                body.append(f"    int32_t {dest}[{L.n_out}];")
-            body.append(f"    /* layer {li}: fully connected {L.n_in} -> {L.n_out}, {L.activation} */")
-            body.append(f"    for (o = 0; o < {L.n_out}; ++o) {{")
-            body.append(f"        const int8_t *w = {w} + o * {L.n_in};")
-            body.extend(_requant64(plan, li, p, src, tables))
-            if any(plan.need_lo):
-                body.append(f"        v = v < {plan.clamp_lo} ? {plan.clamp_lo} : v;")
-            if any(plan.need_hi):
-                body.append(f"        v = v > {plan.clamp_hi} ? {plan.clamp_hi} : v;")
-            body.append(f"        {'out[o] = (int8_t)v' if last else dest + '[o] = v'};")
-            body.append("    }")
-            src = dest
-        else:
-            tname = _lut_table(plan, li, p, tables)
-            n = len(plan.out_lo)
-            if last:
-                body.append(f"    for (j = 0; j < {n}; ++j) out[j] = {tname}[{src}[j] - ({plan.lo})];")
-            else:
-                body.append(f"    int32_t h{li}[{n}];")
-                body.append(f"    for (j = 0; j < {n}; ++j) h{li}[j] = {tname}[{src}[j] - ({plan.lo})];")
-                src = f"h{li}"
-    return tables, body
+def _emit_loops(plans: list, p: str, model: Int8Model, unroll: bool) -> tuple[list[str], list[str]]:
+    """Loops over const tables: the lean layout (``unroll``) and the compact one.
 
+    Compact: int8 weights and the 64-bit fused constants (m, k, s, t) as tables.
 
-def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[str], list[str]]:
-    """Loops over const tables; the compiler unrolls them when it optimizes for speed.
-
-    Per dense layer: int8 weights and, per output, the int32 pair (b, m) of
+    Lean, per dense layer: int8 weights and, per output, the int32 pair (b, m) of
     :class:`tinyad.codegen.requant.ShiftRequant` with the layer's ``frac``/``shift`` as immediates
     (a layer whose requantization cannot be refitted keeps the 64-bit form of the
     compact layout).  Every loop carries ``<P>_UNROLL_(n)``: ``#pragma GCC unroll n``
@@ -392,22 +364,26 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
         "#else",
         f"#define {U}(n)",
         "#endif",
-    ]
+    ] if unroll else []
+
+    def u(n: int, indent: str = "    ") -> list[str]:
+        return [f"{indent}{U}({n})"] if unroll else []
+
     body: list[str] = ["    int32_t o, j, v;", f"    int32_t x_in[{model.n_inputs}];"]
-    body.append(f"    {U}({model.n_inputs})")
+    body += u(model.n_inputs)
     body.append(f"    for (j = 0; j < {model.n_inputs}; ++j) x_in[j] = in[j];")
     src = "x_in"
     for li, plan in enumerate(plans):
         last = li == len(plans) - 1
         if isinstance(plan, DensePlan):
-            L, fr = plan.layer, plan.fr
-            sr = plan.shift if plan.shift is not None else None
+            L = plan.layer
+            sr = plan.shift
             w = _dense_weights(plan, li, p, tables)
             dest = "out" if last else f"h{li}"
             if not last:
                 body.append(f"    int32_t {dest}[{L.n_out}];")
             body.append(f"    /* layer {li}: fully connected {L.n_in} -> {L.n_out}, {L.activation} */")
-            body.append(f"    {U}({L.n_out})")
+            body += u(L.n_out)
             body.append(f"    for (o = 0; o < {L.n_out}; ++o) {{")
             body.append(f"        const int8_t *w = {w} + o * {L.n_in};")
             if sr is not None:
@@ -416,20 +392,15 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
                 tables.append(f"/* per output: b, m; out = clamp((((acc << {sr.frac}) + b) * m) >> {sr.shift}) */")
                 tables.append(array("int32_t", q, pairs, 6))
                 body.append("        int32_t a = 0;")
-                body.append(f"        {U}({L.n_in})")
+                body += u(L.n_in, "        ")
                 body.append(f"        for (j = 0; j < {L.n_in}; ++j) a += w[j] * {src}[j];")
                 scaled = f"a * {1 << sr.frac}" if sr.frac else "a"
                 body.append(f"        v = (int32_t)(((int64_t)({scaled} + {q}[2 * o]) * {q}[2 * o + 1]) >> {sr.shift});")
                 lo, hi, need_lo, need_hi = sr.clamp_lo, sr.clamp_hi, sr.need_lo, sr.need_hi
             else:  # the 64-bit fused form of the compact layout
-                body.extend(_requant64(plan, li, p, src, tables, f"        {U}({L.n_in})"))
+                body.extend(_requant64(plan, li, p, src, tables, u(L.n_in, "        ")))
                 lo, hi, need_lo, need_hi = plan.clamp_lo, plan.clamp_hi, plan.need_lo, plan.need_hi
-            if any(need_lo):
-                body.append(f"        v = v < {lo} ? {lo} : v;")
-            if any(need_hi):
-                body.append(f"        v = v > {hi} ? {hi} : v;")
-            body.append(f"        {dest}[o] = {'(int8_t)v' if last else 'v'};")
-            body.append("    }")
+            body.extend(_clamp_store(lo, hi, need_lo, need_hi, dest, last))
             src = dest
         else:
             tname = _lut_table(plan, li, p, tables)
@@ -437,7 +408,7 @@ def _emit_lean(plans: list, p: str, model: Int8Model, fracs=None) -> tuple[list[
             dest = "out" if last else f"h{li}"
             if not last:
                 body.append(f"    int32_t {dest}[{n}];")
-            body.append(f"    {U}({n})")
+            body += u(n)
             body.append(f"    for (j = 0; j < {n}; ++j) {dest}[j] = {tname}[{src}[j] - ({plan.lo})];")
             src = dest
     return tables, body
@@ -461,8 +432,10 @@ def model_sources(model: Int8Model, prefix: str = "tinyad", style: str = "lean")
         includes=f'#include <stdint.h>\n\n#include "{p}_model_config.h"\n\n', cplusplus=True,
     )
     plans = plan_model(model, refit=style == "lean")
-    emit = {"lean": _emit_lean, "unrolled": _emit_unrolled, "compact": _emit_compact}[style]
-    tables, body = emit(plans, p, model)
+    if style == "unrolled":
+        tables, body = _emit_unrolled(plans, p, model)
+    else:
+        tables, body = _emit_loops(plans, p, model, unroll=style == "lean")
     c = (
         banner(f"int8 inference ({style}): {desc}; {model.macs} multiply-accumulates.", Path(model.source).name)
         + f'#include "{h_name}"\n\n'
