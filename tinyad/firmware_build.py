@@ -197,7 +197,8 @@ def check_generated(project: Path) -> None:
     gen = project / "lib" / "generated"
     missing = [name for name in GENERATED_REQUIRED if not (gen / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{gen}: missing {', '.join(missing)}: run `dvc repro codegen` first")
+        raise FileNotFoundError(f"{gen}: generated files not found ({', '.join(missing)}): "
+                                "run `dvc repro codegen` first")
 
 
 def build_env(env: str, project: Path, cfg: FirmwareConfig) -> tuple[subprocess.CompletedProcess, float]:
