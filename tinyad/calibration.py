@@ -44,7 +44,7 @@ on the validation split go into ``models/quant.json`` (``decision``), the metric
 and ``tinyad_config.h``; ``decision_threshold(quant, alerts_cfg)`` is what every
 consumer reads.
 
-The module is pure (arrays in, dicts out); ``stages/quantize.py`` runs the model.
+The module is pure (arrays in, dicts out); ``tinyad.quantization.calibrate`` runs the model.
 """
 
 from __future__ import annotations
