@@ -450,7 +450,7 @@ def test_alert_figures_count_rising_edges_and_time_from_timestamps():
 
 
 def test_alerts_by_day_counts_alerts_where_they_start():
-    from tinyad.scoring import alerts_by_day
+    from tinyad.metrics import alerts_by_day
 
     ts = pd.date_range("2026-01-05 22:00", periods=6 * 24 * 3, freq="10min")  # three days from 22:00
     alert = np.zeros(len(ts), bool)

@@ -70,7 +70,8 @@ from tinyad.config import Config
 from tinyad.features import Scaler, compute_features, round_half_away, to_tenths, uses_humidity
 from tinyad.io import atomic_path, write_text
 from tinyad.report import fmt_pct, fmt_value
-from tinyad.scoring import alert_figures, alert_sequence, budgets, events_of, median_period_s, period_days, truth_of
+from tinyad.metrics import truth_of
+from tinyad.scoring import alert_figures, alert_sequence, budgets, events_of, median_period_s, period_days
 
 __all__ = ["HUM_NOISE_PER_DEG", "KINDS", "apply_drift", "baseline_correct", "correct_readings", "drift_long",
            "drift_markdown", "drift_table", "reference_levels", "write_drift"]

@@ -21,7 +21,7 @@ from tinyad.baselines import EcodBaseline, IsolationForestBaseline, KMeansDistan
 from tinyad.calibration import decision_threshold, device_alerts
 from tinyad.config import Config
 from tinyad.features import Scaler, dataset_inputs
-from tinyad.metrics import BASELINES, HEADLINE_DETECTORS, LABELS, MODELS, truth_of  # noqa: F401  (re-exported)
+from tinyad.metrics import MODELS, truth_of
 from tinyad.runtime import Int8Runtime
 from tinyad.scoring import (
     FAR_ABOVE,
