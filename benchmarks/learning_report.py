@@ -69,7 +69,7 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
 
     import keras
 
-    from stages.quantize import predict_int8
+    from tinyad.runtime import predict_int8
     from tinyad.features import decide
 
     cfg = load(p)

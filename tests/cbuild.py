@@ -121,7 +121,7 @@ def make_mlp_tflite(sizes: list[int], activation: str, seed: int, path: str | Pa
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from stages.quantize import convert_int8  # the pipeline's own converter settings
+    from tinyad.quantization import convert_int8  # the pipeline's own converter settings
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)

@@ -11,7 +11,7 @@
   exactly as ``tinyad_sample.c`` does (``lround(x * 10.0)``; a non-number humidity
   becomes 0, which only happens when humidity is unused).
 - ``python_codes(df, features_cfg, scaler, quant)``: the Python reference,
-  ``compute_features`` + ``Scaler.transform`` + ``quantize_input`` on the scored rows.
+  ``compute_features`` + ``Scaler.transform`` + ``Int8Runtime.quantize`` on the scored rows.
 - ``cross_compile_features(target, gen_dir, obj)``: the generated ``tinyad_features.c``
   compiled to an object for a microcontroller ISA of ``cbuild.CROSS_TARGETS`` (-Os,
   warnings as errors, -ffp-contract=off) against that target's C library (picolibc for
@@ -38,7 +38,8 @@ from tinyad.codegen.device_config import generate_config_header
 from tinyad.codegen.features import generate_features_c
 from tinyad.codegen.model import model_config_header
 from tinyad.config import Config
-from tinyad.features import Scaler, compute_features, feature_names, quantize_input, second_of_week, valid_readings
+from tinyad.features import Scaler, compute_features, feature_names, second_of_week, valid_readings
+from tinyad.runtime import Int8Runtime
 from tinyad.tflite_model import Int8Model, Quant
 
 HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off", "-O2"]
@@ -131,7 +132,7 @@ def python_codes(df: pd.DataFrame, cfg: Config, scaler: Scaler, quant: dict[str,
     X, valid = compute_features(df, cfg.features)
     Xv = X[valid]
     Xs = scaler.transform(Xv)
-    return Xv, Xs, quantize_input(Xs, quant["input"]["scale"], quant["input"]["zero_point"])
+    return Xv, Xs, Int8Runtime(None, quant).quantize(Xs)
 
 
 def realistic_quant(X_scaled: np.ndarray) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def stage_cfg(tmp_path):
 
 
 def test_build_dataset_fits_on_train_only_and_marks_invalid_rows(tmp_path):
-    from stages.cluster import build_dataset
+    from tinyad.clustering import build_dataset
 
     cfg = stage_cfg(tmp_path)
     df = synthetic_readings(days=3, seed=2)
@@ -192,7 +192,9 @@ def test_build_dataset_fits_on_train_only_and_marks_invalid_rows(tmp_path):
 
 
 def test_cluster_stage_writes_its_files(tmp_path):
-    from stages.cluster import main
+    from tinyad.stage import stage_main
+
+    main = stage_main("cluster")
 
     cfg_path = tmp_path / "params.yaml"
     stage_cfg(tmp_path)
@@ -221,7 +223,7 @@ def test_cluster_stage_does_not_import_tensorflow():
 
 
 def test_missing_column_is_named():
-    from stages.cluster import check_readings
+    from tinyad.clustering import check_readings
 
     with pytest.raises(ValueError, match=r"r.parquet: missing column\(s\) \['event_id'\]"):
         check_readings(synthetic_readings(days=1).drop(columns=["event_id"]), source="r.parquet")
@@ -233,7 +235,7 @@ def test_a_log_too_small_for_k_and_the_window_is_refused_with_the_minimum(tmp_pa
     import sys
     from pathlib import Path
 
-    from stages.cluster import build_dataset
+    from tinyad.clustering import build_dataset
     from tinyad.features import MIN_TRAIN_ROWS_PER_CLUSTER
 
     cfg = stage_cfg(tmp_path)  # window_min 20 at 60 s: a 20-reading window, k = 8

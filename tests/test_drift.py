@@ -5,7 +5,7 @@
 * ``baseline_correct`` equals ``firmware/lib/tinyad/tinyad_baseline.c`` (gcc -std=c99
   -Wall -Wextra -Werror) on a long simulated log with drift and faults, the faulty
   readings skipped as the device skips them;
-* ``stages.evaluate.drift_table`` on the hand-built room log of test_evaluate.py: a
+* ``tinyad.drift.drift_table`` on the hand-built room log of test_evaluate.py: a
   3 deg C calibration drift costs F1, the baseline correction wins most of it back.
 """
 
@@ -160,7 +160,7 @@ def test_drift_table_drop_and_recovery(workdir, tmp_path):
     """On test_evaluate.py's room log: F1 falls with a 3 deg C drift; the remedy recovers most of it."""
     import json
 
-    from stages.evaluate import drift_long, drift_markdown, drift_table, write_drift
+    from tinyad.drift import drift_long, drift_markdown, drift_table, write_drift
     from tinyad.features import Scaler
 
     d = workdir

@@ -390,32 +390,32 @@ def test_no_labels_over_budget_warns_everywhere(nolabel_run):
 
 
 def test_budget_warnings_over_and_under_budget():
-    import stages.evaluate as E
+    from tinyad.scoring import budget_flags, budget_warnings
 
     budget = {"max_false_alarms_per_week": 1.0, "contamination": 0.01}
     quiet = {"alerts_per_week": 0.9, "flagged_share": 0.009}
-    assert E.budget_warnings(quiet, budget, ground=False) == []
-    assert E.budget_flags(quiet, budget, ground=False) == {
+    assert budget_warnings(quiet, budget, ground=False) == []
+    assert budget_flags(quiet, budget, ground=False) == {
         "device_over_false_alarm_budget": 0, "device_over_contamination_budget": 0,
         "device_far_above_contamination_budget": 0}
-    w = E.budget_warnings({"alerts_per_week": 3.5, "flagged_share": 0.02}, budget, ground=False)
+    w = budget_warnings({"alerts_per_week": 3.5, "flagged_share": 0.02}, budget, ground=False)
     assert len(w) == 2 and "3.50 alerts a week" in w[0] and "alerts.max_false_alarms_per_week" in w[0]
     assert "2.00%" in w[1] and "above the contamination budget of 1.00%" in w[1] and "far above" not in w[1]
-    w = E.budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.031}, budget, ground=False)
+    w = budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.031}, budget, ground=False)
     assert len(w) == 1 and "far above (more than 3x)" in w[0] and "cluster.contamination" in w[0]
-    assert E.budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.03}, budget, ground=False)[0].count("far") == 0
+    assert budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.03}, budget, ground=False)[0].count("far") == 0
     # with ground truth only the false alarm events count against the budget
     labelled = {"alerts_per_week": 30.0, "flagged_share": 0.2, "false_alarms_per_week": 0.5}
-    assert E.budget_warnings(labelled, budget, ground=True) == []
-    w = E.budget_warnings({**labelled, "false_alarms_per_week": 2.0}, budget, ground=True)
+    assert budget_warnings(labelled, budget, ground=True) == []
+    w = budget_warnings({**labelled, "false_alarms_per_week": 2.0}, budget, ground=True)
     assert len(w) == 1 and "2.00 false alarm events a week" in w[0]
 
 
 def test_budgets_read_the_new_keys_with_defaults():
-    import stages.evaluate as E
+    from tinyad.scoring import budgets
 
     cfg = base_config()
-    b = E.budgets(cfg)
+    b = budgets(cfg)
     assert b["max_false_alarms_per_week"] == getattr(cfg.alerts, "max_false_alarms_per_week", 1.0)
     assert b["contamination"] == getattr(cfg.cluster, "contamination", 0.01)
 
@@ -423,65 +423,67 @@ def test_budgets_read_the_new_keys_with_defaults():
         alerts = object()
         cluster = object()
 
-    assert E.budgets(Bare()) == {"max_false_alarms_per_week": 1.0, "contamination": 0.01}
+    assert budgets(Bare()) == {"max_false_alarms_per_week": 1.0, "contamination": 0.01}
 
 
 def test_alert_figures_count_rising_edges_and_time_from_timestamps():
-    import stages.evaluate as E
+    from tinyad.scoring import alert_figures, median_period_s, period_days
 
     # 5-minute readings with a gap: the longest alert spans it in time
     ts = pd.to_datetime(["2026-01-05 00:00", "2026-01-05 00:05", "2026-01-05 00:10", "2026-01-05 00:15",
                          "2026-01-05 01:00", "2026-01-05 01:05", "2026-01-05 01:10", "2026-01-05 01:15"])
     alert = np.array([1, 0, 0, 1, 1, 1, 0, 1], bool)
     valid = np.array([1, 1, 1, 1, 0, 1, 1, 1], bool)
-    days = E.period_days(ts, 300.0)
+    days = period_days(ts, 300.0)
     assert days == pytest.approx((75 + 5) / 1440)
-    f = E.alert_figures(alert, valid, ts, 300.0, days)
+    f = alert_figures(alert, valid, ts, 300.0, days)
     assert f["alerts"] == 3  # the one on at the first row counts
     assert f["alerts_per_day"] == pytest.approx(3 / days) and f["alerts_per_week"] == pytest.approx(21 / days)
     assert f["flagged_readings"] == 4 and f["flagged_share"] == pytest.approx(4 / 7)  # the invalid row is not a reading
     assert f["longest_alert_readings"] == 3
     assert f["longest_alert_minutes"] == pytest.approx(55.0)  # 00:15 to 01:05, plus one period
-    none = E.alert_figures(np.zeros(8, bool), valid, ts, 300.0, days)
+    none = alert_figures(np.zeros(8, bool), valid, ts, 300.0, days)
     assert (none["alerts"], none["flagged_share"], none["longest_alert_minutes"]) == (0, 0.0, 0.0)
     with pytest.raises(ValueError, match="days must be > 0"):
-        E.alert_figures(alert, valid, ts, 300.0, 0.0)
-    assert E.median_period_s(ts) == 300.0
+        alert_figures(alert, valid, ts, 300.0, 0.0)
+    assert median_period_s(ts) == 300.0
 
 
 def test_alerts_by_day_counts_alerts_where_they_start():
-    import stages.evaluate as E
+    from tinyad.metrics import alerts_by_day
 
     ts = pd.date_range("2026-01-05 22:00", periods=6 * 24 * 3, freq="10min")  # three days from 22:00
     alert = np.zeros(len(ts), bool)
     alert[10:14] = True  # 23:40 on the 5th, running past midnight
     alert[30:31] = True
     alert[32:40] = True
-    per_day = E.alerts_by_day(alert, ts)
+    per_day = alerts_by_day(alert, ts)
     assert list(per_day.index.strftime("%m-%d")) == ["01-05", "01-06", "01-07", "01-08"]
     assert per_day.tolist() == [1, 2, 0, 0]
 
 
 def test_decision_threshold_prefers_the_calibrated_one():
-    import stages.evaluate as E
+    from tinyad.calibration import decision_threshold
+    from tinyad.scoring import decision_code_warnings
 
     cfg = base_config()
     quant = {"input": {"scale": 0.1, "zero_point": 0}, "output": {"scale": 1 / 256, "zero_point": -128}}
-    assert E.decision_threshold(quant, cfg) == cfg.alerts.decision_threshold
-    assert E.decision_threshold({**quant, "decision": {}}, cfg) == cfg.alerts.decision_threshold
-    assert E.decision_threshold({**quant, "decision": {"threshold": 0.8, "code": 77}}, cfg) == 0.8
+    assert decision_threshold(quant, cfg.alerts, lenient=True) == cfg.alerts.decision_threshold
+    assert decision_threshold({**quant, "decision": {}}, cfg.alerts, lenient=True) == cfg.alerts.decision_threshold
+    assert decision_threshold({**quant, "decision": {"threshold": 0.8, "code": 77}}, cfg.alerts, lenient=True) == 0.8
     with pytest.raises(ValueError, match="decision.threshold"):
-        E.decision_threshold({**quant, "decision": {"threshold": 1.5}}, cfg)
+        decision_threshold({**quant, "decision": {"threshold": 1.5}}, cfg.alerts, lenient=True)
     from tinyad.features import output_code_threshold
 
     code = output_code_threshold(quant, 0.8)
-    assert E.decision_code_warnings({**quant, "decision": {"threshold": 0.8, "code": code}}, 0.8) == []
-    w = E.decision_code_warnings({**quant, "decision": {"threshold": 0.8, "code": code - 1}}, 0.8)
+    assert decision_code_warnings({**quant, "decision": {"threshold": 0.8, "code": code}}, 0.8) == []
+    w = decision_code_warnings({**quant, "decision": {"threshold": 0.8, "code": code - 1}}, 0.8)
     assert len(w) == 1 and f"q_out >= {code}" in w[0]
 
 
 def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir):
-    import stages.evaluate as E
+    from tinyad.drift import drift_table
+    from tinyad.evaluation import evaluate, load_keras
 
     cfg = base_config()
     ds = pd.read_parquet(workdir / "dataset.parquet")
@@ -489,7 +491,7 @@ def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir)
     tflite = (workdir / "model_int8.tflite").read_bytes()
     quant = json.loads((workdir / "quant.json").read_text())
     quant["decision"] = {"threshold": 0.9}
-    res = E.evaluate(ds, scaler, cfg, E.load_keras(workdir / "model.keras"), tflite, quant)
+    res = evaluate(ds, scaler, cfg, load_keras(workdir / "model.keras"), tflite, quant)
     k = res.detections["keras_float"]
     assert (k.decision == (k.score > 0.9)).all()
     assert res.metrics["headline"]["decision_threshold"] == 0.9
@@ -497,14 +499,14 @@ def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir)
     # a threshold no int8 code is above: the model never fires, the drift table's device is the seed rule
     quant["decision"] = {"threshold": 1.0}
     small = replace(cfg, drift=replace(cfg.drift, temp_drift=[0.0], noise=[0.0], hum_offset=[0.0]))
-    drift = E.drift_table(ds, scaler, small, tflite, quant)
-    res = E.evaluate(ds, scaler, small, E.load_keras(workdir / "model.keras"), tflite, quant)
+    drift = drift_table(ds, scaler, small, tflite, quant)
+    res = evaluate(ds, scaler, small, load_keras(workdir / "model.keras"), tflite, quant)
     assert not res.detections["int8_tflm"].decision.any()
     assert drift["table"]["temp_drift"]["0"]["raw"]["all"] == pytest.approx(res.metrics["thresholds"]["f1"])
 
 
 def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_configured_one(workdir):
-    import stages.evaluate as E
+    from tinyad.evaluation import evaluate, load_keras
     from tinyad.alerts import alert_active
 
     cfg = base_config()
@@ -514,7 +516,7 @@ def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_config
     tflite = (workdir / "model_int8.tflite").read_bytes()
     quant = json.loads((workdir / "quant.json").read_text())
     quant["decision"] = {"threshold": 0.5, "consecutive": 1}
-    res = E.evaluate(ds, scaler, cfg, E.load_keras(workdir / "model.keras"), tflite, quant)
+    res = evaluate(ds, scaler, cfg, load_keras(workdir / "model.keras"), tflite, quant)
     assert "consecutive=1" in res.metrics["method"]["alerts"]
     from tinyad.features import dataset_inputs
 
@@ -533,14 +535,15 @@ def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_config
 
 
 def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
-    import stages.evaluate as E
+    from tinyad.evaluation import evaluate, load_keras
+    from tinyad.report import summary_markdown
 
     cfg = base_config()
     ds = pd.read_parquet(workdir / "dataset.parquet")
     ds["label"] = -1
     ds["anomaly_type"] = "unknown"
     ds["event_id"] = -1
-    res = E.evaluate(ds, Scaler.load(workdir / "scaler.json"), cfg, E.load_keras(workdir / "model.keras"),
+    res = evaluate(ds, Scaler.load(workdir / "scaler.json"), cfg, load_keras(workdir / "model.keras"),
                      (workdir / "model_int8.tflite").read_bytes(), json.loads((workdir / "quant.json").read_text()))
     m = res.metrics
     assert m["ground_truth"] == 0
@@ -559,16 +562,16 @@ def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
     starts = int(alert[0]) + int((alert[1:] & ~alert[:-1]).sum())
     assert m["headline"]["device"]["alerts"] == starts
     assert m["data"]["pseudo_runs"] > 0
-    assert "NO ground truth" in E.summary_markdown(m)
+    assert "NO ground truth" in summary_markdown(m)
 
 
 def test_alert_logic_needs_consecutive_readings_and_holds_over_invalid():
-    import stages.evaluate as E
+    from tinyad.scoring import alert_sequence
 
     cfg = replace(base_config().alerts, consecutive=2, clear_after=2)
     model = np.array([1, 0, 1, 1, 1, 0, 0, 0, 0], bool)
     valid = np.array([1, 1, 1, 1, 1, 1, 0, 1, 1], bool)
-    alerts, method = E.alert_sequence(model, np.zeros(9, bool), valid, cfg)
+    alerts, method = alert_sequence(model, np.zeros(9, bool), valid, cfg)
     # a single anomalous reading raises nothing; two in a row raise; two normal valid ones clear,
     # and the invalid row 6 leaves the state as it was
     assert alerts.tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0]
@@ -576,16 +579,17 @@ def test_alert_logic_needs_consecutive_readings_and_holds_over_invalid():
 
 
 def test_hold_over_invalid():
-    import stages.evaluate as E
+    from tinyad.scoring import hold_over_invalid
 
-    out = E.hold_over_invalid(np.array([1, 0, 1], bool), np.array([0, 1, 0, 1, 0, 1, 0], bool))
+    out = hold_over_invalid(np.array([1, 0, 1], bool), np.array([0, 1, 0, 1, 0, 1, 0], bool))
     assert out.tolist() == [0, 1, 1, 0, 0, 1, 1]
     with pytest.raises(ValueError, match="valid rows"):
-        E.hold_over_invalid(np.array([1], bool), np.array([1, 1], bool))
+        hold_over_invalid(np.array([1], bool), np.array([1, 1], bool))
 
 
 def test_bad_inputs_give_clear_errors(workdir, tmp_path):
-    import stages.evaluate as E
+    from tinyad.evaluation import evaluate
+    from tinyad.stage import stage_main
 
     bad = json.loads((workdir / "quant.json").read_text())
     bad["output"]["zero_point"] += 1
@@ -593,8 +597,8 @@ def test_bad_inputs_give_clear_errors(workdir, tmp_path):
     args = stage_args(workdir, metrics=str(tmp_path / "m.json"), plots=str(tmp_path / "p"))
     args[args.index("--quant") + 1] = str(tmp_path / "quant.json")
     with pytest.raises(ValueError, match="quant.json: output scale/zero_point"):
-        E.main(args)
+        stage_main("evaluate")(args)
     assert not (tmp_path / "m.json").exists()
     ds = pd.read_parquet(workdir / "dataset.parquet").drop(columns=["event_id"])
     with pytest.raises(ValueError, match=r"missing column\(s\) \['event_id'\]"):
-        E.evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})
+        evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from stages.ingest import build_readings, ingest_report, main
+from tinyad.readings import build_readings, ingest_report
+from tinyad.stage import stage_main
 from tinyad.config import load_dict
 from tinyad.params import compose
 
@@ -30,7 +31,7 @@ def write_params(tmp_path: Path, raw: dict) -> Path:
 
 def run_main(tmp_path: Path, params: Path) -> tuple[int, Path]:
     out = tmp_path / "out"
-    code = main(["--params", str(params), "--out", str(out / "readings.parquet"),
+    code = stage_main("ingest")(["--params", str(params), "--out", str(out / "readings.parquet"),
                  "--report", str(out / "ingest.json"), "--plots", str(out / "plots")])
     return code, out
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from stages.ingest import write_parquet
+from tinyad.readings import write_parquet
 from tinyad.config import ConfigError, load_dict
 from tinyad.csvlog import IngestError
 from tinyad.params import compose

@@ -44,11 +44,12 @@ on the validation split go into ``models/quant.json`` (``decision``), the metric
 and ``tinyad_config.h``; ``decision_threshold(quant, alerts_cfg)`` is what every
 consumer reads.
 
-The module is pure (arrays in, dicts out); ``stages/quantize.py`` runs the model.
+The module is pure (arrays in, dicts out); ``tinyad.quantization.calibrate`` runs the model.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -91,7 +92,10 @@ def false_alarms(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> int:
 
 def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, seconds: float,
                    horizon: int) -> dict[str, Any]:
-    raised = len(M.runs(alerts))
+    """The history's alert figures: ``tinyad.metrics.alert_counts`` (as the evaluation counts
+    them) over ``seconds`` of history, plus the false alarms against the pseudo-labels."""
+    counts = M.alert_counts(alerts, valid)
+    raised = counts["alerts"]
     weeks = seconds / SECONDS_PER_WEEK
     fa = false_alarms(alerts, pseudo, horizon)
     return {
@@ -99,7 +103,7 @@ def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, se
         "alerts_per_week": raised / weeks,
         "false_alarms": fa,
         "false_alarms_per_week": fa / weeks,
-        "flagged_share": float(alerts[valid].mean()) if valid.any() else 0.0,
+        "flagged_share": counts["flagged_share"],
         "weeks": weeks,
     }
 
@@ -235,11 +239,22 @@ def device_alerts(quant: dict[str, Any], alerts: AlertsConfig) -> AlertsConfig:
     return alerts
 
 
-def decision_threshold(quant: dict[str, Any], alerts: AlertsConfig) -> float:
-    """The probability threshold the device uses: the calibrated one when quant.json has it."""
+def decision_threshold(quant: dict[str, Any], alerts: AlertsConfig, lenient: bool = False) -> float:
+    """The probability threshold the device uses: the calibrated one when quant.json has it.
+
+    With ``alerts.calibrate`` quant.json must hold the calibrated ``decision.threshold``
+    (codegen, ``tinyad.detect``: the device runs it); without, ``alerts.decision_threshold``.
+    ``lenient`` (the evaluation, which scores whatever quant.json it is given):
+    ``decision.threshold`` whenever quant.json has one, else ``alerts.decision_threshold``.
+    A ``decision.threshold`` that is not a probability in [0, 1] is an error.
+    """
     dec = quant.get("decision") if isinstance(quant, dict) else None
-    if alerts.calibrate:
-        if not dec or "threshold" not in dec:
-            raise ValueError("quant.json: alerts.calibrate is true but it holds no 'decision'; rerun the quantize stage")
-        return float(dec["threshold"])
+    has = isinstance(dec, dict) and dec.get("threshold") is not None
+    if has and (lenient or alerts.calibrate):
+        thr = dec["threshold"]
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not (math.isfinite(thr) and 0.0 <= thr <= 1.0):
+            raise ValueError(f"quant.json: decision.threshold must be a probability in [0, 1], got {thr!r}")
+        return float(thr)
+    if alerts.calibrate and not lenient:
+        raise ValueError("quant.json: alerts.calibrate is true but it holds no 'decision'; rerun the quantize stage")
     return float(alerts.decision_threshold)

@@ -8,6 +8,21 @@ naming the file and what was expected) prints ``<stage>: error: <message>`` on
 stderr and exits with status 2; DVC then stops the pipeline and keeps every earlier
 output.  A missing input that another stage of ``dvc.yaml`` writes names that stage
 (``run `dvc repro cluster` first``).  Anything else is a bug and keeps its traceback.
+
+The exit-code contract of every stage:
+
+* 0: the stage ran and wrote its outputs (warnings go to stderr as
+  ``<stage>: warning: ...`` and do not change the status);
+* 2: bad input (``USER_ERRORS``: a parameter, a missing or unreadable file, data that
+  is not what the stage expects), one line on stderr, no output written;
+* anything else (Python's 1 with a traceback): a bug.
+
+A stage's ``main(argv)`` raises; it does not catch its user errors itself, so that
+it can be called in process (``tinyad.stage.stage_main``, the tests) and the
+exception seen.  The one exception today is ``stages/ingest.py``, which still
+catches ``IngestError``/``ConfigError`` and prints ``error: <message>`` (status 2,
+the same contract; its tests pin that wording).  The opening of a ``main`` (its
+arguments, the params, the scaler, the parquet) is ``tinyad/stage.py``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ maps the configured columns, converts deg F to deg C, parses timestamps, sorts,
 drops duplicated timestamps and puts the readings on a regular grid of
 ``data.period_s``.  It returns the table described in ``docs/architecture.md``
 (timestamp, temperature, humidity, fault, label, anomaly_type, event_id) and a dict
-of counts for the data report.  ``stages/ingest.py`` calls it; tests call it directly.
+of counts for the data report.  ``tinyad.readings.build_readings`` (the ingest stage) calls it; tests call it directly.
 
 Validation
 ----------

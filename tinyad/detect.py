@@ -201,13 +201,14 @@ def seconds(ts: pd.Series) -> np.ndarray:
 
 def python_scores(rows: pd.DataFrame, dev: Device) -> list[int | None]:
     """The int8 output code of each reading (None: faulty, or the window not yet full)."""
-    from tinyad.features import compute_features, quantize_input
+    from tinyad.features import compute_features
     from tinyad.int8 import run_model
+    from tinyad.runtime import Int8Runtime
 
     X, valid = compute_features(rows, dev.cfg.features)
     scores: list[int | None] = [None] * len(rows)
     if valid.any():
-        q_in = quantize_input(dev.scaler.transform(X[valid]), dev.quant["input"]["scale"], dev.quant["input"]["zero_point"])
+        q_in = Int8Runtime(None, dev.quant).quantize(dev.scaler.transform(X[valid]))
         for pos, code in zip(np.flatnonzero(valid), run_model(dev.model, q_in)[:, 0]):
             scores[pos] = int(code)
     return scores

@@ -17,6 +17,9 @@
     runtime instead of raising), to ``step`` bytes; plus the total that TFLM's
     ``RecordingMicroAllocator`` reports for a working arena (it omits the temporary
     allocations made while the kernels are prepared, so it is below the minimum).
+``measure_cost(keras_model, tflite, X_test, q_in, runs)``
+    the evaluate stage's ``latency_us`` and ``memory`` sections (and their method):
+    the three interpreters timed on the first test reading, the arena figures.
 
 Run ``python -m tinyad.latency MODEL.tflite`` to print the arena figures of a model.
 """
@@ -192,6 +195,39 @@ def tflm_recorded_arena(tflite: bytes, arena_size: int | None = None) -> int:
     if not m:
         raise RuntimeError(f"tflm_recorded_arena: no 'Arena allocation total' in TFLM's report: {text[:300]!r}")
     return int(m.group(1))
+
+
+def measure_cost(keras_model: Any, tflite: bytes, X_test: np.ndarray, q_in: np.ndarray, runs: int) -> dict[str, Any]:
+    """Latency (us per batch-1 inference) and memory of the three interpreters."""
+    warmup = max(10, runs // 10)
+    x = X_test[0] if len(X_test) else np.zeros(q_in.shape[1])
+    q = q_in[0] if len(q_in) else np.zeros(q_in.shape[1], np.int8)
+    lat = {
+        "keras": time_calls(keras_call(keras_model, x), runs, warmup),
+        "litert": time_calls(litert_call(tflite, q), runs, warmup),
+        "tflm": time_calls(tflm_call(tflite, q), runs, warmup),
+    }
+    arena = tflm_arena_bytes(tflite)
+    memory = {
+        "tflite_bytes": len(tflite),
+        "tflm_arena_bytes": arena["arena_bytes"],
+        "tflm_arena_resolution_bytes": arena["resolution_bytes"],
+        "tflm_arena_recorded_bytes": tflm_recorded_arena(tflite, arena["arena_bytes"] * 2),
+    }
+    method = {
+        "latency": (
+            f"in process on this host, time.perf_counter_ns around each of {runs} batch-1 calls after {warmup} "
+            "warm-up calls; keras: model(x, training=False) on a prebuilt tensor; litert: ai_edge_litert "
+            "Interpreter (BUILTIN_REF kernels) set_tensor+invoke+get_tensor; tflm: tflite_micro runtime "
+            "set_input+invoke+get_output"
+        ),
+        "tflm_arena": (
+            "minimum arena_size for which the tflite_micro interpreter builds and invokes, by bisection in child "
+            f"processes (resolution {arena['resolution_bytes']} bytes); recorded: RecordingMicroAllocator total"
+        ),
+    }
+    return {"latency_us": lat, "memory": memory, "method": method}
+
 
 
 def main(argv: list[str] | None = None) -> int:

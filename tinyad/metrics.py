@@ -33,6 +33,17 @@ Per event (on the alert sequence of consecutive readings, in time order)
     and max detection delay over caught events (``None`` when none is caught).
 ``runs(mask)``
     the maximal runs of True as ``(start, stop)`` index pairs (stop exclusive).
+
+Alert sequences and the test split
+----------------------------------
+``alert_counts(alert, valid)``
+    alerts raised (rising edges), valid readings flagged (alert on) and their share:
+    the figures the evaluation (``tinyad.scoring.alert_figures``) and the calibration
+    (``tinyad.calibration``) both report.
+``alerts_by_day(alert, timestamps)`` / ``truth_of(test)``
+    alerts raised each calendar day; the truth of the test rows (ground truth or the
+    pseudo-labels).  ``MODELS``, ``BASELINES`` and ``LABELS`` name the detectors the
+    evaluate stage scores.
 """
 
 from __future__ import annotations
@@ -53,6 +64,19 @@ __all__ = [
 ]
 
 ANOMALY_TYPES = ("point", "contextual", "collective")
+MODELS = ("keras_float", "int8_litert", "int8_tflm", "device")
+BASELINES = ("thresholds", "kmeans_distance", "isolation_forest", "ecod")
+HEADLINE_DETECTORS = ("device", *BASELINES)
+LABELS = {
+    "keras_float": "Keras float",
+    "int8_litert": "int8, LiteRT",
+    "int8_tflm": "int8, TFLM",
+    "device": "device: int8 TFLM + seed rules",
+    "thresholds": "seed thresholds",
+    "kmeans_distance": "K-means distance",
+    "isolation_forest": "IsolationForest",
+    "ecod": "ECOD (PyOD)",
+}
 
 
 def _bool(a: Any, name: str) -> np.ndarray:
@@ -217,3 +241,37 @@ def event_scores(
         "median_delay_readings": float(np.median(delays)) if delays else None,
         "max_delay_readings": int(max(delays)) if delays else None,
     }
+
+
+def alert_counts(alert: Any, valid: Any) -> dict[str, Any]:
+    """Alerts raised (rising edges; one on at the first row counts), the valid readings
+    flagged (alert on) and their share of the valid readings."""
+    a = np.asarray(alert, dtype=bool)
+    v = np.asarray(valid, dtype=bool)
+    n_valid = int(v.sum())
+    flagged = int((a & v).sum())
+    return {"alerts": len(runs(a)), "flagged_readings": flagged, "flagged_share": flagged / n_valid if n_valid else 0.0}
+
+
+def alerts_by_day(alert: Any, timestamps: Any):
+    """Alerts raised (rising edges) on each calendar day of the timestamps, days without any as 0 (a pandas Series)."""
+    import pandas as pd
+
+    a = np.asarray(alert, dtype=bool)
+    ts = pd.DatetimeIndex(timestamps)
+    days = ts.normalize()
+    if len(ts) == 0:
+        return pd.Series(dtype=np.int64)
+    starts = np.array([s for s, _ in runs(a)], dtype=np.int64)
+    index = pd.date_range(days.min(), days.max(), freq="D")
+    counts = pd.Series(1, index=days[starts]).groupby(level=0).sum() if len(starts) else pd.Series(dtype=np.int64)
+    return counts.reindex(index, fill_value=0).astype(np.int64)
+
+
+def truth_of(test: Any) -> tuple[np.ndarray, bool]:
+    """Per test row: 1 anomalous, 0 normal, -1 unknown; and whether it is ground truth."""
+    label = test["label"].to_numpy(dtype=np.int64)
+    if (label >= 0).any():
+        return label, True
+    return test["pseudo_label"].to_numpy(dtype=np.int64), False
+

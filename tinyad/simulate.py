@@ -4,7 +4,7 @@
 ``data.period_s`` for ``data.sim.days`` days, as the tidy table of
 ``docs/architecture.md``, plus the list of injected ``Event``s.
 ``inject_anomalies(...)`` puts the same kinds of events into a real log
-(``data.source: csv+inject``); ``stages/ingest.py`` calls both.  Other rooms than
+(``data.source: csv+inject``); ``tinyad.readings.build_readings`` (the ingest stage) calls both.  Other rooms than
 the default one are presets of the ``data`` group (``conf/data/<room>.yaml``, listed
 in ``docs/rooms.md``): ``python -m tinyad.params data=office``.
 
