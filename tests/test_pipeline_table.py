@@ -79,8 +79,10 @@ def test_argv_puts_written_paths_under_the_work_dir_and_sources_in_the_project(t
 
 def test_a_failing_stage_raises_with_its_output(tmp_path):
     (tmp_path / "params.yaml").write_text("not: [a, valid params file\n")
-    with pytest.raises(pipeline.StageError, match="stage cluster failed"):
+    with pytest.raises(pipeline.StageError, match="stage cluster failed.*its output: .*stages.log"):
         pipeline.run(tmp_path, ["cluster"], root=ROOT, log=tmp_path / "stages.log")
     assert "===== stage cluster" in (tmp_path / "stages.log").read_text()
+    with pytest.raises(pipeline.StageError, match=r"(?s)stage cluster failed.*params\.yaml"):
+        pipeline.run_stage("cluster", tmp_path, root=ROOT)
     with pytest.raises(KeyError, match="no stage"):
         pipeline.run(tmp_path, ["clustr"])

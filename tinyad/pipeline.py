@@ -30,6 +30,7 @@ __all__ = ["StagePath", "Stage", "STAGES", "StageError", "stage", "names", "argv
 
 IN, OUT, METRIC, PARAMS = "in", "out", "metric", "params"
 PARAMS_FILE = "params.yaml"
+CODE_ROOT = Path(__file__).resolve().parents[1]  # holds tinyad/ and stages/
 
 
 @dataclass(frozen=True)
@@ -198,27 +199,26 @@ def run_stage(name: str, work: str | Path, *, log: str | Path | None = None, roo
               moved: Mapping[str, str] | None = None, flags: bool = False) -> None:
     """Run ``python -m stages.<name>`` on the paths under ``work`` (``work/params.yaml`` its params).
 
-    The stage runs from the project ``root`` (default ``tinyad.paths.project_root()``),
-    as ``dvc repro`` runs it.  Its output is appended to ``log`` (with a header line),
-    else captured and shown in the ``StageError`` of a failure.
+    The stage runs in ``root`` (default: the working directory, the project root as
+    ``dvc repro`` runs it; the sources no stage writes are found there), with this
+    ``tinyad``'s tree first on ``PYTHONPATH`` (the stages of the code that runs them).  Its stdout is appended to ``log`` (after a header line)
+    and its stderr left on ours; without ``log`` both are captured, and shown in the
+    ``StageError`` of a failure.
     """
-    from tinyad.paths import project_root
-
-    root = Path(root) if root is not None else project_root()
+    root = Path(root) if root is not None else Path.cwd()
     args = argv(name, Path(work), root=root, moved=moved, flags=flags)
     cmd = [sys.executable, "-m", f"stages.{name}", *args]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
-    if log is not None:
+    env["PYTHONPATH"] = os.pathsep.join([str(CODE_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    if log is not None:  # the stage's stdout to the log, its stderr (errors, warnings) where ours goes
         Path(log).parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a") as fh:
             fh.write(f"\n===== stage {name}: {' '.join(args)}\n")
             fh.flush()
-            proc = subprocess.run(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.run(cmd, cwd=root, env=env, stdout=fh, text=True)
         if proc.returncode:
-            tail = "".join(Path(log).read_text().splitlines(keepends=True)[-20:])
             raise StageError(f"stage {name} failed with exit status {proc.returncode} ({' '.join(args)}); "
-                             f"its output: {log}\n{tail}")
+                             f"its output: {log}")
         return
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     if proc.returncode:
