@@ -95,6 +95,8 @@ class SweepError(ValueError):
 
 
 # ------------------------------------------------------------------ settings
+# The types of the ``sweep`` node; its values are written once, in conf/sweep/default.yaml
+# and conf/sweep/optuna.yaml (no defaults here: a key missing there is an error).
 @dataclass
 class SweepMetrics:
     f1: str
@@ -105,20 +107,20 @@ class SweepMetrics:
 
 @dataclass
 class OptunaSettings:
-    n_trials: int = 24
-    n_jobs: int = 2
-    sampler: str = "nsga2"
-    population_size: int = 8
-    seed: int = 0
-    storage: str = ""
-    study_name: str = "tinyad-sweep"
-    params: dict[str, str] = field(default_factory=dict)
+    n_trials: int
+    n_jobs: int
+    sampler: str
+    population_size: int
+    seed: int
+    storage: str
+    study_name: str
+    params: dict[str, str]
 
 
 @dataclass
 class QualityFloorSettings:
-    f1: float = 0.5
-    anomalous_rows: int = 50
+    f1: float
+    anomalous_rows: int
 
 
 @dataclass
@@ -129,14 +131,14 @@ class SweepConfig:
     flash_budget_bytes: int
     ram_budget_bytes: int
     metrics: SweepMetrics
-    codegen: bool = True
-    share_ingest: bool = True
-    parent_run_id: str = ""
-    run_name: str = ""
-    optuna: OptunaSettings | None = None
-    quality_floor: QualityFloorSettings = field(default_factory=lambda: QualityFloorSettings())
-    n_points: int = 0  # set by tinyad.sweep for the progress lines
-    started_at: float = 0.0  # set by tinyad.sweep (epoch seconds)
+    codegen: bool
+    share_ingest: bool
+    parent_run_id: str
+    run_name: str
+    quality_floor: QualityFloorSettings
+    n_points: int  # set by tinyad.sweep for the progress lines
+    started_at: float  # set by tinyad.sweep (epoch seconds)
+    optuna: OptunaSettings | None = None  # none: a grid (conf/sweep/optuna.yaml adds it)
 
     def __post_init__(self) -> None:
         if self.mode not in ("grid", "optuna"):
