@@ -39,7 +39,7 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
 
     from tinyad.config import load
     from tinyad.features import Scaler, dataset_inputs
-    from tinyad.labeling import scores_by_type
+    from tinyad.labeling import scores_overall_and_by_type
     from tinyad.params import compose
     from tinyad.pipeline import StageError
     from tinyad.pipeline import run as run_stages
@@ -75,9 +75,9 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
     label = ds["label"].to_numpy()[rows]
     atype = ds["anomaly_type"].astype(str).to_numpy()[rows]
     out = {
-        "pseudo": scores_by_type(label, atype, ds["pseudo_label"].to_numpy()[rows] == 1),
-        "float": scores_by_type(label, atype, p_float > thr),
-        "int8": scores_by_type(label, atype, d_int8),
+        "pseudo": scores_overall_and_by_type(label, atype, ds["pseudo_label"].to_numpy()[rows] == 1),
+        "float": scores_overall_and_by_type(label, atype, p_float > thr),
+        "int8": scores_overall_and_by_type(label, atype, d_int8),
         "agreement": float(((p_float > thr) == d_int8).mean()),
         "test_rows": int(len(rows)),
         "quantize": json.loads(Path(w("metrics/quantize.json")).read_text()),
