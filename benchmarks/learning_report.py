@@ -41,7 +41,7 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
     from tinyad.features import Scaler, dataset_inputs
     from tinyad.labeling import scores_overall_and_by_type
     from tinyad.params import compose
-    from tinyad.pipeline import StageError
+    from tinyad.pipeline import DATASET, MODEL, QUANT, SCALER, TFLITE, StageError
     from tinyad.pipeline import run as run_stages
 
     cwd = os.getcwd()
@@ -64,12 +64,12 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
 
     cfg = load(p)
     thr = cfg.alerts.decision_threshold
-    ds = pd.read_parquet(w("data/processed/dataset.parquet"))
-    scaler = Scaler.load(w("models/scaler.json"))
+    ds = pd.read_parquet(w(DATASET[1]))
+    scaler = Scaler.load(w(SCALER[1]))
     X, rows = dataset_inputs(ds, scaler, "test")
-    model = keras.models.load_model(w("models/model.keras"))
-    quant = json.loads(Path(w("models/quant.json")).read_text())
-    tflite = Path(w("models/model_int8.tflite")).read_bytes()
+    model = keras.models.load_model(w(MODEL[1]))
+    quant = json.loads(Path(w(QUANT[1])).read_text())
+    tflite = Path(w(TFLITE[1])).read_bytes()
     p_float = model.predict(X.astype(np.float32), verbose=0, batch_size=4096).ravel()
     d_int8 = decide(predict_int8(tflite, quant, X), quant, thr)
     label = ds["label"].to_numpy()[rows]

@@ -75,71 +75,64 @@ class Stage:
         return [p for p in self.paths if p.role == role]
 
 
+# the files that pass between stages, each path written once: (the option its readers use, path)
+READINGS = ("--readings", "data/interim/readings.parquet")
+DATASET = ("--dataset", "data/processed/dataset.parquet")
+SCALER = ("--scaler", "models/scaler.json")
+MODEL = ("--model", "models/model.keras")
+TFLITE = ("--tflite", "models/model_int8.tflite")
+QUANT = ("--quant", "models/quant.json")
+GENERATED = "firmware/lib/generated"
 _P = StagePath("--params", PARAMS_FILE, PARAMS)
-_UPSTREAM_METRICS = tuple(f"metrics/{n}.json" for n in ("ingest", "cluster", "train", "quantize", "evaluate", "codegen"))
+
+
+def _reads(*files: tuple[str, str]) -> tuple[StagePath, ...]:
+    return tuple(StagePath(option, path) for option, path in files)
+
+
+def _metrics(stage: str, option: str | None = "--metrics", role: str = METRIC) -> StagePath:
+    return StagePath(option, f"metrics/{stage}.json", role)
+
+
+def _plots(stage: str, **kw) -> StagePath:
+    return StagePath("--plots", f"plots/{stage}", OUT, cache=False, **kw)
+
 
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", (
-        _P,
-        StagePath(None, "data/raw"),
-        StagePath("--out", "data/interim/readings.parquet", OUT),
-        StagePath("--report", "metrics/ingest.json", METRIC),
-        StagePath("--plots", "plots/ingest", OUT, cache=False),
+        _P, StagePath(None, "data/raw"), StagePath("--out", READINGS[1], OUT), _metrics("ingest", "--report"),
+        _plots("ingest"),
     ), ("data",)),
     Stage("cluster", (
-        _P,
-        StagePath("--readings", "data/interim/readings.parquet"),
-        StagePath("--out", "data/processed/dataset.parquet", OUT),
-        StagePath("--scaler", "models/scaler.json", OUT),
-        StagePath("--metrics", "metrics/cluster.json", METRIC),
-        StagePath("--plots", "plots/cluster", OUT, cache=False),
+        _P, *_reads(READINGS), StagePath("--out", DATASET[1], OUT), StagePath(*SCALER, OUT), _metrics("cluster"),
+        _plots("cluster"),
     ), ("data.period_s", "features", "split", "thresholds", "cluster")),
     Stage("train", (
-        _P,
-        StagePath("--dataset", "data/processed/dataset.parquet"),
-        StagePath("--scaler", "models/scaler.json"),
-        StagePath("--model", "models/model.keras", OUT),
-        StagePath("--metrics", "metrics/train.json", METRIC),
-        StagePath("--plots", "plots/train", OUT, cache=False, dvc=("plots/train/history.csv",)),
+        _P, *_reads(DATASET, SCALER), StagePath(*MODEL, OUT), _metrics("train"),
+        _plots("train", dvc=("plots/train/history.csv",)),
     ), ("features", "model")),
     Stage("quantize", (
-        _P,
-        StagePath("--dataset", "data/processed/dataset.parquet"),
-        StagePath("--scaler", "models/scaler.json"),
-        StagePath("--model", "models/model.keras"),
-        StagePath("--out", "models/model_int8.tflite", OUT),
-        StagePath("--quant", "models/quant.json", OUT),
-        StagePath("--metrics", "metrics/quantize.json", METRIC),
+        _P, *_reads(DATASET, SCALER, MODEL), StagePath("--out", TFLITE[1], OUT), StagePath(*QUANT, OUT),
+        _metrics("quantize"),
     ), ("data.period_s", "features", "quantize", "thresholds", "cluster.contamination", "alerts")),
     Stage("evaluate", (
-        _P,
-        StagePath("--dataset", "data/processed/dataset.parquet"),
-        StagePath("--scaler", "models/scaler.json"),
-        StagePath("--model", "models/model.keras"),
-        StagePath("--tflite", "models/model_int8.tflite"),
-        StagePath("--quant", "models/quant.json"),
-        StagePath("--metrics", "metrics/evaluate.json", METRIC),
-        StagePath("--plots", "plots/evaluate", OUT, cache=False),
+        _P, *_reads(DATASET, SCALER, MODEL, TFLITE, QUANT), _metrics("evaluate"), _plots("evaluate"),
     ), ("data.period_s", "features", "thresholds", "cluster", "alerts", "evaluate", "drift")),
     # after evaluate: the TFLM arena it measured sizes the generated arena
     Stage("codegen", (
-        _P,
-        StagePath("--tflite", "models/model_int8.tflite"),
-        StagePath("--quant", "models/quant.json"),
-        StagePath("--scaler", "models/scaler.json"),
-        StagePath("--out", "firmware/lib/generated", OUT),
-        StagePath("--metrics", "metrics/codegen.json", METRIC),
-        StagePath("--evaluate-metrics", "metrics/evaluate.json"),
+        _P, *_reads(TFLITE, QUANT, SCALER), StagePath("--out", GENERATED, OUT), _metrics("codegen"),
+        _metrics("evaluate", "--evaluate-metrics", IN),
         StagePath(None, "firmware/targets/rv32/rv32_counters.c"),  # built by --count
     ), ("data.period_s", "features", "thresholds", "alerts", "firmware", "codegen"), flags=("--count",)),
     Stage("firmware", (
         _P,
         StagePath("--project", "firmware", dvc=("firmware/platformio.ini", "firmware/lib", "firmware/src",
-                                             "firmware/platforms")),
+                                                "firmware/platforms")),
         StagePath("--out", "build/firmware", OUT),
-        StagePath("--metrics", "metrics/firmware.json", METRIC),
-        StagePath("--headline", "metrics/headline.json", METRIC),
-        *(StagePath(None, m) for m in _UPSTREAM_METRICS),  # the headline gathers them
+        _metrics("firmware"),
+        _metrics("headline", "--headline"),
+        # the headline gathers the upstream stages' metrics
+        *(_metrics(n, None, IN) for n in ("ingest", "cluster", "train", "quantize", "evaluate", "codegen")),
     ), ("data.period_s", "codegen.prefix", "firmware", "power", "tracking")),
 )
 

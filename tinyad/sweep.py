@@ -350,7 +350,7 @@ def _data_key(params: dict) -> str:
 
 # a point runs the pipeline's stages short of the firmware build, its C in <point>/generated/
 POINT_STAGES = [n for n in pipeline.names() if n != "firmware"]
-_MOVED = {"firmware/lib/generated": "generated"}
+_MOVED = {pipeline.GENERATED: "generated"}
 
 
 def _stage(name: str, work: Path, log: Path | None = None) -> None:
@@ -376,7 +376,7 @@ def _ingest(params: dict, out: Path, shared: Path | None, log: Path | None = Non
             shutil.copy2(out / "params.yaml", src / "params.yaml")
             _stage("ingest", src, log)
             write_text(src / "done", "\n")
-    for rel in ("data/interim/readings.parquet", "metrics/ingest.json"):
+    for rel in (pipeline.READINGS[1], *(p.path for p in pipeline.stage("ingest").of_role(pipeline.METRIC))):
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src / rel, out / rel)
 
