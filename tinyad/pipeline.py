@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["StagePath", "Stage", "STAGES", "StageError", "stage", "names", "argv", "command", "run_stage", "run"]
+__all__ = ["StagePath", "Stage", "STAGES", "StageError", "READINGS", "DATASET", "SCALER", "MODEL", "TFLITE", "QUANT",
+           "GENERATED", "stage", "names", "produced", "argv", "command", "run_stage", "run"]
 
 IN, OUT, METRIC, PARAMS = "in", "out", "metric", "params"
 PARAMS_FILE = "params.yaml"
@@ -182,7 +183,6 @@ def argv(name: str, work: str | Path | None = None, *, root: str | Path | None =
     return out + (list(s.flags) if flags else [])
 
 
-
 def command(name: str) -> str:
     """The stage's command as dvc.yaml writes it."""
     return " ".join(["python", "-m", f"stages.{name}", *argv(name)])
@@ -194,9 +194,10 @@ def run_stage(name: str, work: str | Path, *, log: str | Path | None = None, roo
 
     The stage runs in ``root`` (default: the working directory, the project root as
     ``dvc repro`` runs it; the sources no stage writes are found there), with this
-    ``tinyad``'s tree first on ``PYTHONPATH`` (the stages of the code that runs them).  Its stdout is appended to ``log`` (after a header line)
-    and its stderr left on ours; without ``log`` both are captured, and shown in the
-    ``StageError`` of a failure.
+    ``tinyad``'s tree first on ``PYTHONPATH`` (the stages of the code that runs them).
+    Its stdout is appended to ``log`` (after a header line) and its stderr left on
+    ours; without ``log`` both are captured, and shown in the ``StageError`` of a
+    failure.  ``flags`` adds the stage's value-less options (codegen's ``--count``).
     """
     root = Path(root) if root is not None else Path.cwd()
     args = argv(name, Path(work), root=root, moved=moved, flags=flags)
@@ -230,7 +231,7 @@ def run(work: str | Path, stages: Iterable[str] | None = None, **kw) -> None:
             run_stage(s.name, work, **kw)
 
 
-def _main(argv_: Sequence[str] | None = None) -> int:
+def main(argv_: Sequence[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -240,10 +241,10 @@ def _main(argv_: Sequence[str] | None = None) -> int:
         if args.dvc:
             print(f"{s.name}: {command(s.name)}")
             continue
-        role = lambda r: ", ".join(d for p in s.of_role(r) for d in p.declared) or "-"  # noqa: E731
-        print(f"{s.name}: in {role(IN)}; out {role(OUT)}; metrics {role(METRIC)}; params {', '.join(s.params)}")
+        paths = {r: ", ".join(d for p in s.of_role(r) for d in p.declared) or "-" for r in (IN, OUT, METRIC)}
+        print(f"{s.name}: in {paths[IN]}; out {paths[OUT]}; metrics {paths[METRIC]}; params {', '.join(s.params)}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(_main())
+    raise SystemExit(main())
