@@ -5,10 +5,11 @@
     .venv/bin/python benchmarks/learning_report.py -- model=tiny cluster.k=16
 
 Composes ``conf/`` (plus Hydra overrides after ``--``) into a temporary
-``params.yaml``, runs the four stages through their command lines exactly as
-``dvc.yaml`` does, then prints, for the held-out *test* split (valid rows only,
-scored against the simulator's ground truth), precision / recall / F1 of the
-anomalous label overall and per anomaly type (per-type scores use the rows that are
+``params.yaml``, runs the first four stages of the pipeline table
+(``tinyad.pipeline``, the one ``dvc.yaml`` is checked against) as ``dvc repro`` runs
+them, into that directory laid out like the project, then prints, for the held-out
+*test* split (valid rows only, scored against the simulator's ground truth),
+precision / recall / F1 of the anomalous label overall and per anomaly type (per-type scores use the rows that are
 normal or of that type, see ``tinyad/labeling.py``) for the K-means pseudo-labels,
 the float Keras model (probability > ``alerts.decision_threshold``) and the int8
 TFLite model (``tinyad.features.decide`` on its int8 output code), and the share of
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,13 +32,6 @@ sys.path.insert(0, str(ROOT))
 TYPES = ("overall", "point", "contextual", "collective")
 
 
-def run_stage(args: list[str], cwd: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-        raise SystemExit(f"stage failed: {' '.join(args)}")
-
-
 def pipeline(work: Path, overrides: list[str]) -> dict:
     """Run the four stages into ``work``; return the per-type scores and agreement."""
     import numpy as np
@@ -46,8 +39,10 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
 
     from tinyad.config import load
     from tinyad.features import Scaler, dataset_inputs
-    from tinyad.labeling import scores_by_type
+    from tinyad.labeling import scores_overall_and_by_type
     from tinyad.params import compose
+    from tinyad.pipeline import DATASET, MODEL, QUANT, SCALER, TFLITE, StageError
+    from tinyad.pipeline import run as run_stages
 
     cwd = os.getcwd()
     os.chdir(ROOT)
@@ -57,15 +52,10 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
         os.chdir(cwd)
     p = str(work / "params.yaml")
     w = lambda rel: str(work / rel)  # noqa: E731
-    run_stage(["stages.ingest", "--params", p, "--out", w("readings.parquet"), "--report", w("metrics/ingest.json"),
-               "--plots", w("plots/ingest")], ROOT)
-    run_stage(["stages.cluster", "--params", p, "--readings", w("readings.parquet"), "--out", w("dataset.parquet"),
-               "--scaler", w("scaler.json"), "--metrics", w("metrics/cluster.json"), "--plots", w("plots/cluster")], ROOT)
-    run_stage(["stages.train", "--params", p, "--dataset", w("dataset.parquet"), "--scaler", w("scaler.json"),
-               "--model", w("model.keras"), "--metrics", w("metrics/train.json"), "--plots", w("plots/train")], ROOT)
-    run_stage(["stages.quantize", "--params", p, "--dataset", w("dataset.parquet"), "--scaler", w("scaler.json"),
-               "--model", w("model.keras"), "--out", w("model_int8.tflite"), "--quant", w("quant.json"),
-               "--metrics", w("metrics/quantize.json")], ROOT)
+    try:
+        run_stages(work, ["ingest", "cluster", "train", "quantize"], root=ROOT)
+    except StageError as exc:
+        raise SystemExit(str(exc)) from None
 
     import keras
 
@@ -74,20 +64,20 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
 
     cfg = load(p)
     thr = cfg.alerts.decision_threshold
-    ds = pd.read_parquet(w("dataset.parquet"))
-    scaler = Scaler.load(w("scaler.json"))
+    ds = pd.read_parquet(w(DATASET[1]))
+    scaler = Scaler.load(w(SCALER[1]))
     X, rows = dataset_inputs(ds, scaler, "test")
-    model = keras.models.load_model(w("model.keras"))
-    quant = json.loads(Path(w("quant.json")).read_text())
-    tflite = Path(w("model_int8.tflite")).read_bytes()
+    model = keras.models.load_model(w(MODEL[1]))
+    quant = json.loads(Path(w(QUANT[1])).read_text())
+    tflite = Path(w(TFLITE[1])).read_bytes()
     p_float = model.predict(X.astype(np.float32), verbose=0, batch_size=4096).ravel()
     d_int8 = decide(predict_int8(tflite, quant, X), quant, thr)
     label = ds["label"].to_numpy()[rows]
     atype = ds["anomaly_type"].astype(str).to_numpy()[rows]
     out = {
-        "pseudo": scores_by_type(label, atype, ds["pseudo_label"].to_numpy()[rows] == 1),
-        "float": scores_by_type(label, atype, p_float > thr),
-        "int8": scores_by_type(label, atype, d_int8),
+        "pseudo": scores_overall_and_by_type(label, atype, ds["pseudo_label"].to_numpy()[rows] == 1),
+        "float": scores_overall_and_by_type(label, atype, p_float > thr),
+        "int8": scores_overall_and_by_type(label, atype, d_int8),
         "agreement": float(((p_float > thr) == d_int8).mean()),
         "test_rows": int(len(rows)),
         "quantize": json.loads(Path(w("metrics/quantize.json")).read_text()),

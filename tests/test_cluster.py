@@ -11,7 +11,7 @@ from test_features import synthetic_readings
 
 from tinyad.config import ClusterConfig, FeaturesConfig, SplitConfig, ThresholdsConfig
 from tinyad.features import compute_features, split_labels
-from tinyad.labeling import PseudoLabeler, scores, scores_by_type
+from tinyad.labeling import PseudoLabeler, scores, scores_overall_and_by_type
 
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
 
@@ -131,7 +131,7 @@ def test_scores_and_per_type_definition():
     label = np.array([0, 0, 0, 1, 1, 1, 1, -1])
     atype = np.array(["none", "none", "none", "point", "point", "collective", "collective", "unknown"])
     pred = np.array([1, 0, 0, 1, 1, 1, 0, 1], dtype=bool)
-    by = scores_by_type(label, atype, pred)
+    by = scores_overall_and_by_type(label, atype, pred)
     assert by["overall"] == scores(label[:7] == 1, pred[:7])
     assert by["overall"]["tp"] == 3 and by["overall"]["fp"] == 1 and by["overall"]["fn"] == 1
     # point: rows 0-4 only -> tp 2, fp 1, fn 0
@@ -140,7 +140,7 @@ def test_scores_and_per_type_definition():
     # collective: rows 0-2, 5, 6 -> tp 1, fp 1, fn 1
     assert by["collective"]["f1"] == pytest.approx(0.5)
     assert "contextual" not in by
-    assert scores_by_type(np.full(3, -1), np.array(["unknown"] * 3), np.ones(3, bool)) == {}
+    assert scores_overall_and_by_type(np.full(3, -1), np.array(["unknown"] * 3), np.ones(3, bool)) == {}
 
 
 # ------------------------------------------------------------------ the stage

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyad.io import atomic_path, write_bytes, write_json, write_text
+from tinyad.io import atomic_dir, atomic_path, write_bytes, write_json, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,3 +64,19 @@ def test_mlflow_copies_an_output_with_the_same_mode(tmp_path, umask):
     assert proc.returncode == 0, proc.stderr[-2000:]
     copied = next(store.rglob("evaluate.json"))
     assert stat.S_IMODE(copied.stat().st_mode) == 0o644
+
+
+def test_a_folder_is_replaced_as_a_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "out" / "env"
+    target.mkdir(parents=True)
+    (target / "old.bin").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "new.bin").write_text("new")
+            raise RuntimeError("build failed")
+    assert sorted(p.name for p in target.iterdir()) == ["old.bin"]
+    with atomic_dir(target) as tmp:
+        assert tmp.parent == target.parent and not (target / "new.bin").exists()
+        (tmp / "new.bin").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["new.bin"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["env"]  # no temporary folder left

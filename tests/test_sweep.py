@@ -82,6 +82,25 @@ def test_sweep_settings_are_typed_and_kept_out_of_the_pipeline_params():
         "model.hidden=[8]", "+cluster.k=3"]
 
 
+def test_the_sweep_settings_are_the_yaml_s_written_once():
+    """conf/sweep/*.yaml holds the values; the dataclasses only type them (a missing key fails)."""
+    import dataclasses
+
+    import yaml
+
+    from tinyad.config import ConfigError
+
+    conf = Path(__file__).parents[1] / "conf/sweep"
+    optuna_yaml = yaml.safe_load((conf / "optuna.yaml").read_text())["optuna"]
+    default_yaml = yaml.safe_load((conf / "default.yaml").read_text())
+    sweep = split_config(compose(["sweep=optuna"]))[1]
+    assert dataclasses.asdict(sweep.optuna) == optuna_yaml
+    assert dataclasses.asdict(sweep.quality_floor) == default_yaml["quality_floor"]
+    assert (sweep.codegen, sweep.share_ingest) == (default_yaml["codegen"], default_yaml["share_ingest"])
+    with pytest.raises(ConfigError, match=r"sweep\.optuna\.seed"):
+        split_config(compose(["sweep=optuna", "~sweep.optuna.seed"]))
+
+
 def test_the_sweep_config_leaves_params_yaml_unchanged():
     """DVC composes config.yaml only: the sweep node and conf/hydra/ must not leak into it."""
     proc = subprocess.run([sys.executable, "-m", "tinyad.params", "--check"], cwd=Path(__file__).parents[1],

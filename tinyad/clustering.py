@@ -17,7 +17,7 @@ import pandas as pd
 
 from tinyad.config import Config
 from tinyad.features import Scaler, check_train_size, compute_features, feature_names, split_labels
-from tinyad.labeling import PseudoLabeler, scores_by_type
+from tinyad.labeling import PseudoLabeler, scores_overall_and_by_type
 
 INTERIM_COLUMNS = ("timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id")
 
@@ -89,7 +89,7 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     atype = ds["anomaly_type"].astype(str).to_numpy()
     quality = {}
     for name, rows in (("all", valid), *((s, valid & (split == s)) for s in ("train", "val", "test"))):
-        q = scores_by_type(label[rows], atype[rows], pseudo[rows] == 1)
+        q = scores_overall_and_by_type(label[rows], atype[rows], pseudo[rows] == 1)
         if q:
             quality[name] = q
     if quality:

@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad.config import CsvConfig
+from tinyad.metrics import ANOMALY_TYPES, NO_ANOMALY, UNKNOWN_TYPE
 from tinyad.paths import project_root
 from tinyad.plausibility import check_log
 
@@ -77,7 +78,7 @@ __all__ = [
     "IngestError",
     "COLUMNS",
     "FAULT_KINDS",
-    "ANOMALY_TYPES",
+    "LOG_ANOMALY_TYPES",
     "DHT_ERROR_VALUE",
     "TEMP_RANGE_C",
     "HUM_RANGE",
@@ -94,18 +95,18 @@ __all__ = [
 
 COLUMNS = ["timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id"]
 FAULT_KINDS = ("missing", "nan", "dht_error", "impossible")
-ANOMALY_TYPES = ("none", "point", "contextual", "collective", "unknown")
+# the values of a log's anomaly_type column: normal, a type, or an anomaly of unknown type
+LOG_ANOMALY_TYPES = (NO_ANOMALY, *ANOMALY_TYPES, UNKNOWN_TYPE)
 DHT_ERROR_VALUE = -999.0
 TEMP_RANGE_C = (-40.0, 80.0)
 HUM_RANGE = (0.0, 100.0)
 MAX_GRID_ROWS = 20_000_000
 
 _NAN_CELLS = {"", "nan", "na", "n/a", "null", "none"}
-_LABELS = {
-    "0": (0, "none"), "0.0": (0, "none"), "none": (0, "none"), "normal": (0, "none"),
-    "false": (0, "none"),
-    "1": (1, "unknown"), "1.0": (1, "unknown"), "true": (1, "unknown"), "anomaly": (1, "unknown"),
-    "point": (1, "point"), "contextual": (1, "contextual"), "collective": (1, "collective"),
+_LABELS = {  # a label cell (lower case) -> (label, anomaly_type)
+    **{cell: (0, NO_ANOMALY) for cell in ("0", "0.0", NO_ANOMALY, "normal", "false")},
+    **{cell: (1, UNKNOWN_TYPE) for cell in ("1", "1.0", "true", "anomaly")},
+    **{t: (1, t) for t in ANOMALY_TYPES},
 }
 
 
@@ -443,17 +444,17 @@ def _finish(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts, te
         for i, cell in enumerate(cols[cfg.label_col]):
             key = cell.strip().lower()
             if key == "":
-                label[i], atype[i] = -1, "unknown"
+                label[i], atype[i] = -1, UNKNOWN_TYPE
                 continue
             if key not in _LABELS:
                 raise IngestError(
                     f"{path}: line {line_arr[i]}, column {cfg.label_col!r}: expected a label 0/1 or one of "
-                    f"none, point, contextual, collective, got {cell!r}"
+                    f"{', '.join((NO_ANOMALY, *ANOMALY_TYPES))}, got {cell!r}"
                 )
             label[i], atype[i] = _LABELS[key]
     else:
         label = np.full(n, -1, dtype=np.int8)
-        atype = np.full(n, "unknown", dtype=object)
+        atype = np.full(n, UNKNOWN_TYPE, dtype=object)
     return pd.DataFrame({
         "timestamp": ts, "temperature": temp, "humidity": hum, "fault": fault,
         "label": label, "anomaly_type": atype, "line": line_arr, "file": str(path),
@@ -499,7 +500,7 @@ def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_label
     hum = np.full(n_rows, np.nan)
     fault = np.full(n_rows, "missing", dtype=object)
     label = np.full(n_rows, -1, dtype=np.int8)
-    atype = np.full(n_rows, "unknown", dtype=object)
+    atype = np.full(n_rows, UNKNOWN_TYPE, dtype=object)
     temp[pos] = quantize(df["temperature"].to_numpy(), resolution)
     hum[pos] = quantize(df["humidity"].to_numpy(), resolution)
     fault[pos] = df["fault"].to_numpy(dtype=object)

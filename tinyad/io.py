@@ -1,5 +1,8 @@
 """Atomic file writes: a reader never sees a half-written output.
 
+``atomic_dir`` does the same for a folder: it is filled beside its place, then swapped
+in as a whole (the old one removed), so a reader sees the old folder or the new one.
+
 The temporary file is created with mode 0o666 and the process's umask, as ``open()``
 creates any file (``tempfile.mkstemp`` would make it 0600, and the rename would keep
 that: outputs, and MLflow's copies of them, unreadable by the group).
@@ -33,7 +36,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a new temporary folder beside ``path``; on success it replaces ``path`` as a whole."""
+    """Yield a new, empty folder beside ``path``; on success it replaces ``path`` as a whole.
+
+    On an error the temporary folder is removed and ``path`` is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))

@@ -60,7 +60,7 @@ The older policies remain for comparison:
 If no cluster is left normal, labelling fails with a clear error (the policies are
 too aggressive for the data).  ``pseudo_label`` is -1 on rows that are not scored.
 
-Quality against ground truth (``scores``): precision, recall and F1 of the anomalous
+Quality against ground truth (``scores``, ``scores_overall_and_by_type``): precision, recall and F1 of the anomalous
 label over the rows with a known label (``label`` != -1).  For one anomaly type T,
 the per-type scores are computed on the rows that are normal (``anomaly_type`` ==
 ``none``) or of type T only; rows of other types are left out, so per-type precision
@@ -77,10 +77,10 @@ from typing import Any
 import numpy as np
 
 from tinyad.config import ClusterConfig, ThresholdsConfig
+from tinyad.metrics import ANOMALY_TYPES, NO_ANOMALY
 
-__all__ = ["PseudoLabeler", "ANOMALY_TYPES", "STUCK_MIN_READINGS", "scores", "scores_by_type"]
+__all__ = ["PseudoLabeler", "STUCK_MIN_READINGS", "scores", "scores_overall_and_by_type"]
 
-ANOMALY_TYPES = ("point", "contextual", "collective")
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
 TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
 REF_SHARE = 0.5  # edge: clusters under REF_SHARE * contamination of the rows are no reference,
@@ -305,10 +305,12 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | int]:
     return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "n": int(len(y_true))}
 
 
-def scores_by_type(label: np.ndarray, anomaly_type: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
-    """Overall scores and one entry per anomaly type (rows normal or of that type).
+def scores_overall_and_by_type(label: np.ndarray, anomaly_type: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """``scores`` overall and one entry per anomaly type (rows normal or of that type).
 
-    Rows with an unknown label (-1) are left out; returns ``{}`` when none is known.
+    ``label`` is 1/0/-1 (-1: unknown, left out); returns ``{}`` when no label is known.
+    (``tinyad.metrics.scores_by_type`` is the per-type part alone, on known labels,
+    as evaluate reports it.)
     """
     label = np.asarray(label)
     atype = np.asarray(anomaly_type).astype(str)
@@ -318,7 +320,7 @@ def scores_by_type(label: np.ndarray, anomaly_type: np.ndarray, y_pred: np.ndarr
         return {}
     out: dict[str, Any] = {"overall": scores(label[known] == 1, y_pred[known])}
     for t in ANOMALY_TYPES:
-        rows = known & ((atype == "none") | (atype == t))
+        rows = known & ((atype == NO_ANOMALY) | (atype == t))
         if ((atype == t) & known).any():
             out[t] = scores(label[rows] == 1, y_pred[rows])
     return out

@@ -54,6 +54,8 @@ import numpy as np
 
 __all__ = [
     "ANOMALY_TYPES",
+    "NO_ANOMALY",
+    "UNKNOWN_TYPE",
     "binary_scores",
     "confusion",
     "event_scores",
@@ -63,6 +65,9 @@ __all__ = [
     "scores_by_type",
 ]
 
+# The one list of anomaly types (what a labelled anomalous reading's ``anomaly_type`` is);
+# a normal reading's type is NO_ANOMALY and an anomaly of unknown type, or a reading
+# without a label, has UNKNOWN_TYPE (tinyad.csvlog.LOG_ANOMALY_TYPES: the five together).
 ANOMALY_TYPES = ("point", "contextual", "collective")
 MODELS = ("keras_float", "int8_litert", "int8_tflm", "device")
 BASELINES = ("thresholds", "kmeans_distance", "isolation_forest", "ecod")
@@ -77,6 +82,8 @@ LABELS = {
     "isolation_forest": "IsolationForest",
     "ecod": "ECOD (PyOD)",
 }
+NO_ANOMALY = "none"
+UNKNOWN_TYPE = "unknown"
 
 
 def _bool(a: Any, name: str) -> np.ndarray:
@@ -217,8 +224,8 @@ def event_scores(
         caught = len(hits) > 0
         if caught:
             delays.append(int(hits[0] - rows[0]))
-        types_here = [k for k in np.unique(kind[rows]) if k not in ("none", "unknown")]
-        caught_by_type.setdefault(types_here[0] if types_here else "unknown", []).append(caught)
+        types_here = [k for k in np.unique(kind[rows]) if k not in (NO_ANOMALY, UNKNOWN_TYPE)]
+        caught_by_type.setdefault(types_here[0] if types_here else UNKNOWN_TYPE, []).append(caught)
     n_caught = len(delays)
     in_event = ev >= 0
     false_alarms = sum(1 for lo, hi in runs(a) if nm[lo:hi].any() and not in_event[lo:hi].any())

@@ -22,8 +22,10 @@ What one sweep does:
    ``tinyad.tracking.resolve_uri``: the project's ``mlflow.db`` unless configured),
    and its id is handed to every point as the config key ``sweep.parent_run_id``
    (a config key travels with the job to any launcher's process or machine).
-3. Each point runs the pipeline's Python stages by calling their ``main()``:
-   ingest -> cluster -> train -> quantize -> codegen (``sweep.codegen``) -> evaluate,
+3. Each point runs the stages of the pipeline table (``tinyad.pipeline``, the one
+   ``dvc.yaml`` is checked against) short of the firmware build, each as its own
+   ``python -m stages.<name>``: ingest -> cluster -> train -> quantize -> evaluate ->
+   codegen (``sweep.codegen``; after evaluate, whose measured TFLM arena it reads),
    into its own directory ``<hydra.sweep.dir>/<n>/`` laid out like the project
    (``params.yaml``, ``data/``, ``models/``, ``metrics/``, ``plots/``).  Points whose
    ``data`` params are equal share one ingest output (``<sweep dir>/shared/``, built
@@ -67,6 +69,7 @@ from typing import Any, Sequence
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from tinyad import pipeline
 from tinyad.config import PREFLIGHT_KEY, ConfigError, load_dict, register_preflight
 from tinyad.paths import project_root
 
@@ -92,6 +95,8 @@ class SweepError(ValueError):
 
 
 # ------------------------------------------------------------------ settings
+# The types of the ``sweep`` node; its values are written once, in conf/sweep/default.yaml
+# and conf/sweep/optuna.yaml (no defaults here: a key missing there is an error).
 @dataclass
 class SweepMetrics:
     f1: str
@@ -102,20 +107,20 @@ class SweepMetrics:
 
 @dataclass
 class OptunaSettings:
-    n_trials: int = 24
-    n_jobs: int = 2
-    sampler: str = "nsga2"
-    population_size: int = 8
-    seed: int = 0
-    storage: str = ""
-    study_name: str = "tinyad-sweep"
-    params: dict[str, str] = field(default_factory=dict)
+    n_trials: int
+    n_jobs: int
+    sampler: str
+    population_size: int
+    seed: int
+    storage: str
+    study_name: str
+    params: dict[str, str]
 
 
 @dataclass
 class QualityFloorSettings:
-    f1: float = 0.5
-    anomalous_rows: int = 50
+    f1: float
+    anomalous_rows: int
 
 
 @dataclass
@@ -126,14 +131,14 @@ class SweepConfig:
     flash_budget_bytes: int
     ram_budget_bytes: int
     metrics: SweepMetrics
-    codegen: bool = True
-    share_ingest: bool = True
-    parent_run_id: str = ""
-    run_name: str = ""
-    optuna: OptunaSettings | None = None
-    quality_floor: QualityFloorSettings = field(default_factory=lambda: QualityFloorSettings())
-    n_points: int = 0  # set by tinyad.sweep for the progress lines
-    started_at: float = 0.0  # set by tinyad.sweep (epoch seconds)
+    codegen: bool
+    share_ingest: bool
+    parent_run_id: str
+    run_name: str
+    quality_floor: QualityFloorSettings
+    n_points: int  # set by tinyad.sweep for the progress lines
+    started_at: float  # set by tinyad.sweep (epoch seconds)
+    optuna: OptunaSettings | None = None  # none: a grid (conf/sweep/optuna.yaml adds it)
 
     def __post_init__(self) -> None:
         if self.mode not in ("grid", "optuna"):
@@ -343,29 +348,23 @@ def _data_key(params: dict) -> str:
     return hashlib.sha256(json.dumps(params["data"], sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _stage(name: str, argv: list[str], log: Path | None = None) -> None:
-    """Call ``stages.<name>.main(argv)``; its printed output goes to ``log`` (appended)."""
-    import contextlib
-    import importlib
+# a point runs the pipeline's stages short of the firmware build, its C in <point>/generated/
+POINT_STAGES = [n for n in pipeline.names() if n != "firmware"]
+_MOVED = {pipeline.GENERATED: "generated"}
 
-    mod = importlib.import_module(f"stages.{name}")
-    with contextlib.ExitStack() as stack:
-        if log is not None:
-            fh = stack.enter_context(open(log, "a"))
-            fh.write(f"\n===== stage {name}: {' '.join(map(str, argv))}\n")
-            fh.flush()
-            stack.enter_context(contextlib.redirect_stdout(fh))
-        rc = mod.main([str(a) for a in argv])
-    if rc:
-        raise SweepError(f"stage {name} failed with exit status {rc} ({' '.join(map(str, argv))}); "
-                         f"its output: {log}")
+
+def _stage(name: str, work: Path, log: Path | None = None) -> None:
+    """Run stage ``name`` of the pipeline table on the paths under ``work``; its output goes to ``log``."""
+    try:
+        pipeline.run_stage(name, work, log=log, moved=_MOVED)
+    except pipeline.StageError as exc:
+        raise SweepError(str(exc)) from None
 
 
 def _ingest(params: dict, out: Path, shared: Path | None, log: Path | None = None) -> None:
     """Ingest into ``out``, or reuse the shared output of equal ``data`` params."""
-    readings, report, plots = out / "data/interim/readings.parquet", out / "metrics/ingest.json", out / "plots/ingest"
     if shared is None:
-        _stage("ingest", ["--params", out / "params.yaml", "--out", readings, "--report", report, "--plots", plots], log)
+        _stage("ingest", out, log)
         return
     src = shared / f"ingest-{_data_key(params)}"
     src.mkdir(parents=True, exist_ok=True)
@@ -374,13 +373,12 @@ def _ingest(params: dict, out: Path, shared: Path | None, log: Path | None = Non
         if not (src / "done").is_file():
             from tinyad.io import write_text
 
-            _stage("ingest", ["--params", out / "params.yaml", "--out", src / "readings.parquet",
-                              "--report", src / "ingest.json", "--plots", src / "plots"], log)
+            shutil.copy2(out / "params.yaml", src / "params.yaml")
+            _stage("ingest", src, log)
             write_text(src / "done", "\n")
-    readings.parent.mkdir(parents=True, exist_ok=True)
-    report.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src / "readings.parquet", readings)
-    shutil.copy2(src / "ingest.json", report)
+    for rel in (pipeline.READINGS[1], *(p.path for p in pipeline.stage("ingest").of_role(pipeline.METRIC))):
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, out / rel)
 
 
 def point_summary(stage_metrics: dict[str, float], names: SweepMetrics) -> dict[str, float]:
@@ -429,23 +427,13 @@ def run_point(
     out = Path(out_dir).resolve()
     load_dict(params, source=f"sweep point {name}")
     write_text(out / "params.yaml", yaml.safe_dump(params, sort_keys=False))
-    p = out / "params.yaml"
-    ds, scaler, model = out / "data/processed/dataset.parquet", out / "models/scaler.json", out / "models/model.keras"
     tfl, quant, met = out / "models/model_int8.tflite", out / "models/quant.json", out / "metrics"
     log = out / "stages.log"
     t0 = time.time()
     _ingest(params, out, Path(shared_dir) if (shared_dir and settings.share_ingest) else None, log)
-    _stage("cluster", ["--params", p, "--readings", out / "data/interim/readings.parquet", "--out", ds,
-                       "--scaler", scaler, "--metrics", met / "cluster.json", "--plots", out / "plots/cluster"], log)
-    _stage("train", ["--params", p, "--dataset", ds, "--scaler", scaler, "--model", model,
-                     "--metrics", met / "train.json", "--plots", out / "plots/train"], log)
-    _stage("quantize", ["--params", p, "--dataset", ds, "--scaler", scaler, "--model", model, "--out", tfl,
-                        "--quant", quant, "--metrics", met / "quantize.json"], log)
-    if settings.codegen:
-        _stage("codegen", ["--params", p, "--tflite", tfl, "--quant", quant, "--scaler", scaler,
-                           "--out", out / "generated", "--metrics", met / "codegen.json"], log)
-    _stage("evaluate", ["--params", p, "--dataset", ds, "--scaler", scaler, "--model", model, "--tflite", tfl,
-                        "--quant", quant, "--metrics", met / "evaluate.json", "--plots", out / "plots/evaluate"], log)
+    for stage in POINT_STAGES:
+        if stage != "ingest" and (stage != "codegen" or settings.codegen):
+            _stage(stage, out, log)
     seconds = time.time() - t0
     summary = point_summary(tracking.read_stage_metrics(met), settings.metrics)
     tags = {
