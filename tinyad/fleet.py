@@ -293,6 +293,25 @@ def fleet_files(fleet: Fleet, root: str | Path = ROOT) -> dict[str, str]:
     return files
 
 
+def room_commands(root: str | Path = ROOT, room: str | None = None) -> list[tuple[str, str]]:
+    """The room's stages in pipeline order with the commands DVC runs for them (from
+    ``fleet/dvc.yaml`` and ``fleet/rooms.yaml``); ``room=None``: the templates."""
+    root = Path(root)
+    dvc = yaml.safe_load((root / FLEET_DIR / "dvc.yaml").read_text())
+    rooms = yaml.safe_load((root / FLEET_DIR / "rooms.yaml").read_text())["rooms"]
+    if room is not None and room not in rooms:
+        raise ConfigError(f"{FLEET_DIR}/rooms.yaml: no room {room!r}; rooms: {', '.join(rooms)}")
+    out = []
+    for name, st in dvc["stages"].items():
+        if "foreach" not in st:
+            continue
+        cmd = st["do"]["cmd"]
+        if room is not None:
+            cmd = cmd.replace("${key}", room).replace("${item.source}", rooms[room]["source"])
+        out.append((name, cmd))
+    return out
+
+
 def write_fleet(fleet: Fleet, root: str | Path = ROOT, check: bool = False) -> list[str]:
     """Write (or with ``check``, compare) ``fleet/``; returns the stale paths.
 
@@ -482,7 +501,14 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--check", action="store_true", help="write nothing; exit 1 if fleet/ differs from a fresh write")
     r = sub.add_parser("report", help="the table and figure across the rooms (metrics/fleet.json, plots/fleet/)")
     r.add_argument("fleet", nargs="?", default=DEFAULT_FLEET)
+    run = sub.add_parser("run", help="run the stale rooms in parallel (Hydra launcher), then record them in DVC")
+    run.add_argument("fleet", nargs="?", default=DEFAULT_FLEET)
+    run.add_argument("overrides", nargs="*", help="Hydra overrides of conf/tinyad_fleet.yaml (hydra.launcher.n_jobs=2)")
     args = ap.parse_args(argv)
+    if args.command == "run":
+        from tinyad.fleet_run import run_fleet
+
+        return run_fleet(args.fleet, args.overrides, ROOT)
     try:
         fleet = load_fleet(ROOT / args.fleet if not Path(args.fleet).is_absolute() else args.fleet, ROOT / "conf")
         if args.command == "report":
