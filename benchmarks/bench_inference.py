@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from cbuild import CROSS_TARGETS, cross_compile_size, default_shape, make_mlp_tflite  # noqa: E402
 from tinyad import icount  # noqa: E402
-from tinyad.codegen_c import STYLES, generate  # noqa: E402
+from tinyad.codegen.model import STYLES, generate  # noqa: E402
 from tinyad.tflite_model import read_tflite  # noqa: E402
 
 OPTS = ("-Os", "-O2")

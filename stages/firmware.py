@@ -3,304 +3,32 @@
 Run (as ``dvc.yaml`` does)::
 
     python -m stages.firmware --params params.yaml --project firmware \\
-        --out build/firmware --metrics metrics/firmware.json
+        --out build/firmware --metrics metrics/firmware.json --headline metrics/headline.json
 
-For every environment in ``firmware.envs`` (default ``[host]``) it runs
-``pio run -e <env>`` with the project-local PlatformIO core that ``tinyad.pio`` sets
-up offline (``firmware/.pio-core``, tool-scons from PyPI's scons), copies the
-artifacts into ``<out>/<env>/`` (``program`` for the host simulator; ``firmware.bin``
-and ``firmware.elf`` for the ESP32) with a ``size.json``, and writes the sizes to the
-metrics file.  Last, as the final stage of the pipeline, it logs the whole pipeline
-run to MLflow (``tinyad.tracking.log_pipeline_run``): one run per pipeline run.
+For every environment in ``firmware.envs`` (default ``[host]``) it builds with the
+project-local PlatformIO core and copies the artifacts into ``<out>/<env>/`` with a
+``size.json`` (``tinyad/firmware_build.py``, which defines the size figures); then
+the power estimate (from ``codegen.json``'s MAC count, next to ``--metrics``), the
+size of the generated model C alone, the metrics, the headline
+(``tinyad/headline.py``) and, as the final stage of the pipeline, the whole pipeline
+run logged to MLflow (``tinyad.tracking.log_pipeline_run``): one run per pipeline run.
 
-Sizes (method written next to each number in the metrics): Berkeley ``size`` of the
-ELF, i.e. ``text`` (code + read-only data), ``data`` (initialised RAM, stored in
-flash too) and ``bss`` (zeroed RAM); ``flash_bytes = text + data`` and
-``ram_bytes = data + bss`` (static RAM only: no stack or heap).  The host program is
-measured with GNU ``size``; other ELF files (Xtensa) with the same sums over their
-section headers (pyelftools), plus the byte size of ``firmware.bin``.
-
-Environments other than ``host`` need the PlatformIO registry (the espressif32
-platform, the Arduino core, the sensor libraries).  When their platform is not
-installed and the registry is unreachable, the stage stops with a message that says
-so and how to build on a connected machine.
+Exit codes (``tinyad.cli.run_stage``): 2 for bad input (params, missing generated
+files or upstream metrics); 1 when an environment cannot be built here (the ESP32
+without its platform and no registry: the message says how to build it elsewhere)
+or its build fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 from tinyad import pio
-from tinyad.config import FirmwareConfig, load
-from tinyad.io import write_json, write_text
-
-REGISTRY_HOST = "api.registry.platformio.org"
-SLEEP_MODES = {"none": 0, "light": 1, "deep": 2}
-GENERATED_REQUIRED = ("tinyad_config.h", "tinyad_features.h", "tinyad_features.c", "tinyad_model.h",
-                      "tinyad_model.c", "tinyad_model_data.h", "tinyad_model_data.c")
-# What each environment's build leaves in .pio/build/<env>/ and the stage keeps.
-ARTIFACTS = {"host": ("program",)}
-ESP32_ARTIFACTS = ("firmware.bin", "firmware.elf")
-ESP32_PLATFORM = "espressif32"
-
-
-class FirmwareError(RuntimeError):
-    """An environment cannot be built here, or its build failed."""
-
-
-# ------------------------------------------------------------------ pure parts
-def build_flags(env: str, cfg: FirmwareConfig) -> str:
-    """Extra build flags (PLATFORMIO_BUILD_FLAGS) for one environment from params:
-    the sleep mode (not for the simulator, which never sleeps) and, with
-    ``firmware.mode: log``, ``-DTINYAD_LOG_MODE=1`` (the firmware starts in log mode)."""
-    flags = [] if env == "host" else [f"-DTINYAD_SLEEP_MODE={SLEEP_MODES[cfg.sleep]}"]
-    if cfg.mode == "log":
-        flags.append("-DTINYAD_LOG_MODE=1")
-    return " ".join(flags)
-
-
-def artifact_names(env: str) -> tuple[str, ...]:
-    return ARTIFACTS.get(env, ESP32_ARTIFACTS)
-
-
-def elf_of(env: str, names: tuple[str, ...]) -> str:
-    return "program" if env == "host" else "firmware.elf"
-
-
-def parse_berkeley_size(output: str, source: str = "size") -> dict[str, int]:
-    """``size`` (Berkeley format) output of one file -> text/data/bss."""
-    lines = [ln.split() for ln in output.strip().splitlines() if ln.strip()]
-    if len(lines) < 2 or lines[0][:3] != ["text", "data", "bss"]:
-        raise FirmwareError(f"{source}: expected Berkeley output 'text data bss dec hex filename', got {output!r}")
-    text, data, bss = (int(v) for v in lines[1][:3])
-    return {"text": text, "data": data, "bss": bss}
-
-
-def gnu_size(path: Path) -> dict[str, int]:
-    """GNU ``size`` (Berkeley format) of an ELF file."""
-    exe = shutil.which("size")
-    if exe is None:
-        raise FirmwareError("GNU 'size' not found: install binutils (apt-get install binutils)")
-    proc = subprocess.run([exe, "--format=berkeley", str(path)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise FirmwareError(f"size {path}: {proc.stderr.strip()}")
-    return parse_berkeley_size(proc.stdout, f"size {path}")
-
-
-def elf_sections_size(path: Path) -> dict[str, int]:
-    """Berkeley sums over an ELF's section headers (any architecture, pyelftools).
-
-    text: allocated sections that are not writable (code, read-only data);
-    data: allocated, writable, with contents; bss: allocated, writable, no contents.
-    """
-    from elftools.elf.constants import SH_FLAGS
-    from elftools.elf.elffile import ELFFile
-
-    sizes = {"text": 0, "data": 0, "bss": 0}
-    with open(path, "rb") as fh:
-        for sec in ELFFile(fh).iter_sections():
-            flags = sec["sh_flags"]
-            if not flags & SH_FLAGS.SHF_ALLOC or sec["sh_size"] == 0:
-                continue
-            if not flags & SH_FLAGS.SHF_WRITE:
-                sizes["text"] += sec["sh_size"]
-            elif sec["sh_type"] == "SHT_NOBITS":
-                sizes["bss"] += sec["sh_size"]
-            else:
-                sizes["data"] += sec["sh_size"]
-    return sizes
-
-
-# The generated C model is sized for the ESP8266/ESP32 Xtensa ISA when Debian's
-# cross compiler is installed (``make test``'s set-up), else for this host.
-MODEL_C_COMPILERS = ("xtensa-lx106-elf-gcc", "cc")
-
-
-def model_c_size(generated: Path, prefix: str, build: Path) -> dict[str, Any]:
-    """Flash and static RAM of the generated int8 C model alone (``<prefix>_model.c``).
-
-    Compiled with ``-Os -c`` by the first of ``MODEL_C_COMPILERS`` found, sized with
-    the Berkeley sums of the object's sections: flash = text + data.
-    """
-    src = generated / f"{prefix}_model.c"
-    if not src.is_file():
-        raise FirmwareError(f"{src}: not found: run `dvc repro codegen` first")
-    cc = next((c for c in MODEL_C_COMPILERS if shutil.which(c)), None)
-    if cc is None:
-        raise FirmwareError(f"no C compiler found (tried {', '.join(MODEL_C_COMPILERS)}): install gcc")
-    build.mkdir(parents=True, exist_ok=True)
-    obj = build / f"{prefix}_model.o"
-    proc = subprocess.run([cc, "-Os", "-std=c99", "-c", str(src), "-I", str(generated),
-                           "-I", str(generated.parent / "tinyad"), "-o", str(obj)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise FirmwareError(f"{cc} -Os -c {src} failed: {proc.stderr.strip().splitlines()[-1:]}")
-    sizes = elf_sections_size(obj)
-    return {**sizes, "flash_bytes": sizes["text"] + sizes["data"], "ram_bytes": sizes["data"] + sizes["bss"],
-            "method": f"{cc} -Os -std=c99 -c {src.name}; Berkeley sums over the object's sections; "
-                      "flash = text + data, ram = data + bss"}
-
-
-def size_report(env: str, folder: Path) -> dict[str, Any]:
-    """The size figures of one environment's copied artifacts."""
-    elf = folder / elf_of(env, artifact_names(env))
-    if env == "host":
-        sizes = gnu_size(elf)
-        method = "GNU size --format=berkeley on the ELF"
-    else:
-        sizes = elf_sections_size(elf)
-        method = "Berkeley sums over the ELF section headers (pyelftools)"
-    report: dict[str, Any] = {
-        **sizes,
-        "flash_bytes": sizes["text"] + sizes["data"],
-        "ram_bytes": sizes["data"] + sizes["bss"],
-        "method": method + "; flash = text + data, ram = data + bss (static only, no stack/heap)",
-    }
-    if (folder / "firmware.bin").is_file():
-        report["bin_bytes"] = (folder / "firmware.bin").stat().st_size
-    return report
-
-
-# -------------------------------------------------------------- environment
-def registry_reachable(timeout: float = 3.0) -> bool:
-    try:
-        with socket.create_connection((REGISTRY_HOST, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def platform_installed(project: Path, name: str) -> bool:
-    platforms = pio.core_dir(project) / "platforms"
-    return platforms.is_dir() and any(
-        (p / "platform.json").is_file() and (p.name == name or p.name.startswith(name + "@"))
-        for p in platforms.iterdir()
-    )
-
-
-def check_buildable(env: str, project: Path, reachable: Callable[[], bool] | None = None) -> None:
-    """Raise FirmwareError with the reason and the remedy when ``env`` cannot be built here."""
-    if env == "host" or platform_installed(project, ESP32_PLATFORM):
-        return
-    if (reachable or registry_reachable)():
-        return  # pio installs the platform and libraries itself
-    raise FirmwareError(
-        f"firmware.envs: environment {env!r} cannot be built on this machine: it needs the PlatformIO "
-        f"platform '{ESP32_PLATFORM}' (with the Arduino core, the toolchain and the DHT libraries), which "
-        f"is not installed in {pio.core_dir(project)}, and the PlatformIO registry ({REGISTRY_HOST}) is "
-        "unreachable from here, so it cannot be installed. On a machine that reaches the registry run "
-        f"`pio run -d firmware -e {env}` (flash with `pio run -d firmware -e {env} -t upload`), or "
-        "this stage with the same params. Here, keep firmware.envs: [host] (the default)."
-    )
-
-
-def check_generated(project: Path) -> None:
-    gen = project / "lib" / "generated"
-    missing = [name for name in GENERATED_REQUIRED if not (gen / name).is_file()]
-    if missing:
-        raise FirmwareError(f"{gen}: missing {', '.join(missing)}: run `dvc repro codegen` first")
-
-
-def build_env(env: str, project: Path, cfg: FirmwareConfig) -> tuple[subprocess.CompletedProcess, float]:
-    extra = dict(os.environ)
-    flags = build_flags(env, cfg)
-    if flags:
-        extra["PLATFORMIO_BUILD_FLAGS"] = flags
-    else:
-        extra.pop("PLATFORMIO_BUILD_FLAGS", None)
-    start = time.monotonic()
-    try:
-        proc = pio.run_pio(["run", "-e", env], project_dir=project, env=extra)
-    except pio.PioError as exc:
-        raise FirmwareError(f"building firmware environment {env!r} failed:\n{exc}") from None
-    return proc, time.monotonic() - start
-
-
-def copy_artifacts(env: str, project: Path, out: Path) -> Path:
-    """Copy the env's artifacts into ``out/<env>/`` (replaced as a whole)."""
-    src = project / ".pio" / "build" / env
-    names = artifact_names(env)
-    missing = [n for n in names if not (src / n).is_file()]
-    if missing:
-        raise FirmwareError(f"{src}: the build of {env!r} left no {', '.join(missing)}")
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{env}.", dir=out))
-    try:
-        for n in names:
-            shutil.copy2(src / n, tmp / n)
-        target = out / env
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return target
-
-
-def build_all(project: Path, out: Path, cfg: FirmwareConfig) -> dict[str, Any]:
-    """Build every env of ``cfg.envs``; return the metrics (also written per env)."""
-    for env in cfg.envs:  # fail before building anything
-        check_buildable(env, project)
-    check_generated(project)
-    envs: dict[str, Any] = {}
-    for env in cfg.envs:
-        _proc, seconds = build_env(env, project, cfg)
-        folder = copy_artifacts(env, project, out)
-        report = size_report(env, folder)
-        report["artifacts"] = [str(folder / n) for n in artifact_names(env)]
-        report["build_seconds"] = round(seconds, 2)
-        write_json(folder / "size.json", report)
-        envs[env] = report
-    return {"envs": envs}
-
-
-def _slug(name: str) -> str:
-    return "_".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
-
-
-def model_macs(model_config: Path) -> int:
-    """The MAC count of the model this firmware was built with (generated header)."""
-    import re
-
-    text = model_config.read_text()
-    m = re.search(r"^#define\s+\w+_MODEL_MACS\s+(\d+)", text, re.M)
-    if not m:
-        raise FirmwareError(f"{model_config}: no *_MODEL_MACS definition; rerun `dvc repro codegen`")
-    return int(m.group(1))
-
-
-def power_estimate(cfg, model_config: Path, out: Path) -> dict[str, Any]:
-    """Energy per reading and battery life on the ESP32: an ESTIMATE (tinyad/power.py).
-
-    The full estimate, with the source of every figure, goes to
-    ``<out>/power_estimate.json`` and a table to ``<out>/power_estimate.md``; the
-    returned summary (one entry per sleep mode and clock, low and high bounds of the
-    datasheet ranges) becomes part of the firmware metrics and so of the MLflow run.
-    """
-    from tinyad import power
-
-    macs = model_macs(model_config)
-    est = power.estimate(cfg.power, cfg.firmware, cfg.data.period_s, macs)
-    write_json(out / "power_estimate.json", est)
-    write_text(out / "power_estimate.md", power.format_table(est) + "\n")
-    summary: dict[str, Any] = {"note": est["note"], "source": f"{out / 'power_estimate.json'}"}
-    for row in est["scenarios"]:
-        entry: dict[str, Any] = {}
-        for bound in ("low", "high"):
-            entry[f"energy_mj_{bound}"] = round(row[bound]["energy_mj"]["total"], 4)
-            for bat in row[bound]["batteries"]:
-                entry[f"life_days_{_slug(bat['name'])}_{bound}"] = round(bat["life_days"], 2)
-        summary[f"{row['sleep']}_{row['cpu_mhz']}mhz"] = entry
-    return summary
+from tinyad.config import load
+from tinyad.firmware_build import FirmwareError, build_all, model_c_size, power_estimate
+from tinyad.io import write_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,20 +42,20 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = load(args.params)
     project = Path(args.project).resolve()
+    out, metrics_dir = Path(args.out), Path(args.metrics).parent
     try:
-        metrics = build_all(project, Path(args.out), cfg.firmware)
+        metrics = build_all(project, out, cfg.firmware)
     except (FirmwareError, pio.PioError) as exc:
         print(f"stages.firmware: error: {exc}", file=sys.stderr)
         return 1
-    model_config = project / "lib" / "generated" / f"{cfg.codegen.prefix}_model_config.h"
-    metrics["power_estimate"] = power_estimate(cfg, model_config, Path(args.out))
-    metrics["model_c"] = model_c_size(project / "lib" / "generated", cfg.codegen.prefix, Path(args.out) / "model_c")
+    metrics["power_estimate"] = power_estimate(cfg, metrics_dir / "codegen.json", out)
+    metrics["model_c"] = model_c_size(project / "lib" / "generated", out / "model_c")
     write_json(args.metrics, metrics)
     # the headline: the few figures shown first (dvc exp show view, MLflow columns)
     from tinyad.headline import headline, read_metrics
 
-    stages_metrics = read_metrics(Path(args.metrics).parent) | {Path(args.metrics).stem: metrics}
-    write_json(args.headline, headline(stages_metrics, str(Path(args.metrics).parent)))
+    stages_metrics = read_metrics(metrics_dir) | {Path(args.metrics).stem: metrics}
+    write_json(args.headline, headline(stages_metrics, str(metrics_dir)))
     for env, rep in metrics["envs"].items():
         print(f"firmware {env}: flash {rep['flash_bytes']} B, static RAM {rep['ram_bytes']} B "
               f"(text {rep['text']}, data {rep['data']}, bss {rep['bss']})")
@@ -339,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     # the stage, so the pipeline's results and DVC metrics stay as they are.
     from tinyad.tracking import log_pipeline_run
 
-    log_pipeline_run(Path.cwd(), args.params, Path(args.metrics).parent)
+    log_pipeline_run(Path.cwd(), args.params, metrics_dir)
     return 0
 
 

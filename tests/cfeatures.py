@@ -1,8 +1,8 @@
-"""Test helpers for the generated feature pipeline (tinyad/codegen_features.py).
+"""Test helpers for the generated feature pipeline (tinyad/codegen/features.py).
 
 - ``write_generated(cfg, scaler, quant, out_dir)``: writes ``tinyad_features.h/.c``,
   ``tinyad_config.h`` and the ``tinyad_model_config.h`` they include, the latter made
-  by ``tinyad.codegen_c.model_config_header`` from a layer-less model that has the
+  by ``tinyad.codegen.model.model_config_header`` from a layer-less model that has the
   input/output quantization of ``quant`` (the feature pipeline needs no weights).
 - ``CFeatures(gen_dir)``: compiles the generated ``tinyad_features.c`` with a small
   batch shim into a shared library (host gcc, ``-std=c99 -Wall -Wextra -Werror
@@ -33,8 +33,10 @@ import numpy as np
 import pandas as pd
 
 from cbuild import CROSS_TARGETS, require_tool, run_checked
-from tinyad.codegen_c import model_config_header
-from tinyad.codegen_features import generate_config_header, generate_features_c, write_sources
+from tinyad.codegen.cgen import write_files as write_sources
+from tinyad.codegen.device_config import generate_config_header
+from tinyad.codegen.features import generate_features_c
+from tinyad.codegen.model import model_config_header
 from tinyad.config import Config
 from tinyad.features import Scaler, compute_features, feature_names, quantize_input, second_of_week, valid_readings
 from tinyad.tflite_model import Int8Model, Quant
@@ -68,6 +70,10 @@ void cf_run(const double *temp, const double *hum, const uint32_t *sod, int n,
 """
 
 
+# the hand-written, model-independent half of the feature pipeline (tinyad_window.h)
+FIRMWARE_LIB = Path(__file__).resolve().parents[1] / "firmware" / "lib" / "tinyad"
+
+
 def write_generated(cfg: Config, scaler: Scaler, quant: dict[str, Any], out_dir: str | Path,
                     prefix: str = "tinyad") -> dict[str, str]:
     files = generate_features_c(cfg.features, scaler, quant, prefix)
@@ -91,7 +97,8 @@ class CFeatures:
         shim.write_text(_SHIM)
         lib = self.build_dir / "libcfeatures.so"
         gcc = require_tool("gcc", "gcc")
-        run_checked([gcc, *HOST_CFLAGS, "-fPIC", "-shared", "-I", str(gen), str(gen / "tinyad_features.c"),
+        run_checked([gcc, *HOST_CFLAGS, "-fPIC", "-shared", "-I", str(gen), "-I", str(FIRMWARE_LIB),
+                     str(gen / "tinyad_features.c"),
                      str(shim), "-o", str(lib), "-lm"])
         self._lib = ctypes.CDLL(str(lib))
         self.n_features = int(self._lib.cf_n_features())
@@ -165,7 +172,8 @@ def cross_compile_features(target: str, gen_dir: Path, obj: Path) -> dict[str, i
     cc = require_tool(cmd[0], package)
     size = require_tool(size_tool, package.replace("gcc-", "binutils-"))
     obj.parent.mkdir(parents=True, exist_ok=True)
-    run_checked([cc, *cmd[1:], *_specs_flags(target, cc), *CROSS_FEATURE_CFLAGS, "-I", str(gen_dir), "-c",
+    run_checked([cc, *cmd[1:], *_specs_flags(target, cc), *CROSS_FEATURE_CFLAGS, "-I", str(gen_dir),
+                 "-I", str(FIRMWARE_LIB), "-c",
                  str(gen_dir / "tinyad_features.c"), "-o", str(obj)])
     out = run_checked([size, str(obj)]).stdout.splitlines()
     text, data, bss = (int(v) for v in out[1].split()[:3])
@@ -176,7 +184,7 @@ def write_firmware_sources(tflite: str | Path, cfg: Config, scaler: Scaler, gen_
     """Everything the firmware includes, generated into ``gen_dir`` as the codegen stage
     does: the model sources from ``tflite``, the feature pipeline and the config header.
     Returns the model's input/output quantization (the ``quant.json`` shape)."""
-    from tinyad.codegen_c import generate
+    from tinyad.codegen.model import generate
     from tinyad.tflite_model import read_tflite
 
     generate(tflite, gen_dir)

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from cbuild import DEFAULT_VARIANT, HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
-from tinyad.codegen_c import BANNER, STYLES, generate, model_sources
+from tinyad.codegen.cgen import BANNER
+from tinyad.codegen.model import STYLES, generate, model_sources
 from tinyad.int8 import run_model
 from tinyad.tflite_model import UnsupportedModelError, parse_tflite, read_tflite
 
@@ -189,7 +190,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
 def test_lean_layout_refits_and_falls_back_exactly(model_dir, tmp_path, monkeypatch):
     """The lean layout uses the int32 (b, m) tables where the refit exists and the 64-bit
     form where it does not; both must equal TFLM (forced here: no refit at all)."""
-    import tinyad.codegen_c as cg
+    import tinyad.codegen.model as cg
 
     path = variant_tflite(DEFAULT_VARIANT, model_dir)
     model = read_tflite(path)
@@ -219,8 +220,8 @@ def test_lean_layout_exact_at_both_optimization_levels(model_dir, tmp_path, opt)
 def test_style_choices_agree_with_config():
     from tinyad.config import CodegenConfig
 
-    assert CodegenConfig("tinyad").style == STYLES[0] == "lean"
+    assert CodegenConfig().style == STYLES[0] == "lean"
     for style in STYLES:
-        CodegenConfig("tinyad", style)
+        CodegenConfig(style)
     with pytest.raises(ValueError, match="codegen.style"):
-        CodegenConfig("tinyad", "fancy")
+        CodegenConfig("fancy")

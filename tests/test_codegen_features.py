@@ -1,4 +1,4 @@
-"""The generated C feature pipeline and config header (tinyad/codegen_features.py).
+"""The generated C feature pipeline and config header (tinyad/codegen/features.py, device_config.py).
 
 The C pipeline, compiled on the host with -ffp-contract=off and fed the valid raw
 readings of a simulated log (drops, sensor faults, anomalies), must give exactly the
@@ -23,13 +23,9 @@ import pytest
 from cbuild import CROSS_TARGETS, require_tool, run_checked
 from cfeatures import CFeatures, cross_compile_features, python_codes, realistic_quant, write_generated
 from tinyad.alerts import AlertRules
-from tinyad.codegen_features import (
-    BANNER,
-    feature_pipeline_ram,
-    generate_config_header,
-    generate_features_c,
-    write_sources,
-)
+from tinyad.codegen.cgen import BANNER, write_files as write_sources
+from tinyad.codegen.device_config import generate_config_header
+from tinyad.codegen.features import feature_pipeline_ram, generate_features_c
 from tinyad.config import Config, load
 from tinyad.features import (
     Scaler,
@@ -290,7 +286,7 @@ def test_stale_mix_of_generated_files_is_refused(tmp_path, base_cfg, readings):
     gcc = require_tool("gcc", "gcc")
     import subprocess
 
-    proc = subprocess.run([gcc, "-std=c99", "-c", "-I", str(gen), str(gen / "tinyad_features.c"), "-o",
+    proc = subprocess.run([gcc, "-std=c99", "-c", "-I", str(gen), "-I", str(FIRMWARE_LIB), str(gen / "tinyad_features.c"), "-o",
                            str(tmp_path / "f.o")], capture_output=True, text=True)
     assert proc.returncode != 0 and "zero point" in proc.stderr
 

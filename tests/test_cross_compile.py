@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from cbuild import DEFAULT_VARIANT, CROSS_TARGETS, cross_compile_size, require_tool, run_checked, variant_tflite
-from tinyad.codegen_c import STYLES, generate
+from tinyad.codegen.model import STYLES, generate
 from tinyad.tflite_model import read_tflite
 
 

@@ -263,6 +263,7 @@ def write_params(path: Path, envs: list[str], sleep: str = "none") -> Path:
 
 def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp_path, monkeypatch):
     from stages import firmware as stage
+    from tinyad.firmware_build import elf_sections_size
 
     # the stage ends by logging the pipeline run to MLflow: keep that in tmp_path
     monkeypatch.chdir(tmp_path)
@@ -288,13 +289,14 @@ def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp
     assert report["flash_bytes"] == text + data and report["ram_bytes"] == data + bss
     assert json.loads((out / "host" / "size.json").read_text())["text"] == text
     # the ELF-header method used for the ESP32 agrees with GNU size on the host ELF
-    assert stage.elf_sections_size(program) == {"text": text, "data": data, "bss": bss}
+    assert elf_sections_size(program) == {"text": text, "data": data, "bss": bss}
 
 
 def test_stage_refuses_esp32_offline_and_says_how_to_build_it(host_build, tmp_path, monkeypatch, capsys):
     from stages import firmware as stage
+    from tinyad import firmware_build
 
-    monkeypatch.setattr(stage, "registry_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(firmware_build, "registry_reachable", lambda timeout=3.0: False)
     params = write_params(tmp_path / "params.yaml", ["host", "esp32dev"])
     metrics = tmp_path / "metrics.json"
     rc = stage.main(["--params", str(params), "--project", str(host_build.project),
@@ -306,7 +308,7 @@ def test_stage_refuses_esp32_offline_and_says_how_to_build_it(host_build, tmp_pa
 
 
 def test_sleep_param_becomes_the_esp32_build_flag():
-    from stages.firmware import build_flags
+    from tinyad.firmware_build import build_flags
     from tinyad.config import FirmwareConfig
 
     cfg = FirmwareConfig(envs=["esp32dev"], dht_pin=4, led_pin=2, buzzer_pin=25, baud=115200,

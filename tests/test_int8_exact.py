@@ -17,6 +17,7 @@ import pytest
 
 from cbuild import DEFAULT_VARIANT, MLP_VARIANTS, test_inputs, tflm_predict, variant_tflite
 from tinyad import int8
+from tinyad.codegen import requant
 from tinyad.tflite_model import Dense, Lut, read_tflite
 
 
@@ -155,7 +156,7 @@ def test_fused_requant_equals_two_step_over_whole_range(activation):
     rng = np.random.default_rng({"none": 0, "relu": 1, "relu6": 2, "relu_n1_to_1": 3}[activation])
     for trial in range(6):
         layer = _random_dense(rng, int(rng.integers(1, 5)), 4, activation, per_channel=bool(trial % 2))
-        fr = int8.fused_requant(layer, verify=False)
+        fr = requant.fused_requant(layer, verify=False)
         m, s = int8.fc_multipliers(layer.input.scale, layer.weight_scales, layer.output.scale)
         m, s = np.broadcast_to(m, (4,)), np.broadcast_to(s, (4,))
         fold = layer.bias.astype(np.int64) - layer.input.zero_point * layer.weights.astype(np.int64).sum(axis=1)
@@ -163,7 +164,7 @@ def test_fused_requant_equals_two_step_over_whole_range(activation):
             acc = np.arange(fr.acc_lo[o], fr.acc_hi[o] + 1, dtype=np.int64)
             ref = np.clip(int8.multiply_by_quantized_multiplier(acc + fold[o], m[o], s[o]) + layer.output.zero_point,
                           fr.act_min, fr.act_max)
-            one = int8.FusedRequant([fr.m[o]], [fr.k[o]], [fr.s[o]], [fr.t[o]], [fr.correct[o]],
+            one = requant.FusedRequant([fr.m[o]], [fr.k[o]], [fr.s[o]], [fr.t[o]], [fr.correct[o]],
                                     fr.act_min, fr.act_max, [0], [0])
             np.testing.assert_array_equal(one.apply(acc[:, None])[:, 0], ref)
 
@@ -173,7 +174,7 @@ def test_fused_requant_rejects_what_tflite_cannot_compute():
     layer = _random_dense(rng, 4, 2, "none")
     layer.bias = np.array([2**31 - 10, 0], dtype=np.int64)  # acc + bias overflows int32
     with pytest.raises(OverflowError, match="int32 overflow"):
-        int8.fused_requant(layer)
+        requant.fused_requant(layer)
 
 
 # ------------------------------------------------- int32 refit (lean layout)
@@ -183,8 +184,8 @@ def test_shift_requant_equals_tflite_over_whole_range(activation):
     fitted = 0
     for trial in range(4):
         layer = _random_dense(rng, int(rng.integers(2, 9)), 3, activation, per_channel=bool(trial % 2))
-        fr = int8.fused_requant(layer, verify=False)
-        sr = int8.shift_requant(fr)
+        fr = requant.fused_requant(layer, verify=False)
+        sr = requant.shift_requant(fr)
         if sr is None:
             continue
         fitted += 1
@@ -197,7 +198,7 @@ def test_shift_requant_equals_tflite_over_whole_range(activation):
             assert int(np.abs(acc << sr.frac).max()) + abs(sr.b[o]) < (1 << 31), "(acc << frac) + b overflows int32"
             ref = np.clip(int8.multiply_by_quantized_multiplier(acc + fold[o], m[o], s[o]) + layer.output.zero_point,
                           fr.act_min, fr.act_max)
-            one = int8.ShiftRequant([sr.b[o]], [sr.m[o]], sr.frac, sr.shift, sr.clamp_lo, sr.clamp_hi,
+            one = requant.ShiftRequant([sr.b[o]], [sr.m[o]], sr.frac, sr.shift, sr.clamp_lo, sr.clamp_hi,
                                     [0], [0], [True], [True])
             np.testing.assert_array_equal(one.apply(acc[:, None])[:, 0], ref)
     if activation != "none":
@@ -209,8 +210,8 @@ def test_shift_requant_equals_tflite_over_whole_range(activation):
 
 def test_shift_requant_refuses_what_it_cannot_fit():
     rng = np.random.default_rng(14)
-    fr = int8.fused_requant(_random_dense(rng, 4, 2, "relu"), verify=False)
+    fr = requant.fused_requant(_random_dense(rng, 4, 2, "relu"), verify=False)
     # frac 0 leaves the offset an integer number of accumulator steps: TFLite's rounding
     # constants are fractions of a step, so this layer has no exact int32 form at frac 0
-    assert int8.shift_requant(fr, fracs=[0]) is None
-    assert int8.shift_requant(fr) is not None
+    assert requant.shift_requant(fr, fracs=[0]) is None
+    assert requant.shift_requant(fr) is not None

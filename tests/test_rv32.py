@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cfeatures import build_host_simulator
+from cfeatures import FIRMWARE_LIB, build_host_simulator
 from test_firmware import synthetic_rows
 from tinyad import rv32
 from tinyad.config import load
@@ -170,7 +170,8 @@ def test_time_of_day_features_equal_python_for_every_second_of_the_day_on_rv32(r
     assert "tod_sin" in names and "tod_cos" in names
     drv = run["work"] / "tod_driver.c"
     drv.write_text(_TOD_DRIVER)
-    exe = rv32.compile_elf([drv, run["gen"] / "tinyad_features.c"], run["work"] / "tod.elf", [run["gen"]],
+    exe = rv32.compile_elf([drv, run["gen"] / "tinyad_features.c"], run["work"] / "tod.elf",
+                           [run["gen"], FIRMWARE_LIB],
                            [f"-DTOD_SIN_J={names.index('tod_sin')}", f"-DTOD_COS_J={names.index('tod_cos')}"])
     out = rv32.run_console(exe).stderr.decode().splitlines()
     s, c = tod_sin_cos(np.arange(86400))

@@ -252,7 +252,7 @@ def test_log_mode_reference_prints_one_reading_line_a_reading():
 
 
 def test_log_mode_param_becomes_a_build_flag():
-    from stages.firmware import build_flags
+    from tinyad.firmware_build import build_flags
     from tinyad.config import FirmwareConfig
 
     cfg = FirmwareConfig(envs=["host"], dht_pin=4, led_pin=2, buzzer_pin=25, baud=115200, status_every=10,

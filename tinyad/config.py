@@ -367,12 +367,13 @@ class FeaturesConfig:
     # data.period_s (bound by Config; 0 = not bound yet)
     period_s: int = 0
 
+    MIN_WINDOW = 2  # the fewest readings a window statistic (and the C pipeline) needs
     MAX_WINDOW = 4096  # the C pipeline's limit (int64 sums stay exact, sqrt below 2**53)
 
     def __post_init__(self) -> None:
         _check_range("features.window_min", self.window_min, 0.0, 100000.0)
         _check_range("features.stuck_min", self.stuck_min, 0.0, 100000.0)
-        _check_range("features.min_readings", self.min_readings, 2, self.MAX_WINDOW)
+        _check_range("features.min_readings", self.min_readings, self.MIN_WINDOW, self.MAX_WINDOW)
         if self.period_s:
             self._check_counts()
 
@@ -595,12 +596,14 @@ class AlertsConfig:
 class CodegenConfig:
     """Read by ``codegen``.
 
-    ``style``: layout of the generated int8 inference (tinyad/codegen_c.py): ``lean``
+    ``style``: layout of the generated int8 inference (tinyad/codegen/model.py): ``lean``
     (loops over const tables, unrolled by the compiler unless it optimizes for size),
     ``unrolled`` (straight-line code) or ``compact`` (plain loops).
+
+    The C names' prefix is no parameter: the hand-written firmware (firmware/lib/tinyad)
+    is written against ``tinyad_``/``TINYAD_`` (``tinyad.codegen.cgen.PREFIX``).
     """
 
-    prefix: str
     style: str = "lean"
 
     def __post_init__(self) -> None:
@@ -608,6 +611,10 @@ class CodegenConfig:
 
 
 # --------------------------------------------------------------------- firmware
+# firmware.sleep -> TINYAD_SLEEP_MODE (firmware/src/esp32/hal_esp32.cpp): the one table
+SLEEP_MODES = {"none": 0, "light": 1, "deep": 2}
+
+
 @dataclass
 class FirmwareConfig:
     """Read by ``firmware`` (and baked into the generated config header)."""
@@ -626,7 +633,7 @@ class FirmwareConfig:
     def __post_init__(self) -> None:
         for env in self.envs:
             _check_choice("firmware.envs[]", env, ("host", "esp32dev", "esp32dev-tflm"))
-        _check_choice("firmware.sleep", self.sleep, ("none", "light", "deep"))
+        _check_choice("firmware.sleep", self.sleep, tuple(SLEEP_MODES))
         _check_choice("firmware.mode", self.mode, ("alert", "log"))
 
 

@@ -129,6 +129,7 @@ from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
 
 __all__ = [
     "BASE_FEATURES",
+    "mdelta_half",
     "feature_label",
     "MIN_TRAIN_ROWS_PER_CLUSTER",
     "WINDOW_KINDS",
@@ -192,12 +193,18 @@ SECONDS_PER_DAY = 86400
 # The time of day, libm-free (tod_sin_cos): the angle of one second, the double nearest
 # 2*pi / 86400, and the Taylor coefficients of sin and cos on [0, pi/4] (|error| of the
 # truncated series below 1e-19 there), each the double nearest 1/n!, signed.  The C
-# mirror (tinyad/codegen_features.py) prints these same doubles with repr.
+# mirror (tinyad/codegen/features.py) prints these same doubles with repr.
 TOD_QUARTER = SECONDS_PER_DAY // 4
 TOD_STEP = 2.0 * math.pi / SECONDS_PER_DAY
 TOD_SIN_COEF = tuple((-1.0) ** (k // 2) / math.factorial(k) for k in range(3, 19, 2))  # t^3 .. t^17
 TOD_COS_COEF = tuple((-1.0) ** (k // 2) / math.factorial(k) for k in range(2, 20, 2))  # t^2 .. t^18
 REQUIRED_COLUMNS = ("timestamp", "temperature", "humidity", "fault")
+
+
+def mdelta_half(n: int) -> int:
+    """Readings in each half of the ``*_mdelta`` feature of an ``n``-reading window (the C
+    pipeline's ``<P>_MDELTA_M``): a third of the window, at least one."""
+    return max(n // 3, 1)
 
 
 def known_features() -> list[str]:
@@ -293,7 +300,7 @@ def _window_features(w: np.ndarray, kind: str, run_cap: int = 1 << 30) -> np.nda
         s = np.sort(w, axis=1)
         return (s[:, n - 1 - n // 4] - s[:, n // 4]).astype(np.float64) / 10.0
     if kind == "mdelta":
-        m = max(n // 3, 1)
+        m = mdelta_half(n)
         first = np.sort(w[:, :m], axis=1)
         last = np.sort(w[:, n - m :], axis=1)
         m2_first = first[:, (m - 1) // 2] + first[:, m // 2]

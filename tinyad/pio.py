@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from tinyad.io import atomic_dir
+
 __all__ = [
     "PioError",
     "Provisioned",
@@ -154,8 +156,7 @@ SCons.Script.main()
 
 
 def _build_scons_package(target: Path, scons_src: Path, scons_version: str, pkg_version: str) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=".tool-scons-", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         shutil.copytree(scons_src, tmp / "SCons", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         (tmp / "scons.py").write_text(_LAUNCHER)
         (tmp / "package.json").write_text(json.dumps({
@@ -172,12 +173,6 @@ def _build_scons_package(target: Path, scons_src: Path, scons_version: str, pkg_
             "version": pkg_version,
             "spec": {"owner": "platformio", "id": None, "name": SCONS_PACKAGE, "requirements": None, "uri": None},
         }))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 def provision(project_dir: str | Path) -> Provisioned:

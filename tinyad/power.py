@@ -53,9 +53,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinyad.config import FirmwareConfig, PowerConfig
+from tinyad.config import SLEEP_MODES as CONFIG_SLEEP_MODES, FirmwareConfig, PowerConfig
 
-__all__ = ["DATASHEET", "Datasheet", "Range", "estimate", "format_table", "instructions_from_bench", "main"]
+__all__ = ["DATASHEET", "Datasheet", "Range", "codegen_macs", "estimate", "format_table", "instructions_from_bench", "main"]
 
 ESP32_SRC = ("Espressif, ESP32 Series Datasheet v3.5, Section 3.7 'RTC and Low-Power Management', "
              "Table 6 'Power Consumption by Power Modes'")
@@ -106,7 +106,7 @@ DATASHEET = Datasheet(
     dht_read_s=Range(0.005, 0.005, "s", DHT22_COMM_SRC),
 )
 
-SLEEP_MODES = ("none", "light", "deep")
+SLEEP_MODES = tuple(CONFIG_SLEEP_MODES)  # firmware.sleep's choices, tinyad.config.SLEEP_MODES
 
 
 def instructions_from_bench(bench: dict, style: str, opt: str = "-Os") -> tuple[float, str] | None:
@@ -253,6 +253,17 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def codegen_macs(path: str | Path) -> int:
+    """The model's MAC count, as the codegen stage recorded it (``metrics/codegen.json`` ``macs``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found (run `dvc repro codegen`)")
+    try:
+        return int(json.loads(path.read_text())["macs"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: expected a JSON object with an integer 'macs' ({exc})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params.yaml")
@@ -269,14 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"power: error: {exc}", file=sys.stderr)
         return 2
-    codegen = Path(args.codegen)
-    if not codegen.is_file():
-        print(f"power: error: {codegen}: not found (run `dvc repro codegen`)", file=sys.stderr)
-        return 2
     try:
-        macs = int(json.loads(codegen.read_text())["macs"])
-    except (ValueError, KeyError, TypeError) as exc:
-        print(f"power: error: {codegen}: expected a JSON object with an integer 'macs' ({exc})", file=sys.stderr)
+        macs = codegen_macs(args.codegen)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"power: error: {exc}", file=sys.stderr)
         return 2
     measured = None
     bench = Path(args.bench)

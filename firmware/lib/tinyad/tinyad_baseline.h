@@ -3,13 +3,14 @@
  * reading in integer tenths, equal bit for bit to tinyad/drift.py
  * (baseline_correct; its module docstring defines the arithmetic).
  *
- * Portable C99, integers only.  Constants (override with -D or in a config header
- * included before this one):
- *   TINYAD_BASELINE_SHIFT       K: the baseline averages about 2**K readings
- *   TINYAD_BASELINE_FRAC_BITS   F: fractional bits of the baseline state
- *   TINYAD_BASELINE_REF_TEMP10  reference temperature level, tenths (train mean)
- *   TINYAD_BASELINE_REF_HUM10   reference humidity level, tenths (train mean)
- * The app applies it when TINYAD_BASELINE_CORRECTION is 1 (default 0: off).
+ * Portable C99, integers only.  The app applies it when built with
+ * TINYAD_BASELINE_CORRECTION=1 (default 0: off), with the constants of the generated
+ * tinyad_config.h (tinyad.codegen.device_config.DEVICE_CONSTANTS; a -D flag wins):
+ *   TINYAD_BASELINE_SHIFT       K: the baseline averages about 2**K readings (drift.baseline_shift)
+ *   TINYAD_BASELINE_FRAC_BITS   F: fractional bits of the baseline state (drift.baseline_frac_bits)
+ *   TINYAD_BASELINE_REF_TEMP10  reference temperature level, tenths (train mean, evaluate's drift.ref_temp10)
+ *   TINYAD_BASELINE_REF_HUM10   reference humidity level, tenths (train mean, evaluate's drift.ref_hum10)
+ * tinyad_generated.h checks that they are there.
  */
 #ifndef TINYAD_BASELINE_H
 #define TINYAD_BASELINE_H
@@ -18,18 +19,6 @@
 
 #ifndef TINYAD_BASELINE_CORRECTION
 #define TINYAD_BASELINE_CORRECTION 0
-#endif
-#ifndef TINYAD_BASELINE_SHIFT
-#define TINYAD_BASELINE_SHIFT 11
-#endif
-#ifndef TINYAD_BASELINE_FRAC_BITS
-#define TINYAD_BASELINE_FRAC_BITS 16
-#endif
-#ifndef TINYAD_BASELINE_REF_TEMP10
-#define TINYAD_BASELINE_REF_TEMP10 240
-#endif
-#ifndef TINYAD_BASELINE_REF_HUM10
-#define TINYAD_BASELINE_REF_HUM10 400
 #endif
 
 typedef struct {

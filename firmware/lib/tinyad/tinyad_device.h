@@ -17,12 +17,9 @@
 
 #include "tinyad_app.h"
 
-/* Build flags of the ESP32 hardware layer (a -D flag or tinyad_config.h wins):
- * TINYAD_SLEEP_MODE between readings, 0 delay, 1 light sleep, 2 deep sleep;
+/* Build flags of the ESP32 hardware layer: TINYAD_SLEEP_MODE between readings, 0 delay,
+ * 1 light sleep, 2 deep sleep (tinyad_config.h from params firmware.sleep; a -D flag wins);
  * TINYAD_CLOCK_START, the RTC's time at a cold boot (local seconds since 1970). */
-#ifndef TINYAD_SLEEP_MODE
-#define TINYAD_SLEEP_MODE 0
-#endif
 #ifndef TINYAD_CLOCK_START
 #define TINYAD_CLOCK_START 0
 #endif
@@ -50,7 +47,7 @@ uint64_t tinyad_wait_ms(uint32_t start_ms, uint32_t now_ms, uint32_t period_s);
 void tinyad_raw_reading(tinyad_raw_t *out, int64_t t, double temp_c, double humidity);
 
 #ifdef TINYAD_USE_TFLM
-/* The arena: evaluate's measured minimum plus a stated margin (tinyad.codegen_c). */
+/* The arena: evaluate's measured minimum plus a stated margin (tinyad.codegen.model.TFLM_ARENA_MARGIN). */
 #ifndef TINYAD_TFLM_ARENA_BYTES
 #error "TINYAD_TFLM_ARENA_BYTES is not in the generated tinyad_model_config.h: rerun `dvc repro codegen`"
 #endif

@@ -1,8 +1,10 @@
 /*
  * tinyad_generated.h: the one place the portable firmware includes the files that
  * `stages/codegen.py` writes into firmware/lib/generated/, and checks that they
- * provide every constant the firmware relies on.  Missing files or constants stop
- * the build here with a message saying what to do.
+ * provide every constant the firmware relies on (the #ifndef list below is
+ * tinyad.codegen.device_config.DEVICE_CONSTANTS; tests/test_device_constants.py
+ * compares the two).  Missing files or constants stop the build here with a
+ * message saying what to do.
  */
 #ifndef TINYAD_GENERATED_H
 #define TINYAD_GENERATED_H
@@ -64,6 +66,27 @@
 #endif
 #ifndef TINYAD_BAUD
 #error "TINYAD_BAUD is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
+#endif
+#ifndef TINYAD_SLEEP_MODE
+#error "TINYAD_SLEEP_MODE is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
+#endif
+#ifndef TINYAD_BASELINE_SHIFT
+#error "TINYAD_BASELINE_SHIFT is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
+#endif
+#ifndef TINYAD_BASELINE_FRAC_BITS
+#error "TINYAD_BASELINE_FRAC_BITS is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
+#endif
+/* The drift remedy's reference levels: generated from evaluate's metrics (drift.ref_*),
+ * needed only when built with -D TINYAD_BASELINE_CORRECTION=1. */
+#ifndef TINYAD_BASELINE_REF_TEMP10
+#if defined(TINYAD_BASELINE_CORRECTION) && TINYAD_BASELINE_CORRECTION
+#error "TINYAD_BASELINE_REF_TEMP10 is not in tinyad_config.h: run codegen with --evaluate-metrics (as dvc.yaml does) or pass -D TINYAD_BASELINE_REF_TEMP10"
+#endif
+#endif
+#ifndef TINYAD_BASELINE_REF_HUM10
+#if defined(TINYAD_BASELINE_CORRECTION) && TINYAD_BASELINE_CORRECTION
+#error "TINYAD_BASELINE_REF_HUM10 is not in tinyad_config.h: run codegen with --evaluate-metrics (as dvc.yaml does) or pass -D TINYAD_BASELINE_REF_HUM10"
+#endif
 #endif
 /* Optional: temperature-only rooms (features.use_humidity: false) set it to 0. */
 #ifndef TINYAD_USE_HUMIDITY
