@@ -188,3 +188,39 @@ def test_touching_one_rooms_csv_reruns_only_that_room_and_a_shared_change_reruns
     run(py, proj)
     status = run(["dvc", "status", "--json", "fleet/dvc.yaml:cluster"], proj).stdout
     assert {k.split(":")[-1] for k in json.loads(status)} == {"cluster@a", "cluster@b"}, status
+
+
+def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_the_room(tmp_path):
+    import shutil
+
+    import mlflow
+
+    rooms = {}
+    for name, fa in (("quiet", 0.0), ("noisy", 4.0)):
+        head = {"device": {"alerts_per_week": fa + 1, "false_alarms_per_week": fa, "flagged_share": 0.02, "f1": 0.7,
+                           "events_caught_share": 1.0},
+                "budgets": {"max_false_alarms_per_week": 1.0, "device_over_false_alarm_budget": int(fa > 1)}}
+        write(tmp_path / "metrics" / name / "evaluate.json", json.dumps({"ground_truth": 1, "headline": head}))
+        write(tmp_path / "metrics" / name / "quantize.json", json.dumps({"tflite_bytes": 3400}))
+        write(tmp_path / "metrics" / name / "firmware.json",
+              json.dumps({"model_c": {"flash_bytes": 920}, "envs": {"host": {"flash_bytes": 25484}}}))
+        write(tmp_path / "models" / name / "quant.json", "{}")
+        (tmp_path / "fleet" / name).mkdir(parents=True)
+        shutil.copy(ROOT / "params.yaml", tmp_path / "fleet" / name / "params.yaml")
+        rooms[name] = F.Room(name, "home")
+    fleet = F.Fleet("two", "conf/fleet/two.yaml", rooms)
+    rows = F.write_report(fleet, tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    parent = F.log_fleet(fleet, rows, tmp_path, uri=uri)
+    client = mlflow.MlflowClient(uri)
+    run = client.get_run(parent)
+    assert run.info.status == "FINISHED" and run.data.tags["tinyad.fleet"] == "two"
+    assert run.data.metrics["fleet.rooms"] == 2 and run.data.metrics["fleet.rooms_over_budget"] == 1
+    assert {a.path for a in client.list_artifacts(parent, "report")} >= {"report/fleet.json", "report/report.md",
+                                                                           "report/rooms.png"}
+    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
+    by_room = {c.data.tags["tinyad.room"]: c for c in children}
+    assert set(by_room) == {"quiet", "noisy"}
+    assert by_room["noisy"].data.tags["tinyad.over_budget"] == "true"
+    assert by_room["noisy"].data.metrics["evaluate.headline.device.false_alarms_per_week"] == 4.0
+    assert by_room["quiet"].data.params["data.source"] == "sim"

@@ -230,8 +230,8 @@ def fleet_pipeline(dvc: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
     stages = {}
     for name, st in dvc["stages"].items():
         do: dict[str, Any] = {"wdir": "..", "cmd": room_command(st["cmd"])}
-        if name == "firmware" and "--generated" not in st["cmd"]:
-            do["cmd"] += f" --generated {room_path(GENERATED_C)}"
+        if name == "firmware":  # the room's own C, built beside the project; its MLflow run is the report's
+            do["cmd"] += f" --generated {room_path(GENERATED_C)} --no-track"
         if st.get("deps"):
             do["deps"] = _moved(st["deps"], shared_lib=True)
         if st.get("params"):
@@ -493,6 +493,63 @@ def write_report(fleet: Fleet, root: str | Path = ROOT) -> list[dict[str, Any]]:
     return rows
 
 
+def room_artifacts(room: str) -> list[str]:
+    """What a room's MLflow run keeps: its model, generated C, plots, metrics and firmware."""
+    return [f"models/{room}", f"build/{room}/generated", f"plots/{room}", f"metrics/{room}", f"build/{room}/firmware"]
+
+
+def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT, uri: str | None = None) -> str | None:
+    """One MLflow parent run for the fleet (the report, the table's figures) and one child
+    run per room (``tinyad.tracking.log_pipeline_run`` of the room's params and metrics,
+    tagged ``tinyad.room``), so the UI compares rooms.  Returns the parent's id, or
+    ``None`` when tracking failed (reported on stderr, as for a single room: the
+    pipeline's results stay as they are)."""
+    from tinyad import tracking
+
+    root = Path(root)
+    first = root / FLEET_DIR / next(iter(fleet.rooms)) / "params.yaml"
+    cfg_uri, cfg_exp = tracking._tracking_params(first)
+    resolved = uri or tracking.resolve_uri(cfg_uri, root)
+    experiment = cfg_exp or tracking.DEFAULT_EXPERIMENT
+    try:
+        from mlflow.entities import Metric
+        from mlflow.tracking import MlflowClient
+
+        with tracking.store_lock(resolved):
+            client = MlflowClient(tracking_uri=resolved)
+            exp = client.get_experiment_by_name(experiment)
+            exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
+            tags = {"tinyad.fleet": fleet.name, "tinyad.fleet_file": fleet.path, **tracking.run_tags(root)}
+            parent = client.create_run(exp_id, run_name=f"fleet {fleet.name}", tags=tags).info.run_id
+            now = int(__import__("time").time() * 1000)
+            over = sum(r["over_budget"] for r in rows)
+            client.log_batch(parent, metrics=[Metric("fleet.rooms", len(rows), now, 0),
+                                              Metric("fleet.rooms_over_budget", over, now, 0)])
+            for path in (root / REPORT_METRICS, root / REPORT_DIR):
+                if path.is_dir():
+                    client.log_artifacts(parent, str(path), artifact_path="report")
+                elif path.is_file():
+                    client.log_artifact(parent, str(path), artifact_path="report")
+    except Exception as exc:  # noqa: BLE001 - tracking never fails the fleet's results
+        print(f"fleet: warning: MLflow ({resolved}): the fleet run was not logged: {tracking.failure_reason(exc)}; "
+              f"rerun `tinyad fleet report {fleet.path}` to log it", file=sys.stderr)
+        return None
+    failed = []
+    for r in rows:
+        room = r["room"]
+        run = tracking.log_pipeline_run(
+            root, f"{FLEET_DIR}/{room}/params.yaml", f"metrics/{room}",
+            [root / a for a in room_artifacts(room) if (root / a).exists()],
+            history=f"plots/{room}/train/history.csv", uri=resolved, experiment=experiment,
+            run_name=f"{fleet.name}/{room}",
+            tags={"mlflow.parentRunId": parent, "tinyad.room": room, "tinyad.fleet": fleet.name,
+                  "tinyad.over_budget": str(r["over_budget"]).lower()})
+        if run is None:
+            failed.append(room)
+    client.set_terminated(parent, status="FINISHED" if not failed else "FAILED")
+    return parent
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="tinyad fleet", description="Many rooms in one project: one pipeline per room.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -514,6 +571,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             rows = write_report(fleet, ROOT)
             print(report_markdown(fleet, rows))
+            parent = log_fleet(fleet, rows, ROOT)
+            if parent:
+                print(f"fleet: MLflow parent run {parent} with {len(rows)} room runs (tag tinyad.room)")
             return 0
         stale = write_fleet(fleet, ROOT, check=args.check)
     except ConfigError as exc:
