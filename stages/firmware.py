@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tinyad import pio
 from tinyad.config import load
-from tinyad.firmware_build import FirmwareError, build_all, model_c_size, power_estimate
+from tinyad.firmware_build import FirmwareError, Workspace, build_all, model_c_size, power_estimate
 from tinyad.io import write_json
 
 
@@ -38,18 +38,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="build/firmware")
     ap.add_argument("--metrics", default="metrics/firmware.json")
     ap.add_argument("--headline", default="metrics/headline.json", help="the headline figures (tinyad/headline.py)")
+    ap.add_argument("--generated", default=None,
+                    help="the generated C to build (default <project>/lib/generated; a fleet room's own C is built "
+                         "beside the project, in <out>-pio/)")
+    ap.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
+                    help="log the pipeline run to MLflow (a fleet's report logs its rooms instead: --no-track)")
     args = ap.parse_args(argv)
 
     cfg = load(args.params)
-    project = Path(args.project).resolve()
     out, metrics_dir = Path(args.out), Path(args.metrics).parent
+    ws = Workspace.of(Path(args.project), args.generated and Path(args.generated), out.parent / f"{out.name}-pio")
     try:
-        metrics = build_all(project, out, cfg.firmware)
+        metrics = build_all(ws, out, cfg.firmware)
     except (FirmwareError, pio.PioError) as exc:
         print(f"stages.firmware: error: {exc}", file=sys.stderr)
         return 1
     metrics["power_estimate"] = power_estimate(cfg, metrics_dir / "codegen.json", out)
-    metrics["model_c"] = model_c_size(project / "lib" / "generated", out / "model_c")
+    metrics["model_c"] = model_c_size(ws.generated, out / "model_c", library=ws.library)
     write_json(args.metrics, metrics)
     # the headline: the few figures shown first (dvc exp show view, MLflow columns)
     from tinyad.headline import headline, read_metrics
@@ -65,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     # took from its cache still count: their metrics files are read here.  A tracking
     # failure is reported with the command that logs the run later; it never fails
     # the stage, so the pipeline's results and DVC metrics stay as they are.
-    from tinyad.tracking import log_pipeline_run
+    if args.track:
+        from tinyad.tracking import log_pipeline_run
 
-    log_pipeline_run(Path.cwd(), args.params, metrics_dir)
+        log_pipeline_run(Path.cwd(), args.params, metrics_dir)
     return 0
 
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "summary": ("tinyad.summary", "where the results of the last dvc repro are, and the headline"),
     "log": ("tinyad.tracking", "log an existing pipeline run to MLflow (`tinyad log log`)"),
     "pareto": ("tinyad.pareto", "the Pareto report of a finished sweep"),
+    "fleet": ("tinyad.fleet", "many rooms in one project: write fleet/, run the rooms in parallel, the fleet report"),
     "pio": ("tinyad.pio", "run PlatformIO with the project-local, offline core"),
 }
 

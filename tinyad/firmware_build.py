@@ -20,6 +20,8 @@ to build on a connected machine.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import os
 import shutil
 import socket
@@ -115,7 +117,7 @@ def elf_sections_size(path: Path) -> dict[str, int]:
 MODEL_C_COMPILERS = ("xtensa-lx106-elf-gcc", "cc")
 
 
-def model_c_size(generated: Path, build: Path, prefix: str = PREFIX) -> dict[str, Any]:
+def model_c_size(generated: Path, build: Path, prefix: str = PREFIX, library: Path | None = None) -> dict[str, Any]:
     """Flash and static RAM of the generated int8 C model alone (``<prefix>_model.c``).
 
     Compiled with ``-Os -c`` by the first of ``MODEL_C_COMPILERS`` found, sized with
@@ -130,7 +132,7 @@ def model_c_size(generated: Path, build: Path, prefix: str = PREFIX) -> dict[str
     build.mkdir(parents=True, exist_ok=True)
     obj = build / f"{prefix}_model.o"
     proc = subprocess.run([cc, "-Os", "-std=c99", "-c", str(src), "-I", str(generated),
-                           "-I", str(generated.parent / "tinyad"), "-o", str(obj)], capture_output=True, text=True)
+                           "-I", str(library or generated.parent / "tinyad"), "-o", str(obj)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise FirmwareError(f"{cc} -Os -c {src} failed: {proc.stderr.strip().splitlines()[-1:]}")
     sizes = elf_sections_size(obj)
@@ -192,16 +194,71 @@ def check_buildable(env: str, project: Path, reachable: Callable[[], bool] | Non
     )
 
 
-def check_generated(project: Path) -> None:
+@dataclass(frozen=True)
+class Workspace:
+    """Where one firmware build reads and writes.
+
+    The single-room build is the PlatformIO project as it is: its ``lib/`` holds the
+    hand-written ``tinyad`` library and the generated C (``lib/generated``), and
+    PlatformIO builds into ``.pio/build``.  A fleet room's build compiles the same
+    project with its own generated C: ``of`` gives it a library folder of its own
+    (links to every library of the project but ``generated``, and ``generated`` linked
+    to the room's C) and its own build folder, through PlatformIO's
+    ``PLATFORMIO_LIB_DIR`` and ``PLATFORMIO_BUILD_DIR``, so rooms can build side by
+    side without touching the project's files.
+    """
+
+    project: Path
+    generated: Path
+    lib_dir: Path | None = None
+    build_dir: Path | None = None
+
+    @classmethod
+    def of(cls, project: Path, generated: Path | None = None, scratch: Path | None = None) -> "Workspace":
+        project = Path(project).resolve()
+        own = project / "lib" / "generated"
+        if generated is None or Path(generated).resolve() == own:
+            return cls(project, own)
+        if scratch is None:
+            raise ValueError("a build with its own generated C needs a scratch folder")
+        generated, scratch = Path(generated).resolve(), Path(scratch).resolve()
+        lib = scratch / "lib"
+        lib.mkdir(parents=True, exist_ok=True)
+        wanted = {p.name: p for p in (project / "lib").iterdir() if p.is_dir() and p.name != "generated"}
+        wanted["generated"] = generated
+        for name, target in wanted.items():
+            link = lib / name
+            if link.is_symlink() and link.resolve() == target.resolve():
+                continue
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(target, target_is_directory=True)
+        return cls(project, generated, lib, scratch / "build")
+
+    @property
+    def pio_build(self) -> Path:
+        return self.build_dir if self.build_dir is not None else self.project / ".pio" / "build"
+
+    @property
+    def library(self) -> Path:
+        """The hand-written library the generated C includes."""
+        return self.project / "lib" / "tinyad"
+
+    def pio_dirs(self) -> dict[str, str]:
+        if self.lib_dir is None:
+            return {}
+        return {"PLATFORMIO_LIB_DIR": str(self.lib_dir), "PLATFORMIO_BUILD_DIR": str(self.build_dir)}
+
+
+def check_generated(gen: Path) -> None:
     """The codegen stage's files are an input: missing ones are bad input (exit 2)."""
-    gen = project / "lib" / "generated"
     missing = [name for name in GENERATED_REQUIRED if not (gen / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{gen}: generated files not found ({', '.join(missing)}): "
                                 "run `dvc repro codegen` first")
 
 
-def build_env(env: str, project: Path, cfg: FirmwareConfig) -> tuple[subprocess.CompletedProcess, float]:
+def build_env(env: str, ws: Workspace, cfg: FirmwareConfig) -> tuple[subprocess.CompletedProcess, float]:
     extra = dict(os.environ)
     flags = build_flags(env, cfg)
     if flags:
@@ -210,15 +267,15 @@ def build_env(env: str, project: Path, cfg: FirmwareConfig) -> tuple[subprocess.
         extra.pop("PLATFORMIO_BUILD_FLAGS", None)
     start = time.monotonic()
     try:
-        proc = pio.run_pio(["run", "-e", env], project_dir=project, env=extra)
+        proc = pio.run_pio(["run", "-e", env], project_dir=ws.project, env=extra, dirs=ws.pio_dirs())
     except pio.PioError as exc:
         raise FirmwareError(f"building firmware environment {env!r} failed:\n{exc}") from None
     return proc, time.monotonic() - start
 
 
-def copy_artifacts(env: str, project: Path, out: Path) -> Path:
+def copy_artifacts(env: str, ws: Workspace, out: Path) -> Path:
     """Copy the env's artifacts into ``out/<env>/`` (replaced as a whole)."""
-    src = project / ".pio" / "build" / env
+    src = ws.pio_build / env
     names = artifact_names(env)
     missing = [n for n in names if not (src / n).is_file()]
     if missing:
@@ -229,15 +286,15 @@ def copy_artifacts(env: str, project: Path, out: Path) -> Path:
     return out / env
 
 
-def build_all(project: Path, out: Path, cfg: FirmwareConfig) -> dict[str, Any]:
+def build_all(ws: Workspace, out: Path, cfg: FirmwareConfig) -> dict[str, Any]:
     """Build every env of ``cfg.envs``; return the metrics (also written per env)."""
     for env in cfg.envs:  # fail before building anything
-        check_buildable(env, project)
-    check_generated(project)
+        check_buildable(env, ws.project)
+    check_generated(ws.generated)
     envs: dict[str, Any] = {}
     for env in cfg.envs:
-        _proc, seconds = build_env(env, project, cfg)
-        folder = copy_artifacts(env, project, out)
+        _proc, seconds = build_env(env, ws, cfg)
+        folder = copy_artifacts(env, ws, out)
         report = size_report(env, folder)
         report["artifacts"] = [str(folder / n) for n in artifact_names(env)]
         report["build_seconds"] = round(seconds, 2)

@@ -231,8 +231,13 @@ def _refresh_hostsim(project: Path, core: Path) -> None:
     stamp.write_text(digest + "\n")
 
 
-def pio_env(project_dir: str | Path, base: dict | None = None, offline: bool = False) -> dict:
-    """The environment ``pio`` runs with: project-local core, no telemetry, no upgrade check."""
+def pio_env(project_dir: str | Path, base: dict | None = None, offline: bool = False,
+            dirs: dict[str, str] | None = None) -> dict:
+    """The environment ``pio`` runs with: project-local core, no telemetry, no upgrade check.
+
+    ``dirs``: PlatformIO folder variables this build sets itself (``PLATFORMIO_LIB_DIR``,
+    ``PLATFORMIO_BUILD_DIR`` of a fleet room's build, ``tinyad.firmware_build.Workspace``);
+    the same variables from the caller's environment are dropped."""
     env = dict(os.environ if base is None else base)
     env["PLATFORMIO_CORE_DIR"] = str(core_dir(project_dir))
     env["PLATFORMIO_DISABLE_UPGRADE_CHECK"] = "true"
@@ -242,6 +247,8 @@ def pio_env(project_dir: str | Path, base: dict | None = None, offline: bool = F
     for var in ("PLATFORMIO_BUILD_DIR", "PLATFORMIO_WORKSPACE_DIR", "PLATFORMIO_PACKAGES_DIR",
                 "PLATFORMIO_PLATFORMS_DIR", "PLATFORMIO_LIBDEPS_DIR"):
         env.pop(var, None)  # a user's global override would point the build elsewhere
+    env.pop("PLATFORMIO_LIB_DIR", None)
+    env.update(dirs or {})
     if offline:
         for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
             env[var] = DEAD_PROXY
@@ -257,6 +264,7 @@ def run_pio(
     offline: bool = False,
     check: bool = True,
     timeout: float | None = 1800,
+    dirs: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Provision the project-local core, then run ``pio <args>`` in the project.
 
@@ -270,7 +278,7 @@ def run_pio(
     if args and args[0] in ("run", "test", "check") and not ({"-d", "--project-dir"} & set(args)):
         args[1:1] = ["-d", str(project)]
     cmd = [sys.executable, "-m", "platformio", *args]
-    proc = subprocess.run(cmd, env=pio_env(project, env, offline), text=True, capture_output=True,
+    proc = subprocess.run(cmd, env=pio_env(project, env, offline, dirs), text=True, capture_output=True,
                           timeout=timeout)
     if check and proc.returncode != 0:
         hint = registry_hint(proc.stdout + proc.stderr)

@@ -1,0 +1,226 @@
+"""The fleet (tinyad/fleet.py): rooms in the config, fleet/dvc.yaml derived from dvc.yaml,
+cached per room by DVC, and the report across rooms."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from tinyad import fleet as F
+from tinyad.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rooms: {home: {dat: home}}", r"rooms\.home: unknown key 'dat' \(did you mean 'data'\?\)"),
+    ("rooms: {Home!: {data: home}}", r"rooms\.Home!: a room name is 1-40 of a-z"),
+    ("rooms: {home: {data: hom}}", r"rooms\.home\.data: no data option 'hom' .*\(did you mean 'home'\?\)"),
+    ("rooms: {home: {overrides: model.epochs=3}}", r"rooms\.home\.overrides: expected a list of Hydra overrides"),
+    ("room: {home: {}}", r"unknown key 'room' \(did you mean 'rooms'\?\)"),
+    ("rooms: {}", r"rooms: expected a mapping of room name -> room"),
+    ("rooms: [home", r"x\.yaml:1:\d+: not valid YAML"),
+])
+def test_a_bad_fleet_file_is_one_line_naming_the_file_and_key(tmp_path, text, message):
+    path = write(tmp_path / "x.yaml", text)
+    with pytest.raises(ConfigError, match=message) as err:
+        F.load_fleet(path, ROOT / "conf")
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_room_defaults_to_the_data_option_of_its_name_and_gets_its_overrides_after_the_shared_ones(tmp_path):
+    path = write(tmp_path / "x.yaml", "shared: [model.epochs=5]\nrooms:\n  home: {}\n"
+                                      "  lab: {data: office, overrides: [model.epochs=7]}\n")
+    fleet = F.load_fleet(path, ROOT / "conf")
+    assert fleet.rooms["home"].hydra_overrides(fleet.shared) == ["data=home", "model.epochs=5"]
+    assert fleet.rooms["lab"].hydra_overrides(fleet.shared) == ["data=office", "model.epochs=5", "model.epochs=7"]
+    params = yaml.safe_load(F.compose_room(fleet, fleet.rooms["lab"], ROOT))
+    assert params["model"]["epochs"] == 7 and params["data"]["sim"]["weekday_hours"]  # the office preset
+
+
+def test_a_typo_in_a_rooms_override_names_the_room(tmp_path):
+    path = write(tmp_path / "x.yaml", "rooms:\n  home: {overrides: [model.epoch=3]}\n")
+    fleet = F.load_fleet(path, ROOT / "conf")
+    with pytest.raises(ConfigError, match=r"rooms\.home: .*model\.epoch") as err:
+        F.compose_room(fleet, fleet.rooms["home"], ROOT)
+    assert "\n" not in str(err.value)
+
+
+def test_the_committed_fleet_folder_is_what_the_benchmark_fleet_file_composes():
+    proc = subprocess.run([sys.executable, "-m", "tinyad.fleet", "write", "--check"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_fleet_pipeline_is_dvc_yaml_per_room():
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    fleet = F.load_fleet(ROOT / F.DEFAULT_FLEET, ROOT / "conf")
+    fp = F.fleet_pipeline(dvc, fleet)
+    assert list(fp["stages"]) == [*dvc["stages"], "report"]
+    assert len(fleet.rooms) >= 8
+    for name, st in dvc["stages"].items():
+        do = fp["stages"][name]["do"]
+        assert fp["stages"][name]["foreach"] == "${rooms}" and do["wdir"] == ".."
+        # every output moves under the room; nothing of the single-room pipeline is written
+        for key in ("outs", "metrics"):
+            for entry in do.get(key, []):
+                path = next(iter(entry)) if isinstance(entry, dict) else entry
+                assert "${key}" in path, (name, path)
+        # the params come from the room's file, the same keys as the single-room stage
+        (pfile, keys), = do["params"][0].items()
+        assert pfile == "fleet/${key}/params.yaml" and keys == st["params"]
+        # the command is the stage's own, with every path moved
+        assert do["cmd"].split()[:3] == st["cmd"].split()[:3]
+        assert "--params fleet/${key}/params.yaml" in do["cmd"] and " params.yaml" not in do["cmd"]
+        assert not re.search(r"(?<![\w/{}$])(data|models|metrics|plots|build)/(?!\$\{key\})", do["cmd"]), do["cmd"]
+    ingest = fp["stages"]["ingest"]["do"]
+    assert "${item.source}" in ingest["deps"] and "data/raw" not in ingest["deps"]
+
+
+def test_a_csv_room_depends_on_its_logs_folder_and_a_simulated_room_on_nothing_of_another_room():
+    assert F.room_source({"data": {"source": "sim"}}) == F.SIMULATOR_SOURCE
+    params = {"data": {"source": "csv", "csv": {"paths": ["../shared/datasets/uci-occupancy/occupancy_data*.txt"]}}}
+    assert F.room_source(params, ROOT) == "../shared/datasets/uci-occupancy"
+    with pytest.raises(ConfigError, match=r"data\.csv\.paths: no file matches"):
+        F.room_source({"data": {"source": "csv", "csv": {"paths": ["data/raw/nothing-*.csv"]}}}, ROOT)
+
+
+def test_a_room_named_like_a_folder_of_the_single_room_pipeline_is_refused(tmp_path):
+    path = write(tmp_path / "x.yaml", "rooms:\n  firmware: {data: home}\n")
+    with pytest.raises(ConfigError, match=r"rooms\.firmware: .*taken by the single-room pipeline"):
+        F.fleet_files(F.load_fleet(path, ROOT / "conf"), ROOT)
+
+
+def _row(room, labels, alerts, fa, over):
+    return {"room": room, "data": room, "labels": labels, "alerts_wk": alerts, "fa_wk": fa, "budget_wk": 1.0,
+            "flagged": 0.01, "f1": 0.5 if labels else None, "caught": 0.5 if labels else None, "tflite": 3400,
+            "c_flash": 900, "fw_flash": 25000, "over_budget": over, "drift": {"at": "", "raw_wk": None, "remedy_wk": None}}
+
+
+def test_the_report_puts_the_rooms_over_budget_first_and_scores_no_unlabelled_room(tmp_path):
+    rooms = {}
+    for name, ground, alerts, fa in (("quiet", 1, 0.5, 0.0), ("noisy", 1, 9.0, 4.0), ("unlabelled", 0, 3.0, None)):
+        head = {"device": {"alerts_per_week": alerts, "false_alarms_per_week": fa if fa is not None else 2.0,
+                           "flagged_share": 0.02, "f1": 0.7, "events_caught_share": 1.0},
+                "budgets": {"max_false_alarms_per_week": 1.0,
+                            "device_over_false_alarm_budget": int((fa if ground else alerts) > 1.0)}}
+        write(tmp_path / "metrics" / name / "evaluate.json", json.dumps({"ground_truth": ground, "headline": head}))
+        write(tmp_path / "metrics" / name / "quantize.json", json.dumps({"tflite_bytes": 3400}))
+        write(tmp_path / "metrics" / name / "firmware.json",
+              json.dumps({"model_c": {"flash_bytes": 920}, "envs": {"host": {"flash_bytes": 25484}}}))
+        rooms[name] = F.Room(name, "home")
+    fleet = F.Fleet("t", "conf/fleet/t.yaml", rooms)
+    rows = F.write_report(fleet, tmp_path)
+    assert [r["room"] for r in rows] == ["noisy", "unlabelled", "quiet"]
+    by = {r["room"]: r for r in rows}
+    assert by["unlabelled"]["f1"] is None and by["unlabelled"]["fa_wk"] is None and by["unlabelled"]["over_budget"]
+    assert by["quiet"]["f1"] == 0.7 and not by["quiet"]["over_budget"]
+    md = (tmp_path / "plots" / "fleet" / "report.md").read_text()
+    assert md.index("| noisy |") < md.index("| quiet |") and "2 of 3 rooms over budget: noisy, unlabelled." in md
+    assert (tmp_path / "plots" / "fleet" / "rooms.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "metrics" / "fleet.json").read_text())["over_budget"] == ["noisy", "unlabelled"]
+    (tmp_path / "metrics" / "quiet" / "firmware.json").unlink()
+    with pytest.raises(ConfigError, match=r"room 'quiet' has no metrics/quiet/firmware\.json"):
+        F.write_report(fleet, tmp_path)
+
+
+def _session_csv(path: Path, seed: int, days: float = 8.0) -> None:
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range("2026-01-05", periods=int(days * 1440), freq="60s")
+    hours = ts.hour.to_numpy() + ts.minute.to_numpy() / 60.0
+    temp = 23.5 + 0.8 * np.sin(2 * np.pi * (hours - 9) / 24) + rng.normal(0, 0.1, len(ts))
+    hum = 40.0 + 3.0 * np.cos(2 * np.pi * hours / 24) + rng.normal(0, 0.5, len(ts))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), "temperature": np.round(temp, 1),
+                  "humidity": np.round(hum, 1)}).to_csv(path, index=False)
+
+
+def _ran(stdout: str) -> set[str]:
+    return set(re.findall(r"Running stage 'fleet/dvc\.yaml:(\w+@\w+)'", stdout))
+
+
+def test_touching_one_rooms_csv_reruns_only_that_room_and_a_shared_change_reruns_all(tmp_path):
+    from tests.conftest import copy_worktree, run
+
+    proj = copy_worktree(tmp_path / "proj")
+    for room, seed in (("a", 1), ("b", 2)):
+        _session_csv(proj / "data" / "raw" / room / "session-1.csv", seed)
+    rooms = "".join(f"  {r}:\n    data: recorded\n    overrides: [\"data.csv.paths=['data/raw/{r}/session-*.csv']\"]\n"
+                    for r in ("a", "b"))
+    write(proj / "conf" / "fleet" / "two.yaml", "name: two\nrooms:\n" + rooms)
+    py = [sys.executable, "-m", "tinyad.fleet", "write", "conf/fleet/two.yaml"]
+    run(py, proj)
+    sources = yaml.safe_load((proj / "fleet" / "rooms.yaml").read_text())["rooms"]
+    assert sources["a"]["source"] == "data/raw/a" and sources["b"]["source"] == "data/raw/b"
+    first = run(["dvc", "repro", "fleet/dvc.yaml:cluster"], proj).stdout
+    assert _ran(first) == {"ingest@a", "ingest@b", "cluster@a", "cluster@b"}
+    assert (proj / "data" / "a" / "processed" / "dataset.parquet").is_file()
+    assert (proj / "models" / "b" / "scaler.json").is_file()
+    assert not (proj / "data" / "processed" / "dataset.parquet").exists()  # the single-room outputs: untouched
+
+    csv = proj / "data" / "raw" / "a" / "session-1.csv"
+    lines = csv.read_text().splitlines()
+    ts, t, h = lines[500].split(",")
+    lines[500] = f"{ts},{float(t) + 0.1:.1f},{h}"  # one reading of room a
+    csv.write_text("\n".join(lines) + "\n")
+    again = run(["dvc", "repro", "fleet/dvc.yaml:cluster"], proj).stdout
+    assert _ran(again) == {"ingest@a", "cluster@a"}, again
+
+    # a shared change (conf/, then a fresh write) reaches every room that reads the key
+    cfg = proj / "conf" / "config.yaml"
+    text = cfg.read_text()
+    assert re.search(r"^  contamination: ", text, re.M)
+    cfg.write_text(re.sub(r"^(  contamination: )([0-9.e-]+)", lambda m: m.group(1) + "0.02", text, count=1, flags=re.M))
+    run(py, proj)
+    status = run(["dvc", "status", "--json", "fleet/dvc.yaml:cluster"], proj).stdout
+    assert {k.split(":")[-1] for k in json.loads(status)} == {"cluster@a", "cluster@b"}, status
+
+
+def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_the_room(tmp_path):
+    import shutil
+
+    import mlflow
+
+    rooms = {}
+    for name, fa in (("quiet", 0.0), ("noisy", 4.0)):
+        head = {"device": {"alerts_per_week": fa + 1, "false_alarms_per_week": fa, "flagged_share": 0.02, "f1": 0.7,
+                           "events_caught_share": 1.0},
+                "budgets": {"max_false_alarms_per_week": 1.0, "device_over_false_alarm_budget": int(fa > 1)}}
+        write(tmp_path / "metrics" / name / "evaluate.json", json.dumps({"ground_truth": 1, "headline": head}))
+        write(tmp_path / "metrics" / name / "quantize.json", json.dumps({"tflite_bytes": 3400}))
+        write(tmp_path / "metrics" / name / "firmware.json",
+              json.dumps({"model_c": {"flash_bytes": 920}, "envs": {"host": {"flash_bytes": 25484}}}))
+        write(tmp_path / "models" / name / "quant.json", "{}")
+        (tmp_path / "fleet" / name).mkdir(parents=True)
+        shutil.copy(ROOT / "params.yaml", tmp_path / "fleet" / name / "params.yaml")
+        rooms[name] = F.Room(name, "home")
+    fleet = F.Fleet("two", "conf/fleet/two.yaml", rooms)
+    rows = F.write_report(fleet, tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    parent = F.log_fleet(fleet, rows, tmp_path, uri=uri)
+    client = mlflow.MlflowClient(uri)
+    run = client.get_run(parent)
+    assert run.info.status == "FINISHED" and run.data.tags["tinyad.fleet"] == "two"
+    assert run.data.metrics["fleet.rooms"] == 2 and run.data.metrics["fleet.rooms_over_budget"] == 1
+    assert {a.path for a in client.list_artifacts(parent, "report")} >= {"report/fleet.json", "report/report.md",
+                                                                           "report/rooms.png"}
+    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
+    by_room = {c.data.tags["tinyad.room"]: c for c in children}
+    assert set(by_room) == {"quiet", "noisy"}
+    assert by_room["noisy"].data.tags["tinyad.over_budget"] == "true"
+    assert by_room["noisy"].data.metrics["evaluate.headline.device.false_alarms_per_week"] == 4.0
+    assert by_room["quiet"].data.params["data.source"] == "sim"
