@@ -10,7 +10,6 @@ The whole firmware (feature window, model, serial lines) is compared in
 
 from __future__ import annotations
 
-import math
 import random
 import shutil
 import subprocess

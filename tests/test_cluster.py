@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from test_features import synthetic_readings
 
-from tinyad.config import ClusterConfig, FeaturesConfig, SplitConfig, ThresholdsConfig
-from tinyad.features import compute_features, split_labels
+from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.labeling import PseudoLabeler, scores, scores_overall_and_by_type
 
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])

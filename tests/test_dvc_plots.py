@@ -50,7 +50,6 @@ def page(pipeline):
 def test_dvc_plots_show_renders_every_plot_offline_in_order(page, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
 
     html = page.read_text()
     assert "cdn.jsdelivr" not in html and "<script src" not in html

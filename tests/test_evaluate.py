@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tinyad.config import load, load_dict
+from tinyad.config import load_dict
 from tinyad.features import Scaler, compute_features, dataset_inputs, feature_names, split_labels
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -101,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="compare instead of writing")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args(argv)
-    from omegaconf.errors import OmegaConfBaseException
 
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "params.yaml"

@@ -17,7 +17,7 @@ import pandas as pd
 from tinyad import metrics as M
 from tinyad.config import AlertsConfig, Config
 from tinyad.features import output_code_threshold
-from tinyad.metrics import HEADLINE_DETECTORS, truth_of
+from tinyad.metrics import HEADLINE_DETECTORS
 
 FAR_ABOVE = 3.0  # a flagged share "far above" the contamination budget: more than this times it
 

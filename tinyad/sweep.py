@@ -55,8 +55,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
-import os
 import shlex
 import shutil
 import sys

@@ -357,7 +357,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + f"#define {P}_IN_SCALE_ {_double(in_scale)} /* quant.json input.scale */\n"
         + f"#define {P}_IN_ZERO_POINT_ ({in_zp}) /* quant.json input.zero_point */\n\n"
         + f"#if {P}_INPUT_ZERO_POINT != {P}_IN_ZERO_POINT_\n"
-        + f'#error "the model\'s input zero point differs from quant.json: rerun stages/codegen.py"\n'
+        + '#error "the model\'s input zero point differs from quant.json: rerun stages/codegen.py"\n'
         + "#endif\n\n"
         + f"void {p}_features_init({p}_features_t *f)\n{{\n"
         + "    memset(f, 0, sizeof *f);\n}\n\n"
