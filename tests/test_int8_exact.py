@@ -215,3 +215,10 @@ def test_shift_requant_refuses_what_it_cannot_fit():
     # constants are fractions of a step, so this layer has no exact int32 form at frac 0
     assert requant.shift_requant(fr, fracs=[0]) is None
     assert requant.shift_requant(fr) is not None
+
+
+def test_the_int8_twin_rounds_as_c_lround_even_below_a_half_by_one_ulp():
+    # floor(abs(x) + 0.5) gives 1 for the largest double below 0.5; C's lround gives 0
+    from tinyad import int8
+
+    assert [int8._lround(x) for x in (0.49999999999999994, 0.5, -0.5, 2.5, -2.5)] == [0, 1, -1, 3, -3]

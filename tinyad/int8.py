@@ -32,6 +32,13 @@ import math
 
 import numpy as np
 
+from tinyad.features import round_half_away
+
+
+def _lround(x: float) -> int:
+    """C ``lround`` of one value: ``tinyad.features.round_half_away``, the one rounding rule."""
+    return int(round_half_away(np.float64(x)))
+
 __all__ = [
     "INT32_MIN",
     "INT32_MAX",
@@ -57,11 +64,6 @@ def _wrap32(x: int) -> int:
     return ((int(x) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
-def _round_half_away(x: float) -> int:
-    """``std::round`` (TfLiteRound) for a double: halves away from zero."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
-
-
 # ------------------------------------------------------------------ primitives
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """``tflite::QuantizeMultiplier``: real ~= multiplier * 2**(shift - 31)."""
@@ -69,7 +71,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
-    q_fixed = _round_half_away(q * float(1 << 31))
+    q_fixed = _lround(q * float(1 << 31))
     if abs(q_fixed) > (1 << 31):
         raise ValueError(f"quantize_multiplier({real!r}): significand out of range")
     if q_fixed == (1 << 31):
@@ -137,7 +139,7 @@ def activation_range(activation: str, scale: float, zero_point: int) -> tuple[in
     """``CalculateActivationRangeQuantized`` for int8 (float32 division, TfLiteRound)."""
 
     def quantize(f: float) -> int:
-        return int(zero_point) + _round_half_away(float(np.float32(f) / np.float32(scale)))
+        return int(zero_point) + _lround(float(np.float32(f) / np.float32(scale)))
 
     qmin, qmax = -128, 127
     if activation == "relu":
@@ -274,7 +276,7 @@ def _lut(kind: str, input_scale: float, input_zero_point: int) -> np.ndarray:
     k_input_integer_bits = 4
     real = float(np.float32(input_scale)) * float(1 << (31 - k_input_integer_bits))
     q, left_shift = math.frexp(real)
-    multiplier = _round_half_away(q * float(1 << 31))
+    multiplier = _lround(q * float(1 << 31))
     if not 0 <= left_shift <= 30 or multiplier > INT32_MAX:
         raise ValueError(f"{kind}: input scale {input_scale!r} is outside what TFLite Micro supports")
     radius = math.floor(

@@ -124,7 +124,8 @@ STAGES: tuple[Stage, ...] = (
         _P, *_reads(TFLITE, QUANT, SCALER), StagePath("--out", GENERATED, OUT), _metrics("codegen"),
         _metrics("evaluate", "--evaluate-metrics", IN),
         StagePath(None, "firmware/targets/rv32/rv32_counters.c"),  # built by --count
-    ), ("data.period_s", "features", "thresholds", "alerts", "firmware", "codegen"), flags=("--count",)),
+    ), ("data.period_s", "features", "thresholds", "alerts", "firmware", "codegen", "drift.baseline_shift",
+        "drift.baseline_frac_bits"), flags=("--count",)),
     Stage("firmware", (
         _P,
         StagePath("--project", "firmware", dvc=("firmware/platformio.ini", "firmware/lib", "firmware/src",
@@ -134,7 +135,7 @@ STAGES: tuple[Stage, ...] = (
         _metrics("headline", "--headline"),
         # the headline gathers the upstream stages' metrics
         *(_metrics(n, None, IN) for n in ("ingest", "cluster", "train", "quantize", "evaluate", "codegen")),
-    ), ("data.period_s", "codegen.prefix", "firmware", "power", "tracking")),
+    ), ("data.period_s", "firmware", "power", "tracking")),
 )
 
 
