@@ -181,3 +181,15 @@ def test_time_of_day_features_equal_python_for_every_second_of_the_day_on_rv32(r
     want = [f"{sod} {k} {int(both[sod, k]):016x}" for sod in range(0, 86400, 3600) for k in range(2)]
     assert out[:-1] == want
     assert out[-1] == f"fnv {h:016x}"
+
+
+def test_the_pipeline_metrics_count_the_whole_per_reading_path_beside_one_inference(run):
+    """metrics/codegen.json (`dvc metrics show`): the per-reading path on rv32imc holds the
+    inference and more (validation, features, alerts, the serial line)."""
+    import json
+
+    m = json.loads((run["root"] / "metrics" / "codegen.json").read_text())
+    step, model = m["instructions_per_reading"], m["instructions_per_inference"]["rv32imc"]
+    assert step["rv32imc"] > model > 0
+    assert step["rv32imc_max"] >= step["rv32imc"]
+    assert "tinyad_app_step" in m["instructions_method"]["rv32imc_per_reading"]

@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from tinyad import rv32
 
 __all__ = ["DRIVER", "callgrind_total", "rv32_model_instructions", "tflm_x86_instructions",
@@ -123,6 +125,42 @@ def rv32_model_instructions(gen: Path, build: Path, k: int, opt: str) -> dict:
             "opt": opt, "method": f"QEMU virt -icount shift=0, minstret around each of {k} calls of "
                                   f"tinyad_model_invoke (call and return included), riscv64-unknown-elf-gcc "
                                   f"-march=rv32imc {opt}"}
+
+
+STEP_READINGS = 1440  # one day at one reading a minute: the count of a reading's whole path
+
+
+def step_readings_csv(path: Path, n: int = STEP_READINGS, seed: int = 0) -> Path:
+    """A deterministic day of readings (a daily swing and sensor noise, at the DHT22's
+    0.1 step) for the per-reading count: what matters is that every reading takes the
+    path a real one takes (validation, features, inference once the window is full,
+    the alert logic), not what the room is."""
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(n)
+    temp = 23.5 + 0.8 * np.sin(2 * np.pi * (minutes / 1440.0 - 0.375)) + rng.normal(0, 0.1, n)
+    hum = 40.0 + 3.0 * np.cos(2 * np.pi * minutes / 1440.0) + rng.normal(0, 0.5, n)
+    start = np.datetime64("2026-01-05T00:00:00")
+    lines = ["timestamp,temperature,humidity"]
+    for m, t, h in zip(minutes, temp, hum):
+        ts = str(start + np.timedelta64(int(m), "m")).replace("T", " ")
+        lines.append(f"{ts},{t:.1f},{h:.1f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def rv32_step_instructions(gen: Path, build: Path, opt: str, n: int = STEP_READINGS) -> dict:
+    """Mean (and max) minstret count of ``tinyad_app_step``, the whole per-reading path of
+    the firmware on rv32imc under QEMU, over a day of readings (``step_readings_csv``)."""
+    build.mkdir(parents=True, exist_ok=True)
+    csv = step_readings_csv(build / "day.csv", n)
+    exe = rv32.build(gen, build / f"step{opt}.elf", count="step", opt=opt)
+    r = rv32.run_program(exe, [csv.name], cwd=build)
+    if r.returncode != 0 or r.counts["calls"] != n:
+        raise RuntimeError(f"rv32 step program: exit {r.returncode}, {r.counts['calls']} readings of {n}")
+    return {"per_reading": r.counts["mean"], "min": r.counts["min"], "max": r.counts["max"], "isa": rv32.ISA,
+            "opt": opt, "method": f"QEMU virt -icount shift=0, minstret around each of {n} calls of tinyad_app_step "
+                                  f"(validation, features, inference, alert logic, serial line) on a day of "
+                                  f"readings, the firmware built for rv32imc {opt}"}
 
 
 def tflm_x86_instructions(tflite: Path, build: Path, k: int) -> dict:

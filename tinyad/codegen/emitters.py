@@ -141,13 +141,17 @@ def count_instructions(gen: Path, tflite: Path, macs: int, prefix: str) -> dict:
         work = Path(tmp)
         x86 = icount.x86_model_instructions(gen, work / "x86", COUNT_K, COUNT_OPT, prefix)
         rv = icount.rv32_model_instructions(gen, work / "rv32", COUNT_K, COUNT_OPT)
+        step = icount.rv32_step_instructions(gen, work / "rv32-step", COUNT_OPT)
         tf = icount.tflm_x86_instructions(tflite, work / "tflm", COUNT_K_TFLM)
     return {
         "instructions_per_inference": {"x86_64": x86["per_inference"], "rv32imc": rv["per_inference"],
                                        "tflm_x86_64": tf["per_inference"]},
         "instructions_per_mac": {"x86_64": x86["per_inference"] / macs, "rv32imc": rv["per_inference"] / macs},
+        # the whole per-reading path (tinyad_app_step), on the target ISA only
+        "instructions_per_reading": {"rv32imc": step["per_reading"], "rv32imc_max": step["max"]},
         # TFLM cannot be built for rv32imc here: both ratios divide by its x86-64 count
         "tflm_ratio": {"x86_64": tf["per_inference"] / x86["per_inference"],
                        "tflm_x86_64_over_rv32imc": tf["per_inference"] / rv["per_inference"]},
-        "instructions_method": {"x86_64": x86["method"], "rv32imc": rv["method"], "tflm_x86_64": tf["method"]},
+        "instructions_method": {"x86_64": x86["method"], "rv32imc": rv["method"], "tflm_x86_64": tf["method"],
+                                "rv32imc_per_reading": step["method"]},
     }
