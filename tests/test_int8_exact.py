@@ -1,4 +1,4 @@
-"""tinyad.int8 (TFLite integer arithmetic in numpy) against TensorFlow Lite Micro, exactly.
+"""tinyad.device.model (TFLite integer arithmetic in numpy) against TensorFlow Lite Micro, exactly.
 
 The primitives are checked against independent big-integer definitions; the
 LOGISTIC/TANH tables against the TFLM interpreter for all 256 input codes at many
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from cbuild import DEFAULT_VARIANT, MLP_VARIANTS, test_inputs, tflm_predict, variant_tflite
-from tinyad import int8
+from tinyad.device import model as int8
 from tinyad.codegen import requant
-from tinyad.tflite_model import Dense, Lut, read_tflite
+from tinyad.device.tflite_model import Dense, Lut, read_tflite
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +141,7 @@ def test_variants_cover_per_channel_and_per_tensor(model_dir):
 
 # ------------------------------------------------------- fused requantization
 def _random_dense(rng, n_in, n_out, activation, per_channel=True):
-    from tinyad.tflite_model import Quant
+    from tinyad.device.tflite_model import Quant
 
     W = rng.integers(-127, 128, size=(n_out, n_in)).astype(np.int8)
     ws = np.float32(10 ** rng.uniform(-3, -1.5, n_out if per_channel else 1))
