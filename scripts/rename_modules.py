@@ -7,7 +7,7 @@
 Re-runnable and idempotent: a second run changes nothing, because no new dotted name
 starts with an old one (``tinyad.device.features`` never matches ``tinyad.features``).
 It works on files it has never seen (run it again after a merge): it rewrites, in
-every file git tracks whose name ends in .py .md .yaml .yml .toml .ini .cfg .sh or is
+every file git tracks whose name ends in .py .md .yaml .yml .toml .ini .cfg .sh .c .h .cpp or is
 ``Makefile``,
 
 * ``from tinyad import a, b as c`` (one line or parenthesised): each moved name is
@@ -17,8 +17,8 @@ every file git tracks whose name ends in .py .md .yaml .yml .toml .ini .cfg .sh 
   imported from where they went;
 * ``tinyad.<old>`` anywhere (imports, ``python -m tinyad.<old>``, ``importlib`` and
   ``monkeypatch`` strings, docs), except a quoted string that is a dict key or a
-  subscript (``"tinyad.fleet": ...``, ``tags["tinyad.fleet"]``: MLflow tag names, an
-  external contract, not modules);
+  subscript (``"tinyad.fleet": ...``, ``tags["tinyad.fleet"]``), and the MLflow tag
+  names of ``TAGS`` (``tinyad.sweep.mode``): an external contract, not modules;
 * ``tinyad/<old>.py`` paths (``dvc.yaml`` deps, docs).
 
 Never touched: ``dvc.lock`` (``dvc repro`` refreshes it), ``.venv``, untracked and
@@ -93,7 +93,14 @@ SYMBOLS: dict[tuple[str, str], str] = {
     for name in ("reference_levels", "baseline_correct", "correct_readings")
 }
 
-SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".sh"}
+# MLflow tag names that start like a module but are not one (an external contract: the
+# runs already logged carry them): never rewritten
+TAGS: dict[str, tuple[str, ...]] = {
+    "sweep": ("point", "overrides", "dir", "mode", "command", "recommended", "recommended_overrides",
+              "recommended_command"),
+}
+
+SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".sh", ".c", ".h", ".cpp"}
 NAMES = {"Makefile"}
 SKIP = {"dvc.lock", "scripts/rename_modules.py"}
 
@@ -154,10 +161,18 @@ def _from_module(m: re.Match) -> str:
     return "\n".join(_join(indent, mod, ns, comment if i == 0 else "") for i, (mod, ns) in enumerate(groups.items()))
 
 
+def _dotted(m: re.Match) -> str:
+    old = m.group(1)
+    rest = re.match(r"\.(\w+)", m.string[m.end():])
+    if rest and rest.group(1) in TAGS.get(old, ()):
+        return m.group(0)
+    return f"tinyad.{MOVES[old]}"
+
+
 def rewrite(text: str) -> str:
     text = FROM_TINYAD.sub(_from_tinyad, text)
     text = FROM_MODULE.sub(_from_module, text)
-    text = DOTTED.sub(lambda m: f"tinyad.{MOVES[m.group(1)]}", text)
+    text = DOTTED.sub(_dotted, text)
     return PATH.sub(lambda m: "tinyad/" + MOVES[m.group(1)].replace(".", "/") + ".py", text)
 
 

@@ -435,9 +435,9 @@ def run_point(
     seconds = time.time() - t0
     summary = point_summary(tracking.read_stage_metrics(met), settings.metrics)
     tags = {
-        "tinyad.tools.sweep.point": name,
-        "tinyad.tools.sweep.overrides": " ".join(shlex.quote(o) for o in overrides),
-        "tinyad.tools.sweep.dir": str(out.parent),
+        "tinyad.sweep.point": name,
+        "tinyad.sweep.overrides": " ".join(shlex.quote(o) for o in overrides),
+        "tinyad.sweep.dir": str(out.parent),
     }
     if parent_run_id:
         tags["mlflow.parentRunId"] = parent_run_id
@@ -517,9 +517,9 @@ class _Parent:
 
                 metrics += [Metric("best.f1", best.f1, now, 0), Metric("best.size_bytes", best.size, now, 0),
                             Metric("best.latency_us", best.latency, now, 0), Metric("best.ram_bytes", best.ram, now, 0)]
-                tags += [RunTag("tinyad.tools.sweep.recommended", best.name),
-                         RunTag("tinyad.tools.sweep.recommended_overrides", " ".join(best.overrides)),
-                         RunTag("tinyad.tools.sweep.recommended_command", dvc_command(best.overrides))]
+                tags += [RunTag("tinyad.sweep.recommended", best.name),
+                         RunTag("tinyad.sweep.recommended_overrides", " ".join(best.overrides)),
+                         RunTag("tinyad.sweep.recommended_command", dvc_command(best.overrides))]
         self.client.log_batch(self.run_id, metrics=metrics, tags=tags)
         self.client.set_terminated(self.run_id, status="FINISHED" if n_failed == 0 else "FAILED")
 
@@ -561,8 +561,8 @@ def _run_grid(overrides: list[str], points: list[list[str]], settings: SweepConf
     if sweep_dir.exists() and any(sweep_dir.glob("*/point.json")):
         raise SweepError(f"hydra.sweep.dir: {sweep_dir} already holds a sweep; pick another directory")
     parent = _Parent(uri, experiment, settings.run_name or sweep_dir.name,
-                     {"tinyad.tools.sweep.mode": "grid", "tinyad.tools.sweep.dir": str(sweep_dir),
-                      "tinyad.tools.sweep.command": "python -m tinyad.tools.sweep " + " ".join(shlex.quote(o) for o in overrides)},
+                     {"tinyad.sweep.mode": "grid", "tinyad.sweep.dir": str(sweep_dir),
+                      "tinyad.sweep.command": "python -m tinyad.tools.sweep " + " ".join(shlex.quote(o) for o in overrides)},
                      {"sweep.overrides": " ".join(overrides), "sweep.points": len(points),
                       "sweep.flash_budget_bytes": settings.flash_budget_bytes,
                       "sweep.ram_budget_bytes": settings.ram_budget_bytes})
@@ -612,8 +612,8 @@ def _run_search(overrides: list[str], fixed: list[str], dims: list[Dimension], s
         raise SweepError(f"hydra.sweep.dir: {sweep_dir} already holds a sweep; pick another directory")
     space = {d.key: (d.choices if d.kind == "categorical" else [d.low, d.high]) for d in dims}
     parent = _Parent(uri, experiment, settings.run_name or sweep_dir.name,
-                     {"tinyad.tools.sweep.mode": "optuna", "tinyad.tools.sweep.dir": str(sweep_dir),
-                      "tinyad.tools.sweep.command": "python -m tinyad.tools.sweep " + " ".join(shlex.quote(x) for x in overrides)},
+                     {"tinyad.sweep.mode": "optuna", "tinyad.sweep.dir": str(sweep_dir),
+                      "tinyad.sweep.command": "python -m tinyad.tools.sweep " + " ".join(shlex.quote(x) for x in overrides)},
                      {"sweep.overrides": " ".join(fixed), "sweep.search_space": json.dumps(space),
                       "sweep.n_trials": o.n_trials, "sweep.sampler": o.sampler, "sweep.seed": o.seed,
                       "sweep.flash_budget_bytes": settings.flash_budget_bytes,
