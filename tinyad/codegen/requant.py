@@ -1,8 +1,9 @@
 """The requantization of a dense layer folded into constants for generated C (codegen only).
 
-Moved here from :mod:`tinyad.device.model`, which keeps the Python twin of the device's int8
-arithmetic (TFLite's kernels, :func:`~tinyad.device.model.run_model`); this module only bakes
-that arithmetic into constants the model emitter (:mod:`tinyad.codegen.model`) prints:
+Moved here from the int8 module (now :mod:`tinyad.device.model`), which keeps the
+Python twin of the device's int8 arithmetic (TFLite's kernels,
+:func:`~tinyad.device.model.run_model`); this module only bakes that arithmetic into
+constants the model emitter (:mod:`tinyad.codegen.model`) prints:
 
 - :class:`FusedRequant` / :func:`fused_requant`: one dense layer's requantization folded
   into a single 64-bit multiply-add and shift (bias, input and output zero points
