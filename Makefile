@@ -14,7 +14,7 @@ setup-test:
 ## Set up, then `dvc repro` the default pipeline and say where the results are.
 repro: setup
 	dvc repro
-	@python -m tinyad.summary
+	@python -m tinyad.tools.summary
 
 ## Set up (with the test tools), lint (ruff, the rules in pyproject.toml), then run
 ## the whole test suite.

@@ -25,7 +25,7 @@ real figures.  For every layout of the generated C (``lean``, ``unrolled``,
   that fills the inputs);
 - instructions per inference on rv32imc (the ESP32-C3's ISA): the same driver built by
   riscv64-unknown-elf-gcc at the row's level and run under QEMU ``-icount shift=0``,
-  ``minstret`` read around each call (tinyad/icount.py, tinyad/rv32.py);
+  ``minstret`` read around each call (tinyad/board/icount.py, tinyad/board/rv32.py);
 - goals (PASS/FAIL): >= 6x fewer instructions than TFLM (x86-64 against x86-64), <= 4
   instructions per MAC on x86-64 and on rv32imc, and flash <= 1024 bytes on every cross
   target, each judged on that row's build.
@@ -53,9 +53,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from cbuild import CROSS_TARGETS, cross_compile_size, default_shape, make_mlp_tflite  # noqa: E402
-from tinyad import icount  # noqa: E402
+from tinyad.board import icount  # noqa: E402
 from tinyad.codegen.model import STYLES, generate  # noqa: E402
-from tinyad.tflite_model import read_tflite  # noqa: E402
+from tinyad.device.tflite_model import read_tflite  # noqa: E402
 
 OPTS = ("-Os", "-O2")
 GOAL_SPEEDUP = 6.0

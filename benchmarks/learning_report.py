@@ -10,9 +10,9 @@ Composes ``conf/`` (plus Hydra overrides after ``--``) into a temporary
 them, into that directory laid out like the project, then prints, for the held-out
 *test* split (valid rows only, scored against the simulator's ground truth),
 precision / recall / F1 of the anomalous label overall and per anomaly type (per-type scores use the rows that are
-normal or of that type, see ``tinyad/labeling.py``) for the K-means pseudo-labels,
+normal or of that type, see ``tinyad/data/labeling.py``) for the K-means pseudo-labels,
 the float Keras model (probability > ``alerts.decision_threshold``) and the int8
-TFLite model (``tinyad.features.decide`` on its int8 output code), and the share of
+TFLite model (``tinyad.device.features.decide`` on its int8 output code), and the share of
 test rows on which the float and int8 decisions agree.  ``--sim-seeds`` repeats the
 run for other simulator seeds (``data.sim.seed``) to show the spread.
 """
@@ -38,8 +38,8 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
     import pandas as pd
 
     from tinyad.config import load
-    from tinyad.features import Scaler, dataset_inputs
-    from tinyad.labeling import scores_overall_and_by_type
+    from tinyad.device.features import Scaler, dataset_inputs
+    from tinyad.data.labeling import scores_overall_and_by_type
     from tinyad.params import compose
     from tinyad.pipeline import DATASET, MODEL, QUANT, SCALER, TFLITE, StageError
     from tinyad.pipeline import run as run_stages
@@ -59,8 +59,8 @@ def pipeline(work: Path, overrides: list[str]) -> dict:
 
     import keras
 
-    from tinyad.runtime import predict_int8
-    from tinyad.features import decide
+    from tinyad.device.runtime import predict_int8
+    from tinyad.device.features import decide
 
     cfg = load(p)
     thr = cfg.alerts.decision_threshold

@@ -8,9 +8,9 @@ Each room is the default config (``conf/``) with only what a user of that room
 sets: the data option (a simulator preset of ``conf/data/``, which sets its period,
 its sensor and its alarm band; or the UCI office log) and nothing else.  For each
 room the pipeline runs in-process through the stages' own functions: ingest
-(``tinyad.readings.build_readings``), cluster (``build_dataset``), train
+(``tinyad.data.readings.build_readings``), cluster (``build_dataset``), train
 (``train_model``), quantize with the threshold calibration (``quantize_model``,
-``calibrate``) and evaluate (``tinyad.evaluation.evaluate``: the device is the int8
+``calibrate``) and evaluate (``tinyad.evaluate.compare.evaluate``: the device is the int8
 model in TensorFlow Lite Micro OR the seed's alarm rule, through the alert logic).
 Latency, drift, codegen and the firmware are not run: they do not change
 detection (the generated C equals TFLM bit for bit, tests/test_pipeline_exact.py).
@@ -76,12 +76,12 @@ def compose_cfg(overrides: list[str]):
 
 def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] | None = None) -> dict[str, Any]:
     """The pipeline on one room; returns the evaluate metrics plus the cluster/quantize figures."""
-    from tinyad.clustering import build_dataset
-    from tinyad.evaluation import evaluate
-    from tinyad.features import dataset_inputs
-    from tinyad.quantization import calibrate, quantize_model
-    from tinyad.readings import build_readings
-    from tinyad.training import load_training_data, train_model
+    from tinyad.data.clustering import build_dataset
+    from tinyad.evaluate.compare import evaluate
+    from tinyad.device.features import dataset_inputs
+    from tinyad.learn.quantization import calibrate, quantize_model
+    from tinyad.data.readings import build_readings
+    from tinyad.learn.training import load_training_data, train_model
 
     cfg = compose_cfg(overrides + ([f"model.epochs={epochs}"] if epochs else []) + list(extra or []))
     t0 = time.perf_counter()
@@ -255,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="Hydra overrides for every room (an experiment: the table says so)")
     args = ap.parse_args(argv)
-    from tinyad.progress import eta_line
-    from tinyad.quiet import quiet_tensorflow
+    from tinyad.tools.progress import eta_line
+    from tinyad.tools.quiet import quiet_tensorflow
 
     quiet_tensorflow()  # before any room imports TensorFlow
     rows = []

@@ -4,12 +4,12 @@
 #   scripts/setup.sh          Python environment (.venv) from requirements.lock, and
 #                             the Debian packages the pipeline's codegen stage counts
 #                             instructions with: valgrind (x86-64), the RISC-V
-#                             compiler, picolibc and QEMU (rv32imc, tinyad/rv32.py)
+#                             compiler, picolibc and QEMU (rv32imc, tinyad/board/rv32.py)
 #   scripts/setup.sh --test   the same, plus the Debian packages the tests use:
 #                             cross compilers (Xtensa, Arm), headless Chromium and its driver
 #
 # Only PyPI and Debian's archive are used; PlatformIO is provisioned offline by
-# the firmware stage itself (tinyad/pio.py).
+# the firmware stage itself (tinyad/board/pio.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,8 +49,8 @@ echo "setup: installing the locked Python dependencies (requirements.lock)"
 # the project itself, editable and without dependencies (they are the lock's): the
 # `tinyad` console script (pyproject.toml [project.scripts])
 .venv/bin/uv pip install -q --no-deps --python .venv/bin/python -e .
-# `dvc plots show` offline: the HTML template with Vega inlined (tinyad/plots.py)
-.venv/bin/python -m tinyad.plots >/dev/null
+# `dvc plots show` offline: the HTML template with Vega inlined (tinyad/tools/plots.py)
+.venv/bin/python -m tinyad.tools.plots >/dev/null
 
 APT_PACKAGES=("${APT_PIPELINE[@]}")
 [ "${1:-}" = "--test" ] && APT_PACKAGES+=("${APT_TEST[@]}")

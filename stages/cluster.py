@@ -5,13 +5,13 @@
         --scaler models/scaler.json --metrics metrics/cluster.json --plots plots/cluster
 
 Reads the params sections ``features``, ``split``, ``thresholds`` and ``cluster``.
-Features and the split are defined in ``tinyad/features.py``; the labelling
-policies in ``tinyad/labeling.py``.  The scaler and K-means are fitted on the valid
+Features and the split are defined in ``tinyad/device/features.py``; the labelling
+policies in ``tinyad/data/labeling.py``.  The scaler and K-means are fitted on the valid
 rows of the train split only; val/test rows are only assigned.  Writes the dataset
 (see docs/architecture.md), ``models/scaler.json``, the metrics (cluster sizes and
 pseudo-label quality against the ground truth when the data has labels) and
 ``plots/cluster/clusters.png``.  TensorFlow is not imported here.  The work is
-``tinyad/clustering.py``'s, the plot ``tinyad.figures.plot_clusters``.
+``tinyad/data/clustering.py``'s, the plot ``tinyad.evaluate.figures.plot_clusters``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tinyad.clustering import build_dataset, check_readings
-from tinyad.features import feature_label
-from tinyad.figures import plot_clusters
+from tinyad.data.clustering import build_dataset, check_readings
+from tinyad.device.features import feature_label
+from tinyad.evaluate.figures import plot_clusters
 from tinyad.io import atomic_path, write_json
 from tinyad.stage import parse_args, read_inputs
 

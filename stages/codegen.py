@@ -15,7 +15,7 @@ stages/codegen.py, do not edit" banner; the emitters are ``tinyad.codegen.emitte
   and zero point, the MAC count and, with ``--evaluate-metrics``, the TFLM arena;
 - ``tinyad_model.h/.c``: ``tinyad_model_invoke()``, plain C99 int8 inference that equals the
   TensorFlow Lite Micro interpreter bit for bit (``tinyad/codegen/model.py``);
-- ``tinyad_features.h/.c``: the feature pipeline, bit-exact with ``tinyad/features.py``;
+- ``tinyad_features.h/.c``: the feature pipeline, bit-exact with ``tinyad/device/features.py``;
 - ``tinyad_config.h``: the device constants (``tinyad/codegen/device_config.py``), with
   the drift remedy's reference levels when ``--evaluate-metrics`` has them.
 
@@ -26,7 +26,7 @@ the list of generated files; with ``--evaluate-metrics`` the TFLM arena (evaluat
 measured minimum, the margin and the generated ``TINYAD_TFLM_ARENA_BYTES``); with
 ``--count`` the instructions per inference of the generated C at ``-Os`` on x86-64
 (callgrind) and on rv32imc (QEMU, minstret), ``instructions_per_mac`` per ISA, and
-the ratio to TFLite Micro's count on x86-64 (``tinyad/icount.py``).
+the ratio to TFLite Micro's count on x86-64 (``tinyad/board/icount.py``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from tinyad.codegen.emitters import (CodegenInputs, check_quant, codegen_metrics
 from tinyad.codegen.model import STYLES
 from tinyad.config import load
 from tinyad.io import read_json, write_json
-from tinyad.tflite_model import parse_tflite
+from tinyad.device.tflite_model import parse_tflite
 
 
 def main(argv: list[str] | None = None) -> None:

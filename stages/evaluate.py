@@ -6,7 +6,7 @@
         --metrics metrics/evaluate.json --plots plots/evaluate
 
 Reads the params sections ``features``, ``thresholds``, ``cluster``, ``alerts`` and
-``evaluate``.  Decision threshold: ``tinyad.calibration.decision_threshold(quant,
+``evaluate``.  Decision threshold: ``tinyad.learn.calibration.decision_threshold(quant,
 cfg.alerts, lenient=True)``, the calibrated
 ``decision.threshold`` of quant.json when the quantize stage wrote one, else
 ``alerts.decision_threshold`` (used by every model detector and the drift table; a
@@ -15,12 +15,12 @@ all scored on the valid rows of the ``test`` split:
 
 * ``keras_float``: the float Keras model, probability > the decision threshold;
 * ``int8_litert``: the int8 model in ``ai_edge_litert`` (reference kernels), inputs
-  quantized with ``tinyad.features.quantize_input`` and decided with
-  ``tinyad.features.decide`` exactly as the device does;
+  quantized with ``tinyad.device.features.quantize_input`` and decided with
+  ``tinyad.device.features.decide`` exactly as the device does;
 * ``int8_tflm``: the same int8 model in the TensorFlow Lite Micro interpreter, one
   reading at a time (batch 1, as on the device);
 * ``device``: ``int8_tflm`` OR the seed's rule, through the alert logic;
-* baselines (``tinyad/baselines.py``): ``thresholds`` (the seed's rule),
+* baselines (``tinyad/evaluate/baselines.py``): ``thresholds`` (the seed's rule),
   ``kmeans_distance``, ``isolation_forest`` and ``ecod`` (PyOD's ECOD, contamination
   ``evaluate.ecod_contamination`` if set, else ``evaluate.isolation_forest_contamination``),
   fitted on the valid train rows.
@@ -48,12 +48,12 @@ With ground truth, per reading: accuracy, precision, recall, F1, PR-AUC (average
 precision of the detector's score), confusion matrix, recall/precision/F1 by anomaly
 type (F1 on rows normal or of that type), agreement with the pseudo-labels.  Per
 event: the detector's decisions go through the alert logic (``alert_sequence``: the
-device's state machine of ``tinyad/alerts.py`` when that module exists, else the
+device's state machine of ``tinyad/device/alerts.py`` when that module exists, else the
 per-reading decisions), the alert state is held over invalid readings (the device
-skips them), and ``tinyad.metrics.event_scores`` counts caught events, false alarm
+skips them), and ``tinyad.evaluate.metrics.event_scores`` counts caught events, false alarm
 events per day of test data and the detection delay in readings.
 
-Latency (``tinyad/latency.py``, ``measure_cost``): median and p95 microseconds per batch-1 inference on
+Latency (``tinyad/evaluate/latency.py``, ``measure_cost``): median and p95 microseconds per batch-1 inference on
 this host, ``evaluate.latency_runs`` timed calls after ``max(10, runs // 10)``
 warm-up calls, for the Keras model (direct call), LiteRT and TFLM.  Memory: the
 .tflite size, the minimum TFLM arena (bisection over ``arena_size``) and the arena
@@ -62,10 +62,10 @@ here: ``codegen`` runs after this stage in the DAG, so ``metrics/codegen.json``
 would be an undeclared, possibly stale input; they are in that file (``dvc metrics
 show``) and reach the MLflow run as ``codegen.*``.
 
-The work is the library's: ``tinyad/evaluation.py`` (the detectors, ``evaluate``),
-``tinyad/runtime.py`` (the int8 model), ``tinyad/scoring.py`` (alerts, budgets,
-scores, headline), ``tinyad/drift.py`` (the drift table), ``tinyad/latency.py``
-(``measure_cost``), ``tinyad/report.py`` (``summary.md``) and ``tinyad/figures.py``
+The work is the library's: ``tinyad/evaluate/compare.py`` (the detectors, ``evaluate``),
+``tinyad/device/runtime.py`` (the int8 model), ``tinyad/evaluate/scoring.py`` (alerts, budgets,
+scores, headline), ``tinyad/evaluate/drift.py`` (the drift table), ``tinyad/evaluate/latency.py``
+(``measure_cost``), ``tinyad/evaluate/report.py`` (``summary.md``) and ``tinyad/evaluate/figures.py``
 (the PNGs).
 
 Writes ``metrics/evaluate.json`` (nested dicts of numbers; the method strings under
@@ -79,14 +79,14 @@ the device's alert spans, every detector's alerts, alerts raised each day) and
 ``summary.md`` (warnings, headline, then the comparison table or the diagnostic).
 
 Drift and noise (``drift_table``, params ``drift``): for each kind and size of
-``tinyad.drift.apply_drift``, the test split's raw readings are degraded (over the
+``tinyad.evaluate.drift.apply_drift``, the test split's raw readings are degraded (over the
 test span), the features recomputed on the whole series (so the first test windows
 are full), scaled with the train scaler, quantized and run through the int8 model in
 LiteRT (batch; its codes equal TFLM's, see ``agreement``), ORed with the seed rule
 and put through the alert logic as for ``device``; then F1 by anomaly type (per
 reading, as above; without ground truth: alerts a week, flagged share, agreement with
 the undrifted decisions), once on the raw readings and once with the baseline
-correction of ``tinyad.drift`` applied before the features (the reference levels
+correction of ``tinyad.evaluate.drift`` applied before the features (the reference levels
 fitted on the train split).  Writes ``drift.md``, ``drift.csv`` (kind, size, remedy,
 type, f1; without ground truth kind, size, remedy and those figures), ``drift.png``
 and the ``drift`` section of the metrics.
@@ -97,13 +97,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tinyad.drift import drift_table, write_drift
-from tinyad.evaluation import evaluate, load_keras
-from tinyad.figures import write_plots
+from tinyad.evaluate.drift import drift_table, write_drift
+from tinyad.evaluate.compare import evaluate, load_keras
+from tinyad.evaluate.figures import write_plots
 from tinyad.io import read_json, write_json, write_text
-from tinyad.latency import measure_cost
-from tinyad.report import summary_markdown
-from tinyad.runtime import Int8Runtime
+from tinyad.evaluate.latency import measure_cost
+from tinyad.evaluate.report import summary_markdown
+from tinyad.device.runtime import Int8Runtime
 from tinyad.stage import parse_args, read_inputs
 
 

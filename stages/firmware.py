@@ -7,11 +7,11 @@ Run (as ``dvc.yaml`` does)::
 
 For every environment in ``firmware.envs`` (default ``[host]``) it builds with the
 project-local PlatformIO core and copies the artifacts into ``<out>/<env>/`` with a
-``size.json`` (``tinyad/firmware_build.py``, which defines the size figures); then
+``size.json`` (``tinyad/board/firmware_build.py``, which defines the size figures); then
 the power estimate (from ``codegen.json``'s MAC count, next to ``--metrics``), the
 size of the generated model C alone, the metrics, the headline
-(``tinyad/headline.py``) and, as the final stage of the pipeline, the whole pipeline
-run logged to MLflow (``tinyad.tracking.log_pipeline_run``): one run per pipeline run.
+(``tinyad/evaluate/headline.py``) and, as the final stage of the pipeline, the whole pipeline
+run logged to MLflow (``tinyad.tools.tracking.log_pipeline_run``): one run per pipeline run.
 
 Exit codes (``tinyad.cli.run_stage``): 2 for bad input (params, missing generated
 files or upstream metrics); 1 when an environment cannot be built here (the ESP32
@@ -25,9 +25,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinyad import pio
+from tinyad.board import pio
 from tinyad.config import load
-from tinyad.firmware_build import FirmwareError, Workspace, build_all, model_c_size, power_estimate
+from tinyad.board.firmware_build import FirmwareError, Workspace, build_all, model_c_size, power_estimate
 from tinyad.io import write_json
 
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--project", default="firmware")
     ap.add_argument("--out", default="build/firmware")
     ap.add_argument("--metrics", default="metrics/firmware.json")
-    ap.add_argument("--headline", default="metrics/headline.json", help="the headline figures (tinyad/headline.py)")
+    ap.add_argument("--headline", default="metrics/headline.json", help="the headline figures (tinyad/evaluate/headline.py)")
     ap.add_argument("--generated", default=None,
                     help="the generated C to build (default <project>/lib/generated; a fleet room's own C is built "
                          "beside the project, in <out>-pio/)")
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics["model_c"] = model_c_size(ws.generated, out / "model_c", library=ws.library)
     write_json(args.metrics, metrics)
     # the headline: the few figures shown first (dvc exp show view, MLflow columns)
-    from tinyad.headline import headline, read_metrics
+    from tinyad.evaluate.headline import headline, read_metrics
 
     stages_metrics = read_metrics(metrics_dir) | {Path(args.metrics).stem: metrics}
     write_json(args.headline, headline(stages_metrics, str(metrics_dir)))
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     # failure is reported with the command that logs the run later; it never fails
     # the stage, so the pipeline's results and DVC metrics stay as they are.
     if args.track:
-        from tinyad.tracking import log_pipeline_run
+        from tinyad.tools.tracking import log_pipeline_run
 
         log_pipeline_run(Path.cwd(), args.params, metrics_dir)
     return 0

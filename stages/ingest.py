@@ -5,8 +5,8 @@ Run from the project root (``dvc.yaml`` does exactly this)::
     python -m stages.ingest --params params.yaml --out data/interim/readings.parquet \\
         --report metrics/ingest.json --plots plots/ingest
 
-``data.source`` picks the input: ``sim`` (the built-in room, ``tinyad.simulate``),
-``csv`` (real logs, ``tinyad.csvlog``) or ``csv+inject`` (real logs with the
+``data.source`` picks the input: ``sim`` (the built-in room, ``tinyad.data.simulate``),
+``csv`` (real logs, ``tinyad.data.csvlog``) or ``csv+inject`` (real logs with the
 simulator's labelled anomalies injected relative to the log's own level, seeded by
 ``data.inject.seed``; the real background is then taken as normal, label 0).
 
@@ -14,7 +14,7 @@ Writes the table of ``docs/architecture.md`` as parquet (deterministic bytes for
 same parameters), the data report ``metrics/ingest.json`` and
 ``plots/ingest/timeline.png`` (the series with labelled anomalies shaded).  Input
 errors print ``error: <message>`` and exit with status 2.  The work is
-``tinyad/readings.py``'s, the plot ``tinyad.figures.plot_timeline``.
+``tinyad/data/readings.py``'s, the plot ``tinyad.evaluate.figures.plot_timeline``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import sys
 from pathlib import Path
 
 from tinyad.config import ConfigError
-from tinyad.csvlog import IngestError
-from tinyad.figures import plot_timeline
+from tinyad.data.csvlog import IngestError
+from tinyad.evaluate.figures import plot_timeline
 from tinyad.io import write_json
-from tinyad.readings import build_readings, ingest_report, timezone_lines, write_parquet
+from tinyad.data.readings import build_readings, ingest_report, timezone_lines, write_parquet
 from tinyad.stage import parse_args, read_inputs
 
 

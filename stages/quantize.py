@@ -17,13 +17,13 @@ output scale / zero point) and ``metrics/quantize.json``: the ``.tflite`` size, 
 float model's size and parameter count, and the agreement of the float and int8
 decisions on the valid test rows.  The int8 model is run with the reference kernels of
 ``ai_edge_litert`` (``BUILTIN_REF``, no XNNPACK); inputs are quantized with
-``tinyad.features.quantize_input`` and outputs decided with ``tinyad.features.decide``
+``tinyad.device.features.quantize_input`` and outputs decided with ``tinyad.device.features.decide``
 exactly as the device does.
 
 With ``alerts.calibrate`` the decision threshold is calibrated here, on the int8
 model as the device runs it (TensorFlow Lite Micro, one reading at a time) over the
 train and validation history, to the false-alarm budget
-``alerts.max_false_alarms_per_week`` (``tinyad/calibration.py``); the chosen code and
+``alerts.max_false_alarms_per_week`` (``tinyad/learn/calibration.py``); the chosen code and
 the alert figures it reached go into ``quant.json`` (``decision``) and the metrics.
 This stage also reads ``thresholds``, ``alerts`` and ``data.period_s`` for it.
 
@@ -31,17 +31,17 @@ Only ``quantize.method: ptq`` exists: quantization-aware training needs
 ``tensorflow-model-optimization``, which works with Keras 2 (``tf_keras``) only, not
 with the Keras 3 models trained here.
 
-The work is ``tinyad/quantization.py``'s; the int8 model runs through
-``tinyad.runtime.Int8Runtime``.
+The work is ``tinyad/learn/quantization.py``'s; the int8 model runs through
+``tinyad.device.runtime.Int8Runtime``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tinyad.features import dataset_inputs
+from tinyad.device.features import dataset_inputs
 from tinyad.io import write_bytes, write_json
-from tinyad.quantization import calibrate, quantize_model
+from tinyad.learn.quantization import calibrate, quantize_model
 from tinyad.stage import parse_args, read_inputs
 
 

@@ -13,7 +13,7 @@ of the valid train rows; the valid val rows drive early stopping (best weights o
 (``keras.utils.set_random_seed`` and TensorFlow op determinism).
 
 Writes the model, ``plots/train/history.csv`` (epoch, loss, accuracy, val_loss,
-val_accuracy) and ``metrics/train.json``.  TensorFlow is imported inside functions (``tinyad/training.py``, the stage's work).
+val_accuracy) and ``metrics/train.json``.  TensorFlow is imported inside functions (``tinyad/learn/training.py``, the stage's work).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tinyad.io import atomic_path, write_json
 from tinyad.stage import parse_args, read_inputs
-from tinyad.training import HISTORY_COLUMNS, load_training_data, save_model, train_model
+from tinyad.learn.training import HISTORY_COLUMNS, load_training_data, save_model, train_model
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,7 +121,7 @@ def make_mlp_tflite(sizes: list[int], activation: str, seed: int, path: str | Pa
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from tinyad.quantization import convert_int8  # the pipeline's own converter settings
+    from tinyad.learn.quantization import convert_int8  # the pipeline's own converter settings
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
@@ -143,7 +143,7 @@ def default_shape(params: str | Path | None = None) -> tuple[list[int], str]:
     """Layer sizes and hidden activation of the model the pipeline trains by default:
     one input a feature of ``features`` in params.yaml, ``model.hidden``, one output."""
     from tinyad.config import load
-    from tinyad.features import feature_names
+    from tinyad.device.features import feature_names
 
     cfg = load(params or Path(__file__).resolve().parents[1] / "params.yaml")
     return [len(feature_names(cfg.features)), *cfg.model.hidden, 1], cfg.model.activation

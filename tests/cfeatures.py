@@ -6,7 +6,7 @@
   input/output quantization of ``quant`` (the feature pipeline needs no weights).
 - ``CFeatures(gen_dir)``: compiles the generated ``tinyad_features.c`` with a small
   batch shim into a shared library (host gcc, ``-std=c99 -Wall -Wextra -Werror
-  -ffp-contract=off -O2``) and runs it through ctypes: ``run(temp, hum, sow)`` (sow: second of the week, tinyad.features.second_of_week) pushes
+  -ffp-contract=off -O2``) and runs it through ctypes: ``run(temp, hum, sow)`` (sow: second of the week, tinyad.device.features.second_of_week) pushes
   each reading, as ``tinyad_app.c`` does for a valid one, after turning it into tenths
   exactly as ``tinyad_sample.c`` does (``lround(x * 10.0)``; a non-number humidity
   becomes 0, which only happens when humidity is unused).
@@ -38,9 +38,9 @@ from tinyad.codegen.device_config import generate_config_header
 from tinyad.codegen.features import generate_features_c
 from tinyad.codegen.model import model_config_header
 from tinyad.config import Config
-from tinyad.features import Scaler, compute_features, feature_names, second_of_week, valid_readings
-from tinyad.runtime import Int8Runtime
-from tinyad.tflite_model import Int8Model, Quant
+from tinyad.device.features import Scaler, compute_features, feature_names, second_of_week, valid_readings
+from tinyad.device.runtime import Int8Runtime
+from tinyad.device.tflite_model import Int8Model, Quant
 
 HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off", "-O2"]
 
@@ -186,7 +186,7 @@ def write_firmware_sources(tflite: str | Path, cfg: Config, scaler: Scaler, gen_
     does: the model sources from ``tflite``, the feature pipeline and the config header.
     Returns the model's input/output quantization (the ``quant.json`` shape)."""
     from tinyad.codegen.model import generate
-    from tinyad.tflite_model import read_tflite
+    from tinyad.device.tflite_model import read_tflite
 
     generate(tflite, gen_dir)
     model = read_tflite(tflite)

@@ -1,6 +1,6 @@
 """The alert logic: the Python reference on hand-made sequences, and C == Python.
 
-``tinyad/alerts.py`` is the reference of ``firmware/lib/tinyad`` (sample validation
+``tinyad/device/alerts.py`` is the reference of ``firmware/lib/tinyad`` (sample validation
 and the alert state machine).  The first tests pin its behaviour on sequences made
 by hand; the last ones compile the C modules with gcc (``-Wall -Wextra -Werror``)
 behind a small driver and compare them with Python on seeded random inputs, exactly.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyad.alerts import (
+from tinyad.device.alerts import (
     READ_ERROR,
     READ_OK,
     READ_TIMEOUT,

@@ -1,11 +1,11 @@
-"""The library baseline of ``tinyad/baselines.py``: PyOD's ECOD, scored row by row against the train rows."""
+"""The library baseline of ``tinyad/evaluate/baselines.py``: PyOD's ECOD, scored row by row against the train rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tinyad.baselines import EcodBaseline
+from tinyad.evaluate.baselines import EcodBaseline
 
 
 def features(n: int = 3000, seed: int = 0) -> np.ndarray:

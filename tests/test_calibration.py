@@ -1,15 +1,15 @@
-"""The decision threshold calibrated to a false-alarm budget (tinyad/calibration.py)."""
+"""The decision threshold calibrated to a false-alarm budget (tinyad/learn/calibration.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tinyad import metrics as M
-from tinyad.calibration import calibrate_decision, decision_threshold, device_alerts, history_alerts
-from tinyad.calibration import false_alarms as false_alarms_of
+from tinyad.evaluate import metrics as M
+from tinyad.learn.calibration import calibrate_decision, decision_threshold, device_alerts, history_alerts
+from tinyad.learn.calibration import false_alarms as false_alarms_of
 from tinyad.config import AlertsConfig
-from tinyad.features import output_code_threshold
+from tinyad.device.features import output_code_threshold
 
 QUANT = {"input": {"scale": 0.05, "zero_point": 0}, "output": {"scale": 1 / 256, "zero_point": -128}}
 PERIOD = 60

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyad import quiet
+from tinyad.tools import quiet
 from tinyad.cli import describe, missing_input_hint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def test_the_filter_drops_the_known_noise_and_keeps_real_errors():
 
 def test_a_process_that_installs_it_prints_only_the_real_lines():
     code = (
-        "import os, sys; from tinyad.quiet import quiet_tensorflow; quiet_tensorflow()\n"
+        "import os, sys; from tinyad.tools.quiet import quiet_tensorflow; quiet_tensorflow()\n"
         f"lines = {NOISE + REAL!r}\n"
         "os.write(2, ('\\n'.join(lines[:7]) + '\\n').encode())\n"  # as C++ writes, past Python
         "print('\\n'.join(lines[7:]), file=sys.stderr)\n"
@@ -127,7 +127,7 @@ def test_an_unknown_command_is_one_line_with_a_hint():
 
 
 def test_python_dash_m_still_runs_each_module():
-    proc = subprocess.run([sys.executable, "-m", "tinyad.power", "--help"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "tinyad.board.power", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "usage:" in proc.stdout
 
 
@@ -151,7 +151,7 @@ def test_platformio_header_recommends_the_offline_command_and_monitor_has_filter
 
 
 def test_an_offline_registry_error_gets_an_explanation():
-    from tinyad.pio import registry_hint
+    from tinyad.board.pio import registry_hint
 
     out = "Tool Manager: Installing platformio/tool-scons @ ~4.40801.0\nHTTPClientError: \n"
     hint = registry_hint(out)
@@ -160,7 +160,7 @@ def test_an_offline_registry_error_gets_an_explanation():
 
 
 def test_a_time_stamped_monitor_log_is_a_serial_log(tmp_path):
-    from tinyad.detect import read_serial_log, is_serial_log
+    from tinyad.tools.detect import read_serial_log, is_serial_log
 
     log = tmp_path / "platformio-device-monitor-1.log"
     log.write_text("ets Jun  8 2016 00:22:57\n"

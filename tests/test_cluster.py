@@ -10,7 +10,7 @@ import pytest
 from test_features import synthetic_readings
 
 from tinyad.config import ClusterConfig, ThresholdsConfig
-from tinyad.labeling import PseudoLabeler, scores, scores_overall_and_by_type
+from tinyad.data.labeling import PseudoLabeler, scores, scores_overall_and_by_type
 
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
 
@@ -162,7 +162,7 @@ def stage_cfg(tmp_path):
 
 
 def test_build_dataset_fits_on_train_only_and_marks_invalid_rows(tmp_path):
-    from tinyad.clustering import build_dataset
+    from tinyad.data.clustering import build_dataset
 
     cfg = stage_cfg(tmp_path)
     df = synthetic_readings(days=3, seed=2)
@@ -216,13 +216,13 @@ def test_cluster_stage_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = "import sys, stages.cluster, tinyad.features, tinyad.labeling; print('tensorflow' in sys.modules)"
+    code = "import sys, stages.cluster, tinyad.device.features, tinyad.data.labeling; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_missing_column_is_named():
-    from tinyad.clustering import check_readings
+    from tinyad.data.clustering import check_readings
 
     with pytest.raises(ValueError, match=r"r.parquet: missing column\(s\) \['event_id'\]"):
         check_readings(synthetic_readings(days=1).drop(columns=["event_id"]), source="r.parquet")
@@ -234,8 +234,8 @@ def test_a_log_too_small_for_k_and_the_window_is_refused_with_the_minimum(tmp_pa
     import sys
     from pathlib import Path
 
-    from tinyad.clustering import build_dataset
-    from tinyad.features import MIN_TRAIN_ROWS_PER_CLUSTER
+    from tinyad.data.clustering import build_dataset
+    from tinyad.device.features import MIN_TRAIN_ROWS_PER_CLUSTER
 
     cfg = stage_cfg(tmp_path)  # window_min 20 at 60 s: a 20-reading window, k = 8
     small = synthetic_readings(days=130 / 1440, seed=5)

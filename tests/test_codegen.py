@@ -19,8 +19,8 @@ import pytest
 from cbuild import DEFAULT_VARIANT, HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
 from tinyad.codegen.cgen import BANNER
 from tinyad.codegen.model import STYLES, generate, model_sources
-from tinyad.int8 import run_model
-from tinyad.tflite_model import UnsupportedModelError, parse_tflite, read_tflite
+from tinyad.device.model import run_model
+from tinyad.device.tflite_model import UnsupportedModelError, parse_tflite, read_tflite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,7 +150,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     quant = tmp_path / "quant.json"
     quant.write_text(json.dumps(_quant_json(model)))
     from tinyad.config import load
-    from tinyad.features import feature_names
+    from tinyad.device.features import feature_names
 
     names = feature_names(load(ROOT / "params.yaml").features)
     assert len(names) == model.n_inputs

@@ -7,7 +7,7 @@ compute_features + Scaler + quantize_input give, for the default features, every
 feature kind, temperature-only rooms, small and large windows, saturating codes,
 exact rounding halves and a stuck sensor.  The config header must satisfy
 firmware/lib/tinyad/tinyad_generated.h, and the firmware's decision comparison on
-TINYAD_DECISION_Q must agree with tinyad.features.decide for every output code.
+TINYAD_DECISION_Q must agree with tinyad.device.features.decide for every output code.
 The generated C also compiles for the microcontroller ISAs.
 """
 
@@ -22,12 +22,12 @@ import pytest
 
 from cbuild import CROSS_TARGETS, require_tool, run_checked
 from cfeatures import CFeatures, cross_compile_features, python_codes, realistic_quant, write_generated
-from tinyad.alerts import AlertRules
+from tinyad.device.alerts import AlertRules
 from tinyad.codegen.cgen import BANNER, write_files as write_sources
 from tinyad.codegen.device_config import generate_config_header
 from tinyad.codegen.features import feature_pipeline_ram, generate_features_c
 from tinyad.config import Config, load
-from tinyad.features import (
+from tinyad.device.features import (
     Scaler,
     compute_features,
     decide,
@@ -36,7 +36,7 @@ from tinyad.features import (
     output_code_threshold,
     round_half_away,
 )
-from tinyad.simulate import simulate
+from tinyad.data.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE_LIB = ROOT / "firmware" / "lib" / "tinyad"

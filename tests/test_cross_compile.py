@@ -14,7 +14,7 @@ import pytest
 
 from cbuild import DEFAULT_VARIANT, CROSS_TARGETS, cross_compile_size, require_tool, run_checked, variant_tflite
 from tinyad.codegen.model import STYLES, generate
-from tinyad.tflite_model import read_tflite
+from tinyad.device.tflite_model import read_tflite
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tinyad.config import CsvConfig, load_dict
-from tinyad.csvlog import IngestError, read_log, read_logs, resolve_paths, to_grid
+from tinyad.data.csvlog import IngestError, read_log, read_logs, resolve_paths, to_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "ingest"

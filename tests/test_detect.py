@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tinyad import detect as D
+from tinyad.tools import detect as D
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"  # the plots are kept for a person to look at
@@ -100,7 +100,7 @@ def test_simulated_labelled_log_equals_the_host_firmware(pipeline, device, progr
     assert s["alerts"] >= 3 and s["labels"] == 1 and s["events"] >= 5
     assert 0.0 < s["device_f1"] <= 1.0 and s["events_caught"] >= 1
     # the alert states are those of evaluate's alert logic on the same decisions
-    from tinyad.alerts import alert_active
+    from tinyad.device.alerts import alert_active
 
     r = py.readings
     ok = (r["fault"] == "").to_numpy()

@@ -18,8 +18,8 @@ import pytest
 from tinyad.codegen.device_config import DEVICE_CONSTANTS, generate_config_header
 from tinyad.codegen.model import model_config_header
 from tinyad.config import SLEEP_MODES, load
-from tinyad.features import Scaler, feature_names
-from tinyad.tflite_model import Int8Model, Quant
+from tinyad.device.features import Scaler, feature_names
+from tinyad.device.tflite_model import Int8Model, Quant
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "firmware" / "lib" / "tinyad"
@@ -92,7 +92,8 @@ def test_platformio_monitor_speed_is_firmware_baud():
 
 
 def test_dht22_limits_agree_in_c_alerts_and_csvlog():
-    from tinyad import alerts, csvlog
+    from tinyad.device import alerts
+    from tinyad.data import csvlog
 
     c = {k: int(v.strip("()")) for k, v in defines((LIB / "tinyad_sample.h").read_text()).items()
          if k in ("TEMP10_MIN", "TEMP10_MAX", "HUM10_MIN", "HUM10_MAX", "DHT_ERROR_VALUE10", "DHT_ALLONES_TEMP10",
@@ -106,9 +107,9 @@ def test_dht22_limits_agree_in_c_alerts_and_csvlog():
 
 
 def test_sleep_modes_are_one_table():
-    from tinyad import power
+    from tinyad.board import power
     from tinyad.config import FirmwareConfig
-    from tinyad.firmware_build import build_flags
+    from tinyad.board.firmware_build import build_flags
 
     assert power.SLEEP_MODES == tuple(SLEEP_MODES)
     for name, code in SLEEP_MODES.items():

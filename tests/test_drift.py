@@ -1,11 +1,11 @@
-"""Drift and noise (tinyad/drift.py), the baseline remedy and its C mirror, the drift table.
+"""Drift and noise (tinyad/evaluate/drift.py), the baseline remedy and its C mirror, the drift table.
 
 * ``apply_drift``: size 0 is the identity, the temperature offset at the last row is
   the size, faults/labels/timestamps are untouched, the same seed gives the same noise;
 * ``baseline_correct`` equals ``firmware/lib/tinyad/tinyad_baseline.c`` (gcc -std=c99
   -Wall -Wextra -Werror) on a long simulated log with drift and faults, the faulty
   readings skipped as the device skips them;
-* ``tinyad.drift.drift_table`` on the hand-built room log of test_evaluate.py: a
+* ``tinyad.evaluate.drift.drift_table`` on the hand-built room log of test_evaluate.py: a
   3 deg C calibration drift costs F1, the baseline correction wins most of it back.
 """
 
@@ -20,9 +20,10 @@ import pandas as pd
 import pytest
 
 from tinyad.config import load
-from tinyad.drift import apply_drift, baseline_correct, correct_readings, reference_levels
-from tinyad.features import to_tenths
-from tinyad.simulate import simulate
+from tinyad.evaluate.drift import apply_drift
+from tinyad.device.baseline import baseline_correct, correct_readings, reference_levels
+from tinyad.device.features import to_tenths
+from tinyad.data.simulate import simulate
 
 from test_evaluate import workdir  # noqa: F401  (the room log, its tiny model and int8 twin: a fixture)
 
@@ -160,8 +161,8 @@ def test_drift_table_drop_and_recovery(workdir, tmp_path):
     """On test_evaluate.py's room log: F1 falls with a 3 deg C drift; the remedy recovers most of it."""
     import json
 
-    from tinyad.drift import drift_long, drift_markdown, drift_table, write_drift
-    from tinyad.features import Scaler
+    from tinyad.evaluate.drift import drift_long, drift_markdown, drift_table, write_drift
+    from tinyad.device.features import Scaler
 
     d = workdir
     cfg = load(d / "params.yaml")
@@ -193,7 +194,7 @@ def test_host_firmware_with_the_remedy_scores_like_python(tmp_path):
     from cfeatures import build_host_simulator, host_simulator_status, python_codes, write_firmware_sources
     from test_codegen_features import fit_scaler
 
-    from tinyad.features import feature_names
+    from tinyad.device.features import feature_names
 
     cfg = load(ROOT / "params.yaml")
     cfg = replace(cfg, alerts=replace(cfg.alerts, calibrate=False))  # a fixed threshold: this quant has no calibration

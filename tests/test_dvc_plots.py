@@ -1,6 +1,6 @@
 """`dvc plots show` works offline: every declared plot rendered, in the declared order.
 
-On the session's pipeline: ``python -m tinyad.plots`` (what scripts/setup.sh runs)
+On the session's pipeline: ``python -m tinyad.tools.plots`` (what scripts/setup.sh runs)
 writes the HTML template with Vega inlined, ``dvc plots show`` renders the page, and
 headless Chromium opens it with every network request sent to a closed port.  Each
 Vega plot must have drawn (a canvas or svg in its div), each image must have loaded,
@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.test_mlflow_ui import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM
-from tinyad import plots as P
+from tinyad.tools import plots as P
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_declared_order_and_no_duplicate_history_plot():
 @pytest.fixture(scope="module")
 def page(pipeline):
     root = pipeline.root
-    subprocess.run(["python", "-m", "tinyad.plots", "--root", str(root)], cwd=ROOT, check=True)
+    subprocess.run(["python", "-m", "tinyad.tools.plots", "--root", str(root)], cwd=ROOT, check=True)
     proc = subprocess.run(["dvc", "plots", "show", "-o", "dvc_plots"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return root / "dvc_plots" / "index.html"

@@ -2,7 +2,7 @@
 
 The fixture builds three days of one-minute readings with known anomalies (point
 spikes, a night-time warm spell, a slow rise), the features and the split with the
-shared functions of ``tinyad.features``, trains a tiny MLP on the true labels and
+shared functions of ``tinyad.device.features``, trains a tiny MLP on the true labels and
 converts it to a full-int8 .tflite, so the stage runs end to end without the other
 stages' outputs.  The same log with every label removed (``nolabel_run``) stands for a
 real log without ground truth: the stage must then report alerts, not scores against
@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tinyad.config import load_dict
-from tinyad.features import Scaler, compute_features, dataset_inputs, feature_names, split_labels
+from tinyad.device.features import Scaler, compute_features, dataset_inputs, feature_names, split_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -252,7 +252,7 @@ def test_latency_and_memory(stage_run, workdir):
 
 
 def test_arena_search_finds_the_boundary(workdir):
-    from tinyad.latency import _probe, tflm_arena_bytes
+    from tinyad.evaluate.latency import _probe, tflm_arena_bytes
 
     found = tflm_arena_bytes((workdir / "model_int8.tflite").read_bytes(), step=16)
     n = found["arena_bytes"]
@@ -390,7 +390,7 @@ def test_no_labels_over_budget_warns_everywhere(nolabel_run):
 
 
 def test_budget_warnings_over_and_under_budget():
-    from tinyad.scoring import budget_flags, budget_warnings
+    from tinyad.evaluate.scoring import budget_flags, budget_warnings
 
     budget = {"max_false_alarms_per_week": 1.0, "contamination": 0.01}
     quiet = {"alerts_per_week": 0.9, "flagged_share": 0.009}
@@ -412,7 +412,7 @@ def test_budget_warnings_over_and_under_budget():
 
 
 def test_budgets_read_the_new_keys_with_defaults():
-    from tinyad.scoring import budgets
+    from tinyad.evaluate.scoring import budgets
 
     cfg = base_config()
     b = budgets(cfg)
@@ -427,7 +427,7 @@ def test_budgets_read_the_new_keys_with_defaults():
 
 
 def test_alert_figures_count_rising_edges_and_time_from_timestamps():
-    from tinyad.scoring import alert_figures, median_period_s, period_days
+    from tinyad.evaluate.scoring import alert_figures, median_period_s, period_days
 
     # 5-minute readings with a gap: the longest alert spans it in time
     ts = pd.to_datetime(["2026-01-05 00:00", "2026-01-05 00:05", "2026-01-05 00:10", "2026-01-05 00:15",
@@ -450,7 +450,7 @@ def test_alert_figures_count_rising_edges_and_time_from_timestamps():
 
 
 def test_alerts_by_day_counts_alerts_where_they_start():
-    from tinyad.metrics import alerts_by_day
+    from tinyad.evaluate.metrics import alerts_by_day
 
     ts = pd.date_range("2026-01-05 22:00", periods=6 * 24 * 3, freq="10min")  # three days from 22:00
     alert = np.zeros(len(ts), bool)
@@ -463,8 +463,8 @@ def test_alerts_by_day_counts_alerts_where_they_start():
 
 
 def test_decision_threshold_prefers_the_calibrated_one():
-    from tinyad.calibration import decision_threshold
-    from tinyad.scoring import decision_code_warnings
+    from tinyad.learn.calibration import decision_threshold
+    from tinyad.evaluate.scoring import decision_code_warnings
 
     cfg = base_config()
     quant = {"input": {"scale": 0.1, "zero_point": 0}, "output": {"scale": 1 / 256, "zero_point": -128}}
@@ -473,7 +473,7 @@ def test_decision_threshold_prefers_the_calibrated_one():
     assert decision_threshold({**quant, "decision": {"threshold": 0.8, "code": 77}}, cfg.alerts, lenient=True) == 0.8
     with pytest.raises(ValueError, match="decision.threshold"):
         decision_threshold({**quant, "decision": {"threshold": 1.5}}, cfg.alerts, lenient=True)
-    from tinyad.features import output_code_threshold
+    from tinyad.device.features import output_code_threshold
 
     code = output_code_threshold(quant, 0.8)
     assert decision_code_warnings({**quant, "decision": {"threshold": 0.8, "code": code}}, 0.8) == []
@@ -482,8 +482,8 @@ def test_decision_threshold_prefers_the_calibrated_one():
 
 
 def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir):
-    from tinyad.drift import drift_table
-    from tinyad.evaluation import evaluate, load_keras
+    from tinyad.evaluate.drift import drift_table
+    from tinyad.evaluate.compare import evaluate, load_keras
 
     cfg = base_config()
     ds = pd.read_parquet(workdir / "dataset.parquet")
@@ -506,8 +506,8 @@ def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir)
 
 
 def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_configured_one(workdir):
-    from tinyad.evaluation import evaluate, load_keras
-    from tinyad.alerts import alert_active
+    from tinyad.evaluate.compare import evaluate, load_keras
+    from tinyad.device.alerts import alert_active
 
     cfg = base_config()
     cfg = replace(cfg, alerts=replace(cfg.alerts, calibrate=True, consecutive=3))
@@ -518,7 +518,7 @@ def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_config
     quant["decision"] = {"threshold": 0.5, "consecutive": 1}
     res = evaluate(ds, scaler, cfg, load_keras(workdir / "model.keras"), tflite, quant)
     assert "consecutive=1" in res.metrics["method"]["alerts"]
-    from tinyad.features import dataset_inputs
+    from tinyad.device.features import dataset_inputs
 
     _, rows_valid = dataset_inputs(ds, scaler, "test")
     valid = np.isin(np.flatnonzero(ds["split"].to_numpy() == "test"), rows_valid)  # as evaluate scores them
@@ -535,8 +535,8 @@ def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_config
 
 
 def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
-    from tinyad.evaluation import evaluate, load_keras
-    from tinyad.report import summary_markdown
+    from tinyad.evaluate.compare import evaluate, load_keras
+    from tinyad.evaluate.report import summary_markdown
 
     cfg = base_config()
     ds = pd.read_parquet(workdir / "dataset.parquet")
@@ -566,7 +566,7 @@ def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
 
 
 def test_alert_logic_needs_consecutive_readings_and_holds_over_invalid():
-    from tinyad.scoring import alert_sequence
+    from tinyad.evaluate.scoring import alert_sequence
 
     cfg = replace(base_config().alerts, consecutive=2, clear_after=2)
     model = np.array([1, 0, 1, 1, 1, 0, 0, 0, 0], bool)
@@ -579,7 +579,7 @@ def test_alert_logic_needs_consecutive_readings_and_holds_over_invalid():
 
 
 def test_hold_over_invalid():
-    from tinyad.scoring import hold_over_invalid
+    from tinyad.evaluate.scoring import hold_over_invalid
 
     out = hold_over_invalid(np.array([1, 0, 1], bool), np.array([0, 1, 0, 1, 0, 1, 0], bool))
     assert out.tolist() == [0, 1, 1, 0, 0, 1, 1]
@@ -588,7 +588,7 @@ def test_hold_over_invalid():
 
 
 def test_bad_inputs_give_clear_errors(workdir, tmp_path):
-    from tinyad.evaluation import evaluate
+    from tinyad.evaluate.compare import evaluate
     from tinyad.stage import stage_main
 
     bad = json.loads((workdir / "quant.json").read_text())

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
-from tinyad.features import (
+from tinyad.device.features import (
     Scaler,
     compute_features,
     decide,
@@ -318,7 +318,7 @@ def test_the_same_room_at_1_and_5_minutes_gives_the_same_features_in_time():
 
 def test_every_feature_has_a_label_in_words_and_units():
     """Plots name their axes with ``feature_label``: no feature may fall back to its bare name."""
-    from tinyad.features import BASE_FEATURES, WINDOW_KINDS, feature_label
+    from tinyad.device.features import BASE_FEATURES, WINDOW_KINDS, feature_label
 
     names = list(BASE_FEATURES) + [f"{q}_{k}" for q in ("temp", "hum") for k in WINDOW_KINDS]
     labels = {n: feature_label(n) for n in names}

@@ -9,7 +9,7 @@ while developing the firmware against hand-made stand-ins).
 Firmware in the loop: ``run_host_firmware(binary, rows)`` feeds raw readings (CSV
 text, exactly what the sensor log holds) to the host simulator and returns its serial
 lines; ``reference_lines`` computes the same lines with the Python reference
-(``tinyad.alerts``) and the constants of the generated ``tinyad_config.h``; the test
+(``tinyad.device.alerts``) and the constants of the generated ``tinyad_config.h``; the test
 compares them line by line.  The model's scores for the reference come from
 ``scores`` (a function of the rows): by default the firmware's own per-reading
 scores (status lines at ``--status-every 1``), which checks everything but the
@@ -34,8 +34,8 @@ from typing import Callable, Sequence
 
 import pytest
 
-from tinyad import pio
-from tinyad.alerts import AlertRules, RawReading, check_sample, firmware_lines
+from tinyad.board import pio
+from tinyad.device.alerts import AlertRules, RawReading, check_sample, firmware_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -263,7 +263,7 @@ def write_params(path: Path, envs: list[str], sleep: str = "none") -> Path:
 
 def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp_path, monkeypatch):
     from stages import firmware as stage
-    from tinyad.firmware_build import elf_sections_size
+    from tinyad.board.firmware_build import elf_sections_size
 
     # the stage ends by logging the pipeline run to MLflow: keep that in tmp_path
     monkeypatch.chdir(tmp_path)
@@ -294,7 +294,7 @@ def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp
 
 def test_stage_refuses_esp32_offline_and_says_how_to_build_it(host_build, tmp_path, monkeypatch, capsys):
     from stages import firmware as stage
-    from tinyad import firmware_build
+    from tinyad.board import firmware_build
 
     monkeypatch.setattr(firmware_build, "registry_reachable", lambda timeout=3.0: False)
     params = write_params(tmp_path / "params.yaml", ["host", "esp32dev"])
@@ -308,7 +308,7 @@ def test_stage_refuses_esp32_offline_and_says_how_to_build_it(host_build, tmp_pa
 
 
 def test_sleep_param_becomes_the_esp32_build_flag():
-    from tinyad.firmware_build import build_flags
+    from tinyad.board.firmware_build import build_flags
     from tinyad.config import FirmwareConfig
 
     cfg = FirmwareConfig(envs=["esp32dev"], dht_pin=4, led_pin=2, buzzer_pin=25, baud=115200,

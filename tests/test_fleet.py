@@ -1,4 +1,4 @@
-"""The fleet (tinyad/fleet.py): rooms in the config, fleet/dvc.yaml derived from dvc.yaml,
+"""The fleet (tinyad/tools/fleet.py): rooms in the config, fleet/dvc.yaml derived from dvc.yaml,
 cached per room by DVC, and the report across rooms."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tinyad import fleet as F
+from tinyad.tools import fleet as F
 from tinyad.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def test_a_typo_in_a_rooms_override_names_the_room(tmp_path):
 
 
 def test_the_committed_fleet_folder_is_what_the_benchmark_fleet_file_composes():
-    proc = subprocess.run([sys.executable, "-m", "tinyad.fleet", "write", "--check"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "tinyad.tools.fleet", "write", "--check"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
@@ -162,7 +162,7 @@ def test_touching_one_rooms_csv_reruns_only_that_room_and_a_shared_change_reruns
     rooms = "".join(f"  {r}:\n    data: recorded\n    overrides: [\"data.csv.paths=['data/raw/{r}/session-*.csv']\"]\n"
                     for r in ("a", "b"))
     write(proj / "conf" / "fleet" / "two.yaml", "name: two\nrooms:\n" + rooms)
-    py = [sys.executable, "-m", "tinyad.fleet", "write", "conf/fleet/two.yaml"]
+    py = [sys.executable, "-m", "tinyad.tools.fleet", "write", "conf/fleet/two.yaml"]
     run(py, proj)
     sources = yaml.safe_load((proj / "fleet" / "rooms.yaml").read_text())["rooms"]
     assert sources["a"]["source"] == "data/raw/a" and sources["b"]["source"] == "data/raw/b"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyad import headline as H
+from tinyad.evaluate import headline as H
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +55,7 @@ def test_a_missing_figure_names_the_file_the_key_and_the_stage():
 
 
 def test_summary_shows_the_headline_and_no_f1_without_labels(tmp_path):
-    from tinyad.summary import summary
+    from tinyad.tools.summary import summary
 
     (tmp_path / "metrics").mkdir()
     for stem, data in stage_metrics(False).items():
@@ -68,7 +68,7 @@ def test_summary_shows_the_headline_and_no_f1_without_labels(tmp_path):
 
 def test_mlflow_gets_the_headline_under_its_short_names(tmp_path):
     from test_tracking import fake_project, search_runs
-    from tinyad.tracking import log_pipeline_run
+    from tinyad.tools.tracking import log_pipeline_run
 
     proj = fake_project(tmp_path / "p")
     (proj / H.HEADLINE_FILE).write_text(json.dumps(H.headline(stage_metrics(True))))
@@ -126,7 +126,7 @@ def test_exp_show_view_fits_160_columns_with_the_headline_and_the_changed_params
 def test_a_type_absent_from_the_test_split_is_left_out_not_an_error():
     """A temperature-only room may have no contextual event in its test split: its by-type
     F1 is absent from evaluate.json, and the headline leaves that figure out."""
-    from tinyad.headline import headline
+    from tinyad.evaluate.headline import headline
 
     ev = {"ground_truth": 1, "headline": {"device": {"f1": 0.8, "f1_by_type": {"point": 1.0, "collective": 0.7},
                                                      "events_caught_share": 1.0, "false_alarms_per_week": 0.0}}}

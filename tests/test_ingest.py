@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tinyad.readings import build_readings, ingest_report
+from tinyad.data.readings import build_readings, ingest_report
 from tinyad.stage import stage_main
 from tinyad.config import load_dict
 from tinyad.params import compose
@@ -207,7 +207,7 @@ def test_semi_synthetic_injection_into_the_uci_log(uci_params, monkeypatch):
 
 def test_injection_into_a_temperature_only_log(tmp_path):
     # a 4-day log in deg F without humidity, written from the simulator's clean room
-    from tinyad.simulate import simulate_background
+    from tinyad.data.simulate import simulate_background
 
     raw = raw_params()
     data = load_dict(raw).data

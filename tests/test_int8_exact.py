@@ -1,4 +1,4 @@
-"""tinyad.int8 (TFLite integer arithmetic in numpy) against TensorFlow Lite Micro, exactly.
+"""tinyad.device.model (TFLite integer arithmetic in numpy) against TensorFlow Lite Micro, exactly.
 
 The primitives are checked against independent big-integer definitions; the
 LOGISTIC/TANH tables against the TFLM interpreter for all 256 input codes at many
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from cbuild import DEFAULT_VARIANT, MLP_VARIANTS, test_inputs, tflm_predict, variant_tflite
-from tinyad import int8
+from tinyad.device import model as int8
 from tinyad.codegen import requant
-from tinyad.tflite_model import Dense, Lut, read_tflite
+from tinyad.device.tflite_model import Dense, Lut, read_tflite
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +141,7 @@ def test_variants_cover_per_channel_and_per_tensor(model_dir):
 
 # ------------------------------------------------------- fused requantization
 def _random_dense(rng, n_in, n_out, activation, per_channel=True):
-    from tinyad.tflite_model import Quant
+    from tinyad.device.tflite_model import Quant
 
     W = rng.integers(-127, 128, size=(n_out, n_in)).astype(np.int8)
     ws = np.float32(10 ** rng.uniform(-3, -1.5, n_out if per_channel else 1))
@@ -219,6 +219,6 @@ def test_shift_requant_refuses_what_it_cannot_fit():
 
 def test_the_int8_twin_rounds_as_c_lround_even_below_a_half_by_one_ulp():
     # floor(abs(x) + 0.5) gives 1 for the largest double below 0.5; C's lround gives 0
-    from tinyad import int8
+    from tinyad.device import model as int8
 
     assert [int8._lround(x) for x in (0.49999999999999994, 0.5, -0.5, 2.5, -2.5)] == [0, 1, -1, 3, -3]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyad import metrics as M
+from tinyad.evaluate import metrics as M
 
 
 def test_confusion_and_scores_by_hand():

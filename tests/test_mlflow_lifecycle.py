@@ -1,7 +1,7 @@
 """The MLflow lifecycle of a pipeline run, checked through the API and in a real browser.
 
 Two runs of a small fake project (the files a pipeline run leaves, with a real Keras
-model) are logged by ``tinyad.tracking.log_pipeline_run``: the baseline and one with
+model) are logged by ``tinyad.tools.tracking.log_pipeline_run``: the baseline and one with
 ``model.hidden`` changed.  The API shows the experiment's kind, readable run names, a
 description, the dataset input, the Keras logged model with the int8 artifacts and a
 registered version with its tags.  Then an ``mlflow server`` on that store is opened in
@@ -22,9 +22,9 @@ import pytest
 
 from tests.test_mlflow_ui import _click_if_present, chrome, mlflow_server
 from tests.test_tracking import fake_project
-from tinyad import headline as H
-from tinyad import lifecycle as L
-from tinyad.tracking import log_pipeline_run
+from tinyad.evaluate import headline as H
+from tinyad.tools import lifecycle as L
+from tinyad.tools.tracking import log_pipeline_run
 
 pytestmark = pytest.mark.slow
 

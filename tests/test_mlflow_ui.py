@@ -3,7 +3,7 @@
 A real browser (Debian's headless Chromium and chromedriver, driven by selenium)
 opens the experiment's runs page of an ``mlflow server`` that this test starts on a
 free loopback port against a temporary sqlite database holding three runs logged by
-``tinyad.tracking.log_pipeline_run``.  MLflow 3's runs table shows no metric column
+``tinyad.tools.tracking.log_pipeline_run``.  MLflow 3's runs table shows no metric column
 until it is chosen, so the test picks the three columns in the "Columns" menu, as a
 user would, then reads the header and the cells.  The screenshot is kept as
 ``test-artifacts/mlflow_ui_runs.png``.
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_tracking import fake_project
-from tinyad.tracking import log_pipeline_run
+from tinyad.tools.tracking import log_pipeline_run
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Pareto front, budget check, recommendation and the report files (tinyad/pareto.py)."""
+"""Pareto front, budget check, recommendation and the report files (tinyad/tools/pareto.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from tinyad.pareto import (
+from tinyad.tools.pareto import (
     SweepPoint,
     dominates,
     dvc_command,
@@ -131,7 +131,7 @@ def test_cli_reads_a_sweep_directory(tmp_path, capsys):
 
 
 def test_the_recommendation_never_names_a_point_below_the_quality_floor(tmp_path):
-    from tinyad.pareto import QualityFloor
+    from tinyad.tools.pareto import QualityFloor
 
     def Q(name, f1, size, rows, events=3):
         return SweepPoint(name, [f"cluster.k={name}"], f1, size, 1.0, 1000,

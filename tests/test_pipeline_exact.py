@@ -24,7 +24,7 @@ from cbuild import CModel, tflm_predict
 from cfeatures import CFeatures, python_codes
 from test_firmware import Row, compare_with_reference
 from tinyad.config import load
-from tinyad.features import Scaler, compute_features, dataset_inputs, quantize_input
+from tinyad.device.features import Scaler, compute_features, dataset_inputs, quantize_input
 from tinyad.io import read_json
 
 pytestmark = pytest.mark.slow

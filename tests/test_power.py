@@ -1,4 +1,4 @@
-"""The energy/battery estimate (tinyad/power.py): its arithmetic on hand-made figures.
+"""The energy/battery estimate (tinyad/board/power.py): its arithmetic on hand-made figures.
 
 The datasheet figures and the assumptions are replaced by round numbers, and every
 expected value is worked out by hand in the test (not by calling the code).
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tinyad.config import BatteryConfig, FirmwareConfig, PowerConfig
-from tinyad.power import DATASHEET, Datasheet, Range, estimate, format_table, instructions_from_bench, main
+from tinyad.board.power import DATASHEET, Datasheet, Range, estimate, format_table, instructions_from_bench, main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from tinyad import progress
+from tinyad.tools import progress
 
 
 def test_eta_line_says_how_many_points_are_done_and_the_time_left():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tinyad.config import ModelConfig, QuantizeConfig
-from tinyad.features import decide, dequantize_output, quantize_input
+from tinyad.device.features import decide, dequantize_output, quantize_input
 
 QCFG = QuantizeConfig(method="ptq", representative_samples=200, seed=3)
 
@@ -29,8 +29,8 @@ def toy_data(n=600, f=5, seed=0):
 @pytest.fixture(scope="module")
 def trained_twice():
     """Train + quantize the same tiny model twice with the same seeds."""
-    from tinyad.quantization import quantize_model
-    from tinyad.training import train_model
+    from tinyad.learn.quantization import quantize_model
+    from tinyad.learn.training import train_model
 
     X, y = toy_data()
     out = []
@@ -47,7 +47,7 @@ def test_same_seed_gives_the_same_tflite_bytes(trained_twice):
 
 
 def test_every_tensor_is_integer_and_input_output_are_int8(trained_twice):
-    from tinyad.runtime import make_interpreter
+    from tinyad.device.runtime import make_interpreter
 
     _, ((_, q), _) = trained_twice
     it = make_interpreter(q["tflite"])
@@ -67,7 +67,7 @@ def test_every_tensor_is_integer_and_input_output_are_int8(trained_twice):
 
 
 def test_int8_model_follows_the_float_model(trained_twice):
-    from tinyad.runtime import predict_int8
+    from tinyad.device.runtime import predict_int8
 
     X, ((model, q), _) = trained_twice
     X_test = X[500:]
@@ -83,7 +83,7 @@ def test_int8_model_follows_the_float_model(trained_twice):
 
 
 def test_run_int8_matches_one_row_at_a_time(trained_twice):
-    from tinyad.runtime import make_interpreter, run_int8
+    from tinyad.device.runtime import make_interpreter, run_int8
 
     X, ((_, q), _) = trained_twice
     q_in = quantize_input(X[:20], q["quant"]["input"]["scale"], q["quant"]["input"]["zero_point"])
@@ -99,7 +99,7 @@ def test_run_int8_matches_one_row_at_a_time(trained_twice):
 
 
 def test_representative_rows_are_a_seeded_sample_of_train_rows():
-    from tinyad.quantization import representative_rows
+    from tinyad.learn.quantization import representative_rows
 
     X = np.random.default_rng(0).normal(size=(500, 3))
     X[123, 1] = 40.0  # a rare extreme a small sample would miss
@@ -128,9 +128,9 @@ def test_quantize_stage_writes_tflite_quant_and_metrics(tmp_path, trained_twice)
     from tinyad.stage import stage_main
 
     main = stage_main("quantize")
-    from tinyad.training import save_model
+    from tinyad.learn.training import save_model
     from tinyad.config import load
-    from tinyad.features import Scaler, feature_names
+    from tinyad.device.features import Scaler, feature_names
     from tinyad.params import compose
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -3,7 +3,7 @@
 On the default pipeline that the ``pipeline`` fixture reproduced, the host simulator,
 ``firmware/lib/tinyad`` and the generated C are built twice from the same sources:
 with the host's gcc (``cfeatures.build_host_simulator``) and for rv32imc against
-picolibc with semihosting (``tinyad.rv32.build``, ``-Os -Werror``), then both are fed
+picolibc with semihosting (``tinyad.board.rv32.build``, ``-Os -Werror``), then both are fed
 the same raw readings and the rv32 program's serial lines must equal the host's byte
 for byte:
 
@@ -14,7 +14,7 @@ for byte:
   split's reference levels); every build is TFLM-free (the generated plain-C model);
 - a synthetic room with every kind of failed read and mixed timestamp formats;
 - the time-of-day features for every second of the day (``tod_sin``/``tod_cos``,
-  libm-free, ``tinyad.features.tod_sin_cos``), exhaustively.
+  libm-free, ``tinyad.device.features.tod_sin_cos``), exhaustively.
 
 The minstret counts (``#rv32-counts``) are checked to count what they claim: one
 inference a scored reading, one step a reading.
@@ -31,10 +31,10 @@ import pytest
 
 from cfeatures import FIRMWARE_LIB, build_host_simulator
 from test_firmware import synthetic_rows
-from tinyad import rv32
+from tinyad.board import rv32
 from tinyad.config import load
-from tinyad.drift import reference_levels
-from tinyad.features import compute_features
+from tinyad.device.baseline import reference_levels
+from tinyad.device.features import compute_features
 
 pytestmark = pytest.mark.slow
 
@@ -163,7 +163,7 @@ int main(void)
 
 
 def test_time_of_day_features_equal_python_for_every_second_of_the_day_on_rv32(run):
-    from tinyad.features import feature_names, tod_sin_cos
+    from tinyad.device.features import feature_names, tod_sin_cos
 
     names = feature_names(run["cfg"].features)
     assert "tod_sin" in names and "tod_cos" in names

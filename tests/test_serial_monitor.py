@@ -3,7 +3,7 @@
 The first tests pin the pure parts (line parsing, CSV rows, the view) and the
 session loop with a scripted port.  The slow ones put the real host firmware on the
 other side of a pseudo-terminal: the firmware's stdout is the pty master, the
-recorder (``python -m tinyad.serial_monitor``, a subprocess) opens the slave through
+recorder (``python -m tinyad.board.serial_monitor``, a subprocess) opens the slave through
 a symlink that stands for ``/dev/ttyUSB0``; the recorded CSV must equal the readings
 the firmware was fed, and pulling the "cable" (closing the pty, removing the
 symlink) must lose no recorded row, be reported, and end in a reconnection to a new
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyad.alerts import check_sample, firmware_lines
-from tinyad.serial_monitor import (
+from tinyad.device.alerts import check_sample, firmware_lines
+from tinyad.board.serial_monitor import (
     CSV_HEADER,
     MonitorState,
     Recorder,
@@ -210,7 +210,7 @@ def test_terminal_view_has_a_fixed_header_and_colours(tmp_path):
 
 
 def test_ingest_reads_a_recording_unchanged_with_conf_data_recorded(tmp_path):
-    from tinyad.csvlog import read_logs
+    from tinyad.data.csvlog import read_logs
     from tinyad.config import load
     from tinyad.params import compose
 
@@ -233,7 +233,7 @@ def test_ingest_reads_a_recording_unchanged_with_conf_data_recorded(tmp_path):
 
 # ------------------------------------------------ log mode of the firmware
 def test_log_mode_reference_prints_one_reading_line_a_reading():
-    from tinyad.alerts import AlertRules, RawReading
+    from tinyad.device.alerts import AlertRules, RawReading
 
     rules = AlertRules(2, 2, 10, 200, 280, 300, 500)
     raws = [RawReading(60 * i, t, 40.0) for i, t in enumerate([24.0, 30.0, 30.0, float("nan"), 24.0, 24.0])]
@@ -252,7 +252,7 @@ def test_log_mode_reference_prints_one_reading_line_a_reading():
 
 
 def test_log_mode_param_becomes_a_build_flag():
-    from tinyad.firmware_build import build_flags
+    from tinyad.board.firmware_build import build_flags
     from tinyad.config import FirmwareConfig
 
     cfg = FirmwareConfig(envs=["host"], dht_pin=4, led_pin=2, buzzer_pin=25, baud=115200, status_every=10,
@@ -306,11 +306,11 @@ def test_log_mode_build_flag_makes_log_the_default(generated_dir, tmp_path):
 
 # ------------------------------------------- the recorder on a pseudo-terminal
 class Recording:
-    """``python -m tinyad.serial_monitor --record`` as a subprocess; its output lines in a queue."""
+    """``python -m tinyad.board.serial_monitor --record`` as a subprocess; its output lines in a queue."""
 
     def __init__(self, port: Path, csv: Path):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tinyad.serial_monitor", "--port", str(port), "--baud", "115200",
+            [sys.executable, "-m", "tinyad.board.serial_monitor", "--port", str(port), "--baud", "115200",
              "--record", str(csv), "--params", str(ROOT / "params.yaml"), "--retry-initial", "0.05",
              "--retry-max", "0.2"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -375,7 +375,7 @@ def wait_rows(csv: Path, n: int, timeout: float = 20.0) -> list[str]:
 
 
 def expected_rows(rows, use_humidity: bool) -> list[str]:
-    """What the recorder must write for these fed readings (see tinyad/serial_monitor.py)."""
+    """What the recorder must write for these fed readings (see tinyad/board/serial_monitor.py)."""
     from datetime import datetime, timezone
 
     from tests.test_firmware import raw_readings
@@ -449,7 +449,7 @@ def test_appending_to_a_file_without_a_final_newline_adds_one_instead_of_gluing_
     assert "its last line had no line end; added one" in out.getvalue()
     # and the file reads at ingest, every row
     from tinyad.config import CsvConfig
-    from tinyad.csvlog import read_log
+    from tinyad.data.csvlog import read_log
 
     cfg = CsvConfig(paths=[], timestamp_col="timestamp", temperature_col="temperature", humidity_col="humidity",
                     label_col="", temperature_unit="C", timestamp_format="%Y-%m-%d %H:%M:%S", delimiter=",",
@@ -477,7 +477,7 @@ def test_an_incomplete_last_line_is_refused_and_the_file_left_as_it_was(tmp_path
 
 
 def test_record_into_a_directory_records_a_session_file_there_and_never_a_traceback(tmp_path, monkeypatch):
-    from tinyad import serial_monitor as sm
+    from tinyad.board import serial_monitor as sm
 
     folder = tmp_path / "raw"
     folder.mkdir()
@@ -495,7 +495,7 @@ def test_record_into_a_directory_records_a_session_file_there_and_never_a_traceb
     monkeypatch.undo()
     unwritable = tmp_path / "ro"
     unwritable.write_text("")  # a file where a folder is expected: the recording cannot be created
-    proc = subprocess.run([sys.executable, "-m", "tinyad.serial_monitor", "--record", str(unwritable / "s.csv"),
+    proc = subprocess.run([sys.executable, "-m", "tinyad.board.serial_monitor", "--record", str(unwritable / "s.csv"),
                            "--params", str(ROOT / "params.yaml"), "--port", str(tmp_path / "none"), "--give-up",
                            "0.01"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -507,7 +507,7 @@ def test_line_max_is_the_firmware_bound():
     import re
 
     header = (ROOT / "firmware" / "src" / "host" / "sim_input.h").read_text()
-    from tinyad.serial_monitor import LINE_MAX
+    from tinyad.board.serial_monitor import LINE_MAX
 
     assert int(re.search(r"#define SIM_LINE_MAX (\d+)", header).group(1)) == LINE_MAX == 4096
 

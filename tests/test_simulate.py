@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from tinyad.readings import write_parquet
+from tinyad.data.readings import write_parquet
 from tinyad.config import ConfigError, load_dict
-from tinyad.csvlog import IngestError
+from tinyad.data.csvlog import IngestError
 from tinyad.params import compose
-from tinyad.simulate import SUBKINDS, TYPE_OF, inject_anomalies, minutes_to_readings, simulate, simulate_background
+from tinyad.data.simulate import SUBKINDS, TYPE_OF, inject_anomalies, minutes_to_readings, simulate, simulate_background
 
 ROOT = Path(__file__).resolve().parents[1]
 

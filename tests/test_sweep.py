@@ -1,4 +1,4 @@
-"""Sweeps through the Hydra entry point (tinyad/sweep.py): preflight, grid, search, MLflow.
+"""Sweeps through the Hydra entry point (tinyad/tools/sweep.py): preflight, grid, search, MLflow.
 
 The fast tests check the override handling and the launcher configs; the slow ones
 run a real 4-point grid and a 4-trial Optuna search on a reduced dataset in a
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_worktree, run, tool_env
 
-from tinyad.sweep import (
+from tinyad.tools.sweep import (
     SweepError,
     compose,
     expand_grid,
@@ -126,7 +126,7 @@ def test_launcher_configs_compose_and_name_installed_plugins():
 
 def test_a_typo_fails_before_anything_runs(tmp_path):
     repo = copy_worktree(tmp_path / "repo")
-    proc = run([sys.executable, "-m", "tinyad.sweep", "-m", "model.hiddn=[8],[16,8]", "cluster.k=3,4"], repo,
+    proc = run([sys.executable, "-m", "tinyad.tools.sweep", "-m", "model.hiddn=[8],[16,8]", "cluster.k=3,4"], repo,
                check=False)
     assert proc.returncode == 2
     assert "model.hiddn" in proc.stderr and "error:" in proc.stderr
@@ -136,7 +136,7 @@ def test_a_typo_fails_before_anything_runs(tmp_path):
 def test_a_failing_point_fails_the_sweep_and_its_parent_run(tmp_path):
     """A point whose ingest fails (no such log): exit 1, parent run FAILED, nothing reported."""
     repo = copy_worktree(tmp_path / "repo")
-    proc = run([sys.executable, "-m", "tinyad.sweep", "-m", "data.source=csv", "data.csv.paths=[no/such/log.csv]",
+    proc = run([sys.executable, "-m", "tinyad.tools.sweep", "-m", "data.source=csv", "data.csv.paths=[no/such/log.csv]",
                 "hydra.launcher.n_jobs=1", "hydra.sweep.dir=multirun/bad"], repo, check=False)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "1 of 1 points failed" in proc.stderr and "no/such/log.csv" in proc.stdout + proc.stderr
@@ -172,7 +172,7 @@ def sweep_repo(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_grid_through_hydra_gives_one_child_run_a_point(sweep_repo):
     repo = sweep_repo
-    proc = run([sys.executable, "-m", "tinyad.sweep", "-m", f"model.hidden={GRID}", *SMALL,
+    proc = run([sys.executable, "-m", "tinyad.tools.sweep", "-m", f"model.hidden={GRID}", *SMALL,
                 "hydra.sweep.dir=multirun/grid"], repo, env=tool_env())
     sweep_dir = repo / "multirun/grid"
     log = proc.stdout + proc.stderr
@@ -204,7 +204,7 @@ def test_grid_through_hydra_gives_one_child_run_a_point(sweep_repo):
 @pytest.mark.slow
 def test_tiny_optuna_search_reports_a_front_and_a_configuration_within_budgets(sweep_repo):
     repo = sweep_repo
-    run([sys.executable, "-m", "tinyad.sweep", "sweep=optuna", "sweep.optuna.n_trials=4",
+    run([sys.executable, "-m", "tinyad.tools.sweep", "sweep=optuna", "sweep.optuna.n_trials=4",
          "sweep.optuna.population_size=2", "sweep.optuna.params={model.hidden: 'choice([4],[8],[16,8])'}",
          "model.learning_rate=interval(0.003,0.01)", *SMALL, "hydra.sweep.dir=multirun/search",
          # three epochs on six days: no point reaches the default quality floor, which would

@@ -37,7 +37,7 @@ LOG = "data/raw/room-temp-only.csv"
 
 def write_temperature_only_log(root: Path) -> pd.DataFrame:
     """The simulated room as a temperature-only log, the way a recorder would write it."""
-    from tinyad.simulate import simulate
+    from tinyad.data.simulate import simulate
 
     compose(SMALL, conf_dir=root / "conf", out=root / "params.yaml")
     table, _events = simulate(load(root / "params.yaml").data)
@@ -75,7 +75,7 @@ def test_ingest_read_the_log_without_humidity(temp_only):
 
 
 def test_model_has_one_input_per_temperature_feature(temp_only):
-    from tinyad.tflite_model import read_tflite
+    from tinyad.device.tflite_model import read_tflite
 
     scaler = json.loads((temp_only / "models/scaler.json").read_text())
     assert scaler["features"] == TEMP_ONLY

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyad import tracking as T
+from tinyad.tools import tracking as T
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -219,7 +219,7 @@ def test_unreachable_server_does_not_fail_and_prints_a_working_recovery_command(
     assert "MLflow tracking FAILED for store 'http://127.0.0.1:9'" in err
     assert "results are intact" in err
     cmd = _recovery_line(err)
-    assert "-m tinyad.tracking log" in cmd and "--uri http://127.0.0.1:9" in cmd
+    assert "-m tinyad.tools.tracking log" in cmd and "--uri http://127.0.0.1:9" in cmd
     assert digest(proj / "metrics") == before
     # the printed command works once the store is back (here: pointed at a reachable store)
     good = new_db("recovered.db")
@@ -271,20 +271,20 @@ def test_cli_logs_an_existing_run(tmp_path, clean_env, new_db):
     uri = new_db("cli.db")
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME")}
     env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.run([sys.executable, "-m", "tinyad.tracking", "log", "--uri", uri, "--experiment", "cli"],
+    proc = subprocess.run([sys.executable, "-m", "tinyad.tools.tracking", "log", "--uri", uri, "--experiment", "cli"],
                           cwd=proj, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = mlflow.MlflowClient(uri).get_run(proc.stdout.strip().splitlines()[-1])
     assert run.data.metrics["quantize.tflite_bytes"] == 3000
     arts = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(run.info.run_id)}
     assert {"models", "plots", "metrics"} <= arts  # default artifacts that exist
-    bad = subprocess.run([sys.executable, "-m", "tinyad.tracking", "log", "--params", "nope.yaml", "--uri", uri],
+    bad = subprocess.run([sys.executable, "-m", "tinyad.tools.tracking", "log", "--params", "nope.yaml", "--uri", uri],
                          cwd=proj, capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "nope.yaml: parameter file not found" in bad.stderr
 
 
 def test_mlflow_and_tensorflow_stay_out_of_imports():
-    code = ("import sys, tinyad.tracking, tinyad.metrics, tinyad.baselines, tinyad.latency, stages.evaluate; "
+    code = ("import sys, tinyad.tools.tracking, tinyad.evaluate.metrics, tinyad.evaluate.baselines, tinyad.evaluate.latency, stages.evaluate; "
             "print(sorted(m for m in ('mlflow', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -300,7 +300,7 @@ def test_simultaneous_runs_on_a_new_database_are_all_logged(tmp_path, clean_env)
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME")}
     env["PYTHONPATH"] = str(ROOT)
     projects = [fake_project(tmp_path / f"p{i}", accuracy=0.8 + i / 100) for i in range(4)]
-    procs = [subprocess.Popen([sys.executable, "-m", "tinyad.tracking", "log", "--uri", uri, "--experiment", "race"],
+    procs = [subprocess.Popen([sys.executable, "-m", "tinyad.tools.tracking", "log", "--uri", uri, "--experiment", "race"],
                               cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for p in projects]
     outs = [p.communicate(timeout=300) for p in procs]

@@ -26,7 +26,7 @@ def toy_data(n=600, f=4, seed=0):
 
 
 def test_class_weights_balance_the_classes_and_one_class_fails():
-    from tinyad.training import class_weights
+    from tinyad.learn.training import class_weights
 
     w = class_weights(np.array([0] * 90 + [1] * 10), "balanced")
     assert w == {0: pytest.approx(100 / 180), 1: pytest.approx(100 / 20)}
@@ -36,7 +36,7 @@ def test_class_weights_balance_the_classes_and_one_class_fails():
 
 
 def test_model_follows_the_config():
-    from tinyad.training import build_model
+    from tinyad.learn.training import build_model
 
     m = build_model(7, mcfg(hidden=[8, 4], dropout=0.2, activation="relu6"))
     dense = [l for l in m.layers if l.__class__.__name__ == "Dense"]
@@ -47,7 +47,7 @@ def test_model_follows_the_config():
 
 
 def test_training_is_deterministic_for_a_seed_and_learns():
-    from tinyad.training import train_model
+    from tinyad.learn.training import train_model
 
     X, y = toy_data()
     a = train_model(X[:400], y[:400], X[400:], y[400:], mcfg(epochs=15, learning_rate=0.03))
@@ -69,7 +69,7 @@ def test_train_stage_writes_model_history_and_metrics(tmp_path):
 
     main = stage_main("train")
     from tinyad.config import load
-    from tinyad.features import Scaler, feature_names
+    from tinyad.device.features import Scaler, feature_names
     from tinyad.params import compose
 
     import os
@@ -106,7 +106,7 @@ def test_train_stage_writes_model_history_and_metrics(tmp_path):
 
 
 def test_train_stage_rejects_a_scaler_for_other_features():
-    from tinyad.features import Scaler
+    from tinyad.device.features import Scaler
 
     sc = Scaler.from_json({"features": ["temp"], "mean": [0.0], "scale": [1.0]})
     with pytest.raises(ValueError, match=r"s.json: fitted on features \['temp'\]"):

@@ -13,17 +13,17 @@ import sys
 
 # command -> (module, one line of help); the module's main(argv) runs it
 COMMANDS: dict[str, tuple[str, str]] = {
-    "detect": ("tinyad.detect", "replay a CSV or serial log through the trained int8 model and the alert logic"),
-    "monitor": ("tinyad.serial_monitor", "watch the device's serial line, record its readings"),
-    "sweep": ("tinyad.sweep", "hyperparameter sweep (Hydra grid or Optuna), Pareto report"),
-    "power": ("tinyad.power", "energy per reading and battery life on the ESP32 (an estimate)"),
+    "detect": ("tinyad.tools.detect", "replay a CSV or serial log through the trained int8 model and the alert logic"),
+    "monitor": ("tinyad.board.serial_monitor", "watch the device's serial line, record its readings"),
+    "sweep": ("tinyad.tools.sweep", "hyperparameter sweep (Hydra grid or Optuna), Pareto report"),
+    "power": ("tinyad.board.power", "energy per reading and battery life on the ESP32 (an estimate)"),
     "params": ("tinyad.params", "compose conf/ into params.yaml (Hydra overrides allowed)"),
-    "exp": ("tinyad.headline", "dvc exp show with the headline figures only"),
-    "summary": ("tinyad.summary", "where the results of the last dvc repro are, and the headline"),
-    "log": ("tinyad.tracking", "log an existing pipeline run to MLflow (`tinyad log log`)"),
-    "pareto": ("tinyad.pareto", "the Pareto report of a finished sweep"),
-    "fleet": ("tinyad.fleet", "many rooms in one project: write fleet/, run the rooms in parallel, the fleet report"),
-    "pio": ("tinyad.pio", "run PlatformIO with the project-local, offline core"),
+    "exp": ("tinyad.evaluate.headline", "dvc exp show with the headline figures only"),
+    "summary": ("tinyad.tools.summary", "where the results of the last dvc repro are, and the headline"),
+    "log": ("tinyad.tools.tracking", "log an existing pipeline run to MLflow (`tinyad log log`)"),
+    "pareto": ("tinyad.tools.pareto", "the Pareto report of a finished sweep"),
+    "fleet": ("tinyad.tools.fleet", "many rooms in one project: write fleet/, run the rooms in parallel, the fleet report"),
+    "pio": ("tinyad.board.pio", "run PlatformIO with the project-local, offline core"),
 }
 
 

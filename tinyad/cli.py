@@ -1,7 +1,7 @@
 """How a stage ends: a user's mistake is one clear line, not a traceback.
 
 Every ``stages/<name>.py`` ends with ``raise SystemExit(run_stage(main, "<name>"))``.
-``run_stage`` first quiets TensorFlow (``tinyad.quiet``: before any stage imports
+``run_stage`` first quiets TensorFlow (``tinyad.tools.quiet``: before any stage imports
 it).  A bad parameter (``ConfigError``: the message names the full key), a missing
 or unreadable input file, or bad input data (``ValueError`` raised with a message
 naming the file and what was expected) prints ``<stage>: error: <message>`` on
@@ -81,7 +81,7 @@ def describe(exc: BaseException) -> str:
 
 def run_stage(main: Callable[[], int | None], name: str, quiet: bool = True) -> int:
     if quiet:
-        from tinyad.quiet import quiet_tensorflow
+        from tinyad.tools.quiet import quiet_tensorflow
 
         quiet_tensorflow()
     try:

@@ -52,7 +52,7 @@ def _check_span(key: str, pair: list, lo: float | None = None) -> None:
 
 @dataclass
 class AnomalyKindConfig:
-    """One kind of labelled anomaly (tinyad/simulate.py says exactly what each does).
+    """One kind of labelled anomaly (tinyad/data/simulate.py says exactly what each does).
 
     ``per_day`` events a day: the count is ``round(per_day * days)``, exact.
     ``temp_delta`` (deg C) and ``hum_delta`` (%RH) are drawn uniformly from
@@ -156,7 +156,7 @@ class NoiseConfig:
 class AnomaliesConfig:
     """Labelled anomalies injected into the simulated room or a real log.
 
-    Kinds and their types (``tinyad.simulate.TYPE_OF``): ``point``, ``dip`` and
+    Kinds and their types (``tinyad.data.simulate.TYPE_OF``): ``point``, ``dip`` and
     ``humidity`` are point anomalies, ``contextual`` is contextual, ``rise``,
     ``stuck`` and ``noise`` are collective.  Every duration is in minutes.
     """
@@ -252,7 +252,7 @@ class SimConfig:
 
 @dataclass
 class CsvConfig:
-    """Real logs (data.source == 'csv' or 'csv+inject'); tinyad/csvlog.py reads them."""
+    """Real logs (data.source == 'csv' or 'csv+inject'); tinyad/data/csvlog.py reads them."""
 
     # files or glob patterns; relative ones resolve against tinyad.paths.project_root()
     paths: list[str]
@@ -450,7 +450,7 @@ class ClusterConfig:
 
     ``contamination`` is the share of anomalous readings a user expects in the
     training history (the budget of the ``edge`` policy); the policies with
-    absolute evidence (``alarm``, ``stuck``) may add to it.  tinyad/labeling.py
+    absolute evidence (``alarm``, ``stuck``) may add to it.  tinyad/data/labeling.py
     documents each policy.
     """
 
@@ -540,7 +540,7 @@ class EvaluateConfig:
 # ------------------------------------------------------------------------ drift
 @dataclass
 class DriftConfig:
-    """Read by ``evaluate`` (the drift table, tinyad/drift.py).
+    """Read by ``evaluate`` (the drift table, tinyad/evaluate/drift.py).
 
     Sizes to evaluate per kind: ``temp_drift`` (deg C reached at the end of the test
     split), ``noise`` (noise std in deg C reached at the end), ``hum_offset`` (%RH).
@@ -572,10 +572,10 @@ class AlertsConfig:
     With ``calibrate`` the decision threshold is not ``decision_threshold`` but the
     most sensitive int8 code for which the device, replayed through this alert
     logic over the train and validation history, raises at most
-    ``max_false_alarms_per_week`` false alarms a week (``tinyad/calibration.py``);
+    ``max_false_alarms_per_week`` false alarms a week (``tinyad/learn/calibration.py``);
     ``decision_threshold`` is then only the fallback named in the report, and
     ``consecutive`` is the longest debounce: the calibration picks one from 1 to it
-    (``tinyad.calibration.device_alerts``).
+    (``tinyad.learn.calibration.device_alerts``).
     """
 
     decision_threshold: float
@@ -640,7 +640,7 @@ class FirmwareConfig:
 # ----------------------------------------------------------------------- serial
 @dataclass
 class SerialConfig:
-    """Read by ``python -m tinyad.serial_monitor`` (the monitor/recorder, no stage)."""
+    """Read by ``python -m tinyad.board.serial_monitor`` (the monitor/recorder, no stage)."""
 
     port: str
     # 0: firmware.baud
@@ -668,7 +668,7 @@ class SerialConfig:
 # ------------------------------------------------------------------------ power
 @dataclass
 class BatteryConfig:
-    """A battery and the converter to the 3.3 V rail, for the life estimate (tinyad/power.py)."""
+    """A battery and the converter to the 3.3 V rail, for the life estimate (tinyad/board/power.py)."""
 
     name: str
     capacity_mah: float
@@ -690,9 +690,9 @@ class BatteryConfig:
 
 @dataclass
 class PowerConfig:
-    """Energy per reading and battery life estimate (tinyad/power.py; no stage).
+    """Energy per reading and battery life estimate (tinyad/board/power.py; no stage).
 
-    The datasheet figures (ESP32, DHT22) are constants in tinyad/power.py with their
+    The datasheet figures (ESP32, DHT22) are constants in tinyad/board/power.py with their
     sources; the keys here are the assumptions that no datasheet gives.
     """
 

@@ -7,7 +7,7 @@ its data and model ``deps``, ``outs``, ``metrics`` and ``params``.  The project
 modules a stage imports are the other part of ``deps``; ``tests/test_dvc_deps.py``
 checks those against the imports.
 
-The sweep (``tinyad.sweep.run_point``) and the benchmarks run the same table with
+The sweep (``tinyad.tools.sweep.run_point``) and the benchmarks run the same table with
 ``run``: each stage as ``python -m stages.<name>`` with the table's argv, its paths
 under a work directory laid out like the project (``<work>/data/``, ``models/``,
 ``metrics/``, ``plots/``; the sources that no stage writes, ``data/raw`` and the

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from tinyad.config import Config, load
-from tinyad.features import Scaler, feature_names
+from tinyad.device.features import Scaler, feature_names
 
 
 def parse_args(description: str, argv: list[str] | None, *required: str, **optional: Any) -> argparse.Namespace:

@@ -4,7 +4,7 @@
   and the one file writer (every emitter goes through it);
 - :mod:`tinyad.codegen.model` (with :mod:`tinyad.codegen.requant`, the requantization
   folded into constants): the int8 model as plain C, bit-exact with TFLite Micro;
-- :mod:`tinyad.codegen.features`: the feature pipeline, bit-exact with tinyad/features.py;
+- :mod:`tinyad.codegen.features`: the feature pipeline, bit-exact with tinyad/device/features.py;
 - :mod:`tinyad.codegen.device_config`: the table of device constants and ``tinyad_config.h``;
 - :mod:`tinyad.codegen.emitters`: what the stage runs (inputs, emitters, metrics).
 """

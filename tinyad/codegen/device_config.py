@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tinyad.alerts import AlertRules
-from tinyad.calibration import decision_threshold, device_alerts
+from tinyad.device.alerts import AlertRules
+from tinyad.learn.calibration import decision_threshold, device_alerts
 from tinyad.codegen.cgen import banner, header_file, ident
 from tinyad.codegen.features import check_scaler, input_quant
 from tinyad.config import SLEEP_MODES, Config
-from tinyad.features import Scaler, feature_names, output_code_threshold
+from tinyad.device.features import Scaler, feature_names, output_code_threshold
 
 __all__ = ["DEVICE_CONSTANTS", "DeviceConstant", "generate_config_header"]
 
@@ -110,12 +110,12 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
             f" * probability is strictly above {threshold!r}, calibrated on the train+val history to",
             f" * alerts.max_false_alarms_per_week = {cfg.alerts.max_false_alarms_per_week!r}"
             f" (validation: {v.get('alerts_per_week', 0.0):.2f} alerts a week,",
-            f" * {v.get('false_alarms_per_week', 0.0):.2f} false alarms a week; tinyad/calibration.py). */",
+            f" * {v.get('false_alarms_per_week', 0.0):.2f} false alarms a week; tinyad/learn/calibration.py). */",
         ]
     else:
         how = [
             f" * probability is strictly above alerts.decision_threshold = {threshold!r}",
-            " * (tinyad.features.output_code_threshold / decide). */",
+            " * (tinyad.device.features.output_code_threshold / decide). */",
         ]
     fw = cfg.firmware
     values = _values(cfg, rules, reference_levels)

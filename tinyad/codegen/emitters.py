@@ -19,9 +19,9 @@ from tinyad.codegen.features import generate_features_c
 from tinyad.codegen.model import (TFLM_ARENA_MARGIN, model_config_header, model_data_sources, model_sizes,
                                   model_sources, tflm_arena_bytes)
 from tinyad.config import Config
-from tinyad.features import Scaler
+from tinyad.device.features import Scaler
 from tinyad.io import read_json
-from tinyad.tflite_model import Int8Model
+from tinyad.device.tflite_model import Int8Model
 
 __all__ = ["CodegenInputs", "EMITTERS", "check_quant", "codegen_metrics", "count_instructions", "generate_files",
            "read_evaluate_metrics"]
@@ -56,7 +56,7 @@ def emit_model(ctx: CodegenInputs) -> dict[str, str]:
 
 
 def emit_features(ctx: CodegenInputs) -> dict[str, str]:
-    """The device's feature pipeline, bit-exact with tinyad/features.py."""
+    """The device's feature pipeline, bit-exact with tinyad/device/features.py."""
     return generate_features_c(ctx.cfg.features, Scaler.load(ctx.scaler_path), ctx.quant, ctx.prefix)
 
 
@@ -135,7 +135,7 @@ COUNT_OPT = "-Os"  # the Arduino-ESP32 default, the build that ships
 
 def count_instructions(gen: Path, tflite: Path, macs: int, prefix: str) -> dict:
     """Instructions per inference of the generated C at -Os on x86-64 and rv32imc, and TFLM on x86-64."""
-    from tinyad import icount
+    from tinyad.board import icount
 
     with tempfile.TemporaryDirectory(prefix="codegen-count-") as tmp:
         work = Path(tmp)

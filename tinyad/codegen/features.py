@@ -1,7 +1,7 @@
 """Emit the device's feature pipeline in C, bit-exact with Python.
 
-``tinyad/features.py`` is the one definition of the model's inputs; this module turns
-that definition, the fitted :class:`~tinyad.features.Scaler` and the model's input
+``tinyad/device/features.py`` is the one definition of the model's inputs; this module turns
+that definition, the fitted :class:`~tinyad.device.features.Scaler` and the model's input
 quantization into plain C99 that computes the same int8 input vector from the same
 readings, bit for bit::
 
@@ -25,7 +25,7 @@ in ``firmware/lib/tinyad/tinyad_window.h``, which the generated ``.c`` includes:
 with ``-I firmware/lib/tinyad``.
 
 Exactness.  Each feature is computed with the integer sums and the float64 operations
-of the ``tinyad/features.py`` docstring, in the same order; scaling and quantization
+of the ``tinyad/device/features.py`` docstring, in the same order; scaling and quantization
 then do exactly what Python does, per feature: ``xs = (x - mean) / scale``, then
 ``v = xs / input_scale``, ``t = trunc(v)``, ``t += sign(v)`` when ``|v - t| >= 0.5``
 (``round_half_away``; no ``lround`` so that huge values cannot overflow a ``long``),
@@ -44,7 +44,7 @@ from typing import Any
 
 from tinyad.codegen.cgen import banner, double_literal as _double, header_file, ident
 from tinyad.config import FeaturesConfig
-from tinyad.features import (TOD_COS_COEF, TOD_QUARTER, TOD_SIN_COEF, TOD_STEP, WINDOW_KINDS, Scaler, feature_names,
+from tinyad.device.features import (TOD_COS_COEF, TOD_QUARTER, TOD_SIN_COEF, TOD_STEP, WINDOW_KINDS, Scaler, feature_names,
                              mdelta_half, uses_humidity)
 
 __all__ = ["feature_pipeline_ram", "generate_features_c", "input_quant", "check_scaler"]
@@ -82,7 +82,7 @@ def _needs(names: list[str], cfg: FeaturesConfig) -> dict[str, set[str]]:
         "range": {"minmax"}, "iqr": {"sorted"}, "mdelta": {"m2"}, "changes": {"changes"},
         "run": {"run"}, "step": set(),
     }
-    assert set(stat_of) == set(WINDOW_KINDS), "tinyad.features.WINDOW_KINDS and the C emitter disagree"
+    assert set(stat_of) == set(WINDOW_KINDS), "tinyad.device.features.WINDOW_KINDS and the C emitter disagree"
     needs: dict[str, set[str]] = {q: set() for q in QUANTITIES}
     for name in names:
         if name in ("temp", "hum", "tod_sin", "tod_cos", "weekend", "run"):
@@ -148,7 +148,7 @@ def _stats_code(q: str, buf: str, needs: set[str], P: str) -> list[str]:
 
 
 def _feature_expr(name: str, cfg: FeaturesConfig, n: int, P: str) -> tuple[list[str], str]:
-    """(statements, float64 expression) of one feature, as tinyad/features.py computes it."""
+    """(statements, float64 expression) of one feature, as tinyad/device/features.py computes it."""
     N = f"{P}_WINDOW"
     if name in ("temp", "hum"):
         buf = "f->temp" if name == "temp" else "f->hum"
@@ -222,7 +222,7 @@ def feature_pipeline_ram(features_cfg: FeaturesConfig) -> dict[str, int]:
 
 
 def _tod_code(P: str) -> str:
-    """``tod_sin_cos`` of tinyad/features.py in C: the same doubles, the same operations."""
+    """``tod_sin_cos`` of tinyad/device/features.py in C: the same doubles, the same operations."""
     def horner(var: str, coef: tuple[float, ...]) -> list[str]:
         lines = [f"    {var} = {_double(coef[-1])};"]
         lines += [f"    {var} = {_double(c)} + z * {var};" for c in coef[-2::-1]]
@@ -231,7 +231,7 @@ def _tod_code(P: str) -> str:
     return "\n".join([
         f"#define {P}_TOD_STEP {_double(TOD_STEP)} /* features.TOD_STEP: the double nearest 2*pi / 86400 */",
         "",
-        "/* sin and cos of 2*pi * sod / 86400 without libm, bit-exact with tinyad.features.tod_sin_cos:",
+        "/* sin and cos of 2*pi * sod / 86400 without libm, bit-exact with tinyad.device.features.tod_sin_cos:",
         " * integer quadrant and folding onto [0, pi/4], then Taylor polynomials (Horner) in double. */",
         "static void tod_sin_cos(uint32_t sod, double *sin_out, double *cos_out)",
         "{",
@@ -285,12 +285,12 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
     listing = "\n".join(f" *   in[{j}] = {nm}" for j, nm in enumerate(names))
     header = header_file(
         h_name,
-        banner(f"The feature pipeline of tinyad/features.py: window {n}, {nf} features "
+        banner(f"The feature pipeline of tinyad/device/features.py: window {n}, {nf} features "
                f"({', '.join(names)})."),
         "/*\n"
         + " * The model's inputs, in this order (features.names):\n"
         + listing + "\n"
-        + " * Bit-exact with tinyad/features.py only when compiled with -ffp-contract=off\n"
+        + " * Bit-exact with tinyad/device/features.py only when compiled with -ffp-contract=off\n"
         + " * (no fused multiply-add) and FLT_EVAL_METHOD == 0 (checked in the .c file).\n"
         + " */\n"
         + f"#define {P}_N_FEATURES {nf}\n\n"
@@ -338,7 +338,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
                            f"{P}_IN_SCALE_, {P}_IN_ZERO_POINT_); /* {name} */")
 
     c = (
-        banner(f"The feature pipeline of tinyad/features.py: window {n}, {nf} features, then "
+        banner(f"The feature pipeline of tinyad/device/features.py: window {n}, {nf} features, then "
                 "Scaler and the int8 input quantization, bit-exact with Python.")
         + f'#include "{h_name}"\n\n'
         + "#include <float.h>\n#include <math.h>\n#include <stdlib.h>\n"

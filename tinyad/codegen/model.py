@@ -45,8 +45,8 @@ import numpy as np
 
 from tinyad.codegen.cgen import BANNER, array, banner, float_literal, header_file, i64_literal, ident, rows, write_files
 from tinyad.codegen.requant import FusedRequant, ShiftRequant, fused_requant, shift_requant
-from tinyad.int8 import lut_for
-from tinyad.tflite_model import Dense, Int8Model, Lut, parse_tflite
+from tinyad.device.model import lut_for
+from tinyad.device.tflite_model import Dense, Int8Model, Lut, parse_tflite
 
 __all__ = [
     "BANNER",

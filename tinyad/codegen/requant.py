@@ -1,8 +1,9 @@
 """The requantization of a dense layer folded into constants for generated C (codegen only).
 
-Moved here from :mod:`tinyad.int8`, which keeps the Python twin of the device's int8
-arithmetic (TFLite's kernels, :func:`~tinyad.int8.run_model`); this module only bakes
-that arithmetic into constants the model emitter (:mod:`tinyad.codegen.model`) prints:
+Moved here from the int8 module (now :mod:`tinyad.device.model`), which keeps the
+Python twin of the device's int8 arithmetic (TFLite's kernels,
+:func:`~tinyad.device.model.run_model`); this module only bakes that arithmetic into
+constants the model emitter (:mod:`tinyad.codegen.model`) prints:
 
 - :class:`FusedRequant` / :func:`fused_requant`: one dense layer's requantization folded
   into a single 64-bit multiply-add and shift (bias, input and output zero points
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinyad.int8 import INT32_MAX, INT32_MIN, activation_range, fc_multipliers, multiply_by_quantized_multiplier
+from tinyad.device.model import INT32_MAX, INT32_MIN, activation_range, fc_multipliers, multiply_by_quantized_multiplier
 
 __all__ = ["FusedRequant", "fused_requant", "layer_ranges", "ShiftRequant", "shift_requant"]
 
@@ -77,7 +78,7 @@ def layer_ranges(weights: np.ndarray, x_lo: int, x_hi: int) -> tuple[np.ndarray,
 
 
 def fused_requant(layer, x_lo=-128, x_hi=127, verify: bool = True) -> FusedRequant:
-    """Fold a :class:`~tinyad.tflite_model.Dense` layer's requantization into constants.
+    """Fold a :class:`~tinyad.device.tflite_model.Dense` layer's requantization into constants.
 
     ``[x_lo, x_hi]`` is the range of the layer's input codes (scalars, or one bound per
     input: the previous layer's reachable outputs).

@@ -15,7 +15,7 @@
  * of normal readings; when `clear_after` normal readings in a row are seen, the alert
  * is CLEARED.  So with consecutive >= 2, a single spike never alerts.
  *
- * Mirrored exactly by tinyad/alerts.py (AlertState).
+ * Mirrored exactly by tinyad/device/alerts.py (AlertState).
  */
 #ifndef TINYAD_ALERTS_H
 #define TINYAD_ALERTS_H

@@ -1,4 +1,4 @@
-/* tinyad_baseline.c: see tinyad_baseline.h and tinyad/drift.py. */
+/* tinyad_baseline.c: see tinyad_baseline.h and tinyad/device/baseline.py. */
 #include "tinyad_baseline.h"
 
 /* floor(a / 2**shift) for any sign (C's / truncates toward zero, >> of a

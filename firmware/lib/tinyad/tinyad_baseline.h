@@ -1,6 +1,6 @@
 /*
  * tinyad_baseline.h: the drift remedy, a slowly adapting baseline correction of a
- * reading in integer tenths, equal bit for bit to tinyad/drift.py
+ * reading in integer tenths, equal bit for bit to tinyad/device/baseline.py
  * (baseline_correct; its module docstring defines the arithmetic).
  *
  * Portable C99, integers only.  The app applies it when built with

@@ -2,7 +2,7 @@
  * tinyad_format.h: the machine-readable serial lines (one JSON object a line).
  *
  * The schema is documented in firmware/README.md ("Serial lines") and mirrored by
- * tinyad/alerts.py.  Numbers are printed from integers only (tenths -> "24.1"), so
+ * tinyad/device/alerts.py.  Numbers are printed from integers only (tenths -> "24.1"), so
  * the device and the simulator print the same bytes.
  */
 #ifndef TINYAD_FORMAT_H

@@ -6,7 +6,7 @@
  * integer tenths (round half away from zero, as the Python side and a DHT22 do) or
  * into a fault reason.  A faulty reading raises a "fault" line and is kept out of the
  * feature window and of the alert logic: it never becomes a false alarm.
- * Mirrored exactly by tinyad/alerts.py (check_sample).
+ * Mirrored exactly by tinyad/device/alerts.py (check_sample).
  */
 #ifndef TINYAD_SAMPLE_H
 #define TINYAD_SAMPLE_H
@@ -44,7 +44,7 @@ typedef enum {
 #define TINYAD_DHT_ALLONES_HUM10 65535     /* raw 0xFFFF as humidity: 6553.5 */
 
 /* Local time t (seconds since 1970-01-01 00:00, a Thursday) -> seconds since the
- * week's Monday 00:00, as tinyad/features.py second_of_week(). */
+ * week's Monday 00:00, as tinyad/device/features.py second_of_week(). */
 #define TINYAD_SECONDS_PER_DAY 86400
 static inline uint32_t tinyad_second_of_week(int64_t t)
 {

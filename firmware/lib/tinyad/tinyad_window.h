@@ -6,7 +6,7 @@
  *
  * Header only (static inline, C99): the ring buffer of the last n valid readings,
  * the sort of a window copy for the order statistics, and the input quantization,
- * bit-exact with tinyad.features (quantize_input) when compiled with
+ * bit-exact with tinyad.device.features (quantize_input) when compiled with
  * -ffp-contract=off and FLT_EVAL_METHOD == 0 (the generated file checks both).
  */
 #ifndef TINYAD_WINDOW_H

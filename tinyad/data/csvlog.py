@@ -1,0 +1,563 @@
+"""Read real temperature/humidity logs (CSV) into the tidy readings table.
+
+``read_logs(csv_cfg, period_s)`` reads every file named in ``data.csv.paths`` (glob
+patterns allowed; relative paths resolve against ``tinyad.paths.project_root()``),
+maps the configured columns, converts deg F to deg C, parses timestamps, sorts,
+drops duplicated timestamps and puts the readings on a regular grid of
+``data.period_s``.  It returns the table described in ``docs/architecture.md``
+(timestamp, temperature, humidity, fault, label, anomaly_type, event_id) and a dict
+of counts for the data report.  ``tinyad.data.readings.build_readings`` (the ingest stage) calls it; tests call it directly.
+
+Validation
+----------
+Input that cannot be read raises ``IngestError`` whose message names the file, the
+line (as numbered in the file, header = line 1) and the column, and says what was
+expected: a missing file or a pattern that matches nothing, an empty file, a missing
+column (the columns present are listed), a row with more or fewer fields than the
+header (it would shift values: a decimal comma in a comma-separated log needs
+``data.csv.decimal: ","`` and another delimiter), a non-numeric cell, a byte that is
+not of ``data.csv.encoding``, a timestamp that cannot be parsed, a label that is not
+0/1 or a type name.  ``tinyad.data.plausibility.check_log`` then looks at the log as a
+whole (a deg F log read as deg C, humidity stuck at 0, a clock never set).
+
+Time zones
+----------
+Without ``data.csv.timezone`` the timestamps are the log's wall clock as written (a
+constant UTC offset is dropped); a UTC offset that changes, or an offset-free clock
+that goes back by ``DST_BACK_STEP`` (30 min to 2 h, a daylight-saving change), is
+refused with a message naming the key.  With it (an IANA name), offsets are converted
+and offset-free times are read as the zone's local time (the repeated autumn hour
+told apart by the order of the lines, ``ambiguous="infer"``; a time inside the
+skipped spring hour refused); the readings are put on the grid in UTC and
+``to_local_time`` turns the grid into the zone's wall clock, reporting each change.
+
+Sensor faults are data, not errors: they are flagged in ``fault``, their values set to
+NaN (both quantities: a DHT22 read succeeds or fails as a whole) and counted, never
+dropped.  Checked on the raw value, in this order:
+
+* ``dht_error``: the value is exactly -999 (what DHT libraries return on a failed
+  read, e.g. a checksum error) in either column;
+* ``impossible``: outside the DHT22's physical range, -40..80 deg C or 0..100 %RH
+  (after conversion to deg C), infinities included;
+* ``nan``: an empty cell or ``nan``/``NA``/``null``/``none`` in either column;
+* ``missing``: a grid period without any reading.
+
+When ``data.csv.humidity_col`` is empty the log has no humidity: the column is all
+NaN and that is not a fault.
+
+Resampling
+----------
+Each reading is assigned to the grid point nearest to it (the timestamp rounded to
+the period), so a clock that drifts by a second (``17:51:59`` after ``17:51:00``, as
+in the UCI occupancy logs) still gives one reading a period.  Exactly duplicated
+timestamps keep the last occurrence (``duplicates`` in the report); when two
+different timestamps round to the same grid point, the one nearest to it is kept
+(``merged``).  Values are rounded to ``data.csv.resolution`` (0.1, the DHT22's step).
+
+Labels (``data.csv.label_col``, optional): ``0``/``1`` (``1``: anomaly of unknown
+type, ``anomaly_type`` = ``unknown``), or a type name ``none``/``normal``,
+``point``, ``contextual``, ``collective``; an empty cell is unknown (-1).  Contiguous
+anomalous rows form one event.  Without a label column every row is -1/``unknown``.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tinyad.config import CsvConfig
+from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY, UNKNOWN_TYPE
+from tinyad.paths import project_root
+from tinyad.data.plausibility import check_log
+
+__all__ = [
+    "IngestError",
+    "COLUMNS",
+    "FAULT_KINDS",
+    "LOG_ANOMALY_TYPES",
+    "DHT_ERROR_VALUE",
+    "TEMP_RANGE_C",
+    "HUM_RANGE",
+    "resolve_paths",
+    "read_log",
+    "read_logs",
+    "flag_faults",
+    "to_grid",
+    "to_local_time",
+    "quantize",
+    "tidy_table",
+    "events_from_labels",
+]
+
+COLUMNS = ["timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id"]
+FAULT_KINDS = ("missing", "nan", "dht_error", "impossible")
+# the values of a log's anomaly_type column: normal, a type, or an anomaly of unknown type
+LOG_ANOMALY_TYPES = (NO_ANOMALY, *ANOMALY_TYPES, UNKNOWN_TYPE)
+DHT_ERROR_VALUE = -999.0
+TEMP_RANGE_C = (-40.0, 80.0)
+HUM_RANGE = (0.0, 100.0)
+MAX_GRID_ROWS = 20_000_000
+
+_NAN_CELLS = {"", "nan", "na", "n/a", "null", "none"}
+_LABELS = {  # a label cell (lower case) -> (label, anomaly_type)
+    **{cell: (0, NO_ANOMALY) for cell in ("0", "0.0", NO_ANOMALY, "normal", "false")},
+    **{cell: (1, UNKNOWN_TYPE) for cell in ("1", "1.0", "true", "anomaly")},
+    **{t: (1, t) for t in ANOMALY_TYPES},
+}
+
+
+class IngestError(ValueError):
+    """Input data that cannot be read: the message names file, line, column, expectation."""
+
+
+# ------------------------------------------------------------------- helpers
+def quantize(x: np.ndarray, resolution: float) -> np.ndarray:
+    """Round to multiples of ``resolution`` (0: unchanged), then to 6 decimals.
+
+    The second rounding makes 0.1-steps print and compare as the decimals they are
+    (``24.1``, not ``24.100000000000001``); NaN stays NaN.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if resolution <= 0:
+        return x.copy()
+    return np.round(np.round(x / resolution) * resolution, 6)
+
+
+def flag_faults(temperature: np.ndarray, humidity: np.ndarray, has_humidity: bool = True):
+    """Flag sensor faults on raw values (deg C); return (temperature, humidity, fault).
+
+    Faulty rows get NaN in both quantities.  ``fault`` is an object array of
+    ``""``/``dht_error``/``impossible``/``nan`` (precedence in that order of severity:
+    dht_error, impossible, nan).
+    """
+    t = np.asarray(temperature, dtype=np.float64).copy()
+    h = np.asarray(humidity, dtype=np.float64).copy()
+    n = len(t)
+    if not has_humidity:
+        h = np.full(n, np.nan)
+    fault = np.full(n, "", dtype=object)
+    nan = np.isnan(t) | (np.isnan(h) if has_humidity else False)
+    with np.errstate(invalid="ignore"):
+        impossible = ~np.isnan(t) & ((t < TEMP_RANGE_C[0]) | (t > TEMP_RANGE_C[1]))
+        if has_humidity:
+            impossible |= ~np.isnan(h) & ((h < HUM_RANGE[0]) | (h > HUM_RANGE[1]))
+    dht = t == DHT_ERROR_VALUE
+    if has_humidity:
+        dht |= h == DHT_ERROR_VALUE
+    fault[nan] = "nan"
+    fault[impossible] = "impossible"
+    fault[dht] = "dht_error"
+    bad = fault != ""
+    t[bad] = np.nan
+    h[bad] = np.nan
+    return t, h, fault
+
+
+def tidy_table(timestamp, temperature, humidity, fault, label, anomaly_type, event_id) -> pd.DataFrame:
+    """The interim table with the contract's column order and dtypes."""
+    ts = pd.DatetimeIndex(timestamp)
+    if ts.tz is not None:
+        ts = ts.tz_localize(None)
+    return pd.DataFrame({
+        "timestamp": ts.as_unit("ns"),
+        "temperature": np.asarray(temperature, dtype=np.float64),
+        "humidity": np.asarray(humidity, dtype=np.float64),
+        "fault": pd.array(np.asarray(fault, dtype=object), dtype="str"),
+        "label": np.asarray(label, dtype=np.int8),
+        "anomaly_type": pd.array(np.asarray(anomaly_type, dtype=object), dtype="str"),
+        "event_id": np.asarray(event_id, dtype=np.int32),
+    })
+
+
+def events_from_labels(label: np.ndarray, first_id: int = 0) -> np.ndarray:
+    """Event ids for contiguous runs of ``label == 1`` (``-1`` elsewhere)."""
+    label = np.asarray(label)
+    on = label == 1
+    start = on & ~np.concatenate([[False], on[:-1]])
+    ids = np.cumsum(start) - 1 + first_id
+    return np.where(on, ids, -1).astype(np.int32)
+
+
+# ----------------------------------------------------------------- reading
+def resolve_paths(patterns: list[str], root: str | Path | None = None) -> list[Path]:
+    """Files named by ``patterns`` (globs allowed), relative ones against the project root.
+
+    Each pattern must match at least one file; the result keeps the pattern order,
+    the matches of one pattern sorted by name, without repeats.
+    """
+    base = Path(root) if root is not None else project_root()
+    if not patterns:
+        raise IngestError("data.csv.paths: no CSV file named (expected a list of files or glob patterns)")
+    out: list[Path] = []
+    for pattern in patterns:
+        p = Path(pattern).expanduser()
+        full = p if p.is_absolute() else base / p
+        if glob.has_magic(str(pattern)):
+            matches = sorted(Path(m) for m in glob.glob(str(full)) if Path(m).is_file())
+            if not matches:
+                raise IngestError(f"{full}: no file matches this pattern (data.csv.paths entry {pattern!r})")
+        else:
+            if not full.is_file():
+                raise IngestError(f"{full}: file not found (data.csv.paths entry {pattern!r})")
+            matches = [full]
+        for m in matches:
+            if m not in out:
+                out.append(m)
+    return out
+
+
+def _numeric(cells: list[str], lines: np.ndarray, path: Path, col: str, decimal: str = ".") -> np.ndarray:
+    ser = pd.Series(cells, dtype=object)
+    if decimal != ".":
+        # a decimal-comma cell "24,5" reads as 24.5; a "." in it is then not a decimal mark
+        ser = ser.where(~ser.str.contains(".", regex=False), "bad").str.replace(decimal, ".", regex=False)
+    values = np.array(pd.to_numeric(ser, errors="coerce"), dtype=np.float64)
+    blank = np.array([c.strip().lower() in _NAN_CELLS for c in cells], dtype=bool)
+    bad = np.isnan(values) & ~blank
+    if bad.any():
+        i = int(np.argmax(bad))
+        mark = f" with the decimal mark {decimal!r} (data.csv.decimal)" if decimal != "." else ""
+        raise IngestError(
+            f"{path}: line {lines[i]}, column {col!r}: expected a number{mark}, got {cells[i]!r}"
+        )
+    values[blank] = np.nan
+    return values
+
+
+# a clock that goes back by this much in an offset-free log without data.csv.timezone looks
+# like the autumn daylight-saving change (30 min: Lord Howe Island; 2 h: the largest shift)
+DST_BACK_STEP = (pd.Timedelta(minutes=30), pd.Timedelta(hours=2))
+_TZ_HINT = "set data.csv.timezone to the log's IANA time zone (e.g. Europe/Berlin)"
+
+
+def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: str,
+                timezone: str = "") -> pd.DatetimeIndex:
+    """Parse a file's timestamps.
+
+    Without ``timezone``: the wall-clock time as written (a constant UTC offset is
+    dropped).  With it: UTC (naive), from the offsets when the log has them, else by
+    reading the times as local time in ``timezone``; ``read_logs`` converts the grid
+    back to the zone's wall clock.
+    """
+    ser = pd.Series(cells, dtype=object).str.strip()
+    want = f"format {fmt!r}" if fmt else "an ISO 8601 timestamp like '2015-02-04 17:51:00'"
+    mixed = False
+    try:
+        ts = pd.to_datetime(ser, format=fmt or "ISO8601", errors="coerce")
+    except (ValueError, TypeError) as exc:
+        if "Mixed timezones" not in str(exc):
+            raise IngestError(f"{path}: column {col!r}: timestamps cannot be parsed ({exc})") from None
+        mixed = True  # UTC offsets that change (daylight saving), or offsets on some lines only
+        ts = pd.to_datetime(ser, format=fmt or "ISO8601", errors="coerce", utc=True)
+    bad = ts.isna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise IngestError(
+            f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} (expected {want}; "
+            "set data.csv.timestamp_format)"
+        )
+    if mixed:
+        offsets = [_offset(c, fmt) for c in ser]
+        naive = [i for i, o in enumerate(offsets) if o is None]
+        if naive:
+            i = naive[0]
+            raise IngestError(
+                f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} has no UTC offset but other "
+                "lines have one (expected every timestamp with an offset, or none)"
+            )
+        if not timezone:
+            i = next(i for i in range(1, len(offsets)) if offsets[i] != offsets[i - 1])
+            raise IngestError(
+                f"{path}: line {lines[i]}, column {col!r}: the UTC offset changes from {_hhmm(offsets[i - 1])} "
+                f"to {_hhmm(offsets[i])} ({cells[i - 1]!r} then {cells[i]!r}, a daylight-saving change?); "
+                f"{_TZ_HINT} to convert the log to its local time"
+            )
+    idx = pd.DatetimeIndex(ts)
+    if idx.tz is not None:
+        if timezone:
+            return idx.tz_convert("UTC").tz_localize(None).as_unit("ns")
+        return idx.tz_localize(None).as_unit("ns")  # one constant offset: keep the wall-clock time
+    if not timezone:
+        step = idx[1:] - idx[:-1]
+        back = np.flatnonzero((step <= -DST_BACK_STEP[0]) & (step >= -DST_BACK_STEP[1]))
+        if len(back):
+            i = int(back[0]) + 1
+            raise IngestError(
+                f"{path}: line {lines[i]}, column {col!r}: the clock goes back from {cells[i - 1]!r} to "
+                f"{cells[i]!r}, as at a daylight-saving change; {_TZ_HINT} so that the repeated hour is kept "
+                "instead of being merged as duplicates"
+            )
+        return idx.as_unit("ns")
+    return _localize(idx, cells, lines, path, col, timezone)
+
+
+def _offset(cell: str, fmt: str):
+    """A timestamp's UTC offset (a timedelta), or None when it has none."""
+    t = pd.to_datetime(cell, format=fmt or "ISO8601")
+    return t.utcoffset()
+
+
+def _hhmm(offset) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _localize(idx: pd.DatetimeIndex, cells: list[str], lines: np.ndarray, path: Path, col: str,
+              timezone: str) -> pd.DatetimeIndex:
+    """Offset-free local times in ``timezone`` -> naive UTC.
+
+    The repeated autumn hour is told apart by the order of the lines (pandas'
+    ``ambiguous="infer"``); a time in the skipped spring hour cannot be on a correct
+    clock and is refused.
+    """
+    amb = np.asarray(idx.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").isna())
+    gap = np.asarray(idx.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").isna()) & ~amb
+    if gap.any():
+        i = int(np.argmax(gap))
+        raise IngestError(
+            f"{path}: line {lines[i]}, column {col!r}: {cells[i]!r} does not exist in {timezone} (the hour "
+            "skipped when the clocks go forward); expected a local time of data.csv.timezone"
+        )
+    if not amb.any():
+        return idx.tz_localize(timezone).tz_convert("UTC").tz_localize(None).as_unit("ns")
+    try:
+        local = idx.tz_localize(timezone, ambiguous="infer")
+    except ValueError:
+        i = int(np.argmax(amb))
+        raise IngestError(
+            f"{path}: line {lines[i]}, column {col!r}: {cells[i]!r} falls in the hour repeated when the clocks "
+            f"go back in {timezone}, and the order of the lines does not tell which of the two it is "
+            "(expected the readings of that night in the order they were taken)"
+        ) from None
+    return local.tz_convert("UTC").tz_localize(None).as_unit("ns")
+
+
+def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
+    """Read one CSV file as it is (no sorting or resampling).
+
+    Returns columns timestamp (naive; UTC when ``data.csv.timezone`` is set, else the
+    log's wall clock), temperature (deg C), humidity, fault, label, anomaly_type, line
+    (line number in the file) and file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: file not found")
+    wanted = [("data.csv.timestamp_col", cfg.timestamp_col), ("data.csv.temperature_col", cfg.temperature_col)]
+    if cfg.humidity_col:
+        wanted.append(("data.csv.humidity_col", cfg.humidity_col))
+    if cfg.label_col:
+        wanted.append(("data.csv.label_col", cfg.label_col))
+    try:
+        header, index, cols, lines = _read_rows(path, cfg, wanted)
+    except UnicodeDecodeError:
+        raise IngestError(_decode_error(path, cfg.encoding)) from None
+    if not lines:
+        raise IngestError(f"{path}: empty file (a header but no data lines)")
+    line_arr = np.asarray(lines, dtype=np.int64)
+    ts = _timestamps(cols[cfg.timestamp_col], line_arr, path, cfg.timestamp_col, cfg.timestamp_format, cfg.timezone)
+    temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
+    n = len(line_arr)
+    hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
+           if cfg.humidity_col else np.full(n, np.nan))
+    return _finish(path, cfg, cols, line_arr, ts, temp, hum)
+
+
+def _encoding(name: str) -> str:
+    """The codec that reads ``data.csv.encoding``; UTF-8 also skips a byte-order mark."""
+    import codecs
+
+    return "utf-8-sig" if codecs.lookup(name).name == "utf-8" else name
+
+
+def _decode_error(path: Path, encoding: str) -> str:
+    """Where a file stops being ``encoding``: the line, the column and the byte."""
+    data = path.read_bytes()
+    for line_no, raw in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            raw.decode(_encoding(encoding) if line_no == 1 else encoding)
+        except UnicodeDecodeError as exc:
+            byte = raw[exc.start:exc.start + 1].hex()
+            return (f"{path}: line {line_no}, byte {exc.start + 1} of the line: 0x{byte} is not valid {encoding} "
+                    f"(set data.csv.encoding to the file's encoding, e.g. latin-1 or cp1252)")
+    return f"{path}: not valid {encoding} text (set data.csv.encoding to the file's encoding, e.g. latin-1 or cp1252)"
+
+
+def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
+    """Header, column indices, the wanted cells and their line numbers; every row as wide as the header."""
+    with path.open(newline="", encoding=_encoding(cfg.encoding)) as fh:
+        reader = csv.reader(fh, delimiter=cfg.delimiter)
+        header = next(reader, None)
+        while header is not None and not any(c.strip() for c in header):
+            header = next(reader, None)  # leading blank lines
+        if header is None:
+            raise IngestError(f"{path}: empty file (expected a header line naming the columns)")
+        header = [c.strip() for c in header]
+        index = {}
+        for key, name in wanted:
+            if name not in header:
+                raise IngestError(
+                    f"{path}: line {reader.line_num}: column {name!r} ({key}) not found; "
+                    f"columns present: {header} (delimiter {cfg.delimiter!r})"
+                )
+            index[name] = header.index(name)
+        cols = {name: [] for _, name in wanted}
+        lines: list[int] = []
+        width = len(header)
+        for row in reader:
+            if not row or not any(c.strip() for c in row):
+                continue  # blank line
+            if len(row) != width:
+                # too many fields would shift every value after the extra one (a decimal comma
+                # in a comma-separated log, a stray column): refused, never guessed
+                hint = ""
+                if len(row) > width and cfg.delimiter == ",":
+                    hint = ("; a decimal comma? set data.csv.decimal: ',' with a data.csv.delimiter "
+                            "other than ','")
+                raise IngestError(
+                    f"{path}: line {reader.line_num}: expected {width} fields "
+                    f"({cfg.delimiter!r}-separated, as in the header), got {len(row)}: "
+                    f"{cfg.delimiter.join(row)!r}{hint}"
+                )
+            for name, j in index.items():
+                cols[name].append(row[j])
+            lines.append(reader.line_num)
+    return header, index, cols, lines
+
+
+def _finish(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts, temp: np.ndarray,
+            hum: np.ndarray) -> pd.DataFrame:
+    n = len(line_arr)
+    # -999 is checked on the raw value, before any unit conversion
+    dht = (temp == DHT_ERROR_VALUE) | (hum == DHT_ERROR_VALUE)
+    if cfg.temperature_unit == "F":
+        temp = np.where(dht, temp, (temp - 32.0) * 5.0 / 9.0)
+    temp, hum, fault = flag_faults(temp, hum, has_humidity=bool(cfg.humidity_col))
+    fault[dht] = "dht_error"
+    if cfg.label_col:
+        label = np.empty(n, dtype=np.int8)
+        atype = np.empty(n, dtype=object)
+        for i, cell in enumerate(cols[cfg.label_col]):
+            key = cell.strip().lower()
+            if key == "":
+                label[i], atype[i] = -1, UNKNOWN_TYPE
+                continue
+            if key not in _LABELS:
+                raise IngestError(
+                    f"{path}: line {line_arr[i]}, column {cfg.label_col!r}: expected a label 0/1 or one of "
+                    f"{', '.join((NO_ANOMALY, *ANOMALY_TYPES))}, got {cell!r}"
+                )
+            label[i], atype[i] = _LABELS[key]
+    else:
+        label = np.full(n, -1, dtype=np.int8)
+        atype = np.full(n, UNKNOWN_TYPE, dtype=object)
+    return pd.DataFrame({
+        "timestamp": ts, "temperature": temp, "humidity": hum, "fault": fault,
+        "label": label, "anomaly_type": atype, "line": line_arr, "file": str(path),
+    })
+
+
+# ---------------------------------------------------------------- resampling
+def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_labels: bool = False):
+    """Sort, de-duplicate and put readings on a regular grid; return (table, stats).
+
+    ``raw`` has the columns of ``read_log``.  Periods without a reading become rows
+    with fault ``missing``, NaN values and label -1/``unknown``.
+    """
+    if raw.empty:
+        raise IngestError("no readings to resample")
+    order = np.lexsort((np.arange(len(raw)), raw["timestamp"].to_numpy()))
+    df = raw.iloc[order].reset_index(drop=True)
+    dup = df["timestamp"].duplicated(keep="last").to_numpy()
+    n_dup = int(dup.sum())
+    df = df.loc[~dup].reset_index(drop=True)
+    freq = pd.Timedelta(seconds=period_s)
+    ts = pd.DatetimeIndex(df["timestamp"])
+    slot_ts = ts.round(freq)
+    # keep, for each grid point, the reading nearest to it (ties: the earlier)
+    dist = np.abs((ts - slot_ts).to_numpy().astype(np.int64))
+    key = np.lexsort((np.arange(len(df)), dist, slot_ts.to_numpy()))
+    slot_sorted = slot_ts.to_numpy()[key]
+    first = np.concatenate([[True], slot_sorted[1:] != slot_sorted[:-1]])
+    keep = np.sort(key[first])
+    n_merged = int(len(df) - len(keep))
+    df = df.iloc[keep].reset_index(drop=True)
+    slots = slot_ts.to_numpy()[keep]
+    start, end = slots[0], slots[-1]
+    n_rows = int((end - start) // np.timedelta64(period_s, "s")) + 1
+    if n_rows > MAX_GRID_ROWS:
+        raise IngestError(
+            f"the readings span {pd.Timestamp(start)} to {pd.Timestamp(end)}: {n_rows} periods of {period_s} s "
+            f"(more than {MAX_GRID_ROWS}); check the timestamps and data.period_s"
+        )
+    grid = pd.date_range(pd.Timestamp(start), periods=n_rows, freq=freq).as_unit("ns")
+    pos = ((slots - start) // np.timedelta64(period_s, "s")).astype(np.int64)
+    temp = np.full(n_rows, np.nan)
+    hum = np.full(n_rows, np.nan)
+    fault = np.full(n_rows, "missing", dtype=object)
+    label = np.full(n_rows, -1, dtype=np.int8)
+    atype = np.full(n_rows, UNKNOWN_TYPE, dtype=object)
+    temp[pos] = quantize(df["temperature"].to_numpy(), resolution)
+    hum[pos] = quantize(df["humidity"].to_numpy(), resolution)
+    fault[pos] = df["fault"].to_numpy(dtype=object)
+    label[pos] = df["label"].to_numpy()
+    atype[pos] = df["anomaly_type"].to_numpy(dtype=object)
+    event_id = events_from_labels(label) if has_labels else np.full(n_rows, -1, dtype=np.int32)
+    table = tidy_table(grid, temp, hum, fault, label, atype, event_id)
+    stats = {
+        "readings_read": int(len(raw)),
+        "duplicates": n_dup,
+        "merged": n_merged,
+    }
+    return table, stats
+
+
+def to_local_time(table: pd.DataFrame, timezone: str, period_s: int):
+    """The grid (naive UTC) in ``timezone``'s wall-clock time; return (table, report).
+
+    The rows stay one a period in real time: at the autumn change the wall clock
+    repeats an hour (both kept, ``repeated_rows`` counts the second pass), at the
+    spring change it skips one (no row is missing: ``skipped_periods`` counts the
+    wall-clock periods that did not happen).  ``changes`` lists each change.
+    """
+    utc = pd.DatetimeIndex(table["timestamp"]).tz_localize("UTC")
+    local = utc.tz_convert(timezone).tz_localize(None)
+    offset = (local - utc.tz_localize(None)).to_numpy()
+    changes, skipped = [], 0
+    for i in np.flatnonzero(offset[1:] != offset[:-1]) + 1:
+        before, after = pd.Timedelta(offset[i - 1]), pd.Timedelta(offset[i])
+        changes.append({
+            "utc": str(utc[i].tz_localize(None)), "local_before": str(local[i - 1]), "local_after": str(local[i]),
+            "offset_before": _hhmm(before), "offset_after": _hhmm(after),
+        })
+        if after > before:
+            skipped += int((after - before) // pd.Timedelta(seconds=period_s))
+    repeated = int(pd.Index(local).duplicated(keep="first").sum())
+    out = table.copy()
+    out["timestamp"] = local.as_unit("ns")
+    return out, {"name": timezone, "changes": changes, "repeated_rows": repeated, "skipped_periods": skipped}
+
+
+def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
+    """Read every configured log into one table on the ``period_s`` grid.
+
+    Returns ``(table, stats)``; stats holds ``files`` (list of paths),
+    ``rows_per_file``, ``readings_read``, ``duplicates`` and ``merged``, and with
+    ``data.csv.timezone`` the ``timezone`` report of ``to_local_time``, and
+    ``warnings``: what ``tinyad.data.plausibility.check_log`` found implausible (it raises
+    ``IngestError`` for what no room can produce).
+    """
+    paths = resolve_paths(list(cfg.paths), root)
+    logs = [read_log(p, cfg) for p in paths]
+    raw = pd.concat(logs, ignore_index=True)
+    table, stats = to_grid(raw, period_s, cfg.resolution, has_labels=bool(cfg.label_col))
+    if cfg.timezone:
+        table, stats["timezone"] = to_local_time(table, cfg.timezone, period_s)
+    stats["warnings"] = check_log(raw, cfg)
+    stats["files"] = [str(p) for p in paths]
+    stats["rows_per_file"] = {p.name: int(len(df)) for p, df in zip(paths, logs)}
+    return table, stats

@@ -1,0 +1,326 @@
+"""Pseudo-labels without ground truth: K-means clusters turned into normal/anomalous.
+
+K-means (scikit-learn, ``cluster.k`` clusters, ``cluster.n_init`` restarts, seed
+``cluster.seed``) is fitted on the *scaled* features of the valid train rows; every
+other valid row is assigned to its nearest centroid.  Then the policies listed in
+``cluster.policies`` decide, using the train rows only, which rows are anomalous
+(a row is anomalous when any listed policy says so).
+
+The default policies are ``edge``, ``alarm`` and ``stuck``: they hold on any room,
+because none of them depends on how many regimes (day/night, weekdays/weekends,
+heating seasons) a room has or how large each is.
+
+``edge`` (the contamination budget)
+    Learnt from Edge Impulse's K-means anomaly block: a row's score is its distance
+    to the nearest *edge* of a normal cluster, ``min_c (|x - mu_c| - r_c)`` in the
+    scaled feature space, with ``r_c`` the cluster's spread (RMS distance of its
+    train rows to its centroid).  Since the training history is not known to be
+    clean, K-means is fitted twice: once on every valid train row, then again on
+    the rows whose score is below the ``1 - 3 * cluster.contamination`` quantile
+    (the most outlying rows no longer pull a centroid towards them), and clusters
+    holding less than 1 % of the rows, or half the contamination budget, are not references
+    (a cluster that small may be made of anomalies alone: a stuck sensor's readings,
+    one long event).  A row
+    is anomalous when its score is above the ``1 - cluster.contamination``
+    quantile of the train rows' scores *and* beyond Tukey's far-out fence of those
+    scores (Q3 + 3 IQR): on the train split the policy flags at most
+    ``contamination`` of the rows, whatever the room, and fewer when fewer rows stand
+    out from the bulk (a room without anomalies: the real UCI office gets 0.35 %).
+    Rows that the absolute-evidence
+    policies below flag are left out of the fit and of the budget (a stuck sensor's
+    readings would otherwise use it up: they are the farthest of all).  Every cluster, large or
+    small, is a regime of the room; only distance from all of them is evidence.
+``alarm`` (absolute evidence)
+    A reading outside the seed's alarm band (``thresholds.temp_alarm``, and
+    ``thresholds.hum_alarm`` when humidity is used) is anomalous: the band is what
+    the user set for the room, and the device alerts on it anyway.
+``stuck`` (absolute evidence)
+    A reading whose ``run`` feature reached ``features.run_cap`` (temperature and
+    humidity repeated exactly for ``features.stuck_min`` minutes) is anomalous,
+    provided the cap is at least ``STUCK_MIN_READINGS`` readings: fewer repeats
+    (an hourly log) are no evidence of a stuck sensor.
+
+The older policies remain for comparison:
+
+``threshold``
+    A cluster is anomalous when the mean of its train rows' raw temperature lies
+    outside ``thresholds.temp_normal`` or (when humidity is used) the mean of their
+    raw humidity lies outside ``thresholds.hum_normal``: the seed's rule "normal is
+    23-25 deg C, 35-45 %RH" applied to the cluster's centroid in reading units.
+``small``
+    A cluster holding less than ``cluster.small_frac`` of the train rows is
+    anomalous: anomalies are rare, so rare regions of feature space are suspect.
+``distance``
+    After the two cluster policies, the remaining clusters are *normal*.  A row whose
+    Euclidean distance (scaled feature space) to the nearest normal centroid exceeds
+    the ``cluster.distance_quantile`` quantile of that same distance over the train
+    rows of normal clusters is anomalous, whatever its cluster: it catches anomalies
+    that K-means folded into a big normal cluster.
+
+If no cluster is left normal, labelling fails with a clear error (the policies are
+too aggressive for the data).  ``pseudo_label`` is -1 on rows that are not scored.
+
+Quality against ground truth (``scores``, ``scores_overall_and_by_type``): precision, recall and F1 of the anomalous
+label over the rows with a known label (``label`` != -1).  For one anomaly type T,
+the per-type scores are computed on the rows that are normal (``anomaly_type`` ==
+``none``) or of type T only; rows of other types are left out, so per-type precision
+counts the false alarms on normal rows against the hits on T.
+
+The module is pure (arrays in, objects out); ``stages/cluster.py`` does the I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tinyad.config import ClusterConfig, ThresholdsConfig
+from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY
+
+__all__ = ["PseudoLabeler", "STUCK_MIN_READINGS", "scores", "scores_overall_and_by_type"]
+
+STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
+TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
+REF_SHARE = 0.5  # edge: clusters under REF_SHARE * contamination of the rows are no reference,
+MIN_REF_SHARE = 0.01  # nor clusters under 1 % of them
+FENCE_IQR = 3.0  # edge: and only rows beyond Q3 + 3 IQR of the train scores (Tukey's far-out fence)
+
+
+@dataclass
+class PseudoLabeler:
+    """K-means plus the labelling policies (scikit-learn style: fit returns self)."""
+
+    cluster_cfg: ClusterConfig
+    thresholds: ThresholdsConfig
+    use_humidity: bool = True
+    kmeans_: Any = None
+    cluster_sizes_: np.ndarray | None = None
+    cluster_temp_: np.ndarray | None = None
+    cluster_hum_: np.ndarray | None = None
+    anomalous_clusters_: dict[int, list[str]] = field(default_factory=dict)
+    normal_clusters_: list[int] = field(default_factory=list)
+    distance_threshold_: float = float("inf")
+    run_cap: int | None = None  # features.run_cap (the stuck policy), None: no run feature
+    edge_kmeans_: Any = None
+    radius_: np.ndarray | None = None
+    edge_clusters_: list[int] = field(default_factory=list)
+    edge_threshold_: float = float("inf")
+    edge_fence_: float = float("inf")
+
+    def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None,
+            run: np.ndarray | None = None) -> "PseudoLabeler":
+        """Fit on the scaled features and raw readings of the valid train rows.
+
+        ``run`` (the unscaled run feature) lets the ``edge`` policy leave the rows the
+        absolute-evidence policies flag out of its fit and its budget.
+        """
+        from sklearn.cluster import KMeans
+
+        cfg = self.cluster_cfg
+        X = np.asarray(X_scaled, dtype=np.float64)
+        if X.ndim != 2 or len(X) < cfg.k:
+            raise ValueError(f"cluster: need at least cluster.k={cfg.k} valid train rows, got {len(X)}")
+        if not cfg.policies:
+            raise ValueError("cluster.policies: empty; expected at least one of edge, alarm, stuck, threshold, small, distance")
+        km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed)
+        assign = km.fit_predict(X)
+        self.kmeans_ = km
+        if "edge" in cfg.policies:
+            ev = self.evidence(temperature, humidity if self.use_humidity else None, run)
+            known = np.zeros(len(X), dtype=bool)
+            for flags in ev.values():
+                known |= flags
+            if (~known).sum() < cfg.k:
+                known[:] = False
+            self._fit_edge(X[~known], assign[~known])
+        k = cfg.k
+        self.cluster_sizes_ = np.bincount(assign, minlength=k)
+        temperature = np.asarray(temperature, dtype=np.float64)
+        self.cluster_temp_ = np.array([temperature[assign == c].mean() if self.cluster_sizes_[c] else np.nan for c in range(k)])
+        if humidity is not None and self.use_humidity:
+            humidity = np.asarray(humidity, dtype=np.float64)
+            self.cluster_hum_ = np.array([humidity[assign == c].mean() if self.cluster_sizes_[c] else np.nan for c in range(k)])
+        else:
+            self.cluster_hum_ = None
+
+        reasons: dict[int, list[str]] = {}
+        if "threshold" in cfg.policies:
+            lo, hi = self.thresholds.temp_normal
+            for c in range(k):
+                t = self.cluster_temp_[c]
+                out = not (lo <= t <= hi)
+                if self.cluster_hum_ is not None:
+                    hlo, hhi = self.thresholds.hum_normal
+                    out = out or not (hlo <= self.cluster_hum_[c] <= hhi)
+                if out:
+                    reasons.setdefault(c, []).append("threshold")
+        if "small" in cfg.policies:
+            frac = self.cluster_sizes_ / self.cluster_sizes_.sum()
+            for c in np.flatnonzero(frac < cfg.small_frac):
+                reasons.setdefault(int(c), []).append("small")
+        self.anomalous_clusters_ = reasons
+        self.normal_clusters_ = [c for c in range(k) if c not in reasons]
+        if not self.normal_clusters_:
+            raise ValueError(
+                f"cluster: every one of the {k} clusters is anomalous under policies {list(cfg.policies)}; "
+                "loosen cluster.small_frac or thresholds"
+            )
+        if "distance" in cfg.policies:
+            d = self.normal_distance(X)
+            in_normal = np.isin(assign, self.normal_clusters_)
+            self.distance_threshold_ = float(np.quantile(d[in_normal], cfg.distance_quantile))
+        else:
+            self.distance_threshold_ = float("inf")
+        return self
+
+    def _fit_edge(self, X: np.ndarray, assign: np.ndarray) -> None:
+        """The edge policy: trimmed refit, reference clusters, radii and the budget threshold."""
+        from sklearn.cluster import KMeans
+
+        cfg = self.cluster_cfg
+        self._set_edge_refs(self.kmeans_, X, assign)
+        keep = self.edge_score(X) <= np.quantile(self.edge_score(X), 1.0 - min(TRIM_FACTOR * cfg.contamination, 0.5))
+        if keep.sum() >= cfg.k:
+            km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(X[keep])
+            self.edge_kmeans_ = km
+            self._set_edge_refs(km, X[keep], km.labels_)
+        score = self.edge_score(X)
+        budget = float(np.quantile(score, 1.0 - cfg.contamination, method="higher"))  # at most the budget
+        q1, q3 = np.percentile(score, [25.0, 75.0])
+        self.edge_fence_ = float(q3 + FENCE_IQR * (q3 - q1))  # Tukey's far-out fence
+        self.edge_threshold_ = max(budget, self.edge_fence_)
+
+    def _set_edge_refs(self, km: Any, X: np.ndarray, assign: np.ndarray) -> None:
+        k = km.n_clusters
+        sizes = np.bincount(assign, minlength=k)
+        d = np.sqrt(((X - km.cluster_centers_[assign]) ** 2).sum(axis=1))
+        radius = np.array([np.sqrt(np.mean(d[assign == c] ** 2)) if sizes[c] else 0.0 for c in range(k)])
+        # a cluster smaller than half the expected anomaly share may be made of anomalies alone
+        least = max(MIN_REF_SHARE, REF_SHARE * self.cluster_cfg.contamination)
+        refs = [c for c in range(k) if sizes[c] and sizes[c] / sizes.sum() >= least]
+        if not refs:
+            refs = [int(np.argmax(sizes))]
+        self.edge_kmeans_ = km
+        self.radius_ = radius
+        self.edge_clusters_ = refs
+
+    def edge_score(self, X_scaled: np.ndarray) -> np.ndarray:
+        """Distance to the nearest edge of a reference cluster (negative inside one)."""
+        if self.radius_ is None:
+            raise ValueError("PseudoLabeler: the edge policy is not fitted")
+        cents = self.edge_kmeans_.cluster_centers_[self.edge_clusters_]
+        X = np.asarray(X_scaled, dtype=np.float64)
+        out = np.full(len(X), np.inf)
+        for c, mu in zip(self.edge_clusters_, cents):  # row blocks would not save much: few clusters
+            out = np.minimum(out, np.sqrt(((X - mu) ** 2).sum(axis=1)) - self.radius_[c])
+        return out
+
+    def evidence(self, temperature: np.ndarray | None, humidity: np.ndarray | None,
+                 run: np.ndarray | None) -> dict[str, np.ndarray]:
+        """The absolute-evidence policies' flags (``alarm``, ``stuck``) of these rows."""
+        out: dict[str, np.ndarray] = {}
+        pol = self.cluster_cfg.policies
+        if "alarm" in pol and temperature is not None:
+            from tinyad.evaluate.baselines import ThresholdRule  # the seed's alarm rule, one definition
+
+            out["alarm"] = ThresholdRule(self.thresholds, use_humidity=self.use_humidity).decision(temperature, humidity)
+        if "stuck" in pol and run is not None and self.run_cap is not None and self.run_cap >= STUCK_MIN_READINGS:
+            out["stuck"] = np.asarray(run, dtype=np.float64) >= self.run_cap
+        return out
+
+    def _check_fitted(self) -> None:
+        if self.kmeans_ is None:
+            raise ValueError("PseudoLabeler: not fitted")
+
+    def normal_distance(self, X_scaled: np.ndarray) -> np.ndarray:
+        """Distance of every row to the nearest normal centroid."""
+        self._check_fitted()
+        cents = self.kmeans_.cluster_centers_[self.normal_clusters_]
+        diff = np.asarray(X_scaled, dtype=np.float64)[:, None, :] - cents[None, :, :]
+        return np.sqrt((diff * diff).sum(axis=2)).min(axis=1)
+
+    def predict(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
+                humidity: np.ndarray | None = None, run: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(cluster, pseudo_label)`` of every row (int, int8 0/1).
+
+        ``temperature``/``humidity`` (raw readings) feed the ``alarm`` policy and
+        ``run`` (the unscaled run feature) the ``stuck`` policy; without them those
+        policies flag nothing.
+        """
+        return self.predict_reasons(X_scaled, temperature, humidity, run)[:2]
+
+    def predict_reasons(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
+                        humidity: np.ndarray | None = None, run: np.ndarray | None = None):
+        """``(cluster, pseudo_label, {policy: flags})``: which policy flagged each row."""
+        self._check_fitted()
+        X = np.asarray(X_scaled, dtype=np.float64)
+        assign = self.kmeans_.predict(X)
+        reasons: dict[str, np.ndarray] = {}
+        if self.anomalous_clusters_:
+            reasons["cluster"] = np.isin(assign, list(self.anomalous_clusters_))
+        if np.isfinite(self.distance_threshold_):
+            reasons["distance"] = self.normal_distance(X) > self.distance_threshold_
+        if "edge" in self.cluster_cfg.policies:
+            reasons["edge"] = self.edge_score(X) > self.edge_threshold_
+        reasons.update(self.evidence(temperature, humidity, run))
+        label = np.zeros(len(X), dtype=bool)
+        for flags in reasons.values():
+            label |= flags
+        return assign.astype(np.int64), label.astype(np.int8), reasons
+
+    def summary(self) -> dict[str, Any]:
+        self._check_fitted()
+        out: dict[str, Any] = {
+            "sizes": [int(v) for v in self.cluster_sizes_],
+            "mean_temperature": [round(float(v), 3) for v in self.cluster_temp_],
+            "anomalous_clusters": {str(c): r for c, r in sorted(self.anomalous_clusters_.items())},
+            "normal_clusters": [int(c) for c in self.normal_clusters_],
+            "distance_threshold": self.distance_threshold_ if np.isfinite(self.distance_threshold_) else None,
+        }
+        if self.radius_ is not None:
+            out["edge"] = {
+                "reference_clusters": [int(c) for c in self.edge_clusters_],
+                "radius": [round(float(self.radius_[c]), 4) for c in self.edge_clusters_],
+                "threshold": float(self.edge_threshold_),
+                "fence": float(self.edge_fence_),
+            }
+        if self.cluster_hum_ is not None:
+            out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
+        return out
+
+
+# -------------------------------------------------------------------- scoring
+def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | int]:
+    """Precision, recall, F1 of the positive (anomalous) class, with the counts."""
+    y_true = np.asarray(y_true).astype(bool)
+    y_pred = np.asarray(y_pred).astype(bool)
+    tp = int((y_true & y_pred).sum())
+    fp = int((~y_true & y_pred).sum())
+    fn = int((y_true & ~y_pred).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "n": int(len(y_true))}
+
+
+def scores_overall_and_by_type(label: np.ndarray, anomaly_type: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """``scores`` overall and one entry per anomaly type (rows normal or of that type).
+
+    ``label`` is 1/0/-1 (-1: unknown, left out); returns ``{}`` when no label is known.
+    (``tinyad.evaluate.metrics.scores_by_type`` is the per-type part alone, on known labels,
+    as evaluate reports it.)
+    """
+    label = np.asarray(label)
+    atype = np.asarray(anomaly_type).astype(str)
+    y_pred = np.asarray(y_pred).astype(bool)
+    known = label >= 0
+    if not known.any():
+        return {}
+    out: dict[str, Any] = {"overall": scores(label[known] == 1, y_pred[known])}
+    for t in ANOMALY_TYPES:
+        rows = known & ((atype == NO_ANOMALY) | (atype == t))
+        if ((atype == t) & known).any():
+            out[t] = scores(label[rows] == 1, y_pred[rows])
+    return out

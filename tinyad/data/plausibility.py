@@ -1,0 +1,125 @@
+"""Is this a room?  Plausibility checks of a real log, after it has been read.
+
+A log can be read without an error and still be wrong as a whole: a deg F log read
+with ``data.csv.temperature_unit: C`` is a "75 deg C room", a humidity column that
+is all zeros is not humidity, a device clock that was never set starts in 1970.
+``check_log`` looks at the readings of every file together (``tinyad.data.csvlog.read_logs``
+calls it) and
+
+* returns **warnings** for what a room could produce but rarely does, each naming the
+  likely mistake and the key to set (``ingest`` prints them and keeps them in
+  ``metrics/ingest.json``, ``warnings``);
+* raises ``IngestError`` (exit status 2) for what no room can produce.
+
+The bands are the constants below, and only here:
+
+===========================  ============================  =======================
+check                        band                          outside it
+===========================  ============================  =======================
+mean temperature             ``ROOM_TEMP_MEAN_C``          warning (deg F? deg C?)
+mean humidity                ``ROOM_HUM_MEAN``             warning
+humidity exactly 0 %RH       ``HUM_ZERO_MAX_SHARE`` of     error (no air is that dry
+                             the valid readings, at least  for that long)
+                             ``HUM_ZERO_MIN_READINGS``
+timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never set,
+                             ``CLOCK_AHEAD``               or set to the future)
+===========================  ============================  =======================
+
+Whether a log is long enough for ``cluster.k`` and the feature window is checked by
+``cluster`` (``tinyad.device.features.check_train_size``).
+
+Single readings outside the sensor's physical range are not checked here: they are
+``impossible`` sensor faults (``tinyad.data.csvlog.TEMP_RANGE_C``, ``HUM_RANGE``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tinyad.config import CsvConfig
+
+__all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD", "check_log"]
+
+# the mean indoor temperature of any heated, cooled or unconditioned room people keep
+# things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
+ROOM_TEMP_MEAN_C = (5.0, 40.0)
+# the mean relative humidity of a room (the UCI office in winter: 17-39 %RH)
+ROOM_HUM_MEAN = (5.0, 95.0)
+# at most this share of the valid humidity readings may be exactly 0 %RH (once there
+# are HUM_ZERO_MIN_READINGS of them: a lone 0 is a reading, a log of zeros is not a room)
+HUM_ZERO_MAX_SHARE = 0.5
+HUM_ZERO_MIN_READINGS = 10
+# no log of this device is older (a clock never set counts from 1970-01-01)
+CLOCK_EARLIEST = pd.Timestamp("2000-01-01")
+# nor later than the machine's clock by more than this (time zones and clock skew)
+CLOCK_AHEAD = pd.Timedelta(days=1)
+
+
+def _f_to_c(x: float) -> float:
+    return (x - 32.0) * 5.0 / 9.0
+
+
+def _c_to_f(x: float) -> float:
+    return x * 9.0 / 5.0 + 32.0
+
+
+def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None) -> list[str]:
+    """Warnings for ``raw`` (the rows of ``read_log``, every file); raises ``IngestError``.
+
+    ``now`` (default: the machine's clock, UTC) bounds the timestamps from above.
+    """
+    from tinyad.data.csvlog import IngestError
+
+    warnings: list[str] = []
+    files = ", ".join(sorted(set(raw["file"].astype(str)))) if len(raw) else "the log"
+    ts = pd.DatetimeIndex(raw["timestamp"])
+    latest = (now if now is not None else pd.Timestamp.now("UTC").tz_localize(None)) + CLOCK_AHEAD
+    for bad, what in ((ts < CLOCK_EARLIEST, f"before {CLOCK_EARLIEST.date()}"),
+                      (ts > latest, f"after {latest.floor('s')}, in the future")):
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise IngestError(
+                f"{raw['file'].iloc[i]}: line {raw['line'].iloc[i]}, column {cfg.timestamp_col!r}: the timestamp "
+                f"{ts[i]} is {what} ({int(bad.sum())} rows): the device's clock was not set; correct the "
+                "timestamps of the log (its time of day is a model feature)"
+            )
+    valid = (raw["fault"] == "").to_numpy()
+    temp = raw["temperature"].to_numpy(dtype=np.float64)[valid]
+    if len(temp):
+        mean = float(temp.mean())
+        lo, hi = ROOM_TEMP_MEAN_C
+        if not lo <= mean <= hi:
+            unit = cfg.temperature_unit
+            if unit == "C" and lo <= _f_to_c(mean) <= hi:
+                why = (f"as deg F it would be {_f_to_c(mean):.1f} deg C: a deg F log? "
+                       "set data.csv.temperature_unit: F")
+            elif unit == "F" and lo <= _c_to_f(mean) <= hi:
+                why = (f"read as deg C it would be {_c_to_f(mean):.1f} deg C: a deg C log? "
+                       "set data.csv.temperature_unit: C")
+            else:
+                why = f"is data.csv.temperature_col ({cfg.temperature_col!r}) the room's temperature?"
+            warnings.append(
+                f"{files}: the mean temperature is {mean:.1f} deg C (read as deg {unit}), outside "
+                f"{lo:g}-{hi:g} deg C where rooms are; {why}"
+            )
+    if cfg.humidity_col:
+        hum = raw["humidity"].to_numpy(dtype=np.float64)[valid]
+        hum = hum[np.isfinite(hum)]
+        if len(hum):
+            zero = float(np.mean(hum == 0.0))
+            if zero > HUM_ZERO_MAX_SHARE and int(np.sum(hum == 0.0)) >= HUM_ZERO_MIN_READINGS:
+                raise IngestError(
+                    f"{files}: column {cfg.humidity_col!r}: {zero:.0%} of the valid humidity readings are exactly "
+                    f"0 %RH (no room's air is that dry): a sensor stuck at 0 or not a humidity column; check "
+                    "data.csv.humidity_col ('' reads a temperature-only log)"
+                )
+            mean = float(hum.mean())
+            lo, hi = ROOM_HUM_MEAN
+            if not lo <= mean <= hi:
+                warnings.append(
+                    f"{files}: the mean humidity is {mean:.1f} %RH, outside {lo:g}-{hi:g} %RH where rooms are; "
+                    f"is data.csv.humidity_col ({cfg.humidity_col!r}) the relative humidity in %?"
+                )
+    return warnings
+

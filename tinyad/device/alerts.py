@@ -1,0 +1,299 @@
+"""The device's alert logic in Python: the reference the firmware is tested against.
+
+This mirrors, operation for operation, the portable C in ``firmware/lib/tinyad``:
+
+* ``check_sample`` = ``tinyad_sample_check`` (tinyad_sample.c): a raw reading
+  (floats as the sensor library reports them, and the read status) becomes integer
+  tenths or a fault reason (``timeout``, ``dht_error``, ``nan``, ``impossible``);
+* ``AlertState`` = ``tinyad_alert_step`` (tinyad_alerts.c): the model decision
+  (``score >= decision_q``, ``score`` the int8 output code) OR the seed's threshold
+  rules, ``consecutive`` anomalous valid readings in a row raise the alert,
+  ``clear_after`` normal ones in a row clear it; faulty readings never reach it;
+* ``firmware_lines`` = ``tinyad_app_step`` (tinyad_app.c) + ``tinyad_format_line``:
+  the serial lines the firmware prints, as parsed JSON objects, so that a
+  firmware-in-the-loop test compares them with the host simulator's output line by
+  line, in either mode (``"alert"``; ``"log"``: a ``reading`` line for every
+  reading in place of ``status`` and ``fault`` lines).  The schema is in
+  ``firmware/README.md``.
+
+Everything works on the same integers as the C code (readings in tenths, int8
+codes), so the comparison is exact.  ``alert_active`` runs the state machine over
+arrays of decisions for the evaluate stage.
+
+Run ``python -m tinyad.device.alerts --help`` to replay a CSV of readings with given scores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from tinyad.config import AlertsConfig, ThresholdsConfig
+
+__all__ = [
+    "MODES",
+    "AlertRules",
+    "AlertState",
+    "FAULTS",
+    "READ_ERROR",
+    "READ_OK",
+    "READ_TIMEOUT",
+    "RawReading",
+    "alert_active",
+    "check_sample",
+    "firmware_lines",
+    "tenths",
+]
+
+# Read status of the hardware layer (TINYAD_READ_* in tinyad_sample.h).
+READ_OK, READ_TIMEOUT, READ_ERROR = 0, 1, 2
+FAULTS = ("timeout", "dht_error", "nan", "impossible")
+MODES = ("alert", "log")  # firmware.mode; TINYAD_MODE_ALERT / TINYAD_MODE_LOG in tinyad_app.h
+
+# DHT22 range and the error values of DHT libraries, in tenths (tinyad_sample.h).
+TEMP10_MIN, TEMP10_MAX = -400, 800
+HUM10_MIN, HUM10_MAX = 0, 1000
+DHT_ERROR_VALUE10 = -9990  # -999.0
+DHT_ALLONES_TEMP10 = -32767  # raw 0xFFFF read as temperature
+DHT_ALLONES_HUM10 = 65535  # raw 0xFFFF read as humidity
+ROUNDABLE = 100000.0  # |x| at or above this is impossible (never rounded)
+NEVER = 128  # decision code meaning "the model never says anomalous"
+
+
+def tenths(x: float) -> int:
+    """``lround(x * 10.0)``: round half away from zero of the float64 product."""
+    y = float(x) * 10.0
+    t = math.trunc(y)
+    return int(t + (math.copysign(1.0, y) if abs(y - t) >= 0.5 else 0.0))
+
+
+@dataclass(frozen=True)
+class RawReading:
+    """One reading as the hardware layer hands it over (``tinyad_raw_t``)."""
+
+    t: int  # seconds
+    temp_c: float
+    humidity: float
+    status: int = READ_OK
+
+
+def _quantity(x: float) -> tuple[str, int]:
+    if not math.isfinite(x):
+        return "nan", 0
+    if not abs(x) < ROUNDABLE:
+        return "impossible", 0
+    return "", tenths(x)
+
+
+def check_sample(temp_c: float, humidity: float, status: int = READ_OK,
+                 use_humidity: bool = True) -> tuple[str, int, int | None]:
+    """Validate one raw reading: ``(fault, temp10, hum10)``.
+
+    ``fault`` is ``""`` for a valid reading, else one of ``FAULTS``.  ``hum10`` is
+    ``None`` when humidity is not used and is not a valid number (the firmware then
+    prints ``"hum": null``).  Same precedence as the C: read status, NaN, library
+    error values, physical range.
+    """
+    if status == READ_TIMEOUT:
+        return "timeout", 0, None
+    if status != READ_OK:
+        return "dht_error", 0, None
+    tf, t10 = _quantity(float(temp_c))
+    hf, h10 = _quantity(float(humidity))
+    if tf == "nan" or (use_humidity and hf == "nan"):
+        return "nan", 0, None
+    if (tf == "" and t10 in (DHT_ERROR_VALUE10, DHT_ALLONES_TEMP10)) or (
+        use_humidity and hf == "" and h10 in (DHT_ERROR_VALUE10, DHT_ALLONES_HUM10)
+    ):
+        return "dht_error", 0, None
+    if tf != "" or not TEMP10_MIN <= t10 <= TEMP10_MAX:
+        return "impossible", 0, None
+    if hf != "" or not HUM10_MIN <= h10 <= HUM10_MAX:
+        if use_humidity:
+            return "impossible", 0, None
+        return "", t10, None
+    return "", t10, h10
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """``tinyad_alert_cfg_t``: counts, the int8 decision code, alarm limits in tenths."""
+
+    consecutive: int
+    clear_after: int
+    decision_q: int  # anomalous when score >= decision_q (128: never)
+    temp_lo: int
+    temp_hi: int
+    hum_lo: int
+    hum_hi: int
+
+    def __post_init__(self) -> None:
+        if self.consecutive < 1 or self.clear_after < 1:
+            raise ValueError(f"AlertRules: consecutive and clear_after must be >= 1, got {self}")
+        if not -128 <= self.decision_q <= NEVER:
+            raise ValueError(f"AlertRules.decision_q: expected an int8 code or 128, got {self.decision_q}")
+
+    @classmethod
+    def from_config(cls, alerts: AlertsConfig, thresholds: ThresholdsConfig, decision_q: int) -> "AlertRules":
+        """From params (``alerts``, ``thresholds.temp_alarm/hum_alarm``) and the code
+        ``tinyad.device.features.output_code_threshold(quant, alerts.decision_threshold)``."""
+        return cls(
+            consecutive=int(alerts.consecutive),
+            clear_after=int(alerts.clear_after),
+            decision_q=int(decision_q),
+            temp_lo=tenths(thresholds.temp_alarm[0]),
+            temp_hi=tenths(thresholds.temp_alarm[1]),
+            hum_lo=tenths(thresholds.hum_alarm[0]),
+            hum_hi=tenths(thresholds.hum_alarm[1]),
+        )
+
+    def model(self, score: int | None) -> bool:
+        return score is not None and int(score) >= self.decision_q
+
+    def threshold(self, temp10: int, hum10: int | None) -> bool:
+        return (temp10 < self.temp_lo or temp10 > self.temp_hi
+                or (hum10 is not None and (hum10 < self.hum_lo or hum10 > self.hum_hi)))
+
+
+@dataclass
+class AlertState:
+    """``tinyad_alert_state_t`` and ``tinyad_alert_step``; ``step`` returns the event."""
+
+    consecutive: int
+    clear_after: int
+    active: bool = False
+    run_model: bool = False
+    run_threshold: bool = False
+    anomalous_run: int = 0
+    normal_run: int = 0
+
+    def reset(self) -> None:
+        self.active = self.run_model = self.run_threshold = False
+        self.anomalous_run = self.normal_run = 0
+
+    def step(self, model: bool, threshold: bool) -> tuple[str, bool, bool]:
+        """One valid reading's rule outcomes -> ``(event, model, threshold)``.
+
+        ``event`` is ``""``, ``"alert"`` (then the flags are the rules of the run
+        that raised it) or ``"clear"`` (then they are this reading's, i.e. false).
+        """
+        model, threshold = bool(model), bool(threshold)
+        if not self.active:
+            if model or threshold:
+                self.anomalous_run = min(self.anomalous_run + 1, 0xFFFF)
+                self.run_model |= model
+                self.run_threshold |= threshold
+                if self.anomalous_run >= self.consecutive:
+                    self.active = True
+                    self.normal_run = 0
+                    return "alert", self.run_model, self.run_threshold
+            else:
+                self.anomalous_run = 0
+                self.run_model = self.run_threshold = False
+            return "", model, threshold
+        if model or threshold:
+            self.normal_run = 0
+            return "", model, threshold
+        self.normal_run = min(self.normal_run + 1, 0xFFFF)
+        if self.normal_run >= self.clear_after:
+            self.reset()
+            return "clear", model, threshold
+        return "", model, threshold
+
+
+def alert_active(model: np.ndarray, threshold: np.ndarray, valid: np.ndarray,
+                 consecutive: int, clear_after: int) -> np.ndarray:
+    """Whether the alert is on after each row (invalid rows leave it as it was)."""
+    state = AlertState(consecutive, clear_after)
+    out = np.zeros(len(valid), dtype=bool)
+    for i, (m, th, v) in enumerate(zip(model, threshold, valid)):
+        if v:
+            state.step(bool(m), bool(th))
+        out[i] = state.active
+    return out
+
+
+def _reading_fields(t: int, temp10: int, hum10: int | None, score: int | None) -> dict[str, Any]:
+    return {"t": int(t), "temp": temp10 / 10, "hum": None if hum10 is None else hum10 / 10,
+            "score": None if score is None else int(score)}
+
+
+def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None], rules: AlertRules,
+                   status_every: int, use_humidity: bool = True, mode: str = "alert") -> list[dict[str, Any]]:
+    """The serial lines the firmware prints for these readings, as JSON objects.
+
+    ``scores[i]`` is the model's int8 output code for reading i, or ``None`` while
+    the feature window is not full; it is ignored for faulty readings (the firmware
+    neither pushes them into the window nor scores them).  ``mode="log"``: every
+    reading gives one ``reading`` line (a failed one ``temp``/``hum`` null and its
+    ``reason``), after the reading's ``alert``/``clear`` line; no ``status`` or
+    ``fault`` lines (``status_every`` is then unused).
+    """
+    if mode not in MODES:
+        raise ValueError(f"firmware_lines: mode must be one of {list(MODES)}, got {mode!r}")
+    log = mode == "log"
+    state = AlertState(rules.consecutive, rules.clear_after)
+    lines: list[dict[str, Any]] = []
+    valid_count = 0
+    readings = list(readings)
+    if len(scores) != len(readings):
+        raise ValueError(f"firmware_lines: {len(readings)} readings but {len(scores)} scores")
+    for raw, score in zip(readings, scores):
+        fault, t10, h10 = check_sample(raw.temp_c, raw.humidity, raw.status, use_humidity)
+        if fault:
+            if log:
+                lines.append({"t": int(raw.t), "event": "reading", "temp": None, "hum": None, "reason": fault})
+            else:
+                lines.append({"t": int(raw.t), "event": "fault", "reason": fault})
+            continue
+        model = rules.model(score)
+        threshold = rules.threshold(t10, h10)
+        event, ev_model, ev_threshold = state.step(model, threshold)
+        fields = _reading_fields(raw.t, t10, h10, score)
+        if event:
+            lines.append({"t": fields["t"], "event": event, **{k: fields[k] for k in ("temp", "hum", "score")},
+                          "model": ev_model, "threshold": ev_threshold})
+        if log:
+            lines.append({"t": fields["t"], "event": "reading", **{k: fields[k] for k in ("temp", "hum", "score")},
+                          "model": model, "threshold": threshold, "alert": state.active})
+            continue
+        valid_count += 1
+        if status_every > 0 and valid_count >= status_every:
+            valid_count = 0
+            lines.append({"t": fields["t"], "event": "status", **{k: fields[k] for k in ("temp", "hum", "score")},
+                          "model": model, "threshold": threshold, "alert": state.active})
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import csv
+    import json
+
+    from tinyad.config import load
+
+    ap = argparse.ArgumentParser(description="Replay readings (CSV t,temp,hum,score) through the alert logic "
+                                             "and print the firmware's serial lines.")
+    ap.add_argument("csv", help="CSV with columns t (seconds), temp, hum, score (empty: no score)")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--decision-q", type=int, required=True, help="int8 decision code (TINYAD_DECISION_Q)")
+    ap.add_argument("--mode", choices=MODES, default=None, help="firmware mode (default: params firmware.mode)")
+    args = ap.parse_args(argv)
+    cfg = load(args.params)
+    rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, args.decision_q)
+    readings, scores = [], []
+    with open(args.csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            readings.append(RawReading(int(row["t"]), float(row["temp"] or "nan"), float(row["hum"] or "nan")))
+            scores.append(int(row["score"]) if row.get("score") else None)
+    for line in firmware_lines(readings, scores, rules, cfg.firmware.status_every, cfg.features.use_humidity,
+                               args.mode or cfg.firmware.mode):
+        print(json.dumps(line, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""Alerts calibrated to a false-alarm budget that a user states in their own terms.
+
+A probability threshold of 0.5 means nothing to a user; "at most one false alarm a
+week" does.  ``calibrate_decision`` chooses the int8 decision code of the device
+(anomalous when the model's output code ``q >= code``) on the *history* the
+pipeline has, the train and validation splits, as follows:
+
+1. The device is replayed over the history exactly as it runs: the model's int8
+   codes (TensorFlow Lite Micro, the kernels the generated C equals) OR the seed's
+   alarm rule, through the alert state machine of ``tinyad/device/alerts.py``
+   (``alerts.consecutive`` / ``alerts.clear_after``), held over invalid readings.
+2. An alerting reading is *explained* when a pseudo-anomalous reading lies within
+   ``horizon`` readings of it, before, inside or after its alert (``horizon`` = the
+   feature window plus ``alerts.clear_after``: features stay raised for a window
+   after an event, so an alert may start just after the last labelled reading, and
+   the alert needs ``clear_after`` readings to clear; an early alert may lead the
+   label by as much).  The labelling (``tinyad/data/labeling.py``) flags at most
+   ``cluster.contamination`` of the history plus what the absolute-evidence
+   policies (alarm band, stuck sensor) find, so what can be explained is bounded by
+   what the user said to expect.  False alarms: an alert with no explained reading
+   counts one; an alert that is explained somewhere counts one more for every
+   ``horizon`` unexplained readings it holds (an alert that never clears would touch
+   every event and otherwise count none).
+3. Codes are tried from the least sensitive (127) downwards; the chosen code is the
+   lowest one reached before the false alarms on the history first exceed
+   ``alerts.max_false_alarms_per_week`` times the history's length in weeks.  (The
+   count is not monotone in the code, two alerts can merge into one, so the scan
+   stops at the first code over budget rather than picking any code within it.)
+   If even code 127 is over budget (the alarm band alone raises more), the model
+   never decides (code 128) and the report says so.
+4. The debounce (``alerts.consecutive``, anomalous readings in a row before an
+   alert) is chosen too: steps 1-3 run for every debounce from the configured
+   ``alerts.consecutive`` down to 1, and the one whose alerts reach the most
+   pseudo-anomalous events of the history wins (ties: the longer debounce; an
+   event is a run of labelled readings, runs fewer than ``horizon`` apart merged).
+   A room whose events last one reading (a lone spike, an hourly log) then alerts
+   on them; a room where single high readings are flicker keeps the longer
+   debounce, since with one reading the budget is spent before the events are
+   reached.
+   ``device_alerts(quant, alerts_cfg)`` is the alert logic every consumer runs.
+
+The chosen code, its debounce, its probability, and the alert figures it reached on the train and
+on the validation split go into ``models/quant.json`` (``decision``), the metrics
+and ``tinyad_config.h``; ``decision_threshold(quant, alerts_cfg)`` is what every
+consumer reads.
+
+The module is pure (arrays in, dicts out); ``tinyad.learn.quantization.calibrate`` runs the model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from tinyad.evaluate import metrics as M
+from tinyad.device.alerts import NEVER, alert_active
+from tinyad.config import AlertsConfig
+from tinyad.device.features import dequantize_output, output_code_threshold
+
+__all__ = ["calibrate_decision", "decision_threshold", "device_alerts", "events_alerted", "false_alarms", "history_alerts"]
+
+SECONDS_PER_WEEK = 7 * 86400.0
+
+
+def history_alerts(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, code: int,
+                   alerts: AlertsConfig) -> np.ndarray:
+    """Alert state after each row: model ``codes >= code`` OR ``rule``, held over invalid rows."""
+    model = np.asarray(valid, dtype=bool) & (np.asarray(codes, dtype=np.int64) >= int(code))
+    return alert_active(model, np.asarray(rule, dtype=bool), valid, alerts.consecutive, alerts.clear_after)
+
+
+def false_alarms(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> int:
+    """False alarms of an alert sequence against the pseudo-labels (module docstring, step 2)."""
+    alerts = np.asarray(alerts, dtype=bool)
+    marks = np.flatnonzero(np.asarray(pseudo) == 1)
+    horizon = max(int(horizon), 1)
+    count = 0
+    for a, b in M.runs(alerts):
+        inside = marks[(marks >= a - horizon) & (marks < b + horizon)]
+        if len(inside) == 0:
+            count += 1
+            continue
+        rows = np.arange(a, b)
+        j = np.clip(np.searchsorted(inside, rows), 1, len(inside)) - 1
+        near = np.minimum(np.abs(rows - inside[j]), np.abs(rows - inside[np.minimum(j + 1, len(inside) - 1)]))
+        count += int(np.ceil((near > horizon).sum() / horizon))
+    return count
+
+
+def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, seconds: float,
+                   horizon: int) -> dict[str, Any]:
+    """The history's alert figures: ``tinyad.evaluate.metrics.alert_counts`` (as the evaluation counts
+    them) over ``seconds`` of history, plus the false alarms against the pseudo-labels."""
+    counts = M.alert_counts(alerts, valid)
+    raised = counts["alerts"]
+    weeks = seconds / SECONDS_PER_WEEK
+    fa = false_alarms(alerts, pseudo, horizon)
+    return {
+        "alerts": raised,
+        "alerts_per_week": raised / weeks,
+        "false_alarms": fa,
+        "false_alarms_per_week": fa / weeks,
+        "flagged_share": counts["flagged_share"],
+        "weeks": weeks,
+    }
+
+
+def _scan(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, pseudo: np.ndarray, seconds: float,
+          budget: float, alerts: AlertsConfig, horizon: int) -> tuple[int, int]:
+    """Step 3 for one debounce: the chosen code and the number of codes tried."""
+    chosen, tried = NEVER, 0
+    candidates = sorted({int(c) for c in np.unique(codes[valid])} | {127}, reverse=True)
+    for c in candidates:
+        fig = _alert_figures(history_alerts(codes, rule, valid, c, alerts), pseudo, valid, seconds, horizon)
+        tried += 1
+        if fig["false_alarms"] > budget:
+            break
+        chosen = c
+    return chosen, tried
+
+
+def pseudo_event_spans(pseudo: np.ndarray, horizon: int) -> list[tuple[int, int]]:
+    """The history's pseudo-anomalous events: runs of labelled rows, merged when fewer
+    than ``horizon`` readings apart (one event whose labels flicker is one event)."""
+    spans: list[tuple[int, int]] = []
+    for a, b in M.runs(np.asarray(pseudo) == 1):
+        if spans and a - spans[-1][1] < int(horizon):
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def events_alerted(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> tuple[int, int]:
+    """(pseudo-anomalous events with the alert active inside them or within ``horizon``
+    readings after their end, all such events): step 4 of the module docstring."""
+    alerts = np.asarray(alerts, dtype=bool)
+    spans = pseudo_event_spans(pseudo, horizon)
+    hit = sum(bool(alerts[a:min(b + int(horizon), len(alerts))].any()) for a, b in spans)
+    return hit, len(spans)
+
+
+def calibrate_decision(
+    codes: np.ndarray,
+    rule: np.ndarray,
+    valid: np.ndarray,
+    pseudo: np.ndarray,
+    split: np.ndarray,
+    period_s: float,
+    alerts: AlertsConfig,
+    quant: dict[str, Any],
+    horizon: int,
+) -> dict[str, Any]:
+    """The decision code and debounce for the false-alarm budget (see the module docstring).
+
+    Every argument is per history row in time order (train then val): ``codes`` the
+    model's int8 output (any value where not ``valid``), ``rule`` the seed's alarm
+    rule, ``valid`` scored rows, ``pseudo`` the pseudo-labels (1 anomalous),
+    ``split`` "train"/"val".  Returns ``{"code", "consecutive", "threshold",
+    "probability", "budget_per_week", "debounce": per debounce tried, "history":
+    figures, "train": figures, "val": figures, ...}``.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    rule = np.asarray(rule, dtype=bool)
+    valid = np.asarray(valid, dtype=bool)
+    pseudo = np.asarray(pseudo, dtype=np.int64)
+    split = np.asarray(split).astype(str)
+    n = len(codes)
+    for name, a in (("rule", rule), ("valid", valid), ("pseudo", pseudo), ("split", split)):
+        if len(a) != n:
+            raise ValueError(f"calibrate_decision: {name} has {len(a)} rows, codes {n}")
+    if n == 0 or not valid.any():
+        raise ValueError("calibrate_decision: no valid history row to calibrate on")
+    seconds = n * float(period_s)
+    budget = float(alerts.max_false_alarms_per_week) * seconds / SECONDS_PER_WEEK
+    longest = int(alerts.consecutive)
+    consecutive, chosen, tried, best_hit = longest, NEVER, 0, -1
+    tried_all: dict[str, dict[str, Any]] = {}
+    for d in range(longest, 0, -1):  # longest first: ties keep the longer debounce
+        with_d = replace(alerts, consecutive=d)
+        code, n_tried = _scan(codes, rule, valid, pseudo, seconds, budget, with_d, horizon)
+        on = history_alerts(codes, rule, valid, code, with_d)
+        hit, n_events = events_alerted(on, pseudo, horizon)
+        fa = false_alarms(on, pseudo, horizon)
+        tried_all[str(d)] = {"code": int(code), "pseudo_events_alerted": int(hit), "pseudo_events": int(n_events),
+                             "false_alarms": int(fa)}
+        tried += n_tried
+        if hit > best_hit:
+            consecutive, chosen, best_hit = d, code, hit
+    alerts = replace(alerts, consecutive=consecutive)
+    out: dict[str, Any] = {
+        "code": int(chosen),
+        "consecutive": int(consecutive),
+        "budget_per_week": float(alerts.max_false_alarms_per_week),
+        "horizon_readings": int(horizon),
+        "history_weeks": seconds / SECONDS_PER_WEEK,
+        "codes_tried": tried,
+        "debounce": tried_all,
+        "method": (
+            "for each debounce alerts.consecutive..1, the lowest int8 code before the device's false alarms "
+            "(alerts, or horizon-long stretches of them, with no pseudo-anomalous reading within the horizon) "
+            "on train+val first exceed alerts.max_false_alarms_per_week; then the debounce whose alerts reach "
+            "the most pseudo-anomalous events (ties: the longer one); tinyad/learn/calibration.py"
+        ),
+    }
+    if chosen == NEVER:
+        out["threshold"] = 1.0
+        out["probability"] = None
+        out["note"] = "even the least sensitive code is over budget: the alarm rule alone raises more alerts"
+    else:
+        hi = float(dequantize_output(np.array([chosen]), quant)[0])
+        lo = float(dequantize_output(np.array([chosen - 1]), quant)[0]) if chosen > -128 else hi - 1e-9
+        out["probability"] = hi
+        out["threshold"] = max((lo + hi) / 2.0, 0.0)  # strictly between the codes: maps back to `chosen`
+        if output_code_threshold(quant, out["threshold"]) != chosen:
+            raise AssertionError(f"calibrate_decision: threshold {out['threshold']} does not map back to code {chosen}")
+    alerts_on = history_alerts(codes, rule, valid, chosen, alerts)
+    out["history"] = _alert_figures(alerts_on, pseudo, valid, seconds, horizon)
+    for s in ("train", "val"):
+        rows = split == s
+        if rows.any():
+            a = history_alerts(codes[rows], rule[rows], valid[rows], chosen, alerts)
+            out[s] = _alert_figures(a, pseudo[rows], valid[rows], rows.sum() * float(period_s), horizon)
+    return out
+
+
+def device_alerts(quant: dict[str, Any], alerts: AlertsConfig) -> AlertsConfig:
+    """The alert logic the device runs: ``alerts`` with the calibrated debounce when quant.json has it."""
+    dec = quant.get("decision") if isinstance(quant, dict) else None
+    if alerts.calibrate and isinstance(dec, dict) and dec.get("consecutive") is not None:
+        d = dec["consecutive"]
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= alerts.consecutive:
+            raise ValueError(f"quant.json: decision.consecutive must be an integer in 1..alerts.consecutive "
+                             f"({alerts.consecutive}), got {d!r}; rerun the quantize stage")
+        return replace(alerts, consecutive=d)
+    return alerts
+
+
+def decision_threshold(quant: dict[str, Any], alerts: AlertsConfig, lenient: bool = False) -> float:
+    """The probability threshold the device uses: the calibrated one when quant.json has it.
+
+    With ``alerts.calibrate`` quant.json must hold the calibrated ``decision.threshold``
+    (codegen, ``tinyad.tools.detect``: the device runs it); without, ``alerts.decision_threshold``.
+    ``lenient`` (the evaluation, which scores whatever quant.json it is given):
+    ``decision.threshold`` whenever quant.json has one, else ``alerts.decision_threshold``.
+    A ``decision.threshold`` that is not a probability in [0, 1] is an error.
+    """
+    dec = quant.get("decision") if isinstance(quant, dict) else None
+    has = isinstance(dec, dict) and dec.get("threshold") is not None
+    if has and (lenient or alerts.calibrate):
+        thr = dec["threshold"]
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not (math.isfinite(thr) and 0.0 <= thr <= 1.0):
+            raise ValueError(f"quant.json: decision.threshold must be a probability in [0, 1], got {thr!r}")
+        return float(thr)
+    if alerts.calibrate and not lenient:
+        raise ValueError("quant.json: alerts.calibrate is true but it holds no 'decision'; rerun the quantize stage")
+    return float(alerts.decision_threshold)

@@ -1,0 +1,147 @@
+"""Run a fleet's rooms in parallel: one Hydra multirun job a room, then DVC records them.
+
+    tinyad fleet run [conf/fleet/benchmark.yaml] [Hydra overrides]
+    tinyad fleet run conf/fleet/benchmark.yaml hydra.launcher.n_jobs=2
+    tinyad fleet run conf/fleet/benchmark.yaml hydra/launcher=slurm hydra.launcher.partition=cpu
+
+``dvc repro`` runs one stage at a time, and two ``dvc repro`` in one work tree wait
+for each other's lock.  So the fleet's rooms run as Hydra jobs on the launcher of
+``conf/tinyad_fleet.yaml`` (joblib on this machine; submitit locally or on SLURM), and
+DVC keeps the books:
+
+1. ``fleet/`` is brought up to date (``tinyad fleet write``), and ``dvc status`` of
+   ``fleet/dvc.yaml`` says which rooms are stale and from which stage on (a room's
+   pipeline is a chain: every stage after the first stale one reruns).  Nothing stale:
+   nothing is launched.
+2. Each job runs its room's stages, the commands DVC would run (``room_commands``:
+   ``fleet/dvc.yaml`` with the room substituted), from the project root, with
+   ``threads`` TensorFlow/BLAS threads (the outputs do not depend on it).
+3. ``dvc commit`` records the rooms that finished, so their stages are cached exactly
+   as if ``dvc repro`` had run them; then ``dvc repro fleet/dvc.yaml`` runs what is left
+   (the fleet report) and shows that nothing else is stale.
+
+A failed room is named with its stage and log; the others are still recorded.
+Exit status: 0 all rooms done, 1 some failed, 2 bad input (fleet file, override).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+from tinyad.tools.fleet import FLEET_DIR, ROOT, room_commands
+
+CONFIG_NAME = "tinyad_fleet"
+THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+               "MKL_NUM_THREADS")
+
+
+def stale_plan(root: Path = ROOT) -> dict[str, list[str]]:
+    """room -> the stages to run (the first stale one and every later one), from ``dvc status``."""
+    proc = subprocess.run(["dvc", "status", "--json", f"{FLEET_DIR}/dvc.yaml"], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dvc status {FLEET_DIR}/dvc.yaml failed: {proc.stderr.strip().splitlines()[-1:]}")
+    stale = json.loads(proc.stdout or "{}")
+    first: dict[str, int] = {}
+    order = [name for name, _ in room_commands(root, None)]
+    for key in stale:
+        stage = key.split(":")[-1]
+        if "@" not in stage:
+            continue  # the report: it runs after the rooms
+        name, room = stage.split("@", 1)
+        first[room] = min(first.get(room, len(order)), order.index(name))
+    return {room: order[i:] for room, i in sorted(first.items())}
+
+
+def run_room(room: str, stages: list[str], threads: int, root: Path = ROOT, log_dir: Path | None = None) -> dict[str, Any]:
+    """Run the room's ``stages`` in order; returns the seconds per stage.  Raises on a failure."""
+    env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+    cmds = dict(room_commands(root, room))
+    seconds: dict[str, float] = {}
+    for stage in stages:
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmds[stage], shell=True, cwd=root, env=env, capture_output=True, text=True)
+        seconds[stage] = round(time.perf_counter() - t0, 2)
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            (log_dir / f"{stage}.log").write_text(f"$ {cmds[stage]}\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise RuntimeError(f"room {room}: stage {stage} failed (exit {proc.returncode}): {last}")
+    return {"room": room, "stages": seconds, "seconds": round(sum(seconds.values()), 2)}
+
+
+@hydra.main(config_path=str(ROOT / "conf"), config_name=CONFIG_NAME, version_base=None)
+def hydra_job(cfg: DictConfig) -> float:
+    """One job: one room's stale stages (``plan``), its timings to ``<job dir>/room.json``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    out = Path(HydraConfig.get().runtime.output_dir)
+    plan = json.loads(Path(cfg.plan).read_text())
+    rec = run_room(str(cfg.room), plan[str(cfg.room)], int(cfg.threads), ROOT, out / "logs")
+    (out / "room.json").write_text(json.dumps(rec, indent=2))
+    print(f"fleet: room {cfg.room} done in {rec['seconds']:.0f} s", flush=True)
+    return rec["seconds"]
+
+
+def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
+    from tinyad.config import ConfigError
+    from tinyad.tools.fleet import load_fleet, write_fleet
+
+    try:
+        fleet = load_fleet(root / fleet_path, root / "conf")
+        write_fleet(fleet, root)
+    except ConfigError as exc:
+        print(f"fleet: error: {exc}", file=sys.stderr)
+        return 2
+    plan = stale_plan(root)
+    t0 = time.perf_counter()
+    failed: list[str] = []
+    if plan:
+        sweep = root / "multirun" / f"fleet-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+        sweep.mkdir(parents=True, exist_ok=True)
+        plan_file = sweep / "plan.json"
+        plan_file.write_text(json.dumps(plan, indent=2))
+        print(f"fleet: {len(plan)} of {len(fleet.rooms)} rooms to run: " + ", ".join(
+            f"{r} (from {s[0]})" for r, s in plan.items()), flush=True)
+        cmd = [sys.executable, "-m", "tinyad.tools.fleet_run", "-m", f"room={','.join(plan)}", f"plan={plan_file}",
+               f"hydra.sweep.dir={sweep}", *overrides]
+        proc = subprocess.run(cmd, cwd=root)
+        for room, stages in plan.items():
+            if not (sweep / room / "room.json").is_file():
+                failed.append(room)
+                continue
+            targets = [f"{FLEET_DIR}/dvc.yaml:{s}@{room}" for s in stages]
+            subprocess.run(["dvc", "commit", "-f", "-q", *targets], cwd=root, check=True)
+        if proc.returncode != 0 and not failed:
+            print(f"fleet: error: the launcher failed (exit {proc.returncode}): {shlex.join(cmd)}", file=sys.stderr)
+            return 2
+        times = {r: json.loads((sweep / r / "room.json").read_text())["seconds"] for r in plan if r not in failed}
+        wall = time.perf_counter() - t0
+        if times:
+            print(f"fleet: {len(times)} rooms in {wall:.0f} s wall, {sum(times.values()):.0f} s of room time "
+                  f"({sum(times.values()) / max(wall, 1e-9):.2f} rooms at once on average); per room: "
+                  + ", ".join(f"{r} {s:.0f} s" for r, s in times.items()), flush=True)
+        (sweep / "fleet.json").write_text(json.dumps({"wall_seconds": round(wall, 1), "rooms": times,
+                                                      "failed": failed, "overrides": overrides}, indent=2))
+    else:
+        print("fleet: every room is up to date", flush=True)
+    # what is left (the report; and a failed room's stages, which then fail again under DVC's eyes)
+    if failed:
+        print(f"fleet: error: {len(failed)} room(s) failed: {', '.join(failed)} (logs under multirun/)", file=sys.stderr)
+        return 1
+    subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml"], cwd=root, check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    hydra_job()
