@@ -99,6 +99,12 @@ def test_a_csv_room_depends_on_its_logs_folder_and_a_simulated_room_on_nothing_o
         F.room_source({"data": {"source": "csv", "csv": {"paths": ["data/raw/nothing-*.csv"]}}}, ROOT)
 
 
+def test_detect_finds_a_room_by_name_and_names_the_rooms_it_knows():
+    assert F.room_paths("uci", ROOT) == ("fleet/uci/params.yaml", "models/uci", "build/uci/firmware/host/program")
+    with pytest.raises(ConfigError, match=r"room 'nope': no fleet/nope/params\.yaml \(rooms of the fleet: .*uci"):
+        F.room_paths("nope", ROOT)
+
+
 def test_a_room_named_like_a_folder_of_the_single_room_pipeline_is_refused(tmp_path):
     path = write(tmp_path / "x.yaml", "rooms:\n  firmware: {data: home}\n")
     with pytest.raises(ConfigError, match=r"rooms\.firmware: .*taken by the single-room pipeline"):
@@ -160,6 +166,7 @@ def _stale(proj: Path) -> set[str]:
     return {k.split(":")[-1] for k in json.loads(out or "{}")}
 
 
+@pytest.mark.slow
 def test_a_fleet_runs_in_parallel_is_cached_per_room_and_one_rooms_csv_reruns_only_that_room(tmp_path):
     """Two CSV rooms through `tinyad fleet run` (two joblib jobs), every stage to the host
     firmware; then DVC's books: nothing stale, one room's log touched -> only that room
@@ -187,6 +194,9 @@ def test_a_fleet_runs_in_parallel_is_cached_per_room_and_one_rooms_csv_reruns_on
     assert set(report["rooms"]) == {"a", "b"} and (proj / "plots" / "fleet" / "rooms.png").is_file()
     assert _stale(proj) == set()  # what the jobs ran is recorded: dvc repro would run nothing
     assert _ran(run(["dvc", "repro", "fleet/dvc.yaml"], proj).stdout) == set()
+    # detect takes a room: its params, its model
+    det = run([sys.executable, "-m", "tinyad", "detect", "data/raw/b/session-1.csv", "--room", "b"], proj)
+    assert "model models/b" in det.stdout and (proj / "outputs" / "detect" / "b" / "session-1" / "alerts.csv").is_file()
 
     csv = proj / "data" / "raw" / "a" / "session-1.csv"
     lines = csv.read_text().splitlines()
@@ -250,6 +260,7 @@ def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_th
     assert by_room["quiet"].data.params["data.source"] == "sim"
 
 
+@pytest.mark.slow
 def test_the_fleet_report_and_its_mlflow_runs_in_the_browser(tmp_path):
     """The report page (table and figure) in Chromium, then the MLflow UI: the parent
     run of the fleet with its rooms' child runs under it."""

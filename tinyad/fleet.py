@@ -293,6 +293,16 @@ def fleet_files(fleet: Fleet, root: str | Path = ROOT) -> dict[str, str]:
     return files
 
 
+def room_paths(room: str, root: str | Path = ROOT) -> tuple[str, str, str]:
+    """A fleet room's params file, models folder and host firmware (``tinyad detect --room``)."""
+    params = Path(FLEET_DIR) / room / "params.yaml"
+    if not (Path(root) / params).is_file():
+        known = sorted(p.parent.name for p in (Path(root) / FLEET_DIR).glob("*/params.yaml"))
+        raise ConfigError(f"room {room!r}: no {params} (rooms of the fleet: {', '.join(known) or 'none'}; "
+                          "`tinyad fleet write` makes them)")
+    return str(params), f"models/{room}", f"build/{room}/firmware/host/program"
+
+
 def room_commands(root: str | Path = ROOT, room: str | None = None) -> list[tuple[str, str]]:
     """The room's stages in pipeline order with the commands DVC runs for them (from
     ``fleet/dvc.yaml`` and ``fleet/rooms.yaml``); ``room=None``: the templates."""
