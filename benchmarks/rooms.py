@@ -39,19 +39,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ROOMS = {
-    # name: (Hydra overrides, what it is)
-    "sim": (["data=sim"], "the built-in simulator (default)"),
-    "home": (["data=home"], "a home"),
-    "office": (["data=office"], "an office on a weekday schedule"),
-    "server_room": (["data=server_room"], "a server room, tight band"),
-    "greenhouse": (["data=greenhouse"], "a greenhouse, large daily swings"),
-    "temp_only": (["data=temp_only"], "a temperature-only sensor"),
-    "hourly": (["data=hourly"], "an hourly log"),
-    "hires": (["data=hires"], "a 0.01-step sensor"),
-    "uci_inject": (["data=uci_inject"], "the real UCI office log with injected anomalies"),
-    "uci": (["data=uci"], "the real UCI office log as it is (no labels)"),
-}
+
+def _rooms() -> dict[str, tuple[list[str], str]]:
+    """The benchmark's rooms: the benchmark fleet (conf/fleet/benchmark.yaml), one definition."""
+    from tinyad.tools.fleet import DEFAULT_FLEET, load_fleet
+
+    fleet = load_fleet(ROOT / DEFAULT_FLEET, ROOT / "conf")
+    return {n: (r.hydra_overrides(fleet.shared), r.description) for n, r in fleet.rooms.items()}
+
+
+ROOMS = _rooms()  # name: (Hydra overrides, what it is)
 DETECTORS = ("device", "thresholds", "kmeans_distance", "isolation_forest", "ecod")
 GOALS = {"events_caught": 0.90, "false_alarms_per_week": 1.0, "pseudo_share": 0.03, "macro_f1": 0.85}
 

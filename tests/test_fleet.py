@@ -99,6 +99,12 @@ def test_a_csv_room_depends_on_its_logs_folder_and_a_simulated_room_on_nothing_o
         F.room_source({"data": {"source": "csv", "csv": {"paths": ["data/raw/nothing-*.csv"]}}}, ROOT)
 
 
+def test_detect_finds_a_room_by_name_and_names_the_rooms_it_knows():
+    assert F.room_paths("uci", ROOT) == ("fleet/uci/params.yaml", "models/uci", "build/uci/firmware/host/program")
+    with pytest.raises(ConfigError, match=r"room 'nope': no fleet/nope/params\.yaml \(rooms of the fleet: .*uci"):
+        F.room_paths("nope", ROOT)
+
+
 def test_a_room_named_like_a_folder_of_the_single_room_pipeline_is_refused(tmp_path):
     path = write(tmp_path / "x.yaml", "rooms:\n  firmware: {data: home}\n")
     with pytest.raises(ConfigError, match=r"rooms\.firmware: .*taken by the single-room pipeline"):
@@ -153,7 +159,18 @@ def _ran(stdout: str) -> set[str]:
     return set(re.findall(r"Running stage 'fleet/dvc\.yaml:(\w+@\w+)'", stdout))
 
 
-def test_touching_one_rooms_csv_reruns_only_that_room_and_a_shared_change_reruns_all(tmp_path):
+def _stale(proj: Path) -> set[str]:
+    from tests.conftest import run
+
+    out = run(["dvc", "status", "--json", "fleet/dvc.yaml"], proj).stdout
+    return {k.split(":")[-1] for k in json.loads(out or "{}")}
+
+
+@pytest.mark.slow
+def test_a_fleet_runs_in_parallel_is_cached_per_room_and_one_rooms_csv_reruns_only_that_room(tmp_path):
+    """Two CSV rooms through `tinyad fleet run` (two joblib jobs), every stage to the host
+    firmware; then DVC's books: nothing stale, one room's log touched -> only that room
+    reruns, a shared change -> every room's stages that read it."""
     from tests.conftest import copy_worktree, run
 
     proj = copy_worktree(tmp_path / "proj")
@@ -161,39 +178,50 @@ def test_touching_one_rooms_csv_reruns_only_that_room_and_a_shared_change_reruns
         _session_csv(proj / "data" / "raw" / room / "session-1.csv", seed)
     rooms = "".join(f"  {r}:\n    data: recorded\n    overrides: [\"data.csv.paths=['data/raw/{r}/session-*.csv']\"]\n"
                     for r in ("a", "b"))
-    write(proj / "conf" / "fleet" / "two.yaml", "name: two\nrooms:\n" + rooms)
-    py = [sys.executable, "-m", "tinyad.tools.fleet", "write", "conf/fleet/two.yaml"]
-    run(py, proj)
+    write(proj / "conf" / "fleet" / "two.yaml", "name: two\nshared: [model.epochs=3]\nrooms:\n" + rooms)
+    fleet_run = [sys.executable, "-m", "tinyad.tools.fleet", "run", "conf/fleet/two.yaml", "hydra.launcher.n_jobs=2"]
+    first = run(fleet_run, proj)
+    assert "2 of 2 rooms to run: a (from ingest), b (from ingest)" in first.stdout, first.stdout
     sources = yaml.safe_load((proj / "fleet" / "rooms.yaml").read_text())["rooms"]
     assert sources["a"]["source"] == "data/raw/a" and sources["b"]["source"] == "data/raw/b"
-    first = run(["dvc", "repro", "fleet/dvc.yaml:cluster"], proj).stdout
-    assert _ran(first) == {"ingest@a", "ingest@b", "cluster@a", "cluster@b"}
-    assert (proj / "data" / "a" / "processed" / "dataset.parquet").is_file()
-    assert (proj / "models" / "b" / "scaler.json").is_file()
+    for room in ("a", "b"):
+        assert (proj / "build" / room / "firmware" / "host" / "program").is_file()
+        assert (proj / "build" / room / "generated" / "tinyad_model.c").is_file()
+        assert json.loads((proj / "metrics" / room / "headline.json").read_text())["fw_flash"] > 0
     assert not (proj / "data" / "processed" / "dataset.parquet").exists()  # the single-room outputs: untouched
+    assert not (proj / "firmware" / "lib" / "generated" / "tinyad_model.c").exists()
+    report = json.loads((proj / "metrics" / "fleet.json").read_text())
+    assert set(report["rooms"]) == {"a", "b"} and (proj / "plots" / "fleet" / "rooms.png").is_file()
+    assert _stale(proj) == set()  # what the jobs ran is recorded: dvc repro would run nothing
+    assert _ran(run(["dvc", "repro", "fleet/dvc.yaml"], proj).stdout) == set()
+    # detect takes a room: its params, its model
+    det = run([sys.executable, "-m", "tinyad", "detect", "data/raw/b/session-1.csv", "--room", "b"], proj)
+    assert "model models/b" in det.stdout and (proj / "outputs" / "detect" / "b" / "session-1" / "alerts.csv").is_file()
 
     csv = proj / "data" / "raw" / "a" / "session-1.csv"
     lines = csv.read_text().splitlines()
     ts, t, h = lines[500].split(",")
     lines[500] = f"{ts},{float(t) + 0.1:.1f},{h}"  # one reading of room a
     csv.write_text("\n".join(lines) + "\n")
+    assert _stale(proj) == {"ingest@a"}
     again = run(["dvc", "repro", "fleet/dvc.yaml:cluster"], proj).stdout
     assert _ran(again) == {"ingest@a", "cluster@a"}, again
+    second = run(fleet_run, proj)
+    assert "1 of 2 rooms to run: a (from train)" in second.stdout, second.stdout
+    assert _stale(proj) == set()
 
-    # a shared change (conf/, then a fresh write) reaches every room that reads the key
+    # a shared change (conf/, then a fresh write) reaches every room's stages that read the key
     cfg = proj / "conf" / "config.yaml"
     text = cfg.read_text()
     assert re.search(r"^  contamination: ", text, re.M)
     cfg.write_text(re.sub(r"^(  contamination: )([0-9.e-]+)", lambda m: m.group(1) + "0.02", text, count=1, flags=re.M))
-    run(py, proj)
-    status = run(["dvc", "status", "--json", "fleet/dvc.yaml:cluster"], proj).stdout
-    assert {k.split(":")[-1] for k in json.loads(status)} == {"cluster@a", "cluster@b"}, status
+    run([sys.executable, "-m", "tinyad.tools.fleet", "write", "conf/fleet/two.yaml"], proj)
+    assert {"cluster@a", "cluster@b"} <= _stale(proj) and not any(s.startswith("ingest@") for s in _stale(proj))
 
 
-def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_the_room(tmp_path):
+def fake_fleet(tmp_path: Path) -> F.Fleet:
+    """Two rooms' metrics and params as a finished fleet run leaves them: 'noisy' over budget."""
     import shutil
-
-    import mlflow
 
     rooms = {}
     for name, fa in (("quiet", 0.0), ("noisy", 4.0)):
@@ -208,7 +236,13 @@ def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_th
         (tmp_path / "fleet" / name).mkdir(parents=True)
         shutil.copy(ROOT / "params.yaml", tmp_path / "fleet" / name / "params.yaml")
         rooms[name] = F.Room(name, "home")
-    fleet = F.Fleet("two", "conf/fleet/two.yaml", rooms)
+    return F.Fleet("two", "conf/fleet/two.yaml", rooms)
+
+
+def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_the_room(tmp_path):
+    import mlflow
+
+    fleet = fake_fleet(tmp_path)
     rows = F.write_report(fleet, tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     parent = F.log_fleet(fleet, rows, tmp_path, uri=uri)
@@ -224,3 +258,44 @@ def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_th
     assert by_room["noisy"].data.tags["tinyad.over_budget"] == "true"
     assert by_room["noisy"].data.metrics["evaluate.headline.device.false_alarms_per_week"] == 4.0
     assert by_room["quiet"].data.params["data.source"] == "sim"
+
+
+@pytest.mark.slow
+def test_the_fleet_report_and_its_mlflow_runs_in_the_browser(tmp_path):
+    """The report page (table and figure) in Chromium, then the MLflow UI: the parent
+    run of the fleet with its rooms' child runs under it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.test_mlflow_ui import ARTIFACTS, chrome, mlflow_server
+
+    fleet = fake_fleet(tmp_path)
+    rows = F.write_report(fleet, tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    parent = F.log_fleet(fleet, rows, tmp_path, uri=uri)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chrome(tmp_path, "--window-size=1400,1000") as browser:
+        browser.get((tmp_path / "plots" / "fleet" / "report.html").as_uri())
+        cells = [r.find_elements(By.TAG_NAME, "td") for r in browser.find_elements(By.CSS_SELECTOR, "#rooms tbody tr")]
+        assert [c[0].text for c in cells] == ["noisy", "quiet"]  # over budget first
+        assert browser.find_elements(By.CSS_SELECTOR, "#rooms tr.over")[0].text.startswith("noisy")
+        # the figure has loaded (naturalWidth is 0 for a broken image)
+        assert browser.execute_script("return document.getElementById('figure').naturalWidth") > 300
+        assert browser.save_screenshot(str(ARTIFACTS / "fleet_report.png"))
+
+        import mlflow
+
+        exp_id = mlflow.MlflowClient(uri).get_run(parent).info.experiment_id
+        with mlflow_server(uri, tmp_path) as url:
+            wait = WebDriverWait(browser, 90)
+            browser.get(f"{url}/#/experiments/{exp_id}/runs")
+            wait.until(EC.presence_of_element_located((By.XPATH, "//a[normalize-space()='fleet two']")))
+            # the child runs sit under the parent: expand it, then every room's run is a row
+            # (MLflow 3's run-name cell holds the nested runs' expander: the one button in that cell)
+            expander = wait.until(EC.element_to_be_clickable(
+                (By.CSS_SELECTOR, "button[data-component-id*='runnamecellrenderer']")))
+            expander.click()
+            for room in ("noisy", "quiet"):
+                wait.until(EC.presence_of_element_located((By.XPATH, f"//a[normalize-space()='two/{room}']")))
+            assert browser.save_screenshot(str(ARTIFACTS / "fleet_mlflow_runs.png"))

@@ -474,9 +474,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", choices=ENGINES, default="python",
                     help="python: the bit-exact reference (default); firmware: the host firmware program")
     ap.add_argument("--program", default=DEFAULT_PROGRAM, help="the host firmware (--engine firmware)")
+    ap.add_argument("--room", default=None,
+                    help="a room of the project's fleet (docs/fleet.md): its params, models and host firmware "
+                         "(fleet/<room>/params.yaml, models/<room>/, build/<room>/firmware/host/program)")
     args = ap.parse_args(argv)
     log = Path(args.log)
     try:
+        if args.room is not None:
+            from tinyad.tools.fleet import room_paths
+
+            args.params, args.models, args.program = room_paths(args.room)
+            args.out = args.out or str(Path("outputs") / "detect" / args.room / log.stem)
         dev = Device.load(args.params, args.models)
         table = read_log(log, dev.cfg, args.data_preset)
         det = detect(table, dev, args.engine, args.program)

@@ -293,6 +293,16 @@ def fleet_files(fleet: Fleet, root: str | Path = ROOT) -> dict[str, str]:
     return files
 
 
+def room_paths(room: str, root: str | Path = ROOT) -> tuple[str, str, str]:
+    """A fleet room's params file, models folder and host firmware (``tinyad detect --room``)."""
+    params = Path(FLEET_DIR) / room / "params.yaml"
+    if not (Path(root) / params).is_file():
+        known = sorted(p.parent.name for p in (Path(root) / FLEET_DIR).glob("*/params.yaml"))
+        raise ConfigError(f"room {room!r}: no {params} (rooms of the fleet: {', '.join(known) or 'none'}; "
+                          "`tinyad fleet write` makes them)")
+    return str(params), f"models/{room}", f"build/{room}/firmware/host/program"
+
+
 def room_commands(root: str | Path = ROOT, room: str | None = None) -> list[tuple[str, str]]:
     """The room's stages in pipeline order with the commands DVC runs for them (from
     ``fleet/dvc.yaml`` and ``fleet/rooms.yaml``); ``room=None``: the templates."""
@@ -447,6 +457,27 @@ def report_markdown(fleet: Fleet, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def report_html(fleet: Fleet, rows: list[dict[str, Any]]) -> str:
+    """The report as one page: the table (rooms over budget first, in red) and the figure."""
+    import html
+
+    md = report_markdown(fleet, rows).splitlines()
+    head = [c.strip() for c in md[4].strip("|").split("|")]
+    body = []
+    for line, r in zip(md[6:6 + len(rows)], rows):
+        cells = [html.escape(c.strip().strip("*")) for c in line.strip("|").split("|")]
+        cls = ' class="over"' if r["over_budget"] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Fleet " + html.escape(fleet.name) + "</title>"
+            "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}"
+            "tr.over td{background:#fde2e2}</style></head><body>"
+            f"<h1>Fleet {html.escape(fleet.name)}: {len(rows)} rooms</h1><p>{html.escape(md[2])}</p>"
+            "<table id='rooms'><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>"
+            f"<p>{html.escape(md[-1])}</p><img id='figure' src='rooms.png' alt='alerts a week per room'></body></html>\n")
+
+
 def report_figure(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Alerts a week per room against its budget (bars), and F1 where labels exist."""
     import matplotlib
@@ -474,7 +505,7 @@ def report_figure(rows: list[dict[str, Any]], path: str | Path) -> None:
     ax2.scatter(caught, list(y), label="events caught", color="tab:orange", marker="x")
     ax2.set_xlim(0, 1.02)
     ax2.set_xlabel("labelled rooms only")
-    ax2.legend(loc="lower right", fontsize=8)
+    ax2.legend(loc="best", fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -490,6 +521,7 @@ def write_report(fleet: Fleet, root: str | Path = ROOT) -> list[dict[str, Any]]:
                                        "over_budget": [r["room"] for r in rows if r["over_budget"]]})
     write_text(root / REPORT_DIR / "report.md", report_markdown(fleet, rows))
     report_figure(rows, root / REPORT_DIR / "rooms.png")
+    write_text(root / REPORT_DIR / "report.html", report_html(fleet, rows))
     return rows
 
 
