@@ -1,6 +1,6 @@
 """The generated C: bit-exact with TensorFlow Lite Micro, C99-clean, and the stage's files.
 
-For every MLP variant (tests/cbuild.py: MLP_VARIANTS) and both layouts, the generated
+For every MLP variant (tests/helpers/cbuild.py: MLP_VARIANTS) and both layouts, the generated
 ``tinyad_model.c`` is compiled with ``gcc -std=c99 -Wall -Wextra -Werror -pedantic`` and
 its outputs on thousands of random and extreme int8 inputs must equal the TFLM
 interpreter's exactly.
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cbuild import DEFAULT_VARIANT, HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
+from tests.helpers.cbuild import DEFAULT_VARIANT, HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
 from tinyad.codegen.cgen import BANNER
 from tinyad.codegen.model import STYLES, generate, model_sources
 from tinyad.int8 import run_model

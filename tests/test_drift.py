@@ -189,8 +189,8 @@ def test_host_firmware_with_the_remedy_scores_like_python(tmp_path):
     log: every valid reading gets the score Python predicts on the corrected readings
     (correct_readings, then compute_features, Scaler, quantize_input, the int8 model),
     and the status lines carry the corrected tenths."""
-    from cbuild import CModel, make_mlp_tflite
-    from cfeatures import build_host_simulator, host_simulator_status, python_codes, write_firmware_sources
+    from tests.helpers.cbuild import CModel, make_mlp_tflite
+    from tests.helpers.cfeatures import build_host_simulator, host_simulator_status, python_codes, write_firmware_sources
     from test_codegen_features import fit_scaler
 
     from tinyad.features import feature_names

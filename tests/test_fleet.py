@@ -154,7 +154,7 @@ def _ran(stdout: str) -> set[str]:
 
 
 def test_touching_one_rooms_csv_reruns_only_that_room_and_a_shared_change_reruns_all(tmp_path):
-    from tests.conftest import copy_worktree, run
+    from tests.helpers.project import copy_worktree, run
 
     proj = copy_worktree(tmp_path / "proj")
     for room, seed in (("a", 1), ("b", 2)):

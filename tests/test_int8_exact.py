@@ -15,7 +15,7 @@ import flatbuffers
 import numpy as np
 import pytest
 
-from cbuild import DEFAULT_VARIANT, MLP_VARIANTS, test_inputs, tflm_predict, variant_tflite
+from tests.helpers.cbuild import DEFAULT_VARIANT, MLP_VARIANTS, test_inputs, tflm_predict, variant_tflite
 from tinyad import int8
 from tinyad.codegen import requant
 from tinyad.tflite_model import Dense, Lut, read_tflite

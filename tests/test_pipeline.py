@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.conftest import run
+from tests.helpers.project import run
 
 STAGES = ["ingest", "cluster", "train", "quantize", "evaluate", "codegen", "firmware"]
 

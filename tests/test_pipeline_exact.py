@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbuild import CModel, tflm_predict
-from cfeatures import CFeatures, python_codes
+from tests.helpers.cbuild import CModel, tflm_predict
+from tests.helpers.cfeatures import CFeatures, python_codes
 from test_firmware import Row, compare_with_reference
 from tinyad.config import load
 from tinyad.features import Scaler, compute_features, dataset_inputs, quantize_input

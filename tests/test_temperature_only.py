@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_worktree, run
+from tests.helpers.project import copy_worktree, run
 from tinyad.config import load
 from tinyad.params import compose
 

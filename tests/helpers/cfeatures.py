@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cbuild import CROSS_TARGETS, require_tool, run_checked
+from tests.helpers.cbuild import CROSS_TARGETS, require_tool, run_checked
+from tests.helpers.project import FIRMWARE
 from tinyad.codegen.cgen import write_files as write_sources
 from tinyad.codegen.device_config import generate_config_header
 from tinyad.codegen.features import generate_features_c
@@ -72,7 +73,7 @@ void cf_run(const double *temp, const double *hum, const uint32_t *sod, int n,
 
 
 # the hand-written, model-independent half of the feature pipeline (tinyad_window.h)
-FIRMWARE_LIB = Path(__file__).resolve().parents[1] / "firmware" / "lib" / "tinyad"
+FIRMWARE_LIB = FIRMWARE / "lib" / "tinyad"
 
 
 def write_generated(cfg: Config, scaler: Scaler, quant: dict[str, Any], out_dir: str | Path,
@@ -201,8 +202,7 @@ def write_firmware_sources(tflite: str | Path, cfg: Config, scaler: Scaler, gen_
 def build_host_simulator(gen_dir: str | Path, exe: str | Path, defines: list[str] | tuple = ()) -> Path:
     """The portable firmware (lib/tinyad) and the host simulator compiled with gcc on
     the generated sources, warnings as errors."""
-    fw = Path(__file__).resolve().parents[1] / "firmware"
-    lib, host, gen = fw / "lib" / "tinyad", fw / "src" / "host", Path(gen_dir)
+    lib, host, gen = FIRMWARE_LIB, FIRMWARE / "src" / "host", Path(gen_dir)
     run_checked([require_tool("gcc", "gcc"), "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wpedantic",
                  "-ffp-contract=off", "-O2", *defines, "-I", str(lib), "-I", str(gen), "-I", str(host),
                  *map(str, sorted(lib.glob("*.c"))), *map(str, sorted(host.glob("*.c"))),
