@@ -29,8 +29,6 @@ from pathlib import Path
 
 import pytest
 
-from test_firmware import generated_dir  # noqa: F401  (the session's generated C)
-
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
 STANDINS = ROOT / "tests" / "standins"

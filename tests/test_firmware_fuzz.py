@@ -7,7 +7,7 @@ truncated, very long (1 MB), binary and seeded-random lines mixed with valid one
 It must never crash or trip a sanitizer, must report each bad line on stderr with
 its line and column, and must go on: every valid line after the garbage still gives
 its serial line.  The generated C comes from the ``generated_dir`` fixture of
-``tests/test_firmware.py``.
+``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_firmware import FIRMWARE, config_constants, generated_dir  # noqa: F401  (fixture)
+from tests.helpers.firmware import FIRMWARE
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ EVENTS = {"alert", "clear", "status", "fault"}
 
 
 @pytest.fixture(scope="module")
-def asan_program(tmp_path_factory, generated_dir) -> Path:  # noqa: F811
+def asan_program(tmp_path_factory, generated_dir) -> Path:
     gcc = shutil.which("gcc")
     assert gcc, "gcc is required (apt-get install gcc)"
     sources = sorted((FIRMWARE / "lib" / "tinyad").glob("*.c")) + sorted((FIRMWARE / "src" / "host").glob("*.c")) \

@@ -22,7 +22,7 @@ import pytest
 
 from tests.helpers.cbuild import CModel, tflm_predict
 from tests.helpers.cfeatures import CFeatures, python_codes
-from test_firmware import Row, compare_with_reference
+from tests.helpers.firmware import Row, compare_with_reference
 from tinyad.config import load
 from tinyad.features import Scaler, compute_features, dataset_inputs, quantize_input
 from tinyad.io import read_json

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers.cfeatures import FIRMWARE_LIB, build_host_simulator
-from test_firmware import synthetic_rows
+from tests.helpers.firmware import synthetic_rows
 from tinyad import rv32
 from tinyad.config import load
 from tinyad.drift import reference_levels

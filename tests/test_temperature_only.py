@@ -1,6 +1,6 @@
 """A temperature-only room, end to end: a log without humidity through the whole pipeline.
 
-In a copy of the work tree (``tests.conftest.copy_worktree``) the simulated room is
+In a copy of the work tree (``tests.helpers.project.copy_worktree``) the simulated room is
 written as a temperature-only CSV log (``timestamp,temperature,label``: no humidity
 column at all, failed reads as an empty cell or -999, as a recorder writes them), and
 the pipeline is configured to read it (``data=recorded`` with

@@ -10,6 +10,7 @@
   each reading, as ``tinyad_app.c`` does for a valid one, after turning it into tenths
   exactly as ``tinyad_sample.c`` does (``lround(x * 10.0)``; a non-number humidity
   becomes 0, which only happens when humidity is unused).
+- ``fit_scaler(df, cfg)``: a scaler fitted on the first 60 % of the frame's valid rows.
 - ``python_codes(df, features_cfg, scaler, quant)``: the Python reference,
   ``compute_features`` + ``Scaler.transform`` + ``Int8Runtime.quantize`` on the scored rows.
 - ``cross_compile_features(target, gen_dir, obj)``: the generated ``tinyad_features.c``
@@ -126,6 +127,13 @@ class CFeatures:
         ok = valid_readings(df, cfg.features)
         sow = second_of_week(df["timestamp"])
         return self.run(df["temperature"].to_numpy()[ok], df["humidity"].to_numpy()[ok], sow[ok])
+
+
+def fit_scaler(df: pd.DataFrame, cfg: Config) -> Scaler:
+    """The scaler fitted on the first 60 % of the valid rows' features."""
+    X, valid = compute_features(df, cfg.features)
+    Xv = X[valid]
+    return Scaler(features=feature_names(cfg.features)).fit(Xv[: int(0.6 * len(Xv))])
 
 
 def python_codes(df: pd.DataFrame, cfg: Config, scaler: Scaler, quant: dict[str, Any]):
