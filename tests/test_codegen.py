@@ -143,7 +143,9 @@ def _quant_json(model) -> dict:
 
 
 def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
-    from stages import codegen
+    from tinyad.stage import stage_main
+
+    codegen_main = stage_main("codegen")
 
     path = variant_tflite(DEFAULT_VARIANT, model_dir)
     model = read_tflite(path)
@@ -157,7 +159,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     scaler = tmp_path / "scaler.json"
     scaler.write_text(json.dumps({"features": names, "mean": [0.0] * len(names), "scale": [1.0] * len(names)}))
     out, metrics = tmp_path / "generated", tmp_path / "metrics" / "codegen.json"
-    codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+    codegen_main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                   "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
     m = json.loads(metrics.read_text())
     sizes = MLP_VARIANTS[DEFAULT_VARIANT][0]
@@ -172,7 +174,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     np.testing.assert_array_equal(CModel(out, build_dir=tmp_path / "b").predict(x), tflm_predict(path.read_bytes(), x))
 
     # --style overrides params
-    codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+    codegen_main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                   "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics), "--style", "compact"])
     assert json.loads(metrics.read_text())["style"] == "compact"
     assert "int8 inference (compact)" in (out / "tinyad_model.c").read_text()
@@ -182,7 +184,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     bad["input"]["zero_point"] += 1
     quant.write_text(json.dumps(bad))
     with pytest.raises(ValueError, match=r"quant\.json: input quantization"):
-        codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+        codegen_main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                       "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
 
 

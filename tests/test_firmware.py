@@ -97,7 +97,7 @@ def write_params(path: Path, envs: list[str], sleep: str = "none") -> Path:
 
 
 def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp_path, monkeypatch):
-    from stages import firmware as stage
+    from tinyad.stage import stage_main
     from tinyad.firmware_build import elf_sections_size
 
     # the stage ends by logging the pipeline run to MLflow: keep that in tmp_path
@@ -110,8 +110,8 @@ def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp
     for upstream in pipeline.path("metrics").glob("*.json"):
         if upstream.name not in ("firmware.json", "headline.json"):
             shutil.copy(upstream, metrics.parent / upstream.name)
-    rc = stage.main(["--params", str(params), "--project", str(host_build.project),
-                     "--out", str(out), "--metrics", str(metrics)])
+    rc = stage_main("firmware")(["--params", str(params), "--project", str(host_build.project),
+                                 "--out", str(out), "--metrics", str(metrics)])
     assert rc == 0
     report = json.loads(metrics.read_text())["envs"]["host"]
     program = out / "host" / "program"
@@ -128,14 +128,14 @@ def test_stage_copies_the_program_and_reports_its_size(host_build, pipeline, tmp
 
 
 def test_stage_refuses_esp32_offline_and_says_how_to_build_it(host_build, tmp_path, monkeypatch, capsys):
-    from stages import firmware as stage
+    from tinyad.stage import stage_main
     from tinyad import firmware_build
 
     monkeypatch.setattr(firmware_build, "registry_reachable", lambda timeout=3.0: False)
     params = write_params(tmp_path / "params.yaml", ["host", "esp32dev"])
     metrics = tmp_path / "metrics.json"
-    rc = stage.main(["--params", str(params), "--project", str(host_build.project),
-                     "--out", str(tmp_path / "out"), "--metrics", str(metrics)])
+    rc = stage_main("firmware")(["--params", str(params), "--project", str(host_build.project),
+                                 "--out", str(tmp_path / "out"), "--metrics", str(metrics)])
     err = capsys.readouterr().err
     assert rc == 1 and not metrics.exists() and not (tmp_path / "out").exists()
     for needle in ("esp32dev", "espressif32", "registry", "unreachable", "pio run -d firmware -e esp32dev"):
