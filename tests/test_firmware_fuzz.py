@@ -174,7 +174,7 @@ def mutate(rng: random.Random, line: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_seeded_random_lines_never_crash_or_stop_the_simulator(asan_program, generated_dir, seed):  # noqa: F811
+def test_seeded_random_lines_never_crash_or_stop_the_simulator(asan_program, generated_dir, seed):
     rng = random.Random(seed)
     templates = [
         b"1767571200,24.1,40.2", b"2026-01-05 00:01:00,24.1,40.2", b"2026-01-05T00:01:00.5Z,-3.5,99.9",
