@@ -10,6 +10,8 @@ firmware use it instead of building their own.
   the firmware against hand-made stand-ins).
 - ``host_build``: the host firmware built by PlatformIO from a copy of the project on
   ``generated_dir``, once a module (``tests.helpers.firmware.build_host``).
+- ``model_dir``: where ``tests.helpers.cbuild.variant_tflite`` keeps the MLP variants it
+  builds, once a session.
 - ``workdir``: the evaluate stage's inputs on a small labelled room log, with a tiny
   Keras model and its int8 twin, once a module (``tests.helpers.evaluate``).
 """
@@ -65,6 +67,12 @@ def generated_dir(request) -> Path:
 def host_build(tmp_path_factory, generated_dir) -> HostBuild:
     """`pio run -e host` in a copy of the project, offline, with an empty HOME."""
     return build_host(tmp_path_factory.mktemp("fw"), generated_dir)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """The folder of the MLP variants' .tflite files (built on first use, then reused)."""
+    return tmp_path_factory.getbasetemp() / "mlp-models"
 
 
 @pytest.fixture(scope="module")

@@ -25,11 +25,6 @@ from tinyad.tflite_model import UnsupportedModelError, parse_tflite, read_tflite
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "mlp-models"
-
-
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("variant", list(MLP_VARIANTS))
 def test_generated_c_equals_tflm(model_dir, tmp_path, variant, style):

@@ -17,11 +17,6 @@ from tinyad.codegen.model import STYLES, generate
 from tinyad.tflite_model import read_tflite
 
 
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "mlp-models"
-
-
 @pytest.mark.parametrize("target", list(CROSS_TARGETS))
 @pytest.mark.parametrize("variant", [DEFAULT_VARIANT, "mlp4-8-1-tanh", "mlp5-12-1-relu-per-tensor"])
 def test_cross_compiles_warning_free(model_dir, tmp_path, target, variant):

@@ -21,11 +21,6 @@ from tinyad.codegen import requant
 from tinyad.tflite_model import Dense, Lut, read_tflite
 
 
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "mlp-models"
-
-
 # ------------------------------------------------------------------ primitives
 @pytest.mark.parametrize(
     "real, expected",
