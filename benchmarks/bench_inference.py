@@ -6,7 +6,7 @@ Run from the project root::
         [--k 1000] [--k-tflm 200] [--json metrics/bench_inference.json]
 
 If the ``.tflite`` does not exist, a model of the default shape (params.yaml: one input
-a feature, ``model.hidden``, sigmoid output; tests/cbuild.py: make_mlp_tflite, seed 1,
+a feature, ``model.hidden``, sigmoid output; tests/helpers/cbuild.py: make_mlp_tflite, seed 1,
 random weights) is built in a temporary directory; pass the pipeline's model for the
 real figures.  For every layout of the generated C (``lean``, ``unrolled``,
 ``compact``) and both optimization levels (``-Os``, ``-O2``) it prints one table row:
@@ -50,9 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from cbuild import CROSS_TARGETS, cross_compile_size, default_shape, make_mlp_tflite  # noqa: E402
+from tests.helpers.cbuild import CROSS_TARGETS, cross_compile_size, default_shape, make_mlp_tflite  # noqa: E402
 from tinyad.board import icount  # noqa: E402
 from tinyad.codegen.model import STYLES, generate  # noqa: E402
 from tinyad.device.tflite_model import read_tflite  # noqa: E402

@@ -175,8 +175,7 @@ def speedup(names: list[str], epochs: int | None, jobs: list[int]) -> dict[str, 
 
     import yaml
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from tests.conftest import copy_worktree, run
+    from tests.helpers.project import copy_worktree, run
 
     out: dict[str, Any] = {"rooms": names, "epochs": epochs, "runs": {}}
     fleet = yaml.safe_load((ROOT / "conf" / "fleet" / "benchmark.yaml").read_text())

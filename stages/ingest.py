@@ -13,7 +13,8 @@ simulator's labelled anomalies injected relative to the log's own level, seeded 
 Writes the table of ``docs/architecture.md`` as parquet (deterministic bytes for the
 same parameters), the data report ``metrics/ingest.json`` and
 ``plots/ingest/timeline.png`` (the series with labelled anomalies shaded).  Input
-errors print ``error: <message>`` and exit with status 2.  The work is
+errors (``IngestError``, ``ConfigError``) are raised; ``tinyad.cli.run_stage`` prints
+``ingest: error: <message>`` and exits with status 2, as for every stage.  The work is
 ``tinyad/data/readings.py``'s, the plot ``tinyad.evaluate.figures.plot_timeline``.
 """
 
@@ -22,8 +23,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tinyad.config import ConfigError
-from tinyad.data.csvlog import IngestError
 from tinyad.evaluate.figures import plot_timeline
 from tinyad.io import write_json
 from tinyad.data.readings import build_readings, ingest_report, timezone_lines, write_parquet
@@ -33,12 +32,8 @@ from tinyad.stage import parse_args, read_inputs
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(__doc__.splitlines()[0], argv, out="data/interim/readings.parquet",
                       report="metrics/ingest.json", plots="plots/ingest")
-    try:
-        cfg = read_inputs(args, table=None).cfg
-        table, events, stats = build_readings(cfg.data)
-    except (IngestError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = read_inputs(args, table=None).cfg
+    table, events, stats = build_readings(cfg.data)
     report = ingest_report(table, events, stats, cfg.data)
     write_parquet(table, args.out)
     write_json(args.report, report)

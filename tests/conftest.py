@@ -1,66 +1,32 @@
-"""Shared fixtures.
+"""The fixtures several test modules share (the helpers they call are in ``tests/helpers/``).
 
-``pipeline`` runs the real default pipeline (``dvc repro``) once per test session in
+- ``pipeline`` runs the real default pipeline (``dvc repro``) once per test session in
 a throw-away copy of this work tree (tracked and untracked-but-not-ignored files, as a
 fresh clone would have them, with its own git repository, DVC cache and MLflow
 database) and hands the tests its root.  Tests that need real models, generated C or
 firmware use it instead of building their own.
+- ``generated_dir``: the generated C the firmware is built against, the pipeline's
+  (``TINYAD_TEST_GENERATED_DIR=<dir>`` points it at another one, e.g. while developing
+  the firmware against hand-made stand-ins).
+- ``host_build``: the host firmware built by PlatformIO from a copy of the project on
+  ``generated_dir``, once a module (``tests.helpers.firmware.build_host``).
+- ``model_dir``: where ``tests.helpers.cbuild.variant_tflite`` keeps the MLP variants it
+  builds, once a session.
+- ``workdir``: the evaluate stage's inputs on a small labelled room log, with a tiny
+  Keras model and its int8 twin, once a module (``tests.helpers.evaluate``).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
-
-
-def tool_env(extra: dict | None = None) -> dict:
-    """The environment a stage sees: the venv's python and dvc first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("TINYAD_ROOT", None)
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.update(extra or {})
-    return env
-
-
-def run(cmd: list[str], cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, env=env or tool_env(), text=True, capture_output=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} failed with {proc.returncode} in {cwd}\n"
-            f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}"
-        )
-    return proc
-
-
-def copy_worktree(dst: Path) -> Path:
-    """Copy what a fresh clone would hold (plus uncommitted work) and make it a repo."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
-    for rel in filter(None, files):
-        src = ROOT / rel
-        if not src.is_file():
-            continue  # deleted in the work tree
-        target = dst / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
-    git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost"]
-    run(["git", "init", "-q", "-b", "main"], dst)
-    run(["git", "add", "-A"], dst)
-    run([*git, "commit", "-q", "-m", "copy of the work tree under test"], dst)
-    return dst
+from tests.helpers.evaluate import write_evaluate_inputs
+from tests.helpers.firmware import GENERATED_ENV, HostBuild, build_host
+from tests.helpers.project import copy_worktree, run
 
 
 @dataclass
@@ -83,3 +49,33 @@ def pipeline(tmp_path_factory) -> Pipeline:
     root = copy_worktree(tmp_path_factory.mktemp("pipeline") / "repo")
     proc = run(["dvc", "repro"], root)
     return Pipeline(root=root, repro_stdout=proc.stdout, repro_stderr=proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def generated_dir(request) -> Path:
+    """The generated C the firmware is built against (see the module docstring)."""
+    override = os.environ.get(GENERATED_ENV)
+    if override:
+        path = Path(override).resolve()
+    else:
+        path = request.getfixturevalue("pipeline").path("firmware/lib/generated")
+    assert (path / "tinyad_config.h").is_file(), f"{path}: no tinyad_config.h (run `dvc repro codegen`)"
+    return path
+
+
+@pytest.fixture(scope="module")
+def host_build(tmp_path_factory, generated_dir) -> HostBuild:
+    """`pio run -e host` in a copy of the project, offline, with an empty HOME."""
+    return build_host(tmp_path_factory.mktemp("fw"), generated_dir)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """The folder of the MLP variants' .tflite files (built on first use, then reused)."""
+    return tmp_path_factory.getbasetemp() / "mlp-models"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """dataset.parquet, scaler.json, model.keras, model_int8.tflite, quant.json, params.yaml."""
+    return write_evaluate_inputs(tmp_path_factory.mktemp("evaluate"))

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_features import synthetic_readings
 
+from tests.helpers.readings import synthetic_readings
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.data.labeling import PseudoLabeler, scores, scores_overall_and_by_type
 

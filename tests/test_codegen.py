@@ -1,6 +1,6 @@
 """The generated C: bit-exact with TensorFlow Lite Micro, C99-clean, and the stage's files.
 
-For every MLP variant (tests/cbuild.py: MLP_VARIANTS) and both layouts, the generated
+For every MLP variant (tests/helpers/cbuild.py: MLP_VARIANTS) and both layouts, the generated
 ``tinyad_model.c`` is compiled with ``gcc -std=c99 -Wall -Wextra -Werror -pedantic`` and
 its outputs on thousands of random and extreme int8 inputs must equal the TFLM
 interpreter's exactly.
@@ -16,18 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cbuild import DEFAULT_VARIANT, HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
+from tests.helpers.cbuild import DEFAULT_VARIANT, HOST_CFLAGS, MLP_VARIANTS, CModel, require_tool, run_checked, test_inputs, tflm_predict, variant_tflite
 from tinyad.codegen.cgen import BANNER
 from tinyad.codegen.model import STYLES, generate, model_sources
 from tinyad.device.model import run_model
 from tinyad.device.tflite_model import UnsupportedModelError, parse_tflite, read_tflite
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "mlp-models"
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -143,7 +138,9 @@ def _quant_json(model) -> dict:
 
 
 def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
-    from stages import codegen
+    from tinyad.stage import stage_main
+
+    codegen_main = stage_main("codegen")
 
     path = variant_tflite(DEFAULT_VARIANT, model_dir)
     model = read_tflite(path)
@@ -157,7 +154,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     scaler = tmp_path / "scaler.json"
     scaler.write_text(json.dumps({"features": names, "mean": [0.0] * len(names), "scale": [1.0] * len(names)}))
     out, metrics = tmp_path / "generated", tmp_path / "metrics" / "codegen.json"
-    codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+    codegen_main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                   "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
     m = json.loads(metrics.read_text())
     sizes = MLP_VARIANTS[DEFAULT_VARIANT][0]
@@ -172,7 +169,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     np.testing.assert_array_equal(CModel(out, build_dir=tmp_path / "b").predict(x), tflm_predict(path.read_bytes(), x))
 
     # --style overrides params
-    codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+    codegen_main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                   "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics), "--style", "compact"])
     assert json.loads(metrics.read_text())["style"] == "compact"
     assert "int8 inference (compact)" in (out / "tinyad_model.c").read_text()
@@ -182,7 +179,7 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     bad["input"]["zero_point"] += 1
     quant.write_text(json.dumps(bad))
     with pytest.raises(ValueError, match=r"quant\.json: input quantization"):
-        codegen.main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
+        codegen_main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                       "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
 
 

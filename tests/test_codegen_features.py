@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbuild import CROSS_TARGETS, require_tool, run_checked
-from cfeatures import CFeatures, cross_compile_features, python_codes, realistic_quant, write_generated
+from tests.helpers.cbuild import CROSS_TARGETS, require_tool, run_checked
+from tests.helpers.cfeatures import (CFeatures, cross_compile_features, fit_scaler, python_codes, realistic_quant,
+                                     write_generated)
 from tinyad.device.alerts import AlertRules
 from tinyad.codegen.cgen import BANNER, write_files as write_sources
 from tinyad.codegen.device_config import generate_config_header
@@ -73,12 +74,6 @@ def with_features(cfg: Config, names=None, window=None, use_humidity=None) -> Co
         use_humidity=bool(use_humidity if use_humidity is not None else f.use_humidity),
     )
     return dataclasses.replace(cfg, features=f)
-
-
-def fit_scaler(df: pd.DataFrame, cfg: Config) -> Scaler:
-    X, valid = compute_features(df, cfg.features)
-    Xv = X[valid]
-    return Scaler(features=feature_names(cfg.features)).fit(Xv[: int(0.6 * len(Xv))])
 
 
 def check_exact(tmp_path: Path, df: pd.DataFrame, cfg: Config, scaler: Scaler, quant: dict):
@@ -325,8 +320,8 @@ def test_host_firmware_scores_like_python(tmp_path, base_cfg, readings):
     """The real portable firmware (lib/tinyad + host simulator) built on the generated
     features, config and model: every valid reading of a log gets the score Python
     predicts (compute_features, Scaler, quantize_input, then the same int8 model)."""
-    from cbuild import CModel, make_mlp_tflite
-    from cfeatures import build_host_simulator, host_simulator_status, write_firmware_sources
+    from tests.helpers.cbuild import CModel, make_mlp_tflite
+    from tests.helpers.cfeatures import build_host_simulator, host_simulator_status, write_firmware_sources
 
     cfg = base_cfg
     names = feature_names(cfg.features)

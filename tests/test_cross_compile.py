@@ -1,6 +1,6 @@
 """The generated sources compile for microcontroller ISAs with warnings as errors.
 
-Debian's bare-metal cross compilers (packages named in tests/cbuild.py: CROSS_TARGETS;
+Debian's bare-metal cross compilers (packages named in tests/helpers/cbuild.py: CROSS_TARGETS;
 a missing one fails the test with the ``apt-get install`` line): Xtensa
 (``xtensa-lx106-elf-gcc``), RISC-V rv32imc (``riscv64-unknown-elf-gcc -march=rv32imc
 -mabi=ilp32``, the ESP32-C3's ISA) and Arm Cortex-M4 (``arm-none-eabi-gcc``).  Objects
@@ -12,14 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from cbuild import DEFAULT_VARIANT, CROSS_TARGETS, cross_compile_size, require_tool, run_checked, variant_tflite
+from tests.helpers.cbuild import DEFAULT_VARIANT, CROSS_TARGETS, cross_compile_size, require_tool, run_checked, variant_tflite
 from tinyad.codegen.model import STYLES, generate
 from tinyad.device.tflite_model import read_tflite
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "mlp-models"
 
 
 @pytest.mark.parametrize("target", list(CROSS_TARGETS))

@@ -5,7 +5,8 @@
 * ``baseline_correct`` equals ``firmware/lib/tinyad/tinyad_baseline.c`` (gcc -std=c99
   -Wall -Wextra -Werror) on a long simulated log with drift and faults, the faulty
   readings skipped as the device skips them;
-* ``tinyad.evaluate.drift.drift_table`` on the hand-built room log of test_evaluate.py: a
+* ``tinyad.evaluate.drift.drift_table`` on the hand-built room log the evaluate tests use (the
+  ``workdir`` fixture, ``tests.helpers.readings.room_log``): a
   3 deg C calibration drift costs F1, the baseline correction wins most of it back.
 """
 
@@ -24,8 +25,6 @@ from tinyad.evaluate.drift import apply_drift
 from tinyad.device.baseline import baseline_correct, correct_readings, reference_levels
 from tinyad.device.features import to_tenths
 from tinyad.data.simulate import simulate
-
-from test_evaluate import workdir  # noqa: F401  (the room log, its tiny model and int8 twin: a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 FW = ROOT / "firmware" / "lib" / "tinyad"
@@ -158,7 +157,7 @@ def test_correct_readings_follows_the_readings_table(sim_log):
 
 @pytest.mark.slow
 def test_drift_table_drop_and_recovery(workdir, tmp_path):
-    """On test_evaluate.py's room log: F1 falls with a 3 deg C drift; the remedy recovers most of it."""
+    """On the evaluate tests' room log (``workdir``): F1 falls with a 3 deg C drift; the remedy recovers most of it."""
     import json
 
     from tinyad.evaluate.drift import drift_long, drift_markdown, drift_table, write_drift
@@ -190,9 +189,9 @@ def test_host_firmware_with_the_remedy_scores_like_python(tmp_path):
     log: every valid reading gets the score Python predicts on the corrected readings
     (correct_readings, then compute_features, Scaler, quantize_input, the int8 model),
     and the status lines carry the corrected tenths."""
-    from cbuild import CModel, make_mlp_tflite
-    from cfeatures import build_host_simulator, host_simulator_status, python_codes, write_firmware_sources
-    from test_codegen_features import fit_scaler
+    from tests.helpers.cbuild import CModel, make_mlp_tflite
+    from tests.helpers.cfeatures import build_host_simulator, host_simulator_status, python_codes, write_firmware_sources
+    from tests.helpers.cfeatures import fit_scaler
 
     from tinyad.device.features import feature_names
 

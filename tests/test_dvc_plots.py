@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.test_mlflow_ui import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM
+from tests.helpers.browser import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM
+from tests.helpers.project import ROOT
 from tinyad.tools import plots as P
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 
 

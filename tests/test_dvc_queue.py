@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import copy_worktree, run, tool_env
+from tests.helpers.project import copy_worktree, run, tool_env
 
 # the same grid as tests/test_sweep.py: four model sizes, smallest first
 GRID = "[4],[8],[16,8],[32,16]"

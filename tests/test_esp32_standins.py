@@ -29,8 +29,6 @@ from pathlib import Path
 
 import pytest
 
-from test_firmware import generated_dir  # noqa: F401  (the session's generated C)
-
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
 STANDINS = ROOT / "tests" / "standins"
@@ -75,7 +73,7 @@ def test_esp32_only_code_is_at_most_150_lines():
 
 @pytest.mark.parametrize("defines", [["-DTINYAD_SLEEP_MODE=0"], ["-DTINYAD_SLEEP_MODE=1"],
                                      ["-DTINYAD_SLEEP_MODE=2"], ["-DTINYAD_USE_TFLM"]])
-def test_esp32_only_files_compile_against_standins_with_strict_flags(defines, generated_dir, tmp_path):  # noqa: F811
+def test_esp32_only_files_compile_against_standins_with_strict_flags(defines, generated_dir, tmp_path):
     gxx, gcc = _tool("g++"), _tool("gcc")
     sources = ESP32_ONLY if "-DTINYAD_USE_TFLM" in defines else ESP32_ONLY[:2]
     for src in sources:
@@ -86,7 +84,7 @@ def test_esp32_only_files_compile_against_standins_with_strict_flags(defines, ge
           "-o", str(tmp_path / "tinyad_device.o")])
 
 
-def test_esp32dev_files_run_on_a_fake_board(generated_dir, tmp_path):  # noqa: F811
+def test_esp32dev_files_run_on_a_fake_board(generated_dir, tmp_path):
     gxx, gcc = _tool("g++"), _tool("gcc")
     start = 1767571440  # a cold boot sets the RTC to TINYAD_CLOCK_START
     objs = []

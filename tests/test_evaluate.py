@@ -1,13 +1,13 @@
 """The evaluate stage on a small hand-built room log with a tiny Keras model and its int8 twin.
 
-The fixture builds three days of one-minute readings with known anomalies (point
-spikes, a night-time warm spell, a slow rise), the features and the split with the
-shared functions of ``tinyad.device.features``, trains a tiny MLP on the true labels and
-converts it to a full-int8 .tflite, so the stage runs end to end without the other
-stages' outputs.  The same log with every label removed (``nolabel_run``) stands for a
-real log without ground truth: the stage must then report alerts, not scores against
-its own pseudo-labels (issue 11), and warn when the device breaks the budgets.
-"""
+The ``workdir`` fixture (tests/conftest.py, built by ``tests/helpers/evaluate.py``)
+builds three days of one-minute readings with known anomalies (point spikes, a
+night-time warm spell, a slow rise), the features and the split with the shared
+functions of ``tinyad.device.features``, trains a tiny MLP on the true labels and converts it
+to a full-int8 .tflite, so the stage runs end to end without the other stages'
+outputs.  The same log with every label removed (``nolabel_run``) stands for a real
+log without ground truth: the stage must then report alerts, not scores against its
+own pseudo-labels (issue 11), and warn when the device breaks the budgets."""
 
 from __future__ import annotations
 
@@ -21,115 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from tinyad.config import load_dict
-from tinyad.device.features import Scaler, compute_features, dataset_inputs, feature_names, split_labels
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.evaluate import base_config
+from tests.helpers.project import ROOT
+from tinyad.device.features import Scaler
 
 pytestmark = pytest.mark.slow  # trains and converts a Keras model, runs the stage end to end
-
-
-def room_log(days: float = 3.0, seed: int = 0) -> pd.DataFrame:
-    """Readings with labelled anomalies, as the interim table holds them."""
-    rng = np.random.default_rng(seed)
-    n = int(days * 1440)
-    ts = pd.date_range("2026-01-05", periods=n, freq="60s")
-    hour = ts.hour.to_numpy() + ts.minute.to_numpy() / 60
-    temp = 24.0 + 1.2 * np.cos(2 * np.pi * (hour - 15) / 24) + rng.normal(0, 0.08, n)
-    hum = 40.0 - 3.0 * np.cos(2 * np.pi * (hour - 15) / 24) + rng.normal(0, 0.3, n)
-    label = np.zeros(n, np.int8)
-    kind = np.array(["none"] * n, dtype=object)
-    event = np.full(n, -1, np.int32)
-    e = 0
-    for day in range(int(days)):
-        base = day * 1440
-        for start, length, what in ((base + 600, 2, "point"), (base + 1000, 3, "point"),
-                                    (base + 120, 60, "contextual"), (base + 1200, 90, "collective")):
-            sl = slice(start, start + length)
-            if what == "point":
-                temp[sl] += 8.0
-            elif what == "contextual":
-                temp[sl] += 2.0
-            else:
-                temp[sl] += np.linspace(0.0, 3.5, length)
-            label[sl], kind[sl], event[sl] = 1, what, e
-            e += 1
-    temp = np.round(temp, 1)
-    hum = np.round(hum, 1)
-    fault = np.array([""] * n, dtype=object)
-    fault[[50, 51, 2000, 3000]] = "missing"
-    temp[[50, 51, 2000, 3000]] = np.nan
-    return pd.DataFrame({
-        "timestamp": ts, "temperature": temp, "humidity": hum, "fault": fault,
-        "label": label, "anomaly_type": kind, "event_id": event,
-    })
-
-
-def base_config(**evaluate):
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    raw["split"] = {"train": 0.5, "val": 0.1, "test": 0.4}
-    raw["evaluate"].update({"latency_runs": 50, **evaluate})
-    return load_dict(raw, source="test params")
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    """dataset.parquet, scaler.json, model.keras, model_int8.tflite, quant.json, params.yaml."""
-    import keras
-    import tensorflow as tf
-
-    d = tmp_path_factory.mktemp("evaluate")
-    cfg = base_config()
-    log = room_log()
-    X, valid = compute_features(log, cfg.features)
-    names = feature_names(cfg.features)
-    ds = log.copy()
-    ds["split"] = pd.Series(split_labels(len(ds), cfg.split), dtype="string")
-    ds["valid"] = valid
-    for j, name in enumerate(names):
-        ds[name] = X[:, j]
-    ds["cluster"] = np.where(valid, 0, -1)
-    # pseudo-labels that differ from the truth on some rows (a crude temperature rule)
-    ds["pseudo_label"] = np.where(valid, (ds["temperature"] > 25.5).astype(np.int8), -1).astype(np.int8)
-    train = valid & (ds["split"] == "train").to_numpy()
-    scaler = Scaler(features=names).fit(X[train])
-    Xtr, rows = dataset_inputs(ds, scaler, "train")
-    ytr = ds["label"].to_numpy()[rows].astype("float32")
-
-    keras.utils.set_random_seed(3)
-    model = keras.Sequential([keras.Input((len(names),)), keras.layers.Dense(12, activation="relu"),
-                              keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(keras.optimizers.Adam(0.02), "binary_crossentropy")
-    model.fit(Xtr.astype("float32"), ytr, epochs=25, batch_size=64, verbose=0, class_weight={0: 1.0, 1: 5.0})
-    model.save(d / "model.keras")
-
-    rep = Xtr.astype("float32")[::5]
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([rep[i : i + 1]] for i in range(len(rep)))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    tflite = conv.convert()
-    (d / "model_int8.tflite").write_bytes(tflite)
-    from ai_edge_litert.interpreter import Interpreter
-
-    it = Interpreter(model_content=tflite)
-    quant = {}
-    for key, det in (("input", it.get_input_details()[0]), ("output", it.get_output_details()[0])):
-        s, z = det["quantization"]
-        quant[key] = {"scale": float(s), "zero_point": int(z)}
-    (d / "quant.json").write_text(json.dumps(quant))
-    (d / "scaler.json").write_text(json.dumps(scaler.to_json()))
-    ds.to_parquet(d / "dataset.parquet")
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    raw["split"] = {"train": 0.5, "val": 0.1, "test": 0.4}
-    raw["evaluate"]["latency_runs"] = 50
-    raw["cluster"]["contamination"] = 0.01  # a real room's budget (conf/config.yaml), not the simulator's 0.11
-    (d / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    return d
 
 
 def stage_args(d: Path, metrics: str = "metrics/evaluate.json", plots: str = "plots/evaluate") -> list[str]:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers.readings import synthetic_readings
 from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
 from tinyad.device.features import (
     Scaler,
@@ -24,55 +25,6 @@ from tinyad.device.features import (
     tod_sin_cos,
     to_tenths,
 )
-
-
-def synthetic_readings(days: float = 3.0, seed: int = 0, period_s: int = 60) -> pd.DataFrame:
-    """A small labelled room: daily cycle, noise, a few anomalies of each type, a few faults."""
-    rng = np.random.default_rng(seed)
-    n = int(days * 86400 // period_s)
-    ts = pd.date_range("2026-01-05", periods=n, freq=f"{period_s}s")
-    sod = (ts.hour * 3600 + ts.minute * 60).to_numpy()
-    temp = 24.0 + 0.8 * np.sin(2 * np.pi * sod / 86400) + rng.normal(0, 0.1, n)
-    hum = 40.0 + rng.normal(0, 0.4, n)
-    label = np.zeros(n, dtype=np.int8)
-    atype = np.array(["none"] * n, dtype=object)
-    event = np.full(n, -1, dtype=np.int32)
-    per_day = 1440 * 60 // period_s
-    eid = 0
-    for d in range(int(days)):
-        base = d * per_day
-        for kind, start, length in (("point", 200, 2), ("contextual", 600, 60), ("collective", 1000, 120), ("point", 1300, 1)):
-            s = base + start + int(rng.integers(0, 40))
-            e = min(s + length, n)
-            if kind == "point":
-                temp[s:e] += 8.0
-            elif kind == "contextual":
-                temp[s:e] += 5.0
-            else:
-                temp[s:e] += np.linspace(0, 3.0, e - s)
-            label[s:e] = 1
-            atype[s:e] = kind
-            event[s:e] = eid
-            eid += 1
-    temp = np.round(temp, 1)
-    hum = np.round(hum, 1)
-    fault = np.array([""] * n, dtype=object)
-    drop = rng.random(n) < 0.003
-    drop &= label == 0
-    fault[drop] = "missing"
-    temp[drop] = np.nan
-    hum[drop] = np.nan
-    return pd.DataFrame(
-        {
-            "timestamp": ts,
-            "temperature": temp,
-            "humidity": hum,
-            "fault": pd.Series(fault, dtype="string"),
-            "label": label,
-            "anomaly_type": pd.Series(atype, dtype="string"),
-            "event_id": event,
-        }
-    )
 
 
 def fcfg(names=None, window=5, use_humidity=True, run_cap=1000, period_s=60) -> FeaturesConfig:

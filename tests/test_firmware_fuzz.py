@@ -7,7 +7,7 @@ truncated, very long (1 MB), binary and seeded-random lines mixed with valid one
 It must never crash or trip a sanitizer, must report each bad line on stderr with
 its line and column, and must go on: every valid line after the garbage still gives
 its serial line.  The generated C comes from the ``generated_dir`` fixture of
-``tests/test_firmware.py``.
+``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_firmware import FIRMWARE, config_constants, generated_dir  # noqa: F401  (fixture)
+from tests.helpers.firmware import FIRMWARE
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ EVENTS = {"alert", "clear", "status", "fault"}
 
 
 @pytest.fixture(scope="module")
-def asan_program(tmp_path_factory, generated_dir) -> Path:  # noqa: F811
+def asan_program(tmp_path_factory, generated_dir) -> Path:
     gcc = shutil.which("gcc")
     assert gcc, "gcc is required (apt-get install gcc)"
     sources = sorted((FIRMWARE / "lib" / "tinyad").glob("*.c")) + sorted((FIRMWARE / "src" / "host").glob("*.c")) \
@@ -174,7 +174,7 @@ def mutate(rng: random.Random, line: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_seeded_random_lines_never_crash_or_stop_the_simulator(asan_program, generated_dir, seed):  # noqa: F811
+def test_seeded_random_lines_never_crash_or_stop_the_simulator(asan_program, generated_dir, seed):
     rng = random.Random(seed)
     templates = [
         b"1767571200,24.1,40.2", b"2026-01-05 00:01:00,24.1,40.2", b"2026-01-05T00:01:00.5Z,-3.5,99.9",

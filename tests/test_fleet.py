@@ -160,7 +160,7 @@ def _ran(stdout: str) -> set[str]:
 
 
 def _stale(proj: Path) -> set[str]:
-    from tests.conftest import run
+    from tests.helpers.project import run
 
     out = run(["dvc", "status", "--json", "fleet/dvc.yaml"], proj).stdout
     return {k.split(":")[-1] for k in json.loads(out or "{}")}
@@ -171,7 +171,7 @@ def test_a_fleet_runs_in_parallel_is_cached_per_room_and_one_rooms_csv_reruns_on
     """Two CSV rooms through `tinyad fleet run` (two joblib jobs), every stage to the host
     firmware; then DVC's books: nothing stale, one room's log touched -> only that room
     reruns, a shared change -> every room's stages that read it."""
-    from tests.conftest import copy_worktree, run
+    from tests.helpers.project import copy_worktree, run
 
     proj = copy_worktree(tmp_path / "proj")
     for room, seed in (("a", 1), ("b", 2)):
@@ -268,7 +268,9 @@ def test_the_fleet_report_and_its_mlflow_runs_in_the_browser(tmp_path):
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.test_mlflow_ui import ARTIFACTS, chrome, mlflow_server
+    from tests.helpers.browser import chrome
+    from tests.helpers.project import ARTIFACTS
+    from tests.helpers.tracking import mlflow_server
 
     fleet = fake_fleet(tmp_path)
     rows = F.write_report(fleet, tmp_path)

@@ -67,7 +67,7 @@ def test_summary_shows_the_headline_and_no_f1_without_labels(tmp_path):
 
 
 def test_mlflow_gets_the_headline_under_its_short_names(tmp_path):
-    from test_tracking import fake_project, search_runs
+    from tests.helpers.tracking import fake_project, search_runs
     from tinyad.tools.tracking import log_pipeline_run
 
     proj = fake_project(tmp_path / "p")

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tinyad.data.readings import build_readings, ingest_report
+from tinyad.cli import run_stage
 from tinyad.stage import stage_main
 from tinyad.config import load_dict
 from tinyad.params import compose
@@ -30,9 +31,11 @@ def write_params(tmp_path: Path, raw: dict) -> Path:
 
 
 def run_main(tmp_path: Path, params: Path) -> tuple[int, Path]:
+    """The stage in process, its user errors turned into exit status 2 as ``python -m stages.ingest`` does."""
     out = tmp_path / "out"
-    code = stage_main("ingest")(["--params", str(params), "--out", str(out / "readings.parquet"),
-                 "--report", str(out / "ingest.json"), "--plots", str(out / "plots")])
+    argv = ["--params", str(params), "--out", str(out / "readings.parquet"),
+            "--report", str(out / "ingest.json"), "--plots", str(out / "plots")]
+    code = run_stage(lambda: stage_main("ingest")(argv), "ingest", quiet=False)
     return code, out
 
 
@@ -93,7 +96,7 @@ def test_missing_log_exits_2_with_a_one_line_error(tmp_path, capsys):
     code, out = run_main(tmp_path, write_params(tmp_path, raw))
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: ") and "absent.csv: file not found" in err
+    assert err.startswith("ingest: error: ") and "absent.csv: file not found" in err
     assert "Traceback" not in err and not out.exists()
 
 
@@ -102,7 +105,7 @@ def test_bad_params_exit_2(tmp_path, capsys):
     raw["data"]["period_s"] = 0
     code, _ = run_main(tmp_path, write_params(tmp_path, raw))
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: ") and "data.period_s" in err
+    assert code == 2 and err.startswith("ingest: error: ") and "data.period_s" in err
 
 
 def test_module_entry_point_runs_from_the_command_line(tmp_path):
@@ -117,7 +120,7 @@ def test_module_entry_point_runs_from_the_command_line(tmp_path):
                            str(tmp_path / "r.parquet"), "--report", str(tmp_path / "r.json"), "--plots",
                            str(tmp_path / "p")], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and "no file matches this pattern" in proc.stderr
+    assert proc.stderr.startswith("ingest: error: ") and "no file matches this pattern" in proc.stderr
 
 
 # ------------------------------------------------------------------ the UCI configs
@@ -247,7 +250,7 @@ def ingest_csv(tmp_path: Path, capsys, content: str | bytes, **csv_over) -> tupl
 
 def one_line_error(err: str) -> str:
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    assert len(lines) == 1 and lines[0].startswith("ingest: error: ") and "Traceback" not in err, err
     return lines[0]
 
 

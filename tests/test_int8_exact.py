@@ -15,15 +15,10 @@ import flatbuffers
 import numpy as np
 import pytest
 
-from cbuild import DEFAULT_VARIANT, MLP_VARIANTS, test_inputs, tflm_predict, variant_tflite
+from tests.helpers.cbuild import DEFAULT_VARIANT, MLP_VARIANTS, test_inputs, tflm_predict, variant_tflite
 from tinyad.device import model as int8
 from tinyad.codegen import requant
 from tinyad.device.tflite_model import Dense, Lut, read_tflite
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    return tmp_path_factory.getbasetemp() / "mlp-models"
 
 
 # ------------------------------------------------------------------ primitives

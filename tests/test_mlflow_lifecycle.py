@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_mlflow_ui import _click_if_present, chrome, mlflow_server
-from tests.test_tracking import fake_project
+from tests.helpers.browser import chrome, click_if_present
+from tests.helpers.project import ROOT
+from tests.helpers.tracking import fake_project, mlflow_server
 from tinyad.evaluate import headline as H
 from tinyad.tools import lifecycle as L
 from tinyad.tools.tracking import log_pipeline_run
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 MODEL = "tinyad-detector"
 HEADLINE = {"f1": 0.812, "f1_pt": 1.0, "f1_ctx": 0.7, "f1_col": 0.65, "caught": 0.9, "fa_wk": 0.5, "events": 14,
@@ -134,7 +134,7 @@ def _open(browser, url: str, text: str):
 
     browser.get(url)
     WebDriverWait(browser, 90).until(EC.presence_of_element_located((By.XPATH, f"//*[contains(text(), {text!r})]")))
-    _click_if_present(browser, "button[aria-label='Close']")  # the assistant panel takes room
+    click_if_present(browser, "button[aria-label='Close']")  # the assistant panel takes room
     time.sleep(1.5)
 
 

@@ -13,32 +13,18 @@ Needs the apt packages ``chromium`` and ``chromium-driver``.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.test_tracking import fake_project
+from tests.helpers.browser import chrome, click_if_present
+from tests.helpers.project import ROOT
+from tests.helpers.tracking import fake_project, mlflow_server
 from tinyad.tools.tracking import log_pipeline_run
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROME_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1800,900",
-]
 COLUMNS = {
     "accuracy": "evaluate.int8_litert.accuracy",
     "int8 size": "quantize.tflite_bytes",
@@ -49,58 +35,6 @@ RUNS = {  # run name -> (accuracy, int8 bytes, latency us)
     "exp-small": (0.91, 3100, 1.4),
     "exp-medium": (0.95, 5400, 2.3),
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"mlflow server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"mlflow server not healthy after {timeout} s:\n{log.read_text()[-4000:]}")
-
-
-@contextlib.contextmanager
-def mlflow_server(uri: str, tmp: Path):
-    """An ``mlflow server`` on a free port over the store ``uri``; yields its URL, and
-    stops its process group (TERM, then KILL) on the way out.  Its log: tmp/server.log."""
-    port = free_port()
-    log = tmp / "server.log"
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
-             "--default-artifact-root", (tmp / "mlartifacts").as_uri(),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=tmp, start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, log)
-        yield url
-    finally:
-        # the server's own process group (it was started in a new session): TERM, then KILL
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")
@@ -133,35 +67,6 @@ def browser(tmp_path):
         yield driver
 
 
-@contextlib.contextmanager
-def chrome(tmp_path: Path, *flags: str):
-    """Headless Chromium driven by chromedriver, a fresh profile under ``tmp_path``."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), "apt-get install -y chromium chromium-driver"
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (*CHROME_FLAGS, *flags):
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _click_if_present(driver, css: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    for el in driver.find_elements(By.CSS_SELECTOR, css):
-        if el.is_displayed():
-            el.click()
-            return
-
-
 def test_runs_table_shows_accuracy_int8_size_and_latency(server, browser):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -176,8 +81,8 @@ def test_runs_table_shows_accuracy_int8_size_and_latency(server, browser):
     for name in RUNS:
         wait.until(EC.presence_of_element_located((By.XPATH, f"//a[normalize-space()='{name}']")))
     # the assistant side panel and the navigation take room: close them if shown
-    _click_if_present(browser, "button[aria-label='Close']")
-    _click_if_present(browser, "button[aria-label='Toggle sidebar']")
+    click_if_present(browser, "button[aria-label='Close']")
+    click_if_present(browser, "button[aria-label='Toggle sidebar']")
 
     columns_button = wait.until(EC.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Columns']")))
     columns_button.click()

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbuild import CModel, tflm_predict
-from cfeatures import CFeatures, python_codes
-from test_firmware import Row, compare_with_reference
+from tests.helpers.cbuild import CModel, tflm_predict
+from tests.helpers.cfeatures import CFeatures, python_codes
+from tests.helpers.firmware import Row, compare_with_reference
 from tinyad.config import load
 from tinyad.device.features import Scaler, compute_features, dataset_inputs, quantize_input
 from tinyad.io import read_json

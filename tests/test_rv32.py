@@ -2,7 +2,7 @@
 
 On the default pipeline that the ``pipeline`` fixture reproduced, the host simulator,
 ``firmware/lib/tinyad`` and the generated C are built twice from the same sources:
-with the host's gcc (``cfeatures.build_host_simulator``) and for rv32imc against
+with the host's gcc (``tests/helpers/cfeatures.py: build_host_simulator``) and for rv32imc against
 picolibc with semihosting (``tinyad.board.rv32.build``, ``-Os -Werror``), then both are fed
 the same raw readings and the rv32 program's serial lines must equal the host's byte
 for byte:
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cfeatures import FIRMWARE_LIB, build_host_simulator
-from test_firmware import synthetic_rows
+from tests.helpers.cfeatures import FIRMWARE_LIB, build_host_simulator
+from tests.helpers.firmware import synthetic_rows
 from tinyad.board import rv32
 from tinyad.config import load
 from tinyad.device.baseline import reference_levels

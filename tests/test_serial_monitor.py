@@ -39,7 +39,8 @@ from tinyad.board.serial_monitor import (
     monitor,
     parse_line,
 )
-from tests.test_firmware import generated_dir, host_build  # noqa: F401  (fixtures)
+from tests.helpers.firmware import (config_constants, firmware_scores, raw_readings, rules_from_generated,
+                                    run_host_firmware, synthetic_rows)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -268,9 +269,6 @@ def test_log_mode_param_becomes_a_build_flag():
 
 @pytest.mark.slow
 def test_log_mode_firmware_matches_the_python_reference_and_replays_to_itself(host_build, generated_dir):
-    from tests.test_firmware import (config_constants, firmware_scores, raw_readings, rules_from_generated,
-                                     run_host_firmware, synthetic_rows)
-
     rows = synthetic_rows(seed=3, n=600)
     consts = config_constants(generated_dir)
     use_humidity = bool(consts.get("TINYAD_USE_HUMIDITY", 1))
@@ -378,8 +376,6 @@ def expected_rows(rows, use_humidity: bool) -> list[str]:
     """What the recorder must write for these fed readings (see tinyad/board/serial_monitor.py)."""
     from datetime import datetime, timezone
 
-    from tests.test_firmware import raw_readings
-
     out = []
     for r in raw_readings(rows):
         stamp = datetime.fromtimestamp(r.t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
@@ -403,8 +399,6 @@ def feed(program: Path, rows, port: FakeUsbPort) -> None:
 @pytest.mark.slow
 def test_recorder_on_a_pty_records_what_the_firmware_was_fed_and_survives_a_pulled_cable(
         host_build, generated_dir, tmp_path):
-    from tests.test_firmware import config_constants, synthetic_rows
-
     use_humidity = bool(config_constants(generated_dir).get("TINYAD_USE_HUMIDITY", 1))
     rows = synthetic_rows(seed=21, n=300)
     first, second = rows[:170], rows[170:]

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import copy_worktree, run, tool_env
+from tests.helpers.project import copy_worktree, run, tool_env
 
 from tinyad.tools.sweep import (
     SweepError,

@@ -1,6 +1,6 @@
 """A temperature-only room, end to end: a log without humidity through the whole pipeline.
 
-In a copy of the work tree (``tests.conftest.copy_worktree``) the simulated room is
+In a copy of the work tree (``tests.helpers.project.copy_worktree``) the simulated room is
 written as a temperature-only CSV log (``timestamp,temperature,label``: no humidity
 column at all, failed reads as an empty cell or -999, as a recorder writes them), and
 the pipeline is configured to read it (``data=recorded`` with
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_worktree, run
+from tests.helpers.project import copy_worktree, run
 from tinyad.config import load
 from tinyad.params import compose
 

@@ -4,7 +4,6 @@ a failing store never fails the pipeline and says how to log the run again."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shlex
 import sqlite3
@@ -14,51 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.project import ROOT
+from tests.helpers.tracking import fake_project, search_runs
 from tinyad.tools import tracking as T
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def fake_project(root: Path, accuracy: float = 0.9, tflite_bytes: int = 3000, latency: float = 1.5) -> Path:
-    """A finished pipeline run's files: params, metrics of several stages, curves, artifacts; a git repo."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    m = root / "metrics"
-    m.mkdir(exist_ok=True)
-    (m / "evaluate.json").write_text(json.dumps({
-        "ground_truth": 1,
-        "int8_litert": {"accuracy": accuracy, "f1": accuracy - 0.1, "confusion": {"tn": 5, "fp": 1, "fn": 2, "tp": 3},
-                        "by_type": {"point": {"f1": 0.5}}, "events": {"median_delay_readings": None}},
-        "latency_us": {"tflm": {"median": latency, "p95": latency * 1.5}},
-        "memory": {"tflm_arena_bytes": 2320, "tflite_bytes": tflite_bytes},
-        "method": {"truth": "ground-truth label"},
-        "flags": {"ok": True},
-        "list": [1, 2],
-    }))
-    (m / "quantize.json").write_text(json.dumps({"tflite_bytes": tflite_bytes, "agreement": 0.99}))
-    (m / "train.json").write_text(json.dumps({"loss": 0.2, "weird key(1)": 3}))
-    hist = root / "plots" / "train" / "history.csv"
-    hist.parent.mkdir(parents=True, exist_ok=True)
-    hist.write_text("epoch,loss,accuracy,val_loss,val_accuracy\n1,0.9,0.5,0.95,0.5\n2,0.5,0.7,0.6,0.7\n3,0.3,0.8,0.4,0.8\n")
-    (root / "models").mkdir(exist_ok=True)
-    (root / "models" / "model_int8.tflite").write_bytes(b"TFL3" + bytes(tflite_bytes - 4))
-    (root / "plots" / "evaluate").mkdir(parents=True, exist_ok=True)
-    (root / "plots" / "evaluate" / "pr_curve.csv").write_text("recall,precision\n0.5,1.0\n1.0,0.5\n")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "run"], cwd=root, check=True)
-    return root
-
-
-def search_runs(uri: str, experiment: str):
-    """``mlflow.search_runs`` on one store without leaving the process pointed at it
-    (``mlflow.set_tracking_uri`` sets a global and the environment for later tests)."""
-    import mlflow
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-
-    with _use_tracking_uri(uri):
-        return mlflow.search_runs(experiment_names=[experiment])
 
 
 def digest(folder: Path) -> str:
@@ -304,7 +261,7 @@ def test_simultaneous_runs_on_a_new_database_are_all_logged(tmp_path, clean_env)
                               cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for p in projects]
     outs = [p.communicate(timeout=300) for p in procs]
-    for proc, (out, err) in zip(procs, outs):
+    for proc, (_out, err) in zip(procs, outs):
         assert proc.returncode == 0 and "FAILED" not in err, err[-3000:]
     runs = mlflow.MlflowClient(uri).search_runs(
         [mlflow.MlflowClient(uri).get_experiment_by_name("race").experiment_id])

@@ -19,9 +19,7 @@ The exit-code contract of every stage:
 
 A stage's ``main(argv)`` raises; it does not catch its user errors itself, so that
 it can be called in process (``tinyad.stage.stage_main``, the tests) and the
-exception seen.  The one exception today is ``stages/ingest.py``, which still
-catches ``IngestError``/``ConfigError`` and prints ``error: <message>`` (status 2,
-the same contract; its tests pin that wording).  The opening of a ``main`` (its
+exception seen.  The opening of a ``main`` (its
 arguments, the params, the scaler, the parquet) is ``tinyad/stage.py``.
 """
 

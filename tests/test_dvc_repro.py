@@ -1,4 +1,7 @@
-"""The whole pipeline under DVC: all seven stages run, cache, and rerun only what changed."""
+"""The whole pipeline under DVC (`dvc repro`): all seven stages run, cache, and rerun only what changed.
+
+(tinyad/pipeline.py, the table of the stages, is tested by test_pipeline_table.py.)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import re
 import pytest
 import yaml
 
-from tests.conftest import run
+from tests.helpers.project import run
 
 STAGES = ["ingest", "cluster", "train", "quantize", "evaluate", "codegen", "firmware"]
 

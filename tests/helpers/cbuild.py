@@ -12,8 +12,8 @@
 - ``extreme_inputs(model)``: all -128, all 127, alternating, and per first-layer neuron
   the inputs that drive its accumulator to either end (saturating sums).
 
-Used by tests/test_int8_exact.py, tests/test_codegen.py, tests/test_cross_compile.py
-and benchmarks/bench_inference.py.
+Used by tests/test_int8_exact.py, tests/test_codegen.py, tests/test_cross_compile.py,
+tests/helpers/cfeatures.py and benchmarks/bench_inference.py.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from tests.helpers.project import ROOT
 
 HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 
@@ -145,7 +147,7 @@ def default_shape(params: str | Path | None = None) -> tuple[list[int], str]:
     from tinyad.config import load
     from tinyad.device.features import feature_names
 
-    cfg = load(params or Path(__file__).resolve().parents[1] / "params.yaml")
+    cfg = load(params or ROOT / "params.yaml")
     return [len(feature_names(cfg.features)), *cfg.model.hidden, 1], cfg.model.activation
 
 

@@ -10,6 +10,7 @@
   each reading, as ``tinyad_app.c`` does for a valid one, after turning it into tenths
   exactly as ``tinyad_sample.c`` does (``lround(x * 10.0)``; a non-number humidity
   becomes 0, which only happens when humidity is unused).
+- ``fit_scaler(df, cfg)``: a scaler fitted on the first 60 % of the frame's valid rows.
 - ``python_codes(df, features_cfg, scaler, quant)``: the Python reference,
   ``compute_features`` + ``Scaler.transform`` + ``Int8Runtime.quantize`` on the scored rows.
 - ``cross_compile_features(target, gen_dir, obj)``: the generated ``tinyad_features.c``
@@ -32,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cbuild import CROSS_TARGETS, require_tool, run_checked
+from tests.helpers.cbuild import CROSS_TARGETS, require_tool, run_checked
+from tests.helpers.project import FIRMWARE
 from tinyad.codegen.cgen import write_files as write_sources
 from tinyad.codegen.device_config import generate_config_header
 from tinyad.codegen.features import generate_features_c
@@ -72,7 +74,7 @@ void cf_run(const double *temp, const double *hum, const uint32_t *sod, int n,
 
 
 # the hand-written, model-independent half of the feature pipeline (tinyad_window.h)
-FIRMWARE_LIB = Path(__file__).resolve().parents[1] / "firmware" / "lib" / "tinyad"
+FIRMWARE_LIB = FIRMWARE / "lib" / "tinyad"
 
 
 def write_generated(cfg: Config, scaler: Scaler, quant: dict[str, Any], out_dir: str | Path,
@@ -125,6 +127,13 @@ class CFeatures:
         ok = valid_readings(df, cfg.features)
         sow = second_of_week(df["timestamp"])
         return self.run(df["temperature"].to_numpy()[ok], df["humidity"].to_numpy()[ok], sow[ok])
+
+
+def fit_scaler(df: pd.DataFrame, cfg: Config) -> Scaler:
+    """The scaler fitted on the first 60 % of the valid rows' features."""
+    X, valid = compute_features(df, cfg.features)
+    Xv = X[valid]
+    return Scaler(features=feature_names(cfg.features)).fit(Xv[: int(0.6 * len(Xv))])
 
 
 def python_codes(df: pd.DataFrame, cfg: Config, scaler: Scaler, quant: dict[str, Any]):
@@ -201,8 +210,7 @@ def write_firmware_sources(tflite: str | Path, cfg: Config, scaler: Scaler, gen_
 def build_host_simulator(gen_dir: str | Path, exe: str | Path, defines: list[str] | tuple = ()) -> Path:
     """The portable firmware (lib/tinyad) and the host simulator compiled with gcc on
     the generated sources, warnings as errors."""
-    fw = Path(__file__).resolve().parents[1] / "firmware"
-    lib, host, gen = fw / "lib" / "tinyad", fw / "src" / "host", Path(gen_dir)
+    lib, host, gen = FIRMWARE_LIB, FIRMWARE / "src" / "host", Path(gen_dir)
     run_checked([require_tool("gcc", "gcc"), "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wpedantic",
                  "-ffp-contract=off", "-O2", *defines, "-I", str(lib), "-I", str(gen), "-I", str(host),
                  *map(str, sorted(lib.glob("*.c"))), *map(str, sorted(host.glob("*.c"))),
