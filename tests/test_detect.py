@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers.project import ARTIFACTS
 from tinyad.tools import detect as D
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"  # the plots are kept for a person to look at
 UCI = ROOT.parent / "shared" / "datasets" / "uci-occupancy" / "occupancy_datatest.txt"
 
 

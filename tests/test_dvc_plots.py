@@ -17,12 +17,11 @@ import pytest
 import yaml
 
 from tests.helpers.browser import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM
-from tests.helpers.project import ROOT
+from tests.helpers.project import ARTIFACTS, ROOT
 from tinyad.tools import plots as P
 
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 def test_declared_order_and_no_duplicate_history_plot():

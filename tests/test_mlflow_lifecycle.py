@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers.browser import chrome, click_if_present
-from tests.helpers.project import ROOT
+from tests.helpers.project import ARTIFACTS
 from tests.helpers.tracking import fake_project, mlflow_server
 from tinyad.evaluate import headline as H
 from tinyad.tools import lifecycle as L
@@ -29,7 +29,6 @@ from tinyad.tools.tracking import log_pipeline_run
 
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = ROOT / "test-artifacts"
 MODEL = "tinyad-detector"
 HEADLINE = {"f1": 0.812, "f1_pt": 1.0, "f1_ctx": 0.7, "f1_col": 0.65, "caught": 0.9, "fa_wk": 0.5, "events": 14,
             "anom": 955, "tflite": 3400, "c_flash": 920, "arena": 2323, "lat_us": 3.2, "fw_flash": 24637}

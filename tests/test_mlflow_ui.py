@@ -18,13 +18,12 @@ import time
 import pytest
 
 from tests.helpers.browser import chrome, click_if_present
-from tests.helpers.project import ROOT
+from tests.helpers.project import ARTIFACTS
 from tests.helpers.tracking import fake_project, mlflow_server
 from tinyad.tools.tracking import log_pipeline_run
 
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = ROOT / "test-artifacts"
 COLUMNS = {
     "accuracy": "evaluate.int8_litert.accuracy",
     "int8 size": "quantize.tflite_bytes",
