@@ -15,6 +15,10 @@ The exit-code contract of every stage:
   ``<stage>: warning: ...`` and do not change the status);
 * 2: bad input (``USER_ERRORS``: a parameter, a missing or unreadable file, data that
   is not what the stage expects), one line on stderr, no output written;
+* 1 (``firmware`` only): the environment cannot do it, not the input: an ESP32
+  environment whose PlatformIO platform is not installed while the registry is
+  unreachable, or a failed compiler run; one line naming the environment and where
+  to build it instead;
 * anything else (Python's 1 with a traceback): a bug.
 
 A stage's ``main(argv)`` raises; it does not catch its user errors itself, so that
