@@ -845,6 +845,15 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def dotted(d: Any, key: str) -> Any:
+    """``d["a"]["b"]`` for ``key="a.b"``; ``None`` where a part is missing (the inverse view of ``flatten``)."""
+    for part in key.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return None
+        d = d[part]
+    return d
+
+
 def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     """``{'a': {'b': 1}} -> {'a.b': 1}`` as in ``dvc params diff`` and MLflow params."""
     out: dict[str, Any] = {}

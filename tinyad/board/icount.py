@@ -109,6 +109,13 @@ def x86_model_instructions(gen: Path, build: Path, k: int, opt: str, prefix: str
             "method": f"valgrind callgrind, inside {prefix}_model_invoke, {k} calls, gcc {opt} -fno-tree-vectorize"}
 
 
+def _counted(r: "rv32.Rv32Run", calls: int, exe: Path) -> dict:
+    """The minstret statistics of a finished QEMU run that made exactly ``calls`` calls."""
+    if r.returncode != 0 or r.counts["calls"] != calls:
+        raise RuntimeError(f"{exe.name} under QEMU: exit {r.returncode}, {r.counts['calls']} counted calls of {calls}")
+    return {"mean": r.counts["mean"], "min": r.counts["min"], "max": r.counts["max"]}
+
+
 def rv32_model_instructions(gen: Path, build: Path, k: int, opt: str) -> dict:
     """Mean minstret count of one tinyad_model_invoke on rv32imc under QEMU."""
     build.mkdir(parents=True, exist_ok=True)
@@ -118,11 +125,8 @@ def rv32_model_instructions(gen: Path, build: Path, k: int, opt: str) -> dict:
     exe = rv32.compile_elf([drv, gen / "tinyad_model.c", rv32.TARGET_DIR / "rv32_counters.c"],
                            build / f"driver{opt}.elf", [lib, gen], opt=opt,
                            link=["-Wl,--wrap=main", "-Wl,--wrap=tinyad_model_invoke"])
-    r = rv32.run_program(exe, [str(k)])
-    if r.returncode != 0 or r.counts["calls"] != k:
-        raise RuntimeError(f"rv32 driver: exit {r.returncode}, {r.counts['calls']} calls of {k}")
-    return {"per_inference": r.counts["mean"], "min": r.counts["min"], "max": r.counts["max"], "isa": rv32.ISA,
-            "opt": opt, "method": f"QEMU virt -icount shift=0, minstret around each of {k} calls of "
+    counts = _counted(rv32.run_program(exe, [str(k)]), k, exe)
+    return {"per_inference": counts.pop("mean"), **counts, "isa": rv32.ISA, "opt": opt, "method": f"QEMU virt -icount shift=0, minstret around each of {k} calls of "
                                   f"tinyad_model_invoke (call and return included), riscv64-unknown-elf-gcc "
                                   f"-march=rv32imc {opt}"}
 
@@ -154,11 +158,8 @@ def rv32_step_instructions(gen: Path, build: Path, opt: str, n: int = STEP_READI
     build.mkdir(parents=True, exist_ok=True)
     csv = step_readings_csv(build / "day.csv", n)
     exe = rv32.build(gen, build / f"step{opt}.elf", count="step", opt=opt)
-    r = rv32.run_program(exe, [csv.name], cwd=build)
-    if r.returncode != 0 or r.counts["calls"] != n:
-        raise RuntimeError(f"rv32 step program: exit {r.returncode}, {r.counts['calls']} readings of {n}")
-    return {"per_reading": r.counts["mean"], "min": r.counts["min"], "max": r.counts["max"], "isa": rv32.ISA,
-            "opt": opt, "method": f"QEMU virt -icount shift=0, minstret around each of {n} calls of tinyad_app_step "
+    counts = _counted(rv32.run_program(exe, [csv.name], cwd=build), n, exe)
+    return {"per_reading": counts.pop("mean"), **counts, "isa": rv32.ISA, "opt": opt, "method": f"QEMU virt -icount shift=0, minstret around each of {n} calls of tinyad_app_step "
                                   f"(validation, features, inference, alert logic, serial line) on a day of "
                                   f"readings, the firmware built for rv32imc {opt}"}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinyad.config import dotted
 from tinyad.evaluate.metrics import BASELINES, HEADLINE_DETECTORS, LABELS, MODELS
 
 
@@ -36,13 +37,6 @@ TABLE_COLUMNS = [
     ("events.median_delay_readings", "median delay (readings)", False),
 ]
 
-
-def _get(d: dict, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(d, dict) or part not in d:
-            return None
-        d = d[part]
-    return d
 
 
 def summary_markdown(metrics: dict[str, Any], model: str = "int8_tflm") -> str:
@@ -108,7 +102,7 @@ def headline_markdown(metrics: dict[str, Any]) -> list[str]:
             if key == "events_caught":
                 cells.append(f"{h['events_caught']}/{h['events']}")
                 continue
-            v = _get(h, key)
+            v = dotted(h, key)
             cells.append("n/a" if v is None else fmt(v))
         label = f"**{LABELS.get(n, n)}**" if n == "device" else LABELS.get(n, n)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -153,7 +147,7 @@ def diagnostic_markdown(metrics: dict[str, Any]) -> list[str]:
 def comparison_markdown(metrics: dict[str, Any], model: str = "int8_tflm") -> list[str]:
     """With ground truth: the comparison table (best value of each column in bold) and the wins/losses."""
     names = [n for n in (*MODELS, *BASELINES) if n in metrics]
-    cols = [c for c in TABLE_COLUMNS if any(_get(metrics[n], c[0]) is not None for n in names)]
+    cols = [c for c in TABLE_COLUMNS if any(dotted(metrics[n], c[0]) is not None for n in names)]
     data = metrics.get("data", {})
     lines = [
         "## All detectors against the ground-truth labels",
@@ -166,13 +160,13 @@ def comparison_markdown(metrics: dict[str, Any], model: str = "int8_tflm") -> li
     ]
     best = {}
     for key, _, higher in cols:
-        vals = [_get(metrics[n], key) for n in names]
+        vals = [dotted(metrics[n], key) for n in names]
         vals = [v for v in vals if v is not None]
         best[key] = (max(vals) if higher else min(vals)) if vals else None
     for n in names:
         cells = []
         for key, _, _ in cols:
-            v = _get(metrics[n], key)
+            v = dotted(metrics[n], key)
             s = fmt_value(v)
             cells.append(f"**{s}**" if v is not None and v == best[key] else s)
         lines.append(f"| {LABELS.get(n, n)} | " + " | ".join(cells) + " |")
@@ -182,7 +176,7 @@ def comparison_markdown(metrics: dict[str, Any], model: str = "int8_tflm") -> li
             continue
         wins, losses = [], []
         for key, label, higher in cols:
-            mv, bv = _get(metrics[model], key), _get(metrics[b], key)
+            mv, bv = dotted(metrics[model], key), dotted(metrics[b], key)
             if mv is None or bv is None or mv == bv:
                 continue
             (wins if (mv > bv) == higher else losses).append(label)

@@ -37,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from tinyad.config import ConfigError
+from tinyad.config import ConfigError, dotted
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET_DIR = "fleet"
@@ -365,13 +365,6 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _dig(d: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(d, dict) or part not in d:
-            return None
-        d = d[part]
-    return d
-
 
 def _drift_alerts(evaluate: dict[str, Any]) -> tuple[float | None, float | None, str]:
     """Alerts a week (without labels) or false alarms a week (with) at the largest
@@ -406,12 +399,12 @@ def room_row(room: Room, root: str | Path = ROOT) -> dict[str, Any]:
             raise ConfigError(f"fleet report: room {room.name!r} has no {path.relative_to(root)} "
                               f"(run `dvc repro {FLEET_DIR}/dvc.yaml` first)") from None
     row: dict[str, Any] = {"room": room.name, "data": room.data,
-                           "labels": bool(_dig(files["evaluate"], "ground_truth"))}
+                           "labels": bool(dotted(files["evaluate"], "ground_truth"))}
     for col, (stem, key, _) in COLUMNS.items():
-        row[col] = _dig(files[stem], key)
+        row[col] = dotted(files[stem], key)
     if not row["labels"]:
         row["fa_wk"] = row["f1"] = row["caught"] = None  # nothing to score against: no figure
-    over = _dig(files["evaluate"], "headline.budgets.device_over_false_alarm_budget")
+    over = dotted(files["evaluate"], "headline.budgets.device_over_false_alarm_budget")
     row["over_budget"] = bool(over)
     raw, remedy, size = _drift_alerts(files["evaluate"])
     row["drift"] = {"at": size, "raw_wk": raw, "remedy_wk": remedy}
