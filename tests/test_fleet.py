@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -60,10 +59,40 @@ def test_a_typo_in_a_rooms_override_names_the_room(tmp_path):
     assert "\n" not in str(err.value)
 
 
-def test_the_committed_fleet_folder_is_what_the_benchmark_fleet_file_composes():
-    proc = subprocess.run([sys.executable, "-m", "tinyad.tools.fleet", "write", "--check"], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+@pytest.fixture()
+def fleet_root():
+    """A project root beside the checkout (so ``../shared`` resolves as from the checkout)
+    holding links to ``conf/`` and ``dvc.yaml``: where ``tinyad fleet write`` may write
+    ``fleet/``, which the single-room project does not hold (``dvc status`` reads every
+    ``dvc.yaml`` of a repository, so a committed fleet would show in every user's status)."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix=".fleet-test-", dir=ROOT.parent))
+    try:
+        for name in ("conf", "dvc.yaml", "stages", "tinyad", "firmware"):
+            (tmp / name).symlink_to(ROOT / name)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp)
+
+
+def test_fleet_write_gives_every_room_its_params_and_dvc_a_stage_per_room(fleet_root):
+    from tests.helpers.project import run
+
+    fleet = F.load_fleet(ROOT / F.DEFAULT_FLEET, ROOT / "conf")
+    assert not (ROOT / F.FLEET_DIR / "dvc.yaml").exists()  # opt-in: not part of the single-room project
+    F.write_fleet(fleet, fleet_root)
+    assert F.write_fleet(fleet, fleet_root, check=True) == []  # a second write changes nothing
+    for room in fleet.rooms:
+        params = yaml.safe_load((fleet_root / "fleet" / room / "params.yaml").read_text())
+        assert params["data"] == yaml.safe_load(F.compose_room(fleet, fleet.rooms[room], ROOT))["data"]
+    run(["dvc", "init", "--no-scm", "-q"], fleet_root)
+    stages = [s.split(":")[-1] for s in run(["dvc", "stage", "list", "fleet/dvc.yaml", "--name-only"], fleet_root).stdout.split()]
+    names = [n for n in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]]
+    assert sorted(stages) == sorted([f"{n}@{r}" for n in names for r in fleet.rooms] + ["report"])
+    (fleet_root / "fleet" / "sim" / "params.yaml").write_text("stale: 1\n")
+    assert F.write_fleet(fleet, fleet_root, check=True) == ["sim/params.yaml"]
 
 
 def test_the_fleet_pipeline_is_dvc_yaml_per_room():
@@ -99,10 +128,11 @@ def test_a_csv_room_depends_on_its_logs_folder_and_a_simulated_room_on_nothing_o
         F.room_source({"data": {"source": "csv", "csv": {"paths": ["data/raw/nothing-*.csv"]}}}, ROOT)
 
 
-def test_detect_finds_a_room_by_name_and_names_the_rooms_it_knows():
-    assert F.room_paths("uci", ROOT) == ("fleet/uci/params.yaml", "models/uci", "build/uci/firmware/host/program")
+def test_detect_finds_a_room_by_name_and_names_the_rooms_it_knows(fleet_root):
+    F.write_fleet(F.load_fleet(ROOT / F.DEFAULT_FLEET, ROOT / "conf"), fleet_root)
+    assert F.room_paths("uci", fleet_root) == ("fleet/uci/params.yaml", "models/uci", "build/uci/firmware/host/program")
     with pytest.raises(ConfigError, match=r"room 'nope': no fleet/nope/params\.yaml \(rooms of the fleet: .*uci"):
-        F.room_paths("nope", ROOT)
+        F.room_paths("nope", fleet_root)
 
 
 def test_a_room_named_like_a_folder_of_the_single_room_pipeline_is_refused(tmp_path):
