@@ -67,10 +67,17 @@ GOAL_FLASH = 1024
 PIPELINE_GENERATED = ROOT / "firmware" / "lib" / "generated"
 
 
-def step_instructions(gen: Path, build: Path, opt: str) -> dict | None:
+PIPELINE_TFLITE = ROOT / "models" / "model_int8.tflite"
+
+
+def step_instructions(tflite: Path, gen: Path, build: Path, opt: str) -> dict | None:
     """rv32imc instructions per reading (tinyad_app_step) with this build's model C, or
-    None without a generated feature pipeline (run `dvc repro codegen` first)."""
-    if not (PIPELINE_GENERATED / "tinyad_features.c").is_file():
+    None: the generated feature pipeline carries the project's own model's input
+    quantization (its #error guards refuse any other model), so the path is counted
+    for the project's model only, after `dvc repro codegen`."""
+    if not (PIPELINE_GENERATED / "tinyad_features.c").is_file() or not PIPELINE_TFLITE.is_file():
+        return None
+    if Path(tflite).read_bytes() != PIPELINE_TFLITE.read_bytes():
         return None
     full = build / "generated"
     shutil.copytree(PIPELINE_GENERATED, full, dirs_exist_ok=True)
@@ -107,7 +114,7 @@ def run(tflite: Path, k: int, k_tflm: int, work: Path) -> dict:
             ins["per_mac"] = ins["per_inference"] / model.macs
             rv = icount.rv32_model_instructions(gen, build / "rv32", k, opt)
             rv["per_mac"] = rv["per_inference"] / model.macs
-            step = step_instructions(gen, build, opt)
+            step = step_instructions(tflite, gen, build, opt)
             speedup = tf["per_inference"] / ins["per_inference"]
             flash = max(s["text"] + s["data"] for s in sizes.values())
             res["builds"].append({
