@@ -31,6 +31,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -542,11 +543,10 @@ def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT,
 
         with tracking.store_lock(resolved):
             client = MlflowClient(tracking_uri=resolved)
-            exp = client.get_experiment_by_name(experiment)
-            exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
+            exp_id = tracking._experiment_id(client, experiment, resolved)  # as for every pipeline run
             tags = {"tinyad.fleet": fleet.name, "tinyad.fleet_file": fleet.path, **tracking.run_tags(root)}
             parent = client.create_run(exp_id, run_name=f"fleet {fleet.name}", tags=tags).info.run_id
-            now = int(__import__("time").time() * 1000)
+            now = int(time.time() * 1000)
             over = sum(r["over_budget"] for r in rows)
             client.log_batch(parent, metrics=[Metric("fleet.rooms", len(rows), now, 0),
                                               Metric("fleet.rooms_over_budget", over, now, 0)])

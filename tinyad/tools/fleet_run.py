@@ -116,11 +116,10 @@ def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
         cmd = [sys.executable, "-m", "tinyad.tools.fleet_run", "-m", f"room={','.join(plan)}", f"plan={plan_file}",
                f"hydra.sweep.dir={sweep}", *overrides]
         proc = subprocess.run(cmd, cwd=root)
-        for room, stages in plan.items():
-            if not (sweep / room / "room.json").is_file():
-                failed.append(room)
-                continue
-            targets = [f"{FLEET_DIR}/dvc.yaml:{s}@{room}" for s in stages]
+        failed = [room for room in plan if not (sweep / room / "room.json").is_file()]
+        targets = [f"{FLEET_DIR}/dvc.yaml:{s}@{room}" for room, stages in plan.items() if room not in failed
+                   for s in stages]
+        if targets:  # one commit for every finished room: DVC loads the repository once
             subprocess.run(["dvc", "commit", "-f", "-q", *targets], cwd=root, check=True)
         if proc.returncode != 0 and not failed:
             print(f"fleet: error: the launcher failed (exit {proc.returncode}): {shlex.join(cmd)}", file=sys.stderr)
