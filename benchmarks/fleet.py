@@ -65,10 +65,11 @@ def fleet_model(prepared: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """ONE MLP and ONE int8 model over the rooms of ``prepared`` (the same feature set)."""
     from tinyad.device.features import dataset_inputs
     from tinyad.learn.quantization import quantize_model
-    from tinyad.learn.training import load_training_data, train_model
+    from tinyad.learn.training import pooled_training_data, train_model
 
-    parts = [load_training_data(p["clus"].dataset, p["clus"].scaler) for p in prepared.values()]
-    X_train, y_train, X_val, y_val = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    # the rows `tinyad fleet train` (stage fleet_model of a `model: shared` fleet) learns from
+    X_train, y_train, X_val, y_val = pooled_training_data([(p["clus"].dataset, p["clus"].scaler)
+                                                          for p in prepared.values()])
     cfg = next(iter(prepared.values()))["cfg"]
     t0 = time.perf_counter()
     res = train_model(X_train, y_train, X_val, y_val, cfg.model)

@@ -149,3 +149,16 @@ def load_training_data(dataset: pd.DataFrame, scaler: Scaler) -> tuple[np.ndarra
     X_va, r_va = dataset_inputs(dataset, scaler, "val")
     return X_tr, y_all[r_tr], X_va, y_all[r_va]
 
+
+
+def pooled_training_data(rooms: list[tuple[pd.DataFrame, Scaler]]) -> tuple[np.ndarray, ...]:
+    """The train and val rows of several rooms together, each room's standardised by its
+    own scaler (the fleet model's per-room normalisation): X_train, y_train, X_val, y_val."""
+    if not rooms:
+        raise ValueError("pooled_training_data: no room to learn from")
+    names = {tuple(scaler.features) for _, scaler in rooms}
+    if len(names) != 1:
+        raise ValueError(f"pooled_training_data: the rooms' scalers have different features {sorted(names)}; "
+                         "one model takes one input layout")
+    parts = [load_training_data(table, scaler) for table, scaler in rooms]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
