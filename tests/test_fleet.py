@@ -249,6 +249,133 @@ def test_a_fleet_runs_in_parallel_is_cached_per_room_and_one_rooms_csv_reruns_on
     assert {"cluster@a", "cluster@b"} <= _stale(proj) and not any(s.startswith("ingest@") for s in _stale(proj))
 
 
+SHARED_FLEET = """name: sh
+model: shared
+train_rooms: [sim, home]
+rooms:
+  sim: {}
+  home: {}
+  office: {}
+  temp_only: {model: own}
+"""
+
+
+def test_a_fleet_model_is_one_training_stage_and_the_rooms_on_it_read_it(tmp_path, fleet_root):
+    from tests.helpers.project import run
+
+    fleet = F.load_fleet(write(tmp_path / "sh.yaml", SHARED_FLEET), ROOT / "conf")
+    assert fleet.shared_rooms == ["sim", "home", "office"] and fleet.learning_rooms == ["sim", "home"]
+    F.write_fleet(fleet, fleet_root)
+    run(["dvc", "init", "--no-scm", "-q"], fleet_root)
+    stages = {s.split(":")[-1] for s in run(["dvc", "stage", "list", "fleet/dvc.yaml", "--name-only"],
+                                           fleet_root).stdout.split()}
+    # one training for the fleet model, one for the room with its own model, none for the others
+    assert {s for s in stages if s.startswith("train")} == {"train@temp_only"} and F.FLEET_MODEL_STAGE in stages
+    fp = yaml.safe_load((fleet_root / "fleet" / "dvc.yaml").read_text())["stages"]
+    fm = fp[F.FLEET_MODEL_STAGE]
+    # it learns from the train_rooms' labels, each with the room's own scaler; office joins without retraining it
+    assert {d for d in fm["deps"] if d.startswith(("data/", "models/"))} == {
+        "data/sim/processed/dataset.parquet", "models/sim/scaler.json",
+        "data/home/processed/dataset.parquet", "models/home/scaler.json"}
+    assert fm["outs"][0] == F.SHARED_MODEL and fm["params"] == [{F.SHARED_PARAMS: ["features", "model"]}]
+    assert set(fm["deps"]) >= set(d for d in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]["deps"]
+                                  if not d.startswith(("data/", "models/")))
+    cmds = dict(F.room_commands(fleet_root, "office"))
+    assert "train" not in cmds and f"--model {F.SHARED_MODEL}" in cmds["quantize"]
+    assert f"--model {F.SHARED_MODEL}" in cmds["evaluate"] and "--tflite models/office/model_int8.tflite" in cmds["evaluate"]
+    own = dict(F.room_commands(fleet_root, "temp_only"))
+    assert "--model models/temp_only/model.keras" in own["train"] and "--model models/temp_only/model.keras" in own["quantize"]
+    assert "&id" not in (fleet_root / "fleet" / "rooms.yaml").read_text()  # every value spelt out
+    shared_params = yaml.safe_load((fleet_root / F.SHARED_PARAMS).read_text())
+    assert shared_params["model"] == yaml.safe_load((fleet_root / "fleet" / "sim" / "params.yaml").read_text())["model"]
+    assert F.write_fleet(fleet, fleet_root, check=True) == []  # _shared is not a room that left the fleet
+    with pytest.raises(ConfigError, match=r"room 'nope'.*\(rooms of the fleet: home, office, sim, temp_only;"):
+        F.room_paths("nope", fleet_root)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model: one\nrooms: {home: {}}", r"model: expected one of per_room, shared, got 'one'"),
+    ("rooms: {home: {model: fleet}}", r"rooms\.home\.model: expected one of own, shared, got 'fleet'"),
+    ("model: shared\ntrain_rooms: [office]\nrooms: {home: {}}", r"train_rooms: 'office' is not a room on the fleet model"),
+    ("train_rooms: [home]\nrooms: {home: {}}", r"train_rooms: 'home' is not a room on the fleet model .*set model: shared"),
+])
+def test_a_bad_fleet_model_setting_is_one_line_naming_the_key(tmp_path, text, message):
+    path = write(tmp_path / "x.yaml", text)
+    with pytest.raises(ConfigError, match=message) as err:
+        F.load_fleet(path, ROOT / "conf")
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_room_whose_inputs_differ_from_the_fleet_models_must_keep_its_own(tmp_path, fleet_root):
+    fleet = F.load_fleet(write(tmp_path / "x.yaml", "model: shared\nrooms: {home: {}, temp_only: {}}\n"), ROOT / "conf")
+    with pytest.raises(ConfigError, match=r"rooms\.temp_only: its features params differ from those of 'home'.*"
+                                          r"give the room `model: own`") as err:
+        F.write_fleet(fleet, fleet_root)
+    assert "\n" not in str(err.value)
+
+
+def test_the_fleet_models_rows_are_every_rooms_own_rows_each_standardised_by_its_own_scaler():
+    from tinyad.device.features import Scaler
+    from tinyad.learn.training import load_training_data, pooled_training_data
+
+    rng = np.random.default_rng(0)
+    rooms = []
+    for shift in (0.0, 10.0):
+        X = rng.normal(shift, 1.0 + shift / 10, size=(60, 2))
+        split = np.array(["train"] * 40 + ["val"] * 10 + ["test"] * 10)
+        table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "split": split, "valid": True,
+                              "pseudo_label": (rng.random(60) < 0.1).astype(int)})
+        rooms.append((table, Scaler(features=["a", "b"]).fit(X[:40])))
+    X_tr, y_tr, X_va, y_va = pooled_training_data(rooms)
+    parts = [load_training_data(t, s) for t, s in rooms]
+    assert np.array_equal(X_tr, np.concatenate([parts[0][0], parts[1][0]])) and len(y_va) == 20
+    assert abs(X_tr[40:].mean()) < 0.5  # room two standardised by its own scaler, not room one's
+    with pytest.raises(ValueError, match="different features"):
+        pooled_training_data([rooms[0], (rooms[1][0], Scaler(features=["a", "c"]).fit(np.zeros((2, 2))))])
+
+
+@pytest.mark.slow
+def test_a_fleet_model_runs_on_submitit_and_a_new_room_joins_it_without_retraining(tmp_path):
+    """`model: shared` through `tinyad fleet run` on Hydra's submitit launcher (the code
+    path of SLURM, on this machine): the learning rooms' labels, the one fleet model, then
+    every room on it; a room added later runs alone and the fleet model is not retrained."""
+    from tests.helpers.project import copy_worktree, run
+
+    proj = copy_worktree(tmp_path / "proj")
+    for room, seed in (("a", 1), ("b", 2), ("c", 3)):
+        _session_csv(proj / "data" / "raw" / room / "session-1.csv", seed)
+
+    def fleet_file(rooms: tuple[str, ...]) -> None:
+        body = "".join(f"  {r}:\n    data: recorded\n    overrides: [\"data.csv.paths=['data/raw/{r}/session-*.csv']\"]\n"
+                       for r in rooms)
+        write(proj / "conf" / "fleet" / "sh.yaml",
+              "name: sh\nmodel: shared\ntrain_rooms: [a, b]\nshared: [model.epochs=3]\nrooms:\n" + body)
+
+    fleet_file(("a", "b"))
+    fleet_run = [sys.executable, "-m", "tinyad.tools.fleet", "run", "conf/fleet/sh.yaml", "hydra/launcher=submitit_local"]
+    first = run(fleet_run, proj)
+    assert "first the labels of 2 room(s): a, b" in first.stdout, first.stdout
+    assert "2 of 2 rooms to run: a (from quantize), b (from quantize)" in first.stdout, first.stdout
+    assert list((proj / "multirun").glob("fleet-*/.submitit")), "the jobs ran through submitit"
+    assert (proj / F.SHARED_MODEL).is_file() and not (proj / "models" / "a" / "model.keras").exists()
+    assert json.loads((proj / F.SHARED_TRAIN_METRICS).read_text())["rooms"] == ["a", "b"]
+    for room in ("a", "b"):
+        assert (proj / "build" / room / "firmware" / "host" / "program").is_file()
+        assert (proj / "models" / room / "model_int8.tflite").is_file()  # its own int8 calibration of the one MLP
+    report = json.loads((proj / "metrics" / "fleet.json").read_text())
+    assert set(report["rooms"]) == {"a", "b"}
+    assert "| fleet |" in (proj / "plots" / "fleet" / "report.md").read_text()
+    assert _stale(proj) == set()
+    lock = yaml.safe_load((proj / "fleet" / "dvc.lock").read_text())["stages"][F.FLEET_MODEL_STAGE]
+
+    fleet_file(("a", "b", "c"))  # a new room on the fleet model, not one it learns from
+    second = run(fleet_run, proj)
+    assert "first the labels of 1 room(s): c" in second.stdout, second.stdout
+    assert "1 of 3 rooms to run: c (from quantize)" in second.stdout, second.stdout
+    assert yaml.safe_load((proj / "fleet" / "dvc.lock").read_text())["stages"][F.FLEET_MODEL_STAGE] == lock
+    assert (proj / "build" / "c" / "firmware" / "host" / "program").is_file() and _stale(proj) == set()
+
+
 def fake_fleet(tmp_path: Path) -> F.Fleet:
     """Two rooms' metrics and params as a finished fleet run leaves them: 'noisy' over budget."""
     import shutil

@@ -39,13 +39,26 @@ from typing import Any
 import yaml
 
 from tinyad.config import ConfigError, dotted
+from tinyad.pipeline import DATASET, MODEL, SCALER
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET_DIR = "fleet"
 DEFAULT_FLEET = "conf/fleet/benchmark.yaml"
 ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-FLEET_KEYS = ("name", "description", "shared", "rooms")
-ROOM_KEYS = ("data", "overrides", "description")
+FLEET_KEYS = ("name", "description", "shared", "rooms", "model", "train_rooms")
+ROOM_KEYS = ("data", "overrides", "description", "model")
+MODES = ("per_room", "shared")  # the fleet's ``model``: one model per room, or one fleet model
+ROOM_MODES = ("own", "shared")  # a room's ``model``: its own, or the fleet model (the fleet's mode by default)
+# the fleet model (``model: shared``): one MLP trained on the rooms' own labels, each
+# standardised by its own scaler; its files live under ``_shared`` (no room name starts
+# with '_'), its stage is FLEET_MODEL_STAGE
+SHARED = "_shared"
+FLEET_MODEL_STAGE = "fleet_model"
+SHARED_MODEL = f"models/{SHARED}/model.keras"
+SHARED_TRAIN_METRICS = f"metrics/{SHARED}/train.json"
+SHARED_PARAMS = f"{FLEET_DIR}/{SHARED}/params.yaml"
+# the params sections every room on the fleet model must share: its inputs and its architecture
+SHARED_SECTIONS = ("features", "model")
 # the top-level folders whose outputs move under the room; everything else a stage
 # names (its script, the shared modules, the firmware sources) is shared code
 PER_ROOM_PREFIXES = ("data/", "models/", "metrics/", "plots/", "build/")
@@ -60,6 +73,7 @@ class Room:
     data: str
     overrides: tuple[str, ...] = ()
     description: str = ""
+    model: str = ""  # "own" or "shared"; "" follows the fleet's mode
 
     def hydra_overrides(self, shared: tuple[str, ...]) -> list[str]:
         return [f"data={self.data}", *shared, *self.overrides]
@@ -73,6 +87,23 @@ class Fleet:
     shared: tuple[str, ...] = ()
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    model: str = "per_room"
+    train_rooms: tuple[str, ...] = ()  # model: shared: the rooms the fleet model learns from ((): every shared room)
+
+    def on_shared_model(self, room: str) -> bool:
+        mode = self.rooms[room].model or ("shared" if self.model == "shared" else "own")
+        return mode == "shared"
+
+    @property
+    def shared_rooms(self) -> list[str]:
+        """The rooms whose firmware runs the fleet model (none with ``model: per_room``)."""
+        return [r for r in self.rooms if self.on_shared_model(r)]
+
+    @property
+    def learning_rooms(self) -> list[str]:
+        """The rooms the fleet model is trained on: ``train_rooms``, or every room on it.
+        A room on the fleet model but not in ``train_rooms`` joins without retraining it."""
+        return list(self.train_rooms) if self.train_rooms else self.shared_rooms
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -130,14 +161,29 @@ def load_fleet(path: str | Path, conf_dir: str | Path | None = None) -> Fleet:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"{where}.data: no data option {data!r} in {conf_dir / 'data'}{hint}; "
                               f"options: {', '.join(presets)}")
+        mode = spec.get("model", "")
+        if mode not in ("", *ROOM_MODES):
+            raise ConfigError(f"{where}.model: expected one of {', '.join(ROOM_MODES)}, got {mode!r}")
         rooms[name] = Room(name, str(data), _strings(spec.get("overrides"), f"{where}.overrides"),
-                           str(spec.get("description", "")))
+                           str(spec.get("description", "")), str(mode))
     try:
         shown = str(path.resolve().relative_to(ROOT))
     except ValueError:
         shown = str(path)
-    return Fleet(str(raw.get("name", path.stem)), shown, rooms, _strings(raw.get("shared"), f"{path}: shared"),
-                 str(raw.get("description", "")))
+    model = raw.get("model", "per_room")
+    if model not in MODES:
+        raise ConfigError(f"{path}: model: expected one of {', '.join(MODES)}, got {model!r}")
+    fleet = Fleet(str(raw.get("name", path.stem)), shown, rooms, _strings(raw.get("shared"), f"{path}: shared"),
+                  str(raw.get("description", "")), model=str(model),
+                  train_rooms=_strings(raw.get("train_rooms"), f"{path}: train_rooms"))
+    on_shared = fleet.shared_rooms
+    for name in fleet.train_rooms:
+        if name not in on_shared:
+            raise ConfigError(f"{path}: train_rooms: {name!r} is not a room on the fleet model "
+                              f"(rooms on it: {', '.join(on_shared) or 'none; set model: shared'})")
+    if on_shared and not fleet.learning_rooms:
+        raise ConfigError(f"{path}: train_rooms: the fleet model needs at least one room to learn from")
+    return fleet
 
 
 def compose_room(fleet: Fleet, room: Room, root: str | Path = ROOT) -> str:
@@ -225,9 +271,52 @@ def room_command(cmd: str) -> str:
     return " ".join(room_path(t) if "/" in t or t == "params.yaml" else t for t in tokens)
 
 
+def _on_item_model(do: dict[str, Any]) -> dict[str, Any]:
+    """A stage after ``train`` reading the room's model through ``${item.model}`` (and its
+    training metrics through ``${item.train_metrics}``): the fleet model for a room on it,
+    the room's own otherwise (``fleet/rooms.yaml`` says which)."""
+    subs = {room_path(MODEL[1]): "${item.model}", room_path("metrics/train.json"): "${item.train_metrics}"}
+
+    def sub(path: str) -> str:
+        return subs.get(path, path)
+
+    out = dict(do, cmd=" ".join(sub(t) for t in do["cmd"].split()))
+    for key in ("deps", "outs", "metrics", "plots"):
+        if key in do:
+            out[key] = [sub(e) if isinstance(e, str) else e for e in do[key]]
+    return out
+
+
+def fleet_model_stage(train: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
+    """The fleet model's one training (``model: shared``): the single-room ``train``
+    stage's code and params, fed every learning room's dataset, each with its own scaler."""
+    rooms = fleet.learning_rooms
+    at = lambda path, room: room_path(path).replace("${key}", room)  # noqa: E731
+    inputs = [(at(DATASET[1], r), at(SCALER[1], r)) for r in rooms]
+    outs = [e for e in _moved(train.get("outs", []))]
+    outs = [({next(iter(e)).replace("${key}", SHARED): next(iter(e.values()))} if isinstance(e, dict)
+             else e.replace("${key}", SHARED)) for e in outs]
+    code = [d for d in train.get("deps", []) if isinstance(d, str) and room_path(d) == d]
+    return {
+        "wdir": "..",
+        "cmd": f"python -m tinyad.tools.fleet train --params {SHARED_PARAMS} "
+               + " ".join(f"--dataset {d} --scaler {s}" for d, s in inputs)
+               + f" --model {SHARED_MODEL} --metrics {SHARED_TRAIN_METRICS} --plots plots/{SHARED}/train",
+        "deps": [*code, "tinyad/tools/fleet.py", *(p for pair in inputs for p in pair)],
+        "params": [{SHARED_PARAMS: [p for p in train.get("params", []) if isinstance(p, str)]}],
+        "outs": outs,
+        "metrics": [{SHARED_TRAIN_METRICS: {"cache": False}}],
+    }
+
+
 def fleet_pipeline(dvc: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
     """``fleet/dvc.yaml`` from the project's ``dvc.yaml``: each stage a foreach over the
-    rooms, then ``report``, the one table and figure across the rooms."""
+    rooms, then ``report``, the one table and figure across the rooms.  With rooms on the
+    fleet model, ``train`` runs only for the rooms with their own model (``${own}``), the
+    fleet model's ``fleet_model`` stage follows it, and the later stages read
+    ``${item.model}``."""
+    shared = bool(fleet.shared_rooms)
+    own = [r for r in fleet.rooms if not fleet.on_shared_model(r)]
     stages = {}
     for name, st in dvc["stages"].items():
         do: dict[str, Any] = {"wdir": "..", "cmd": room_command(st["cmd"])}
@@ -240,7 +329,12 @@ def fleet_pipeline(dvc: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
         for key in ("outs", "metrics", "plots"):
             if st.get(key):
                 do[key] = _moved(st[key])
-        stages[name] = {"foreach": "${rooms}", "do": do}
+        if shared and name == "train":
+            if own:
+                stages[name] = {"foreach": "${own}", "do": do}
+            stages[FLEET_MODEL_STAGE] = fleet_model_stage(st, fleet)
+            continue
+        stages[name] = {"foreach": "${rooms}", "do": _on_item_model(do) if shared else do}
     stems = sorted({src for src, _, _ in COLUMNS.values()})
     stages["report"] = {
         "wdir": "..",
@@ -253,8 +347,13 @@ def fleet_pipeline(dvc: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
     return {"vars": ["rooms.yaml"], "stages": stages}
 
 
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # a generated file spells every value out
+        return True
+
+
 def _dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, width=120)
+    return yaml.dump(data, Dumper=_NoAliases, sort_keys=False, width=120)
 
 
 def taken_names(dvc: dict[str, Any]) -> set[str]:
@@ -284,12 +383,31 @@ def fleet_files(fleet: Fleet, root: str | Path = ROOT) -> dict[str, str]:
     banner = BANNER.format(fleet=fleet.path)
     files: dict[str, str] = {}
     rooms_vars: dict[str, Any] = {}
+    composed: dict[str, dict[str, Any]] = {}
     for room in fleet.rooms.values():
         text = compose_room(fleet, room, root)
         files[f"{room.name}/params.yaml"] = text
-        rooms_vars[room.name] = {"source": room_source(yaml.safe_load(text), root), "data": room.data,
+        composed[room.name] = yaml.safe_load(text)
+        rooms_vars[room.name] = {"source": room_source(composed[room.name], root), "data": room.data,
                                  "description": room.description}
-    files["rooms.yaml"] = banner + _dump({"fleet": fleet.name, "rooms": rooms_vars})
+    doc: dict[str, Any] = {"fleet": fleet.name, "rooms": rooms_vars}
+    if fleet.shared_rooms:
+        first = fleet.learning_rooms[0]
+        for name in fleet.shared_rooms:
+            for section in SHARED_SECTIONS:
+                if composed[name].get(section) != composed[first].get(section):
+                    raise ConfigError(f"{fleet.path}: rooms.{name}: its {section} params differ from those of "
+                                      f"{first!r}, which the fleet model learns from (one model has one input layout "
+                                      "and one architecture); give the room `model: own`")
+        files[f"{SHARED}/params.yaml"] = (f"# the fleet model's params: room {first}'s, whose {' and '.join(SHARED_SECTIONS)} "
+                                          "every room on the fleet model shares\n" + files[f"{first}/params.yaml"])
+        for name, item in rooms_vars.items():
+            on = fleet.on_shared_model(name)
+            item["model"] = SHARED_MODEL if on else room_path(MODEL[1]).replace("${key}", name)
+            item["train_metrics"] = SHARED_TRAIN_METRICS if on else room_path("metrics/train.json").replace("${key}", name)
+        doc["own"] = {n: v for n, v in rooms_vars.items() if not fleet.on_shared_model(n)}
+        doc["fleet_model"] = {"learns_from": fleet.learning_rooms, "rooms": fleet.shared_rooms}
+    files["rooms.yaml"] = banner + _dump(doc)
     files["dvc.yaml"] = banner + _dump(fleet_pipeline(dvc, fleet))
     return files
 
@@ -298,7 +416,7 @@ def room_paths(room: str, root: str | Path = ROOT) -> tuple[str, str, str]:
     """A fleet room's params file, models folder and host firmware (``tinyad detect --room``)."""
     params = Path(FLEET_DIR) / room / "params.yaml"
     if not (Path(root) / params).is_file():
-        known = sorted(p.parent.name for p in (Path(root) / FLEET_DIR).glob("*/params.yaml"))
+        known = sorted(p.parent.name for p in (Path(root) / FLEET_DIR).glob("*/params.yaml") if p.parent.name != SHARED)
         raise ConfigError(f"room {room!r}: no {params} (rooms of the fleet: {', '.join(known) or 'none'}; "
                           "`tinyad fleet write` makes them)")
     return str(params), f"models/{room}", f"build/{room}/firmware/host/program"
@@ -309,16 +427,22 @@ def room_commands(root: str | Path = ROOT, room: str | None = None) -> list[tupl
     ``fleet/dvc.yaml`` and ``fleet/rooms.yaml``); ``room=None``: the templates."""
     root = Path(root)
     dvc = yaml.safe_load((root / FLEET_DIR / "dvc.yaml").read_text())
-    rooms = yaml.safe_load((root / FLEET_DIR / "rooms.yaml").read_text())["rooms"]
+    doc = yaml.safe_load((root / FLEET_DIR / "rooms.yaml").read_text())
+    rooms = doc["rooms"]
     if room is not None and room not in rooms:
         raise ConfigError(f"{FLEET_DIR}/rooms.yaml: no room {room!r}; rooms: {', '.join(rooms)}")
     out = []
     for name, st in dvc["stages"].items():
         if "foreach" not in st:
-            continue
+            continue  # the fleet model's training and the report: not a room's
         cmd = st["do"]["cmd"]
         if room is not None:
-            cmd = cmd.replace("${key}", room).replace("${item.source}", rooms[room]["source"])
+            over = st["foreach"].removeprefix("${").removesuffix("}")
+            if room not in (doc.get(over) or {}):
+                continue  # train, for a room on the fleet model
+            cmd = cmd.replace("${key}", room)
+            for key, value in rooms[room].items():
+                cmd = cmd.replace(f"${{item.{key}}}", str(value))
         out.append((name, cmd))
     return out
 
@@ -336,7 +460,8 @@ def write_fleet(fleet: Fleet, root: str | Path = ROOT, check: bool = False) -> l
     out = root / FLEET_DIR
     files = fleet_files(fleet, root)
     stale = [rel for rel, text in files.items() if not (out / rel).is_file() or (out / rel).read_text() != text]
-    gone = sorted(p.parent.name for p in out.glob("*/params.yaml") if p.parent.name not in fleet.rooms)
+    gone = sorted(p.parent.name for p in out.glob("*/params.yaml")
+                  if p.parent.name not in fleet.rooms and f"{p.parent.name}/params.yaml" not in files)
     stale += [f"{name}/params.yaml (room no longer in the fleet)" for name in gone]
     if check:
         return stale
@@ -414,7 +539,8 @@ def room_row(room: Room, root: str | Path = ROOT) -> dict[str, Any]:
 
 def fleet_rows(fleet: Fleet, root: str | Path = ROOT) -> list[dict[str, Any]]:
     """Every room's row; the rooms over their false-alarm budget first, then by alerts a week."""
-    rows = [room_row(r, root) for r in fleet.rooms.values()]
+    rows = [room_row(r, root) | {"model": "fleet" if fleet.on_shared_model(r.name) else "own"}
+            for r in fleet.rooms.values()]
     return sorted(rows, key=lambda r: (not r["over_budget"], -(r["alerts_wk"] or 0.0), r["room"]))
 
 
@@ -431,18 +557,20 @@ def _cell(v: Any, kind: str = "") -> str:
 
 
 def report_markdown(fleet: Fleet, rows: list[dict[str, Any]]) -> str:
-    head = ["room", "labels", "over budget", "alerts/wk", "false alarms/wk", "budget/wk", "flagged", "F1", "caught",
+    head = ["room", "model", "labels", "over budget", "alerts/wk", "false alarms/wk", "budget/wk", "flagged", "F1", "caught",
             ".tflite B", "C flash B", "fw flash B", "drift: alerts/wk raw -> remedy"]
     lines = [f"# Fleet `{fleet.name}`: {len(rows)} rooms", "",
              "Rooms over their false-alarm budget first. Alerts and false alarms a week are the device's "
              "(the int8 model or the alarm band, through the alert logic) on each room's test split; a room "
              "without labels has no F1 and no false alarm count: every alert there may be false. Drift: the "
-             "room's drift experiment at its largest sensor offset, without and with the baseline remedy.", "",
+             "room's drift experiment at its largest sensor offset, without and with the baseline remedy. "
+             "Model: the room's own, or the fleet model (one MLP for the rooms on it, each room with its own "
+             "scaler, int8 calibration and decision threshold).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         d = r["drift"]
         drift = f"{d['at']}: {_cell(d['raw_wk'])} -> {_cell(d['remedy_wk'])}" if d["at"] else "-"
-        cells = [r["room"], _cell(r["labels"]), "**yes**" if r["over_budget"] else "no", _cell(r["alerts_wk"]),
+        cells = [r["room"], r.get("model", "own"), _cell(r["labels"]), "**yes**" if r["over_budget"] else "no", _cell(r["alerts_wk"]),
                  _cell(r["fa_wk"]), _cell(r["budget_wk"]), _cell(r["flagged"], "share"), _cell(r["f1"]),
                  _cell(r["caught"], "share"), _cell(r["tflite"]), _cell(r["c_flash"]), _cell(r["fw_flash"]), drift]
         lines.append("| " + " | ".join(cells) + " |")
@@ -562,17 +690,45 @@ def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT,
     failed = []
     for r in rows:
         room = r["room"]
+        on_fleet = r.get("model") == "fleet"
+        trained = SHARED if on_fleet else room  # whose training curves and Keras model the room runs
+        arts = [*room_artifacts(room), *([f"models/{SHARED}"] if on_fleet else [])]
         run = tracking.log_pipeline_run(
             root, f"{FLEET_DIR}/{room}/params.yaml", f"metrics/{room}",
-            [root / a for a in room_artifacts(room) if (root / a).exists()],
-            history=f"plots/{room}/train/history.csv", uri=resolved, experiment=experiment,
+            [root / a for a in arts if (root / a).exists()],
+            history=f"plots/{trained}/train/history.csv", uri=resolved, experiment=experiment,
             run_name=f"{fleet.name}/{room}",
             tags={"mlflow.parentRunId": parent, "tinyad.room": room, "tinyad.fleet": fleet.name,
-                  "tinyad.over_budget": str(r["over_budget"]).lower()})
+                  "tinyad.model": r.get("model", "own"), "tinyad.over_budget": str(r["over_budget"]).lower()})
         if run is None:
             failed.append(room)
     client.set_terminated(parent, status="FINISHED" if not failed else "FAILED")
     return parent
+
+
+# ------------------------------------------------------------------ the fleet model
+def train_fleet_model(params: str, datasets: list[str], scalers: list[str], model: str, metrics: str,
+                      plots: str) -> dict[str, Any]:
+    """Stage ``fleet_model``: the single-room ``train`` stage's work (``tinyad.learn.training``)
+    on the train and val rows of several rooms, each standardised by its own scaler."""
+    import pandas as pd
+
+    from tinyad.config import load
+    from tinyad.io import atomic_path, write_json
+    from tinyad.learn.training import HISTORY_COLUMNS, pooled_training_data, save_model, train_model
+    from tinyad.stage import load_scaler
+
+    if len(datasets) != len(scalers) or not datasets:
+        raise ConfigError(f"fleet train: give one --scaler per --dataset (got {len(datasets)} and {len(scalers)})")
+    cfg = load(params)
+    rooms = [(pd.read_parquet(d), load_scaler(s, cfg)) for d, s in zip(datasets, scalers)]
+    result = train_model(*pooled_training_data(rooms), cfg.model)
+    save_model(result.model, model)
+    with atomic_path(Path(plots) / "history.csv") as tmp:
+        result.history.to_csv(tmp, index=False, columns=list(HISTORY_COLUMNS))
+    result.metrics["rooms"] = [Path(d).parts[1] if len(Path(d).parts) > 2 else d for d in datasets]
+    write_json(metrics, result.metrics)
+    return result.metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -586,7 +742,21 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the stale rooms in parallel (Hydra launcher), then record them in DVC")
     run.add_argument("fleet", nargs="?", default=DEFAULT_FLEET)
     run.add_argument("overrides", nargs="*", help="Hydra overrides of conf/tinyad_fleet.yaml (hydra.launcher.n_jobs=2)")
+    t = sub.add_parser("train", help="train the fleet model on several rooms (stage fleet_model of fleet/dvc.yaml)")
+    t.add_argument("--params", required=True)
+    t.add_argument("--dataset", action="append", required=True, help="a room's dataset (once per room)")
+    t.add_argument("--scaler", action="append", required=True, help="the same room's scaler (once per room)")
+    for opt in ("--model", "--metrics", "--plots"):
+        t.add_argument(opt, required=True)
     args = ap.parse_args(argv)
+    if args.command == "train":
+        from tinyad.cli import run_stage
+
+        def train() -> int:
+            train_fleet_model(args.params, args.dataset, args.scaler, args.model, args.metrics, args.plots)
+            return 0
+
+        return run_stage(train, FLEET_MODEL_STAGE)
     if args.command == "run":
         from tinyad.tools.fleet_run import run_fleet
 

@@ -38,7 +38,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from tinyad.tools.fleet import FLEET_DIR, ROOT, room_commands
+import yaml
+
+from tinyad.tools.fleet import FLEET_DIR, FLEET_MODEL_STAGE, ROOT, room_commands
+
+PRE_MODEL = ("ingest", "cluster")  # a room's stages before its model: what the fleet model learns from
 
 CONFIG_NAME = "tinyad_fleet"
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -46,20 +50,31 @@ THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THRE
 
 
 def stale_plan(root: Path = ROOT) -> dict[str, list[str]]:
-    """room -> the stages to run (the first stale one and every later one), from ``dvc status``."""
+    """room -> the stages to run (the first stale one and every later one), from ``dvc status``.
+
+    A room on the fleet model (``model: shared``) has no ``train`` of its own: its chain
+    reads the fleet model, so a stale ``fleet_model`` makes every such room stale from
+    its first stage after ``train``."""
     proc = subprocess.run(["dvc", "status", "--json", f"{FLEET_DIR}/dvc.yaml"], cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"dvc status {FLEET_DIR}/dvc.yaml failed: {proc.stderr.strip().splitlines()[-1:]}")
     stale = json.loads(proc.stdout or "{}")
+    template = [name for name, _ in room_commands(root, None)]
+    rooms = yaml.safe_load((root / FLEET_DIR / "rooms.yaml").read_text())
+    orders = {room: [name for name, _ in room_commands(root, room)] for room in rooms["rooms"]}
     first: dict[str, int] = {}
-    order = [name for name, _ in room_commands(root, None)]
     for key in stale:
         stage = key.split(":")[-1]
+        if stage == FLEET_MODEL_STAGE:
+            after = max(template.index(s) for s in PRE_MODEL) + 1  # the stage after the labels
+            for room in (rooms.get("fleet_model") or {}).get("rooms", []):
+                first[room] = min(first.get(room, len(template)), after)
+            continue
         if "@" not in stage:
             continue  # the report: it runs after the rooms
         name, room = stage.split("@", 1)
-        first[room] = min(first.get(room, len(order)), order.index(name))
-    return {room: order[i:] for room, i in sorted(first.items())}
+        first[room] = min(first.get(room, len(template)), template.index(name))
+    return {room: [s for s in template[i:] if s in orders[room]] for room, i in sorted(first.items())}
 
 
 def run_room(room: str, stages: list[str], threads: int, root: Path = ROOT, log_dir: Path | None = None) -> dict[str, Any]:
@@ -93,7 +108,27 @@ def hydra_job(cfg: DictConfig) -> float:
     return rec["seconds"]
 
 
+def launch(plan: dict[str, list[str]], sweep: Path, overrides: list[str], root: Path = ROOT) -> dict[str, Any]:
+    """One Hydra multirun job per room of ``plan``, then one ``dvc commit`` of the rooms that
+    finished.  Returns ``{"times": room -> seconds, "failed": [...], "rc": launcher's}``."""
+    sweep.mkdir(parents=True, exist_ok=True)
+    plan_file = sweep / "plan.json"
+    plan_file.write_text(json.dumps(plan, indent=2))
+    cmd = [sys.executable, "-m", "tinyad.tools.fleet_run", "-m", f"room={','.join(plan)}", f"plan={plan_file}",
+           f"hydra.sweep.dir={sweep}", *overrides]
+    proc = subprocess.run(cmd, cwd=root)
+    failed = [room for room in plan if not (sweep / room / "room.json").is_file()]
+    targets = [f"{FLEET_DIR}/dvc.yaml:{s}@{room}" for room, stages in plan.items() if room not in failed for s in stages]
+    if targets:  # one commit for every finished room: DVC loads the repository once
+        subprocess.run(["dvc", "commit", "-f", "-q", *targets], cwd=root, check=True)
+    times = {r: json.loads((sweep / r / "room.json").read_text())["seconds"] for r in plan if r not in failed}
+    return {"times": times, "failed": failed, "rc": proc.returncode, "cmd": cmd}
+
+
 def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
+    """``tinyad fleet run``: the module docstring's steps.  With a fleet model, the rooms' jobs
+    run in two rounds around its one training: their labels first (the rooms it learns
+    from), then ``dvc repro`` of ``fleet_model`` here, then every room's later stages."""
     from tinyad.config import ConfigError
     from tinyad.tools.fleet import load_fleet, write_fleet
 
@@ -105,41 +140,54 @@ def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
         return 2
     plan = stale_plan(root)
     t0 = time.perf_counter()
-    failed: list[str] = []
-    if plan:
-        sweep = root / "multirun" / f"fleet-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
-        sweep.mkdir(parents=True, exist_ok=True)
-        plan_file = sweep / "plan.json"
-        plan_file.write_text(json.dumps(plan, indent=2))
+    sweep = root / "multirun" / f"fleet-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    rounds: list[dict[str, Any]] = []
+    if fleet.shared_rooms and (plan or FLEET_MODEL_STAGE in _stale_names(root)):
+        before = list(PRE_MODEL)
+        labels = {r: [s for s in st if s in before] for r, st in plan.items()}
+        labels = {r: st for r, st in labels.items() if st}
+        if labels:
+            print(f"fleet: first the labels of {len(labels)} room(s): {', '.join(labels)}", flush=True)
+            rounds.append(launch(labels, sweep / "labels", overrides, root))
+        if not any(r["failed"] for r in rounds):
+            print("fleet: then the fleet model (dvc repro fleet/dvc.yaml:" + FLEET_MODEL_STAGE + ")", flush=True)
+            subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml:{FLEET_MODEL_STAGE}"], cwd=root, check=True)
+            plan = stale_plan(root)
+    if plan and not any(r["failed"] for r in rounds):
         print(f"fleet: {len(plan)} of {len(fleet.rooms)} rooms to run: " + ", ".join(
             f"{r} (from {s[0]})" for r, s in plan.items()), flush=True)
-        cmd = [sys.executable, "-m", "tinyad.tools.fleet_run", "-m", f"room={','.join(plan)}", f"plan={plan_file}",
-               f"hydra.sweep.dir={sweep}", *overrides]
-        proc = subprocess.run(cmd, cwd=root)
-        failed = [room for room in plan if not (sweep / room / "room.json").is_file()]
-        targets = [f"{FLEET_DIR}/dvc.yaml:{s}@{room}" for room, stages in plan.items() if room not in failed
-                   for s in stages]
-        if targets:  # one commit for every finished room: DVC loads the repository once
-            subprocess.run(["dvc", "commit", "-f", "-q", *targets], cwd=root, check=True)
-        if proc.returncode != 0 and not failed:
-            print(f"fleet: error: the launcher failed (exit {proc.returncode}): {shlex.join(cmd)}", file=sys.stderr)
-            return 2
-        times = {r: json.loads((sweep / r / "room.json").read_text())["seconds"] for r in plan if r not in failed}
-        wall = time.perf_counter() - t0
-        if times:
-            print(f"fleet: {len(times)} rooms in {wall:.0f} s wall, {sum(times.values()):.0f} s of room time "
-                  f"({sum(times.values()) / max(wall, 1e-9):.2f} rooms at once on average); per room: "
-                  + ", ".join(f"{r} {s:.0f} s" for r, s in times.items()), flush=True)
-        (sweep / "fleet.json").write_text(json.dumps({"wall_seconds": round(wall, 1), "rooms": times,
-                                                      "failed": failed, "overrides": overrides}, indent=2))
-    else:
+        rounds.append(launch(plan, sweep, overrides, root))
+    if not rounds:
         print("fleet: every room is up to date", flush=True)
+        subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml"], cwd=root, check=True)
+        return 0
+    failed = sorted({r for rnd in rounds for r in rnd["failed"]})
+    for rnd in rounds:
+        if rnd["rc"] != 0 and not rnd["failed"]:
+            print(f"fleet: error: the launcher failed (exit {rnd['rc']}): {shlex.join(rnd['cmd'])}", file=sys.stderr)
+            return 2
+    times: dict[str, float] = {}
+    for rnd in rounds:
+        for room, sec in rnd["times"].items():
+            times[room] = round(times.get(room, 0.0) + sec, 2)
+    wall = time.perf_counter() - t0
+    if times:
+        print(f"fleet: {len(times)} rooms in {wall:.0f} s wall, {sum(times.values()):.0f} s of room time "
+              f"({sum(times.values()) / max(wall, 1e-9):.2f} rooms at once on average); per room: "
+              + ", ".join(f"{r} {s:.0f} s" for r, s in times.items()), flush=True)
+    (sweep / "fleet.json").write_text(json.dumps({"wall_seconds": round(wall, 1), "rooms": times,
+                                                  "failed": failed, "overrides": overrides}, indent=2))
     # what is left (the report; and a failed room's stages, which then fail again under DVC's eyes)
     if failed:
         print(f"fleet: error: {len(failed)} room(s) failed: {', '.join(failed)} (logs under multirun/)", file=sys.stderr)
         return 1
     subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml"], cwd=root, check=True)
     return 0
+
+
+def _stale_names(root: Path) -> set[str]:
+    proc = subprocess.run(["dvc", "status", "--json", f"{FLEET_DIR}/dvc.yaml"], cwd=root, capture_output=True, text=True)
+    return {k.split(":")[-1] for k in json.loads(proc.stdout or "{}")} if proc.returncode == 0 else set()
 
 
 if __name__ == "__main__":
