@@ -33,6 +33,10 @@ def write(path: Path, text: str) -> Path:
     ("room: {home: {}}", r"unknown key 'room' \(did you mean 'rooms'\?\)"),
     ("rooms: {}", r"rooms: expected a mapping of room name -> room"),
     ("rooms: [home", r"x\.yaml:1:\d+: not valid YAML"),
+    ("model: one\nrooms: {home: {}}", r"model: expected one of per_room, shared, got 'one'"),
+    ("rooms: {home: {model: fleet}}", r"rooms\.home\.model: expected one of own, shared, got 'fleet'"),
+    ("model: shared\ntrain_rooms: [office]\nrooms: {home: {}}", r"train_rooms: 'office' is not a room on the fleet model"),
+    ("train_rooms: [home]\nrooms: {home: {}}", r"train_rooms: 'home' is not a room on the fleet model .*set model: shared"),
 ])
 def test_a_bad_fleet_file_is_one_line_naming_the_file_and_key(tmp_path, text, message):
     path = write(tmp_path / "x.yaml", text)
@@ -291,19 +295,6 @@ def test_a_fleet_model_is_one_training_stage_and_the_rooms_on_it_read_it(tmp_pat
     assert F.write_fleet(fleet, fleet_root, check=True) == []  # _shared is not a room that left the fleet
     with pytest.raises(ConfigError, match=r"room 'nope'.*\(rooms of the fleet: home, office, sim, temp_only;"):
         F.room_paths("nope", fleet_root)
-
-
-@pytest.mark.parametrize("text, message", [
-    ("model: one\nrooms: {home: {}}", r"model: expected one of per_room, shared, got 'one'"),
-    ("rooms: {home: {model: fleet}}", r"rooms\.home\.model: expected one of own, shared, got 'fleet'"),
-    ("model: shared\ntrain_rooms: [office]\nrooms: {home: {}}", r"train_rooms: 'office' is not a room on the fleet model"),
-    ("train_rooms: [home]\nrooms: {home: {}}", r"train_rooms: 'home' is not a room on the fleet model .*set model: shared"),
-])
-def test_a_bad_fleet_model_setting_is_one_line_naming_the_key(tmp_path, text, message):
-    path = write(tmp_path / "x.yaml", text)
-    with pytest.raises(ConfigError, match=message) as err:
-        F.load_fleet(path, ROOT / "conf")
-    assert "\n" not in str(err.value) and str(path) in str(err.value)
 
 
 def test_a_room_whose_inputs_differ_from_the_fleet_models_must_keep_its_own(tmp_path, fleet_root):
