@@ -12,6 +12,10 @@ of the valid train rows; the valid val rows drive early stopping (best weights o
 ``n / (2 * n_class)``.  Training is deterministic for a given ``model.seed`` on CPU
 (``keras.utils.set_random_seed`` and TensorFlow op determinism).
 
+``--dataset`` and ``--scaler`` may be given once per room (a fleet's ``fleet_model``
+stage, ``docs/fleet.md``): the MLP then learns the rows of every room, each
+standardised by its own scaler (``tinyad.learn.training.pooled_training_data``).
+
 Writes the model, ``plots/train/history.csv`` (epoch, loss, accuracy, val_loss,
 val_accuracy) and ``metrics/train.json``.  TensorFlow is imported inside functions (``tinyad/learn/training.py``, the stage's work).
 """
@@ -20,16 +24,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from tinyad.config import load
 from tinyad.io import atomic_path, write_json
-from tinyad.stage import parse_args, read_inputs
-from tinyad.learn.training import HISTORY_COLUMNS, load_training_data, save_model, train_model
+from tinyad.stage import load_scaler, parse_args
+from tinyad.learn.training import HISTORY_COLUMNS, pooled_training_data, save_model, train_model
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args("Train the Keras MLP on the pseudo-labels.", argv,
-                      "dataset", "scaler", "model", "metrics", "plots")
-    inp = read_inputs(args)
-    result = train_model(*load_training_data(inp.table, inp.scaler), inp.cfg.model)
+                      "dataset+", "scaler+", "model", "metrics", "plots")
+    if len(args.dataset) != len(args.scaler):
+        raise ValueError(f"one --scaler per --dataset (got {len(args.dataset)} and {len(args.scaler)})")
+    cfg = load(args.params)
+    scalers = [load_scaler(s, cfg) for s in args.scaler]  # the scaler first, then the table (as every stage)
+    rooms = [(pd.read_parquet(d), scaler) for d, scaler in zip(args.dataset, scalers)]
+    result = train_model(*pooled_training_data(rooms), cfg.model)
+    if len(rooms) > 1:
+        result.metrics["datasets"] = list(args.dataset)
     save_model(result.model, args.model)
     with atomic_path(Path(args.plots) / "history.csv") as tmp:
         result.history.to_csv(tmp, index=False, columns=list(HISTORY_COLUMNS))

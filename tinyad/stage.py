@@ -4,7 +4,7 @@
     inp = read_inputs(args)            # inp.cfg, inp.scaler (checked), inp.table (the parquet)
 
 ``parse_args`` gives every stage ``--params`` (default ``params.yaml``), one required
-``--<name>`` per positional name and an optional one per keyword (``default`` as its
+``--<name>`` per positional name (``"<name>+"``: repeatable, a list) and an optional one per keyword (``default`` as its
 value; a ``bool`` default makes a flag, ``count=False`` -> ``--count``; ``_`` in a
 keyword is ``-`` in the flag, ``evaluate_metrics=None`` -> ``--evaluate-metrics``).
 ``read_inputs`` loads the params (``tinyad.config.load``), the scaler of ``--scaler``
@@ -31,7 +31,10 @@ def parse_args(description: str, argv: list[str] | None, *required: str, **optio
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--params", default="params.yaml")
     for name in required:
-        ap.add_argument(f"--{name}", required=True)
+        if name.endswith("+"):  # repeatable: a list of one value or more
+            ap.add_argument(f"--{name[:-1]}", required=True, action="append")
+        else:
+            ap.add_argument(f"--{name}", required=True)
     for name, default in optional.items():
         flag = "--" + name.replace("_", "-")
         if isinstance(default, bool):
