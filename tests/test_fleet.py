@@ -37,6 +37,10 @@ def write(path: Path, text: str) -> Path:
     ("rooms: {home: {model: fleet}}", r"rooms\.home\.model: expected one of own, shared, got 'fleet'"),
     ("model: shared\ntrain_rooms: [office]\nrooms: {home: {}}", r"train_rooms: 'office' is not a room on the fleet model"),
     ("train_rooms: [home]\nrooms: {home: {}}", r"train_rooms: 'home' is not a room on the fleet model .*set model: shared"),
+    ("model: shared\ntrain_rooms: [home, home]\nrooms: {home: {}}", r"train_rooms: 'home' is listed twice"),
+    ("model: shared\ntrain_rooms: home\nrooms: {home: {}}", r"train_rooms: expected a list of room names"),
+    ("rooms: {home: {model: shared}, office: {}}", r"rooms\.home\.model: shared needs the fleet's `model: shared`"),
+    ("model: shared\nrooms: {home: {model: own}}", r"model: shared, but every room has `model: own`"),
 ])
 def test_a_bad_fleet_file_is_one_line_naming_the_file_and_key(tmp_path, text, message):
     path = write(tmp_path / "x.yaml", text)
@@ -282,8 +286,12 @@ def test_a_fleet_model_is_one_training_stage_and_the_rooms_on_it_read_it(tmp_pat
         "data/sim/processed/dataset.parquet", "models/sim/scaler.json",
         "data/home/processed/dataset.parquet", "models/home/scaler.json"}
     assert fm["outs"][0] == F.SHARED_MODEL and fm["params"] == [{F.SHARED_PARAMS: ["features", "model"]}]
-    assert set(fm["deps"]) >= set(d for d in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]["deps"]
-                                  if not d.startswith(("data/", "models/")))
+    # it is the train stage itself: its command and exactly its code
+    train = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]
+    assert fm["cmd"].startswith(f"python -m stages.train --params {F.SHARED_PARAMS} --dataset data/sim/")
+    assert fm["cmd"].endswith(f"--model {F.SHARED_MODEL} --metrics {F.SHARED_TRAIN_METRICS} --plots plots/_shared/train")
+    assert {d for d in fm["deps"] if not d.startswith(("data/", "models/"))} == {
+        d for d in train["deps"] if not d.startswith(("data/", "models/"))}
     cmds = dict(F.room_commands(fleet_root, "office"))
     assert "train" not in cmds and f"--model {F.SHARED_MODEL}" in cmds["quantize"]
     assert f"--model {F.SHARED_MODEL}" in cmds["evaluate"] and "--tflite models/office/model_int8.tflite" in cmds["evaluate"]
@@ -293,8 +301,12 @@ def test_a_fleet_model_is_one_training_stage_and_the_rooms_on_it_read_it(tmp_pat
     shared_params = yaml.safe_load((fleet_root / F.SHARED_PARAMS).read_text())
     assert shared_params["model"] == yaml.safe_load((fleet_root / "fleet" / "sim" / "params.yaml").read_text())["model"]
     assert F.write_fleet(fleet, fleet_root, check=True) == []  # _shared is not a room that left the fleet
-    with pytest.raises(ConfigError, match=r"room 'nope'.*\(rooms of the fleet: home, office, sim, temp_only;"):
-        F.room_paths("nope", fleet_root)
+    for name in ("nope", F.SHARED):  # the fleet model's params are not a room's
+        with pytest.raises(ConfigError, match=rf"room '{name}'.*\(rooms of the fleet: home, office, sim, temp_only;"):
+            F.room_paths(name, fleet_root)
+    arts = F.room_artifacts("office", on_fleet_model=True)
+    assert "models/office/model.keras" not in arts and "metrics/office/train.json" not in arts
+    assert {"models/office/model_int8.tflite", "metrics/office/evaluate.json", "metrics/office/headline.json"} <= set(arts)
 
 
 def test_a_room_whose_inputs_differ_from_the_fleet_models_must_keep_its_own(tmp_path, fleet_root):
@@ -349,7 +361,9 @@ def test_a_fleet_model_runs_on_submitit_and_a_new_room_joins_it_without_retraini
     assert "2 of 2 rooms to run: a (from quantize), b (from quantize)" in first.stdout, first.stdout
     assert list((proj / "multirun").glob("fleet-*/.submitit")), "the jobs ran through submitit"
     assert (proj / F.SHARED_MODEL).is_file() and not (proj / "models" / "a" / "model.keras").exists()
-    assert json.loads((proj / F.SHARED_TRAIN_METRICS).read_text())["rooms"] == ["a", "b"]
+    assert json.loads((proj / F.SHARED_TRAIN_METRICS).read_text())["datasets"] == [
+        "data/a/processed/dataset.parquet", "data/b/processed/dataset.parquet"]
+    assert "the fleet model took" in first.stdout
     for room in ("a", "b"):
         assert (proj / "build" / room / "firmware" / "host" / "program").is_file()
         assert (proj / "models" / room / "model_int8.tflite").is_file()  # its own int8 calibration of the one MLP

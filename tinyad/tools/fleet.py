@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from tinyad.config import ConfigError, dotted
-from tinyad.pipeline import DATASET, MODEL, SCALER
+from tinyad.pipeline import DATASET, MODEL, SCALER, names
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET_DIR = "fleet"
@@ -59,6 +59,8 @@ SHARED_TRAIN_METRICS = f"metrics/{SHARED}/train.json"
 SHARED_PARAMS = f"{FLEET_DIR}/{SHARED}/params.yaml"
 # the params sections every room on the fleet model must share: its inputs and its architecture
 SHARED_SECTIONS = ("features", "model")
+# the metrics files of a room on the fleet model: every stage's but train's, and the headline
+ROOM_METRICS = (*(n for n in names() if n != "train"), "headline")
 # the top-level folders whose outputs move under the room; everything else a stage
 # names (its script, the shared modules, the firmware sources) is shared code
 PER_ROOM_PREFIXES = ("data/", "models/", "metrics/", "plots/", "build/")
@@ -106,11 +108,11 @@ class Fleet:
         return list(self.train_rooms) if self.train_rooms else self.shared_rooms
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
+def _strings(value: Any, where: str, what: str = "Hydra overrides") -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: expected a list of Hydra overrides (strings), got {value!r}")
+        raise ConfigError(f"{where}: expected a list of {what} (strings), got {value!r}")
     return tuple(value)
 
 
@@ -175,14 +177,20 @@ def load_fleet(path: str | Path, conf_dir: str | Path | None = None) -> Fleet:
         raise ConfigError(f"{path}: model: expected one of {', '.join(MODES)}, got {model!r}")
     fleet = Fleet(str(raw.get("name", path.stem)), shown, rooms, _strings(raw.get("shared"), f"{path}: shared"),
                   str(raw.get("description", "")), model=str(model),
-                  train_rooms=_strings(raw.get("train_rooms"), f"{path}: train_rooms"))
+                  train_rooms=_strings(raw.get("train_rooms"), f"{path}: train_rooms", "room names"))
     on_shared = fleet.shared_rooms
-    for name in fleet.train_rooms:
+    for name, room in rooms.items():
+        if room.model == "shared" and model != "shared":
+            raise ConfigError(f"{path}: rooms.{name}.model: shared needs the fleet's `model: shared` "
+                              "(this fleet trains one model per room)")
+    if model == "shared" and not on_shared:
+        raise ConfigError(f"{path}: model: shared, but every room has `model: own`: no room is on the fleet model")
+    for i, name in enumerate(fleet.train_rooms):
         if name not in on_shared:
             raise ConfigError(f"{path}: train_rooms: {name!r} is not a room on the fleet model "
                               f"(rooms on it: {', '.join(on_shared) or 'none; set model: shared'})")
-    if on_shared and not fleet.learning_rooms:
-        raise ConfigError(f"{path}: train_rooms: the fleet model needs at least one room to learn from")
+        if name in fleet.train_rooms[:i]:
+            raise ConfigError(f"{path}: train_rooms: {name!r} is listed twice (its rows would count twice)")
     return fleet
 
 
@@ -289,23 +297,35 @@ def _on_item_model(do: dict[str, Any]) -> dict[str, Any]:
 
 def fleet_model_stage(train: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
     """The fleet model's one training (``model: shared``): the single-room ``train``
-    stage's code and params, fed every learning room's dataset, each with its own scaler."""
-    rooms = fleet.learning_rooms
+    stage itself (its command, code and params), given every learning room's dataset and
+    scaler, each room standardised by its own scaler."""
     at = lambda path, room: room_path(path).replace("${key}", room)  # noqa: E731
-    inputs = [(at(DATASET[1], r), at(SCALER[1], r)) for r in rooms]
-    outs = [e for e in _moved(train.get("outs", []))]
-    outs = [({next(iter(e)).replace("${key}", SHARED): next(iter(e.values()))} if isinstance(e, dict)
-             else e.replace("${key}", SHARED)) for e in outs]
+    pairs = [(at(DATASET[1], r), at(SCALER[1], r)) for r in fleet.learning_rooms]
+    one = f"{DATASET[0]} {DATASET[1]} {SCALER[0]} {SCALER[1]}"
+    if one not in " ".join(train["cmd"].split()):
+        raise ConfigError(f"dvc.yaml: stage train: its command does not read `{one}`; the fleet model cannot feed it")
+    cmd = " ".join(train["cmd"].split()).replace(
+        one, " ".join(f"{DATASET[0]} {d} {SCALER[0]} {s}" for d, s in pairs))
+    cmd = " ".join(t.replace("params.yaml", SHARED_PARAMS) if t == "params.yaml" else t for t in cmd.split())
+    shared = {p: p.replace("/", f"/{SHARED}/", 1) for p in ("models/model.keras", "metrics/train.json", "plots/train")}
+
+    def moved(path: str) -> str:
+        for old, new in shared.items():
+            if path == old or path.startswith(old + "/"):
+                return new + path[len(old):]
+        return path
+
+    def entries(key: str) -> list:
+        return [{moved(next(iter(e))): next(iter(e.values()))} if isinstance(e, dict) else moved(e)
+                for e in train.get(key, [])]
+
     code = [d for d in train.get("deps", []) if isinstance(d, str) and room_path(d) == d]
     return {
         "wdir": "..",
-        "cmd": f"python -m tinyad.tools.fleet train --params {SHARED_PARAMS} "
-               + " ".join(f"--dataset {d} --scaler {s}" for d, s in inputs)
-               + f" --model {SHARED_MODEL} --metrics {SHARED_TRAIN_METRICS} --plots plots/{SHARED}/train",
-        "deps": [*code, "tinyad/tools/fleet.py", *(p for pair in inputs for p in pair)],
+        "cmd": " ".join(moved(t) for t in cmd.split()),
+        "deps": [*code, *(p for pair in pairs for p in pair)],
         "params": [{SHARED_PARAMS: [p for p in train.get("params", []) if isinstance(p, str)]}],
-        "outs": outs,
-        "metrics": [{SHARED_TRAIN_METRICS: {"cache": False}}],
+        **{key: entries(key) for key in ("outs", "metrics") if train.get(key)},
     }
 
 
@@ -415,7 +435,7 @@ def fleet_files(fleet: Fleet, root: str | Path = ROOT) -> dict[str, str]:
 def room_paths(room: str, root: str | Path = ROOT) -> tuple[str, str, str]:
     """A fleet room's params file, models folder and host firmware (``tinyad detect --room``)."""
     params = Path(FLEET_DIR) / room / "params.yaml"
-    if not (Path(root) / params).is_file():
+    if not ROOM_NAME.match(room) or not (Path(root) / params).is_file():
         known = sorted(p.parent.name for p in (Path(root) / FLEET_DIR).glob("*/params.yaml") if p.parent.name != SHARED)
         raise ConfigError(f"room {room!r}: no {params} (rooms of the fleet: {', '.join(known) or 'none'}; "
                           "`tinyad fleet write` makes them)")
@@ -462,7 +482,8 @@ def write_fleet(fleet: Fleet, root: str | Path = ROOT, check: bool = False) -> l
     stale = [rel for rel, text in files.items() if not (out / rel).is_file() or (out / rel).read_text() != text]
     gone = sorted(p.parent.name for p in out.glob("*/params.yaml")
                   if p.parent.name not in fleet.rooms and f"{p.parent.name}/params.yaml" not in files)
-    stale += [f"{name}/params.yaml (room no longer in the fleet)" for name in gone]
+    stale += [f"{name}/params.yaml (" + ("the fleet has no fleet model any more" if name == SHARED
+                                         else "room no longer in the fleet") + ")" for name in gone]
     if check:
         return stale
     for rel, text in files.items():
@@ -647,8 +668,16 @@ def write_report(fleet: Fleet, root: str | Path = ROOT) -> list[dict[str, Any]]:
     return rows
 
 
-def room_artifacts(room: str) -> list[str]:
-    """What a room's MLflow run keeps: its model, generated C, plots, metrics and firmware."""
+def room_artifacts(room: str, on_fleet_model: bool = False) -> list[str]:
+    """What a room's MLflow run keeps: its model, generated C, plots, metrics and firmware.
+    A room on the fleet model keeps its own scaler, int8 model and decision; the fleet
+    model is the parent run's (a train output left from when the room had its own model
+    is not logged as if it were current)."""
+    if on_fleet_model:
+        own = [f"models/{room}/{n}" for n in ("scaler.json", "model_int8.tflite", "quant.json")]
+        plots = [f"plots/{room}/{s}" for s in ("ingest", "cluster", "evaluate")]
+        return [*own, f"build/{room}/generated", *plots, *(f"metrics/{room}/{s}.json" for s in ROOM_METRICS),
+                f"build/{room}/firmware"]
     return [f"models/{room}", f"build/{room}/generated", f"plots/{room}", f"metrics/{room}", f"build/{room}/firmware"]
 
 
@@ -683,6 +712,15 @@ def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT,
                     client.log_artifacts(parent, str(path), artifact_path="report")
                 elif path.is_file():
                     client.log_artifact(parent, str(path), artifact_path="report")
+            if fleet.shared_rooms:  # the fleet model, once: its Keras model, training metrics and curves
+                import json
+
+                train = json.loads((root / SHARED_TRAIN_METRICS).read_text())
+                client.log_batch(parent, metrics=[Metric(f"fleet_model.{k}", float(v), now, 0) for k, v in train.items()
+                                                  if isinstance(v, (int, float)) and not isinstance(v, bool)])
+                for rel in (f"models/{SHARED}", f"plots/{SHARED}/train"):
+                    if (root / rel).is_dir():
+                        client.log_artifacts(parent, str(root / rel), artifact_path=f"fleet_model/{Path(rel).name}")
     except Exception as exc:  # noqa: BLE001 - tracking never fails the fleet's results
         print(f"fleet: warning: MLflow ({resolved}): the fleet run was not logged: {tracking.failure_reason(exc)}; "
               f"rerun `tinyad fleet report {fleet.path}` to log it", file=sys.stderr)
@@ -691,12 +729,10 @@ def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT,
     for r in rows:
         room = r["room"]
         on_fleet = r.get("model") == "fleet"
-        trained = SHARED if on_fleet else room  # whose training curves and Keras model the room runs
-        arts = [*room_artifacts(room), *([f"models/{SHARED}"] if on_fleet else [])]
         run = tracking.log_pipeline_run(
             root, f"{FLEET_DIR}/{room}/params.yaml", f"metrics/{room}",
-            [root / a for a in arts if (root / a).exists()],
-            history=f"plots/{trained}/train/history.csv", uri=resolved, experiment=experiment,
+            [root / a for a in room_artifacts(room, on_fleet) if (root / a).exists()],
+            history=None if on_fleet else f"plots/{room}/train/history.csv", uri=resolved, experiment=experiment,
             run_name=f"{fleet.name}/{room}",
             tags={"mlflow.parentRunId": parent, "tinyad.room": room, "tinyad.fleet": fleet.name,
                   "tinyad.model": r.get("model", "own"), "tinyad.over_budget": str(r["over_budget"]).lower()})
@@ -704,31 +740,6 @@ def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT,
             failed.append(room)
     client.set_terminated(parent, status="FINISHED" if not failed else "FAILED")
     return parent
-
-
-# ------------------------------------------------------------------ the fleet model
-def train_fleet_model(params: str, datasets: list[str], scalers: list[str], model: str, metrics: str,
-                      plots: str) -> dict[str, Any]:
-    """Stage ``fleet_model``: the single-room ``train`` stage's work (``tinyad.learn.training``)
-    on the train and val rows of several rooms, each standardised by its own scaler."""
-    import pandas as pd
-
-    from tinyad.config import load
-    from tinyad.io import atomic_path, write_json
-    from tinyad.learn.training import HISTORY_COLUMNS, pooled_training_data, save_model, train_model
-    from tinyad.stage import load_scaler
-
-    if len(datasets) != len(scalers) or not datasets:
-        raise ConfigError(f"fleet train: give one --scaler per --dataset (got {len(datasets)} and {len(scalers)})")
-    cfg = load(params)
-    rooms = [(pd.read_parquet(d), load_scaler(s, cfg)) for d, s in zip(datasets, scalers)]
-    result = train_model(*pooled_training_data(rooms), cfg.model)
-    save_model(result.model, model)
-    with atomic_path(Path(plots) / "history.csv") as tmp:
-        result.history.to_csv(tmp, index=False, columns=list(HISTORY_COLUMNS))
-    result.metrics["rooms"] = [Path(d).parts[1] if len(Path(d).parts) > 2 else d for d in datasets]
-    write_json(metrics, result.metrics)
-    return result.metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -742,21 +753,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the stale rooms in parallel (Hydra launcher), then record them in DVC")
     run.add_argument("fleet", nargs="?", default=DEFAULT_FLEET)
     run.add_argument("overrides", nargs="*", help="Hydra overrides of conf/tinyad_fleet.yaml (hydra.launcher.n_jobs=2)")
-    t = sub.add_parser("train", help="train the fleet model on several rooms (stage fleet_model of fleet/dvc.yaml)")
-    t.add_argument("--params", required=True)
-    t.add_argument("--dataset", action="append", required=True, help="a room's dataset (once per room)")
-    t.add_argument("--scaler", action="append", required=True, help="the same room's scaler (once per room)")
-    for opt in ("--model", "--metrics", "--plots"):
-        t.add_argument(opt, required=True)
     args = ap.parse_args(argv)
-    if args.command == "train":
-        from tinyad.cli import run_stage
-
-        def train() -> int:
-            train_fleet_model(args.params, args.dataset, args.scaler, args.model, args.metrics, args.plots)
-            return 0
-
-        return run_stage(train, FLEET_MODEL_STAGE)
     if args.command == "run":
         from tinyad.tools.fleet_run import run_fleet
 

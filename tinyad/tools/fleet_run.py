@@ -42,7 +42,10 @@ import yaml
 
 from tinyad.tools.fleet import FLEET_DIR, FLEET_MODEL_STAGE, ROOT, room_commands
 
-PRE_MODEL = ("ingest", "cluster")  # a room's stages before its model: what the fleet model learns from
+from tinyad.pipeline import names as _stage_names
+
+# a room's stages before its model (ingest, cluster): what the fleet model learns from
+PRE_MODEL = tuple(_stage_names()[:_stage_names().index("train")])
 
 CONFIG_NAME = "tinyad_fleet"
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -142,18 +145,32 @@ def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
     t0 = time.perf_counter()
     sweep = root / "multirun" / f"fleet-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
     rounds: list[dict[str, Any]] = []
-    if fleet.shared_rooms and (plan or FLEET_MODEL_STAGE in _stale_names(root)):
-        before = list(PRE_MODEL)
-        labels = {r: [s for s in st if s in before] for r, st in plan.items()}
+    waiting: set[str] = set()  # rooms on a fleet model that could not be trained
+    model_seconds = None  # the fleet model's training, when it ran
+    if fleet.shared_rooms and plan:  # a stale fleet model makes every room on it stale (stale_plan)
+        labels = {r: [s for s in st if s in PRE_MODEL] for r, st in plan.items()}
         labels = {r: st for r, st in labels.items() if st}
         if labels:
             print(f"fleet: first the labels of {len(labels)} room(s): {', '.join(labels)}", flush=True)
-            rounds.append(launch(labels, sweep / "labels", overrides, root))
-        if not any(r["failed"] for r in rounds):
-            print("fleet: then the fleet model (dvc repro fleet/dvc.yaml:" + FLEET_MODEL_STAGE + ")", flush=True)
-            subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml:{FLEET_MODEL_STAGE}"], cwd=root, check=True)
+            rounds.append(launch(labels, sweep / "_labels", overrides, root))  # '_': no room's folder
+        failed = set(rounds[0]["failed"]) if rounds else set()
+        blocked = failed & set(fleet.learning_rooms)
+        if blocked:  # the fleet model cannot learn: its rooms wait, the rooms with their own model go on
+            print(f"fleet: error: the fleet model is not trained: its room(s) {', '.join(sorted(blocked))} failed",
+                  file=sys.stderr)
+            waiting = set(fleet.shared_rooms)
+        else:
+            print(f"fleet: then the fleet model (dvc repro {FLEET_DIR}/dvc.yaml:{FLEET_MODEL_STAGE})", flush=True)
+            t1 = time.perf_counter()
+            proc = subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml:{FLEET_MODEL_STAGE}"], cwd=root)
+            model_seconds = round(time.perf_counter() - t1, 1)
+            if proc.returncode != 0:
+                print(f"fleet: error: stage {FLEET_MODEL_STAGE} failed (exit {proc.returncode}): "
+                      f"dvc repro {FLEET_DIR}/dvc.yaml:{FLEET_MODEL_STAGE}", file=sys.stderr)
+                return 1
             plan = stale_plan(root)
-    if plan and not any(r["failed"] for r in rounds):
+        plan = {r: st for r, st in plan.items() if r not in failed | waiting}
+    if plan:
         print(f"fleet: {len(plan)} of {len(fleet.rooms)} rooms to run: " + ", ".join(
             f"{r} (from {s[0]})" for r, s in plan.items()), flush=True)
         rounds.append(launch(plan, sweep, overrides, root))
@@ -161,7 +178,7 @@ def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
         print("fleet: every room is up to date", flush=True)
         subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml"], cwd=root, check=True)
         return 0
-    failed = sorted({r for rnd in rounds for r in rnd["failed"]})
+    failed = sorted({r for rnd in rounds for r in rnd["failed"]} | waiting)
     for rnd in rounds:
         if rnd["rc"] != 0 and not rnd["failed"]:
             print(f"fleet: error: the launcher failed (exit {rnd['rc']}): {shlex.join(rnd['cmd'])}", file=sys.stderr)
@@ -175,19 +192,18 @@ def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
         print(f"fleet: {len(times)} rooms in {wall:.0f} s wall, {sum(times.values()):.0f} s of room time "
               f"({sum(times.values()) / max(wall, 1e-9):.2f} rooms at once on average); per room: "
               + ", ".join(f"{r} {s:.0f} s" for r, s in times.items()), flush=True)
+    if model_seconds is not None:
+        print(f"fleet: the fleet model took {model_seconds:.0f} s (dvc repro {FLEET_DIR}/dvc.yaml:{FLEET_MODEL_STAGE}, "
+              "nothing when it was up to date)", flush=True)
     (sweep / "fleet.json").write_text(json.dumps({"wall_seconds": round(wall, 1), "rooms": times,
-                                                  "failed": failed, "overrides": overrides}, indent=2))
+                                                  "fleet_model_seconds": model_seconds, "failed": failed,
+                                                  "overrides": overrides}, indent=2))
     # what is left (the report; and a failed room's stages, which then fail again under DVC's eyes)
     if failed:
         print(f"fleet: error: {len(failed)} room(s) failed: {', '.join(failed)} (logs under multirun/)", file=sys.stderr)
         return 1
     subprocess.run(["dvc", "repro", "-q", f"{FLEET_DIR}/dvc.yaml"], cwd=root, check=True)
     return 0
-
-
-def _stale_names(root: Path) -> set[str]:
-    proc = subprocess.run(["dvc", "status", "--json", f"{FLEET_DIR}/dvc.yaml"], cwd=root, capture_output=True, text=True)
-    return {k.split(":")[-1] for k in json.loads(proc.stdout or "{}")} if proc.returncode == 0 else set()
 
 
 if __name__ == "__main__":
