@@ -3,6 +3,7 @@
     python benchmarks/fleet.py compare                  # per-room vs fleet model, benchmark fleet
     python benchmarks/fleet.py compare --rooms sim home office
     python benchmarks/fleet.py speedup --rooms sim home # `tinyad fleet run` with 1 and 2 jobs
+    python benchmarks/fleet.py modes                    # the fleet built with model: per_room and model: shared
 
 ``compare`` (in-process, through the same library calls as benchmarks/rooms.py):
 
@@ -21,6 +22,11 @@ Per room and approach: F1 overall and by type, events caught, false alarms a wee
 a new room: per room, everything from ingest to the calibrated int8 model; with the
 fleet model, ingest, labels, scaler and calibration only (the shared model is reused;
 its one training is timed separately).  Results: benchmarks/results/fleet_compare.md.
+
+``modes`` builds the benchmark fleet twice through the pipeline itself (`tinyad fleet
+run`, from nothing, in two copies of the project beside it): ``model: per_room`` and
+``model: shared`` (docs/fleet.md), and tabulates both reports room by room (``--projects
+A B`` tabulates two fleet projects already built).  Results: benchmarks/results/fleet_modes.md.
 
 ``speedup`` copies the project (as a fresh clone would hold it) twice and runs
 ``tinyad fleet run`` over the chosen rooms with ``hydra.launcher.n_jobs=1`` and ``=2``
@@ -211,6 +217,104 @@ def speedup_markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+MODES = ("per_room", "shared")
+
+
+def mode_fleet(mode: str, root: Path) -> dict[str, Any]:
+    """The benchmark fleet in ``mode``; with ``shared``, a room whose inputs differ from the
+    fleet model's (the temperature-only sensor) keeps its own model, as `tinyad fleet
+    write` asks."""
+    import yaml
+
+    from tinyad.config import ConfigError
+    from tinyad.tools import fleet as F
+
+    doc = yaml.safe_load((root / "conf" / "fleet" / "benchmark.yaml").read_text())
+    doc["name"] = f"benchmark-{mode}"
+    if mode == "per_room":
+        return doc
+    doc["model"] = "shared"
+    while True:
+        (root / "conf" / "fleet" / "modes.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        try:
+            F.fleet_files(F.load_fleet(root / "conf" / "fleet" / "modes.yaml", root / "conf"), root)
+            return doc
+        except ConfigError as exc:
+            room = next((r for r in doc["rooms"] if f"rooms.{r}: its " in str(exc)), None)
+            if room is None:
+                raise
+            doc["rooms"][room]["model"] = "own"
+
+
+def modes_projects(n_jobs: int) -> dict[str, str]:
+    """Both modes of the benchmark fleet, each built from nothing by `tinyad fleet run` in a
+    copy of the project beside it (kept: ``../fleet-modes-<mode>``)."""
+    import shutil
+
+    import yaml
+
+    from tests.helpers.project import copy_worktree, run
+
+    out = {}
+    for mode in MODES:
+        proj = ROOT.parent / f"fleet-modes-{mode}"
+        shutil.rmtree(proj, ignore_errors=True)
+        copy_worktree(proj)
+        (proj / "conf" / "fleet" / "modes.yaml").write_text(yaml.safe_dump(mode_fleet(mode, proj), sort_keys=False))
+        proc = run([sys.executable, "-m", "tinyad.tools.fleet", "run", "conf/fleet/modes.yaml",
+                    f"hydra.launcher.n_jobs={n_jobs}"], proj)
+        print("\n".join(line for line in proc.stdout.splitlines() if line.startswith("fleet:")), flush=True)
+        out[mode] = str(proj)
+    return out
+
+
+def modes(projects: dict[str, str]) -> dict[str, Any]:
+    """Per room, the device figures of each mode's fleet (its report rows and by-type F1)."""
+    out: dict[str, Any] = {"projects": projects, "rooms": {}}
+    for mode, proj in projects.items():
+        proj = Path(proj)
+        report = json.loads((proj / "metrics" / "fleet.json").read_text())["rooms"]
+        runs = sorted((proj / "multirun").glob("fleet-*/fleet.json"))
+        rec = json.loads(runs[-1].read_text()) if runs else {}
+        out.setdefault("runs", {})[mode] = {k: rec.get(k) for k in ("wall_seconds", "fleet_model_seconds")}
+        for room, row in report.items():
+            by_type = json.loads((proj / "metrics" / room / "evaluate.json").read_text())["headline"]["device"].get(
+                "f1_by_type") or {}
+            out["rooms"].setdefault(room, {})[mode] = {**row, "f1_by_type": by_type,
+                                                        "seconds": (rec.get("rooms") or {}).get(room)}
+    return out
+
+
+def modes_markdown(res: dict[str, Any]) -> str:
+    lines = ["# One model per room, or one fleet model: both built by the pipeline (benchmarks/fleet.py modes)", "",
+             "The benchmark fleet (conf/fleet/benchmark.yaml) built from nothing by `tinyad fleet run`, once with "
+             "`model: per_room` and once with `model: shared` (the temperature-only room keeps its own model: "
+             "other inputs). Device figures on each room's test split, from each project's fleet report.", "",
+             "| room | mode | model | F1 | F1 point / ctx / coll | caught | false alarms/wk | alerts/wk | flagged | "
+             ".tflite B | C flash B | room time (s) |", "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for room, by_mode in res["rooms"].items():
+        for mode in MODES:
+            r = by_mode.get(mode)
+            if r is None:
+                continue
+            t = r["f1_by_type"]
+            types = " / ".join(_f(t.get(k), 2) for k in ("point", "contextual", "collective")) if t else "-"
+            lines.append(f"| {room} | {mode} | {r.get('model', 'own')} | {_f(r['f1'])} | {types} | {_f(r['caught'], 2)} | "
+                         f"{_f(r['fa_wk'], 2)} | {_f(r['alerts_wk'], 2)} | {_f(r['flagged'], 4)} | {r['tflite']} | "
+                         f"{r['c_flash']} | {_f(r['seconds'], 0)} |")
+    for mode in MODES:
+        rows = [by[mode] for by in res["rooms"].values() if mode in by]
+        lab = [r for r in rows if r["labels"]]
+        over = [r["room"] for r in rows if r["over_budget"]]
+        run = res.get("runs", {}).get(mode, {})
+        lines.append(f"\n**{mode}**: macro F1 {np.mean([r['f1'] or 0.0 for r in lab]):.3f} over {len(lab)} labelled rooms; "
+                     f"mean false alarms {np.mean([r['fa_wk'] or 0.0 for r in lab]):.2f}/week; over the budget: "
+                     f"{', '.join(over) or 'none'}; fleet run {_f(run.get('wall_seconds'), 0)} s wall"
+                     + (f", of which the fleet model's training {run['fleet_model_seconds']:.0f} s"
+                        if run.get("fleet_model_seconds") else "") + ".")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -221,11 +325,19 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--rooms", nargs="*", default=["sim", "home", "office", "server_room"], choices=list(R.ROOMS))
     s.add_argument("--epochs", type=int, default=None)
     s.add_argument("--jobs", nargs="*", type=int, default=[1, 2])
+    m = sub.add_parser("modes", help="the benchmark fleet built with model: per_room and with model: shared")
+    m.add_argument("--projects", nargs=2, metavar=("PER_ROOM", "SHARED"),
+                   help="tabulate two fleet projects already built (default: build both, beside the project)")
+    m.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.what == "compare":
         res = compare(args.rooms, args.epochs)
         md, stem = compare_markdown(res), "fleet_compare"
+    elif args.what == "modes":
+        projects = dict(zip(MODES, args.projects)) if args.projects else modes_projects(args.jobs)
+        res = modes(projects)
+        md, stem = modes_markdown(res), "fleet_modes"
     else:
         res = speedup(args.rooms, args.epochs, args.jobs)
         md, stem = speedup_markdown(res), "fleet_speedup"
