@@ -21,6 +21,11 @@ alone (the folder of its CSV log), so touching one room's CSV reruns only that r
 a change of ``conf/`` (re-``write``) changes every room's params file and reruns the
 stages that read the changed keys in every room.  The single-room project is not
 touched: ``dvc repro`` without a target reads only the top-level ``dvc.yaml``.
+
+``model: shared`` (with optional ``train_rooms``) trains one fleet model instead of one
+per room: stage ``fleet_model`` is the ``train`` stage given every learning room's
+dataset and scaler, and each room on it runs its own ``quantize`` onwards on it
+(``fleet_model_stage``, docs/fleet.md section 4).
 """
 
 from __future__ import annotations
