@@ -302,35 +302,26 @@ def _on_item_model(do: dict[str, Any]) -> dict[str, Any]:
 
 def fleet_model_stage(train: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
     """The fleet model's one training (``model: shared``): the single-room ``train``
-    stage itself (its command, code and params), given every learning room's dataset and
-    scaler, each room standardised by its own scaler."""
+    stage itself (its command, code and params), moved under ``_shared`` as a room's
+    would be under the room, and given every learning room's dataset and scaler (each
+    room standardised by its own scaler)."""
     at = lambda path, room: room_path(path).replace("${key}", room)  # noqa: E731
     pairs = [(at(DATASET[1], r), at(SCALER[1], r)) for r in fleet.learning_rooms]
-    one = f"{DATASET[0]} {DATASET[1]} {SCALER[0]} {SCALER[1]}"
-    if one not in " ".join(train["cmd"].split()):
-        raise ConfigError(f"dvc.yaml: stage train: its command does not read `{one}`; the fleet model cannot feed it")
-    cmd = " ".join(train["cmd"].split()).replace(
-        one, " ".join(f"{DATASET[0]} {d} {SCALER[0]} {s}" for d, s in pairs))
-    cmd = " ".join(t.replace("params.yaml", SHARED_PARAMS) if t == "params.yaml" else t for t in cmd.split())
-    shared = {p: p.replace("/", f"/{SHARED}/", 1) for p in ("models/model.keras", "metrics/train.json", "plots/train")}
-
-    def moved(path: str) -> str:
-        for old, new in shared.items():
-            if path == old or path.startswith(old + "/"):
-                return new + path[len(old):]
-        return path
-
-    def entries(key: str) -> list:
-        return [{moved(next(iter(e))): next(iter(e.values()))} if isinstance(e, dict) else moved(e)
-                for e in train.get(key, [])]
-
+    one = f"{DATASET[0]} {at(DATASET[1], SHARED)} {SCALER[0]} {at(SCALER[1], SHARED)}"
+    cmd = room_command(train["cmd"]).replace("${key}", SHARED)
+    if one not in cmd:
+        raise ConfigError(f"dvc.yaml: stage train: its command does not read `{DATASET[0]} {DATASET[1]} "
+                          f"{SCALER[0]} {SCALER[1]}`; the fleet model cannot feed it")
+    shared = lambda entries: [  # noqa: E731
+        {next(iter(e)).replace("${key}", SHARED): next(iter(e.values()))} if isinstance(e, dict)
+        else e.replace("${key}", SHARED) for e in _moved(entries)]
     code = [d for d in train.get("deps", []) if isinstance(d, str) and room_path(d) == d]
     return {
         "wdir": "..",
-        "cmd": " ".join(moved(t) for t in cmd.split()),
+        "cmd": cmd.replace(one, " ".join(f"{DATASET[0]} {d} {SCALER[0]} {s}" for d, s in pairs)),
         "deps": [*code, *(p for pair in pairs for p in pair)],
         "params": [{SHARED_PARAMS: [p for p in train.get("params", []) if isinstance(p, str)]}],
-        **{key: entries(key) for key in ("outs", "metrics") if train.get(key)},
+        **{key: shared(train[key]) for key in ("outs", "metrics") if train.get(key)},
     }
 
 
@@ -447,15 +438,7 @@ def room_paths(room: str, root: str | Path = ROOT) -> tuple[str, str, str]:
     return str(params), f"models/{room}", f"build/{room}/firmware/host/program"
 
 
-def room_commands(root: str | Path = ROOT, room: str | None = None) -> list[tuple[str, str]]:
-    """The room's stages in pipeline order with the commands DVC runs for them (from
-    ``fleet/dvc.yaml`` and ``fleet/rooms.yaml``); ``room=None``: the templates."""
-    root = Path(root)
-    dvc = yaml.safe_load((root / FLEET_DIR / "dvc.yaml").read_text())
-    doc = yaml.safe_load((root / FLEET_DIR / "rooms.yaml").read_text())
-    rooms = doc["rooms"]
-    if room is not None and room not in rooms:
-        raise ConfigError(f"{FLEET_DIR}/rooms.yaml: no room {room!r}; rooms: {', '.join(rooms)}")
+def _room_commands(dvc: dict[str, Any], doc: dict[str, Any], room: str | None) -> list[tuple[str, str]]:
     out = []
     for name, st in dvc["stages"].items():
         if "foreach" not in st:
@@ -466,10 +449,33 @@ def room_commands(root: str | Path = ROOT, room: str | None = None) -> list[tupl
             if room not in (doc.get(over) or {}):
                 continue  # train, for a room on the fleet model
             cmd = cmd.replace("${key}", room)
-            for key, value in rooms[room].items():
+            for key, value in doc["rooms"][room].items():
                 cmd = cmd.replace(f"${{item.{key}}}", str(value))
         out.append((name, cmd))
     return out
+
+
+def _fleet_docs(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    return (yaml.safe_load((root / FLEET_DIR / "dvc.yaml").read_text()),
+            yaml.safe_load((root / FLEET_DIR / "rooms.yaml").read_text()))
+
+
+def room_commands(root: str | Path = ROOT, room: str | None = None) -> list[tuple[str, str]]:
+    """The room's stages in pipeline order with the commands DVC runs for them (from
+    ``fleet/dvc.yaml`` and ``fleet/rooms.yaml``); ``room=None``: the templates."""
+    dvc, doc = _fleet_docs(Path(root))
+    if room is not None and room not in doc["rooms"]:
+        raise ConfigError(f"{FLEET_DIR}/rooms.yaml: no room {room!r}; rooms: {', '.join(doc['rooms'])}")
+    return _room_commands(dvc, doc, room)
+
+
+def room_stages(root: str | Path = ROOT) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """The fleet files read once: the room stages' template order, each room's own stages
+    (no ``train`` for a room on the fleet model) and the rooms on the fleet model."""
+    dvc, doc = _fleet_docs(Path(root))
+    template = [name for name, _ in _room_commands(dvc, doc, None)]
+    orders = {room: [name for name, _ in _room_commands(dvc, doc, room)] for room in doc["rooms"]}
+    return template, orders, list((doc.get("fleet_model") or {}).get("rooms", []))
 
 
 def write_fleet(fleet: Fleet, root: str | Path = ROOT, check: bool = False) -> list[str]:

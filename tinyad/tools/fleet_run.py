@@ -38,14 +38,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-import yaml
-
-from tinyad.tools.fleet import FLEET_DIR, FLEET_MODEL_STAGE, ROOT, room_commands
-
-from tinyad.pipeline import names as _stage_names
+from tinyad.pipeline import names as stage_names
+from tinyad.tools.fleet import FLEET_DIR, FLEET_MODEL_STAGE, ROOT, room_commands, room_stages
 
 # a room's stages before its model (ingest, cluster): what the fleet model learns from
-PRE_MODEL = tuple(_stage_names()[:_stage_names().index("train")])
+PRE_MODEL = tuple(stage_names()[:stage_names().index("train")])
 
 CONFIG_NAME = "tinyad_fleet"
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -62,15 +59,13 @@ def stale_plan(root: Path = ROOT) -> dict[str, list[str]]:
     if proc.returncode != 0:
         raise RuntimeError(f"dvc status {FLEET_DIR}/dvc.yaml failed: {proc.stderr.strip().splitlines()[-1:]}")
     stale = json.loads(proc.stdout or "{}")
-    template = [name for name, _ in room_commands(root, None)]
-    rooms = yaml.safe_load((root / FLEET_DIR / "rooms.yaml").read_text())
-    orders = {room: [name for name, _ in room_commands(root, room)] for room in rooms["rooms"]}
+    template, orders, on_fleet_model = room_stages(root)
     first: dict[str, int] = {}
     for key in stale:
         stage = key.split(":")[-1]
         if stage == FLEET_MODEL_STAGE:
             after = max(template.index(s) for s in PRE_MODEL) + 1  # the stage after the labels
-            for room in (rooms.get("fleet_model") or {}).get("rooms", []):
+            for room in on_fleet_model:
                 first[room] = min(first.get(room, len(template)), after)
             continue
         if "@" not in stage:
@@ -153,8 +148,8 @@ def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
         if labels:
             print(f"fleet: first the labels of {len(labels)} room(s): {', '.join(labels)}", flush=True)
             rounds.append(launch(labels, sweep / "_labels", overrides, root))  # '_': no room's folder
-        failed = set(rounds[0]["failed"]) if rounds else set()
-        blocked = failed & set(fleet.learning_rooms)
+        label_failed = set(rounds[0]["failed"]) if rounds else set()
+        blocked = label_failed & set(fleet.learning_rooms)
         if blocked:  # the fleet model cannot learn: its rooms wait, the rooms with their own model go on
             print(f"fleet: error: the fleet model is not trained: its room(s) {', '.join(sorted(blocked))} failed",
                   file=sys.stderr)
@@ -169,7 +164,7 @@ def run_fleet(fleet_path: str, overrides: list[str], root: Path = ROOT) -> int:
                       f"dvc repro {FLEET_DIR}/dvc.yaml:{FLEET_MODEL_STAGE}", file=sys.stderr)
                 return 1
             plan = stale_plan(root)
-        plan = {r: st for r, st in plan.items() if r not in failed | waiting}
+        plan = {r: st for r, st in plan.items() if r not in label_failed | waiting}
     if plan:
         print(f"fleet: {len(plan)} of {len(fleet.rooms)} rooms to run: " + ", ".join(
             f"{r} (from {s[0]})" for r, s in plan.items()), flush=True)
