@@ -4,6 +4,7 @@
     python benchmarks/fleet.py compare --rooms sim home office
     python benchmarks/fleet.py speedup --rooms sim home # `tinyad fleet run` with 1 and 2 jobs
     python benchmarks/fleet.py modes                    # the fleet built with model: per_room and model: shared
+    python benchmarks/fleet.py bookkeeping --rooms 100  # fleet write and dvc status at scale
 
 ``compare`` (in-process, through the same library calls as benchmarks/rooms.py):
 
@@ -217,6 +218,43 @@ def speedup_markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bookkeeping(n_rooms: int) -> dict[str, Any]:
+    """The serial part of a fleet at scale: `tinyad fleet write` of ``n_rooms`` rooms (the
+    benchmark rooms' data options, cycled) and `dvc status` of their unbuilt stages, in a
+    scratch root beside the project (so ``../shared`` resolves)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from tinyad.tools import fleet as F
+
+    presets = [spec.data for spec in F.load_fleet(ROOT / F.DEFAULT_FLEET, ROOT / "conf").rooms.values()]
+    rooms = {f"r{i:04d}": F.Room(f"r{i:04d}", presets[i % len(presets)]) for i in range(n_rooms)}
+    tmp = Path(tempfile.mkdtemp(prefix=".fleet-bookkeeping-", dir=ROOT.parent))
+    try:
+        for name in ("conf", "dvc.yaml", "stages", "tinyad", "firmware"):
+            (tmp / name).symlink_to(ROOT / name)
+        t0 = time.perf_counter()
+        F.write_fleet(F.Fleet(f"r{n_rooms}", f"conf/fleet/r{n_rooms}.yaml", rooms), tmp)
+        write_s = time.perf_counter() - t0
+        subprocess.run(["git", "init", "-q"], cwd=tmp, check=True)
+        subprocess.run(["dvc", "init", "-q"], cwd=tmp, check=True)
+        t0 = time.perf_counter()
+        subprocess.run(["dvc", "status", "--json", "fleet/dvc.yaml"], cwd=tmp, check=True, capture_output=True)
+        status_s = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(tmp)
+    return {"rooms": n_rooms, "write_seconds": round(write_s, 1), "write_seconds_per_room": round(write_s / n_rooms, 3),
+            "status_seconds": round(status_s, 1)}
+
+
+def bookkeeping_markdown(res: dict[str, Any]) -> str:
+    return ("# A fleet's serial bookkeeping (benchmarks/fleet.py bookkeeping)\n\n"
+            "| rooms | `tinyad fleet write` (s) | per room (s) | `dvc status` of the unbuilt stages (s) |\n"
+            "|---:|---:|---:|---:|\n"
+            f"| {res['rooms']} | {res['write_seconds']} | {res['write_seconds_per_room']} | {res['status_seconds']} |\n")
+
+
 MODES = ("per_room", "shared")
 
 
@@ -329,11 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--projects", nargs=2, metavar=("PER_ROOM", "SHARED"),
                    help="tabulate two fleet projects already built (default: build both, beside the project)")
     m.add_argument("--jobs", type=int, default=2)
+    b = sub.add_parser("bookkeeping", help="fleet write and dvc status of many unbuilt rooms")
+    b.add_argument("--rooms", type=int, default=100)
     args = ap.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.what == "compare":
         res = compare(args.rooms, args.epochs)
         md, stem = compare_markdown(res), "fleet_compare"
+    elif args.what == "bookkeeping":
+        res = bookkeeping(args.rooms)
+        md, stem = bookkeeping_markdown(res), "fleet_bookkeeping"
     elif args.what == "modes":
         projects = dict(zip(MODES, args.projects)) if args.projects else modes_projects(args.jobs)
         res = modes(projects)
