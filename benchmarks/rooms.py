@@ -3,6 +3,8 @@
     python benchmarks/rooms.py                       # every room, table on stdout and in benchmarks/results/rooms.md
     python benchmarks/rooms.py --rooms office uci    # some rooms
     python benchmarks/rooms.py --epochs 20           # fewer epochs (the table says so)
+    python benchmarks/rooms.py --labels-only --set features.names=[temp,hum,run]
+                                                     # the pseudo-labels alone, every room in ~20 s
 
 Each room is the default config (``conf/``) with only what a user of that room
 sets: the data option (a simulator preset of ``conf/data/``, which sets its period,
@@ -22,6 +24,13 @@ thresholds, K-means distance, IsolationForest, PyOD's ECOD when evaluate offers 
 the pseudo-anomalous share of the train split; for a log without labels (``uci``),
 the alerts a week, the share of readings under alert and the longest alert.  The
 goals of issue 11 are checked per room and printed PASS/FAIL.
+
+``--labels-only`` runs ingest and cluster alone (no TensorFlow, about 2 s a room):
+per room the pseudo-anomalous share of the train split, the share of those train
+readings that lie inside an injected event (precision against the simulator's
+truth), and the share of events of each kind with a labelled reading.  The device
+can only learn what the labels show it, so this is the quick first look at a
+labelling or feature change across every room (written to ``rooms_labels.md``).
 """
 
 from __future__ import annotations
@@ -101,6 +110,48 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
     m["_period_s"] = cfg.data.period_s
     m["_agreement"] = q["metrics"].get("agreement")
     return m
+
+
+KINDS = ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise")
+
+
+def label_room(overrides: list[str], extra: list[str] | None = None) -> dict[str, Any]:
+    """Ingest and cluster alone: the pseudo-labels of one room against its truth."""
+    from tinyad.data.clustering import build_dataset
+    from tinyad.data.readings import build_readings
+
+    cfg = compose_cfg(overrides + list(extra or []))
+    t0 = time.perf_counter()
+    table, events, _ = build_readings(cfg.data, ROOT)
+    clus = build_dataset(table, cfg)
+    ds = clus.dataset
+    pseudo, label = ds["pseudo_label"].to_numpy(), ds["label"].to_numpy()
+    train = (ds["split"].to_numpy() == "train") & (pseudo >= 0)
+    flagged = train & (pseudo == 1)
+    known = flagged & (label >= 0)
+    labelled = labelled_events(ds, events)
+    hits = [bool((pseudo[e.start:e.stop] == 1).any()) for e in events]
+    return {"pseudo_share_train": clus.metrics["pseudo_anomalous_frac_by_split"]["train"],
+            "precision_train": float((label[known] == 1).mean()) if known.any() else None,
+            "events": len(events), "events_labelled": float(np.mean(hits)) if hits else None,
+            "labelled": labelled, "features": list(clus.metrics["features"]),
+            "seconds": time.perf_counter() - t0}
+
+
+def labels_markdown(rows: list[dict[str, Any]], extra: list[str] | None = None) -> str:
+    lines = ["# Pseudo-labels across rooms (benchmarks/rooms.py --labels-only)", "",
+             "Ingest and cluster only, default config" + (f" **with {' '.join(extra)}**" if extra else "")
+             + ". Precision: the share of the train split's pseudo-anomalous readings inside an injected event. "
+             "Events labelled: the share of events (all splits) with at least one pseudo-anomalous reading.", "",
+             "| room | pseudo share (train) | precision (train) | events labelled | " + " | ".join(KINDS) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(KINDS)]
+    for r in rows:
+        lines.append(f"| {r['room']} | {r['pseudo_share_train']:.2%} | {fmt(r['precision_train'], 2)} | "
+                     f"{fmt(r['events_labelled'], 2)} | " + " | ".join(fmt(r["labelled"].get(k), 2) for k in KINDS) + " |")
+    labelled = [r["events_labelled"] for r in rows if r["events_labelled"] is not None]
+    if labelled:
+        lines += ["", f"Mean share of events labelled over the {len(labelled)} labelled rooms: **{np.mean(labelled):.3f}**."]
+    return "\n".join(lines) + "\n"
 
 
 def labelled_events(ds, events) -> dict[str, float]:
@@ -234,10 +285,9 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             f1s = " / ".join(fmt(r.get(f"{d}.f1_{t}"), 2) for t in ("point", "contextual", "collective"))
             cells.append(f"{f1s}; {fmt(r.get(f'{d}.delay_min'), 0)} min")
         lines.append(f"| {r['room']} | " + " | ".join(cells) + " |")
-    kinds = ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise")
     lines += ["", "## Pseudo-labels: share of events with at least one labelled reading, by kind (all splits)", "",
-              "| room | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
-    lines += [f"| {r['room']} | " + " | ".join(fmt(r["labelled"].get(k), 2) for k in kinds) + " |"
+              "| room | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
+    lines += [f"| {r['room']} | " + " | ".join(fmt(r["labelled"].get(k), 2) for k in KINDS) + " |"
               for r in rows if r["labelled"]]
     lines += ["", "| room | test days | events | seconds |", "|---|---:|---:|---:|"]
     lines += [f"| {r['room']} | {r['test_days']:.1f} | {r['events']} | {r['seconds']:.0f} |" for r in rows]
@@ -248,10 +298,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rooms", nargs="*", default=list(ROOMS), choices=list(ROOMS))
     ap.add_argument("--epochs", type=int, default=None, help="override model.epochs (the table says so)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rooms.md"))
+    ap.add_argument("--out", default=None, help="the table's file (default benchmarks/results/rooms.md, "
+                    "or rooms_labels.md with --labels-only)")
+    ap.add_argument("--labels-only", action="store_true",
+                    help="ingest and cluster only: the pseudo-labels against each room's truth (no training)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="Hydra overrides for every room (an experiment: the table says so)")
     args = ap.parse_args(argv)
+    results = ROOT / "benchmarks" / "results"
+    if args.labels_only:
+        if args.epochs:
+            ap.error("--epochs: nothing is trained with --labels-only")
+        rows = []
+        for name in args.rooms:
+            rows.append({"room": name, **label_room(ROOMS[name][0], args.set)})
+            print(f"rooms: {name} labelled in {rows[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
+        text = labels_markdown(rows, args.set)
+        print(text)
+        out = Path(args.out or results / "rooms_labels.md")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        return 0
     from tinyad.tools.progress import eta_line
     from tinyad.tools.quiet import quiet_tensorflow
 
@@ -266,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(rows[-1:], args.epochs, args.set).split("\n## Baselines")[0], file=sys.stderr, flush=True)
     text = markdown(rows, args.epochs, args.set)
     print(text)
-    out = Path(args.out)
+    out = Path(args.out or results / "rooms.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str) + "\n")  # to re-render or compare
