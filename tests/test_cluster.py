@@ -263,3 +263,52 @@ def test_a_log_too_small_for_k_and_the_window_is_refused_with_the_minimum(tmp_pa
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [f"cluster: error: {msg}"]
     assert not (tmp_path / "d.parquet").exists()
+
+
+def calm_room(days=3, calm=12, stuck=40):
+    """The synthetic room with a calm stretch every night (both readings repeat ``calm``
+    times, a live sensor in a still room) and one stuck sensor (``stuck`` repeats)."""
+    df = synthetic_readings(days=days, seed=4)
+    calm_rows = []
+    for d in range(days):
+        s = d * 1440 + 100
+        df.loc[s:s + calm - 1, ["temperature", "humidity"]] = df.loc[s, ["temperature", "humidity"]].to_numpy()
+        df.loc[s:s + calm - 1, "fault"] = ""
+        calm_rows += list(range(s + 1, s + calm))
+    s = 1380
+    df.loc[s:s + stuck - 1, ["temperature", "humidity"]] = df.loc[s, ["temperature", "humidity"]].to_numpy()
+    df.loc[s:s + stuck - 1, "fault"] = ""
+    return df, np.array(calm_rows), np.arange(s, s + stuck)
+
+
+def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_when_kmeans_ignores_run(tmp_path):
+    from tinyad.data.clustering import build_dataset
+
+    cfg = stage_cfg(tmp_path)
+    df, calm, stuck = calm_room()
+    run_cap = cfg.features.run_cap
+    assert 12 < run_cap < 40  # the calm runs are below the stuck sensor's span, the stuck one beyond it
+    by_default = build_dataset(df, cfg)
+    flagged = by_default.dataset["pseudo_label"].to_numpy() == 1
+    assert flagged[calm].any()  # in the K-means space the calmest readings are the farthest ones
+
+    cfg.cluster.ignore_features = ["run"]
+    res = build_dataset(df, cfg)
+    pseudo = res.dataset["pseudo_label"].to_numpy()
+    run = res.dataset["run"].to_numpy()
+    assert not (pseudo[calm] == 1).any()  # a still room is no anomaly ...
+    assert (pseudo[stuck][run[stuck] >= run_cap] == 1).all()  # ... a stuck sensor still is (the stuck policy)
+    assert "run" not in res.metrics["cluster_features"] and "run" in res.scaler.features  # the model keeps run
+
+
+def test_a_typo_in_cluster_ignore_features_is_refused_naming_the_key():
+    import yaml
+
+    from tinyad.config import ConfigError, load_dict
+
+    from pathlib import Path
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    raw["cluster"]["ignore_features"] = ["rn"]
+    with pytest.raises(ConfigError, match=r"cluster\.ignore_features\[\]: expected one of .*'run'.*got 'rn'"):
+        load_dict(raw, source="params.yaml")

@@ -462,6 +462,7 @@ class ClusterConfig:
     small_frac: float
     distance_quantile: float
     plot_features: list[str]
+    ignore_features: list[str] = field(default_factory=list)  # features K-means leaves out (the model keeps them)
 
     POLICIES = ("edge", "alarm", "stuck", "threshold", "small", "distance")
 
@@ -764,6 +765,8 @@ class Config:
 
     def __post_init__(self) -> None:
         self.features.bind(self.data.period_s)
+        for name in self.cluster.ignore_features:
+            _check_choice("cluster.ignore_features[]", name, tuple(self.features.names))
 
 
 # ------------------------------------------------------------------- preflight

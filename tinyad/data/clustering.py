@@ -49,17 +49,18 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     Xs = np.zeros_like(X)
     Xs[valid] = scaler.transform(X[valid])
     run = X[:, names.index("run")] if "run" in names else None
+    space = cluster_space(names, cfg.cluster.ignore_features)  # the features K-means clusters
     labeler = PseudoLabeler(cfg.cluster, cfg.thresholds, use_humidity=cfg.features.use_humidity,
                             run_cap=cfg.features.run_cap if run is not None else None)
     temp = readings["temperature"].to_numpy(dtype=np.float64)
     hum = readings["humidity"].to_numpy(dtype=np.float64)
     hum_train = hum[train] if np.isfinite(hum[train]).all() else None
-    labeler.fit(Xs[train], temp[train], hum_train, None if run is None else run[train])
+    labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train])
     cluster = np.full(len(readings), -1, dtype=np.int64)
     pseudo = np.full(len(readings), -1, dtype=np.int8)
     hum_valid = hum[valid] if cfg.features.use_humidity else None
     cluster[valid], pseudo[valid], reasons = labeler.predict_reasons(
-        Xs[valid], temp[valid], hum_valid, None if run is None else run[valid])
+        Xs[valid][:, space], temp[valid], hum_valid, None if run is None else run[valid])
 
     ds = readings.reset_index(drop=True).copy()
     ds["split"] = pd.Series(split, dtype="string")
@@ -73,6 +74,7 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
         "rows": int(len(ds)),
         "valid_rows": int(valid.sum()),
         "features": names,
+        "cluster_features": [names[j] for j in space],
         "rows_by_split": {s: int((split == s).sum()) for s in ("train", "val", "test")},
         "pseudo_anomalous_frac": float((pseudo[valid] == 1).mean()) if valid.any() else 0.0,
         "contamination": float(cfg.cluster.contamination),
@@ -95,6 +97,23 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     if quality:
         metrics["pseudo_label_quality"] = quality
     return ClusterResult(ds, scaler, labeler, metrics)
+
+
+def cluster_space(names: list[str], ignore: list[str]) -> list[int]:
+    """The columns of the features K-means clusters: all but ``cluster.ignore_features``.
+
+    The model still gets every feature as an input; the policies still read the raw
+    readings and the ``run`` feature (``stuck``).  ``cluster.ignore_features: [run]``
+    is the remedy for a calm room whose device alerts on quiet nights: there a long
+    run of identical readings is how the room behaves until it is long enough to be a
+    stuck sensor (``features.stuck_min``), and a distance in ``run`` makes the calmest
+    nights the room's "anomalies", which the model learns to alert on
+    (docs/detection.md, "A calm room").
+    """
+    space = [j for j, n in enumerate(names) if n not in ignore]
+    if not space:
+        raise ValueError(f"cluster.ignore_features: {list(ignore)} leaves K-means none of the features {names}")
+    return space
 
 
 WARN_FACTOR = 3.0  # a split's pseudo-anomalous share this many times the budget is "far above" it
