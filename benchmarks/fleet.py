@@ -264,7 +264,6 @@ def mode_fleet(mode: str, root: Path) -> dict[str, Any]:
     write` asks."""
     import yaml
 
-    from tinyad.config import ConfigError
     from tinyad.tools import fleet as F
 
     doc = yaml.safe_load((root / "conf" / "fleet" / "benchmark.yaml").read_text())
@@ -272,16 +271,11 @@ def mode_fleet(mode: str, root: Path) -> dict[str, Any]:
     if mode == "per_room":
         return doc
     doc["model"] = "shared"
-    while True:
-        (root / "conf" / "fleet" / "modes.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        try:
-            F.fleet_files(F.load_fleet(root / "conf" / "fleet" / "modes.yaml", root / "conf"), root)
-            return doc
-        except ConfigError as exc:
-            room = next((r for r in doc["rooms"] if f"rooms.{r}: its " in str(exc)), None)
-            if room is None:
-                raise
-            doc["rooms"][room]["model"] = "own"
+    path = root / "conf" / "fleet" / "modes.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    for room in F.unfit_rooms(F.load_fleet(path, root / "conf"), root=root):
+        doc["rooms"][room]["model"] = "own"
+    return doc
 
 
 def modes_projects(n_jobs: int) -> dict[str, str]:

@@ -387,6 +387,28 @@ def taken_names(dvc: dict[str, Any]) -> set[str]:
     return names
 
 
+def unfit_rooms(fleet: Fleet, composed: dict[str, dict[str, Any]] | None = None,
+                root: str | Path = ROOT) -> dict[str, str]:
+    """The rooms on the fleet model whose inputs or architecture differ from the first
+    learning room's: name -> the first ``SHARED_SECTIONS`` section that differs.
+
+    ``composed`` is each room's composed params (``compose_room``), composed here when
+    not given.  Such a room needs ``model: own``.
+    """
+    if not fleet.shared_rooms:
+        return {}
+    if composed is None:
+        composed = {n: yaml.safe_load(compose_room(fleet, fleet.rooms[n], Path(root)))
+                    for n in {fleet.learning_rooms[0], *fleet.shared_rooms}}
+    first = composed[fleet.learning_rooms[0]]
+    out = {}
+    for name in fleet.shared_rooms:
+        differ = [sec for sec in SHARED_SECTIONS if composed[name].get(sec) != first.get(sec)]
+        if differ:
+            out[name] = differ[0]
+    return out
+
+
 def fleet_files(fleet: Fleet, root: str | Path = ROOT) -> dict[str, str]:
     """Every file ``write`` puts under ``fleet/``: relative path -> text."""
     root = Path(root)
@@ -409,12 +431,10 @@ def fleet_files(fleet: Fleet, root: str | Path = ROOT) -> dict[str, str]:
     doc: dict[str, Any] = {"fleet": fleet.name, "rooms": rooms_vars}
     if fleet.shared_rooms:
         first = fleet.learning_rooms[0]
-        for name in fleet.shared_rooms:
-            for section in SHARED_SECTIONS:
-                if composed[name].get(section) != composed[first].get(section):
-                    raise ConfigError(f"{fleet.path}: rooms.{name}: its {section} params differ from those of "
-                                      f"{first!r}, which the fleet model learns from (one model has one input layout "
-                                      "and one architecture); give the room `model: own`")
+        for name, section in unfit_rooms(fleet, composed).items():
+            raise ConfigError(f"{fleet.path}: rooms.{name}: its {section} params differ from those of "
+                              f"{first!r}, which the fleet model learns from (one model has one input layout "
+                              "and one architecture); give the room `model: own`")
         files[f"{SHARED}/params.yaml"] = (f"# the fleet model's params: room {first}'s, whose {' and '.join(SHARED_SECTIONS)} "
                                           "every room on the fleet model shares\n" + files[f"{first}/params.yaml"])
         for name, item in rooms_vars.items():
