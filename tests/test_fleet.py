@@ -422,6 +422,31 @@ def test_the_fleet_is_one_mlflow_parent_run_with_a_child_per_room_tagged_with_th
     assert by_room["quiet"].data.params["data.source"] == "sim"
 
 
+def test_a_rooms_mlflow_run_logs_that_rooms_readings_and_model_not_the_single_room_pipelines(tmp_path):
+    import mlflow
+    import pandas as pd
+
+    fleet = fake_fleet(tmp_path)
+    rows = F.write_report(fleet, tmp_path)
+    for where, n in (("data/interim", 7), ("data/quiet/interim", 3), ("data/noisy/interim", 5)):
+        (tmp_path / where).mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"temperature": [21.0] * n}).to_parquet(tmp_path / where / "readings.parquet")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    parent = F.log_fleet(fleet, rows, tmp_path, uri=uri)
+    client = mlflow.MlflowClient(uri)
+    children = client.search_runs([client.get_run(parent).info.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
+    for child in children:
+        room = child.data.tags["tinyad.room"]
+        (ds,) = [d.dataset for d in child.inputs.dataset_inputs]
+        assert f"data/{room}/interim/readings.parquet" in ds.source
+        assert json.loads(ds.profile)["num_rows"] == {"quiet": 3, "noisy": 5}[room]
+    own, shared = F.room_run_files("quiet"), F.room_run_files("quiet", on_fleet_model=True)
+    assert (own.keras, shared.keras) == ("models/quiet/model.keras", F.SHARED_MODEL)
+    assert own.int8 == shared.int8 == ("models/quiet/model_int8.tflite", "models/quiet/quant.json",
+                                       "models/quiet/scaler.json")
+    assert own.generated == "build/quiet/generated"
+
+
 @pytest.mark.slow
 def test_the_fleet_report_and_its_mlflow_runs_in_the_browser(tmp_path):
     """The report page (table and figure) in Chromium, then the MLflow UI: the parent

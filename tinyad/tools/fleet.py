@@ -712,6 +712,20 @@ def room_artifacts(room: str, on_fleet_model: bool = False) -> list[str]:
     return [f"models/{room}", f"build/{room}/generated", f"plots/{room}", f"metrics/{room}", f"build/{room}/firmware"]
 
 
+def room_run_files(room: str, on_fleet_model: bool = False):
+    """Where a room's MLflow run finds its model, int8 files, generated C and readings:
+    the single-room pipeline's paths moved under the room (``room_path``), and the fleet
+    model's Keras file for a room on it."""
+    from tinyad.tools import lifecycle as L
+
+    def moved(path: str) -> str:
+        return room_path(path).replace("${key}", room)
+
+    return L.RunFiles(keras=SHARED_MODEL if on_fleet_model else moved(L.KERAS_MODEL),
+                      int8=tuple(moved(p) for p in L.INT8_ARTIFACTS), generated=moved(GENERATED_C),
+                      readings=moved(L.READINGS))
+
+
 def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT, uri: str | None = None) -> str | None:
     """One MLflow parent run for the fleet (the report, the table's figures) and one child
     run per room (``tinyad.tools.tracking.log_pipeline_run`` of the room's params and metrics,
@@ -766,7 +780,8 @@ def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT,
             history=None if on_fleet else f"plots/{room}/train/history.csv", uri=resolved, experiment=experiment,
             run_name=f"{fleet.name}/{room}",
             tags={"mlflow.parentRunId": parent, "tinyad.room": room, "tinyad.fleet": fleet.name,
-                  "tinyad.model": r.get("model", "own"), "tinyad.over_budget": str(r["over_budget"]).lower()})
+                  "tinyad.model": r.get("model", "own"), "tinyad.over_budget": str(r["over_budget"]).lower()},
+            files=room_run_files(room, on_fleet))
         if run is None:
             failed.append(room)
     client.set_terminated(parent, status="FINISHED" if not failed else "FAILED")

@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,21 @@ KERAS_MODEL = "models/model.keras"
 READINGS = "data/interim/readings.parquet"
 INT8_ARTIFACTS = ("models/model_int8.tflite", "models/quant.json", "models/scaler.json")
 GENERATED = "firmware/lib/generated"
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Where a pipeline run's model, int8 files, generated C and readings are, relative
+    to the root: the single-room pipeline's by default; a fleet room's are under its
+    name (``tinyad.tools.fleet.room_run_files``)."""
+
+    keras: str = KERAS_MODEL
+    int8: tuple[str, ...] = INT8_ARTIFACTS
+    generated: str = GENERATED
+    readings: str = READINGS
+
+
+SINGLE_ROOM = RunFiles()
 NAME_MAX = 80
 REGISTRY_DESCRIPTION = (
     "The tinyad anomaly detector: one version per pipeline run (the Keras model, with the int8 .tflite and "
@@ -192,14 +208,14 @@ def data_context(data: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def log_dataset(client, run_id: str, root: Path, params_path: Path) -> bool:
+def log_dataset(client, run_id: str, root: Path, params_path: Path, files: RunFiles = SINGLE_ROOM) -> bool:
     """The ingested readings as the run's dataset input; False when there are none."""
     import pandas as pd
     import yaml
     from mlflow.data.pandas_dataset import from_pandas
     from mlflow.entities import DatasetInput, InputTag
 
-    path = root / READINGS
+    path = root / files.readings
     if not path.is_file():
         return False
     import warnings
@@ -219,8 +235,8 @@ def log_dataset(client, run_id: str, root: Path, params_path: Path) -> bool:
 
 
 # ------------------------------------------------------------------ models
-def version_tags(root: Path, headline: dict[str, Any]) -> dict[str, str]:
-    tflite = root / INT8_ARTIFACTS[0]
+def version_tags(root: Path, headline: dict[str, Any], files: RunFiles = SINGLE_ROOM) -> dict[str, str]:
+    tflite = root / files.int8[0]
     tags = {"tflite_sha256": hashlib.sha256(tflite.read_bytes()).hexdigest()}
     for key, name in (("tflite", "tflite_bytes"), ("arena", "arena_bytes"), ("c_flash", "c_flash_bytes"),
                       ("f1", "f1"), ("alerts_d", "alerts_per_day"), ("flagged", "flagged_share")):
@@ -231,10 +247,10 @@ def version_tags(root: Path, headline: dict[str, Any]) -> dict[str, str]:
 
 
 def log_models(run_id: str, root: Path, uri: str, registered_model: str,
-               headline: dict[str, Any]) -> dict[str, str]:
+               headline: dict[str, Any], files: RunFiles = SINGLE_ROOM) -> dict[str, str]:
     """Keras logged model + int8/C artifacts + registry version; ``{}`` without a trained model."""
-    keras_path = root / KERAS_MODEL
-    if not keras_path.is_file() or not (root / INT8_ARTIFACTS[0]).is_file():
+    keras_path = root / files.keras
+    if not keras_path.is_file() or not (root / files.int8[0]).is_file():
         return {}
     import tempfile
 
@@ -262,15 +278,15 @@ def log_models(run_id: str, root: Path, uri: str, registered_model: str,
             staged.mkdir()
             import shutil
 
-            for rel in INT8_ARTIFACTS:
+            for rel in files.int8:
                 if (root / rel).is_file():
                     shutil.copy2(root / rel, staged / Path(rel).name)
-            if (root / GENERATED).is_dir():
-                shutil.copytree(root / GENERATED, staged / "generated")
+            if (root / files.generated).is_dir():
+                shutil.copytree(root / files.generated, staged / "generated")
             client.log_model_artifacts(info.model_id, str(staged), artifact_path="int8")
         if registered_model:
             mv = mlflow.register_model(f"models:/{info.model_id}", registered_model,
-                                       tags=version_tags(root, headline))
+                                       tags=version_tags(root, headline, files))
             out["registered_model"] = registered_model
             out["version"] = str(mv.version)
             if not client.get_registered_model(registered_model).description:

@@ -288,7 +288,7 @@ def _chunks(items: list, n: int) -> Iterable[list]:
 
 def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path], uri: str,
          experiment: str, history: Path | None, run_name: str | None, extra_tags: dict[str, str],
-         created: list[str] | None = None, replace_run: str | None = None) -> str:
+         created: list[str] | None = None, replace_run: str | None = None, files: Any = None) -> str:
     import time
 
     from mlflow.entities import Metric, Param, RunTag
@@ -334,9 +334,10 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
                 client.log_artifacts(run_id, str(path), artifact_path=str(rel) if not rel.is_absolute() else path.name)
             else:
                 client.log_artifact(run_id, str(path), artifact_path=parent)
-        L.log_dataset(client, run_id, root, params_path)
+        files = files or L.SINGLE_ROOM
+        L.log_dataset(client, run_id, root, params_path, files)
         registered = _tracking_params(params_path, "registered_model")
-        models = L.log_models(run_id, root, uri, registered or "", headline)
+        models = L.log_models(run_id, root, uri, registered or "", headline, files)
         extra = [RunTag("tinyad.metrics_logged", str(len(metrics)))]
         extra += [RunTag(f"tinyad.{k}", v) for k, v in models.items()]
         client.log_batch(run_id, tags=extra)
@@ -454,6 +455,7 @@ def log_pipeline_run(
     tags: dict[str, str] | None = None,
     strict: bool = False,
     replace_run: str | None = None,
+    files: Any = None,
 ) -> str | None:
     """Log one pipeline run to MLflow; returns its run id, or ``None`` if tracking failed.
 
@@ -461,7 +463,9 @@ def log_pipeline_run(
     ``uri`` is used as given; without it the store is ``resolve_uri`` of the
     ``tracking.uri`` param (``MLFLOW_TRACKING_URI``, else the param, else the project's
     sqlite).  ``experiment`` defaults to ``tracking.experiment``.  ``artifacts=None`` logs
-    ``default_artifacts(root)``.  With ``strict=False`` a failure is reported on
+    ``default_artifacts(root)``.  ``files`` (a ``tinyad.tools.lifecycle.RunFiles``) says where
+    the run's Keras model, int8 files and readings are: the single-room pipeline's by
+    default, a fleet room's (``tinyad.tools.fleet.room_run_files``).  With ``strict=False`` a failure is reported on
     stderr with the recovery command and ``None`` is returned.
     """
     root = Path(root).resolve()
@@ -479,7 +483,7 @@ def log_pipeline_run(
     try:
         with store_lock(resolved):
             run_id = _log(root, params_path, metrics_dir, arts, resolved, exp_name, hist, run_name, dict(tags or {}),
-                          created, replace_run)
+                          created, replace_run, files)
     except Exception as exc:  # noqa: BLE001 - tracking must never lose the pipeline's results
         if strict:
             raise
