@@ -447,6 +447,23 @@ def test_a_rooms_mlflow_run_logs_that_rooms_readings_and_model_not_the_single_ro
     assert own.generated == "build/quiet/generated"
 
 
+def test_a_room_on_the_fleet_model_does_not_log_a_train_json_left_from_its_own_model(tmp_path):
+    import mlflow
+
+    from tinyad.tools.tracking import log_pipeline_run
+
+    fake_fleet(tmp_path)
+    write(tmp_path / "metrics" / "quiet" / "train.json", json.dumps({"val_accuracy": 0.5}))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    runs = {}
+    for on_fleet in (False, True):
+        runs[on_fleet] = log_pipeline_run(tmp_path, "fleet/quiet/params.yaml", "metrics/quiet", [], history=None,
+                                          uri=uri, strict=True, files=F.room_run_files("quiet", on_fleet))
+    metrics = {k: set(mlflow.MlflowClient(uri).get_run(r).data.metrics) for k, r in runs.items()}
+    assert "train.val_accuracy" in metrics[False] and "train.val_accuracy" not in metrics[True]
+    assert "quantize.tflite_bytes" in metrics[True]  # the room's own stages are still logged
+
+
 @pytest.mark.slow
 def test_the_fleet_report_and_its_mlflow_runs_in_the_browser(tmp_path):
     """The report page (table and figure) in Chromium, then the MLflow UI: the parent

@@ -714,8 +714,10 @@ def room_artifacts(room: str, on_fleet_model: bool = False) -> list[str]:
 
 def room_run_files(room: str, on_fleet_model: bool = False):
     """Where a room's MLflow run finds its model, int8 files, generated C and readings:
-    the single-room pipeline's paths moved under the room (``room_path``), and the fleet
-    model's Keras file for a room on it."""
+    the single-room pipeline's paths moved under the room (``room_path``); for a room on
+    the fleet model, the fleet model's Keras file, and no ``train`` metrics (a train.json
+    left from when the room had its own model is not this run's: the parent run logs the
+    fleet model's)."""
     from tinyad.tools import lifecycle as L
 
     def moved(path: str) -> str:
@@ -723,7 +725,7 @@ def room_run_files(room: str, on_fleet_model: bool = False):
 
     return L.RunFiles(keras=SHARED_MODEL if on_fleet_model else moved(L.KERAS_MODEL),
                       int8=tuple(moved(p) for p in L.INT8_ARTIFACTS), generated=moved(GENERATED_C),
-                      readings=moved(L.READINGS))
+                      readings=moved(L.READINGS), foreign_metrics=("train",) if on_fleet_model else ())
 
 
 def log_fleet(fleet: Fleet, rows: list[dict[str, Any]], root: str | Path = ROOT, uri: str | None = None) -> str | None:

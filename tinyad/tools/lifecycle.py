@@ -63,12 +63,15 @@ GENERATED = "firmware/lib/generated"
 class RunFiles:
     """Where a pipeline run's model, int8 files, generated C and readings are, relative
     to the root: the single-room pipeline's by default; a fleet room's are under its
-    name (``tinyad.tools.fleet.room_run_files``)."""
+    name (``tinyad.tools.fleet.room_run_files``).  ``foreign_metrics``: the stages whose
+    metrics file in the run's metrics folder is not the run's own (a room on the fleet
+    model keeps a ``train.json`` from when it had its own model)."""
 
     keras: str = KERAS_MODEL
     int8: tuple[str, ...] = INT8_ARTIFACTS
     generated: str = GENERATED
     readings: str = READINGS
+    foreign_metrics: tuple[str, ...] = ()
 
 
 SINGLE_ROOM = RunFiles()

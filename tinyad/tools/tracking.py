@@ -111,13 +111,13 @@ def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, floa
     return out
 
 
-def read_stage_metrics(metrics_dir: Path) -> dict[str, float]:
-    """``<stage>.<key>...`` -> value for every ``*.json`` in ``metrics_dir``."""
+def read_stage_metrics(metrics_dir: Path, skip: tuple[str, ...] = ()) -> dict[str, float]:
+    """``<stage>.<key>...`` -> value for every ``*.json`` in ``metrics_dir`` but the stages in ``skip``."""
     out: dict[str, float] = {}
     if not metrics_dir.is_dir():
         return out
     for path in sorted(metrics_dir.glob("*.json")):
-        if path.name == HEADLINE_NAME:  # logged under its short names (read_headline)
+        if path.name == HEADLINE_NAME or path.stem in skip:  # the headline: logged under its short names
             continue
         try:
             data = json.loads(path.read_text())
@@ -296,9 +296,10 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
 
     from tinyad.tools import lifecycle as L
 
+    files = files or L.SINGLE_ROOM
     params = read_params(params_path)
     headline = read_headline(metrics_dir)
-    metrics = read_stage_metrics(metrics_dir) | headline
+    metrics = read_stage_metrics(metrics_dir, files.foreign_metrics) | headline
     curves = read_history(history) if history else []
     tags = run_tags(root) | extra_tags
     changed = L.changed_params(root, params)
@@ -334,7 +335,6 @@ def _log(root: Path, params_path: Path, metrics_dir: Path, artifacts: list[Path]
                 client.log_artifacts(run_id, str(path), artifact_path=str(rel) if not rel.is_absolute() else path.name)
             else:
                 client.log_artifact(run_id, str(path), artifact_path=parent)
-        files = files or L.SINGLE_ROOM
         L.log_dataset(client, run_id, root, params_path, files)
         registered = _tracking_params(params_path, "registered_model")
         models = L.log_models(run_id, root, uri, registered or "", headline, files)
