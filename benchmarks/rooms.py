@@ -130,7 +130,7 @@ def label_room(overrides: list[str], extra: list[str] | None = None) -> dict[str
     flagged = train & (pseudo == 1)
     known = flagged & (label >= 0)
     labelled = labelled_events(ds, events)
-    hits = [bool((pseudo[e.start:e.stop] == 1).any()) for e in events]
+    hits = list(event_hits(pseudo, events).values())
     return {"pseudo_share_train": clus.metrics["pseudo_anomalous_frac_by_split"]["train"],
             "precision_train": float((label[known] == 1).mean()) if known.any() else None,
             "events": len(events), "events_labelled": float(np.mean(hits)) if hits else None,
@@ -154,12 +154,17 @@ def labels_markdown(rows: list[dict[str, Any]], extra: list[str] | None = None) 
     return "\n".join(lines) + "\n"
 
 
+def event_hits(pseudo, events) -> dict[int, bool]:
+    """Per event (its index in ``events``), whether at least one of its readings is pseudo-anomalous."""
+    return {i: bool((pseudo[e.start:e.stop] == 1).any()) for i, e in enumerate(events)}
+
+
 def labelled_events(ds, events) -> dict[str, float]:
     """Per anomaly kind, the share of events (all splits) with at least one pseudo-anomalous reading."""
-    pseudo = ds["pseudo_label"].to_numpy()
+    hits = event_hits(ds["pseudo_label"].to_numpy(), events)
     out: dict[str, list[bool]] = {}
-    for e in events:
-        out.setdefault(e.kind, []).append(bool((pseudo[e.start:e.stop] == 1).any()))
+    for i, e in enumerate(events):
+        out.setdefault(e.kind, []).append(hits[i])
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
