@@ -307,11 +307,19 @@ class Recording:
     """``python -m tinyad.board.serial_monitor --record`` as a subprocess; its output lines in a queue."""
 
     def __init__(self, port: Path, csv: Path):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tinyad.board.serial_monitor", "--port", str(port), "--baud", "115200",
-             "--record", str(csv), "--params", str(ROOT / "params.yaml"), "--retry-initial", "0.05",
-             "--retry-max", "0.2"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # The user stops the recorder with Ctrl-C in a terminal, where SIGINT is at its default. A test run
+        # started in the background (`make test &`, nohup in a script) has SIGINT ignored, and an ignored
+        # signal stays ignored in a child, so SIGINT would not stop it. A handled signal is reset to its
+        # default in a child, so a handler here while the child starts gives it the terminal's SIGINT.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tinyad.board.serial_monitor", "--port", str(port), "--baud", "115200",
+                 "--record", str(csv), "--params", str(ROOT / "params.yaml"), "--retry-initial", "0.05",
+                 "--retry-max", "0.2"],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         self.lines: list[str] = []
         self._q: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
