@@ -75,11 +75,13 @@ def fleet_model(prepared: dict[str, dict[str, Any]]) -> dict[str, Any]:
     from tinyad.learn.training import pooled_training_data, train_model
 
     # the rows `tinyad fleet train` (stage fleet_model of a `model: shared` fleet) learns from
-    X_train, y_train, X_val, y_val = pooled_training_data([(p["clus"].dataset, p["clus"].scaler)
+    X_train, y_train, X_val, y_val = pooled_training_data([(p["clus"].dataset, p["clus"].scaler, p["clus"].exposure)
                                                           for p in prepared.values()])
     cfg = next(iter(prepared.values()))["cfg"]
     t0 = time.perf_counter()
     res = train_model(X_train, y_train, X_val, y_val, cfg.model)
+    # the int8 ranges come from the rooms' readings (as the quantize stage's), not from the exposure rows
+    X_train = np.concatenate([dataset_inputs(p["clus"].dataset, p["clus"].scaler, "train")[0] for p in prepared.values()])
     X_test = np.concatenate([dataset_inputs(p["clus"].dataset, p["clus"].scaler, "test")[0] for p in prepared.values()])
     q = quantize_model(res.model, X_train, X_test, cfg.quantize, cfg.alerts.decision_threshold)
     return {"model": res.model, "tflite": q["tflite"], "quant": q["quant"], "seconds": time.perf_counter() - t0,

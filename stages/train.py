@@ -2,17 +2,21 @@
 
     python -m stages.train --params params.yaml \\
         --dataset data/processed/dataset.parquet --scaler models/scaler.json \\
-        --model models/model.keras --metrics metrics/train.json --plots plots/train
+        --exposure data/processed/exposure.parquet --model models/model.keras --metrics metrics/train.json --plots plots/train
 
 Reads the params sections ``features`` (to check the scaler) and ``model``.  The MLP
 (``model.hidden`` dense layers with ``model.activation``, optional dropout, one
 sigmoid output = probability of "anomalous") is trained with Adam on the pseudo-labels
-of the valid train rows; the valid val rows drive early stopping (best weights on
+of the valid train rows and of the cluster stage's exposure rows (``--exposure``, none
+unless ``cluster.exposure`` is set:
+readings pushed far out along one feature and labelled by the same policies, so that
+the model says anomalous wherever the labelling does, not only where the history had
+anomalies; ``tinyad.data.clustering.exposure_rows``); the valid val rows drive early stopping (best weights on
 ``val_loss`` are restored).  ``model.class_weight: balanced`` weighs each class by
 ``n / (2 * n_class)``.  Training is deterministic for a given ``model.seed`` on CPU
 (``keras.utils.set_random_seed`` and TensorFlow op determinism).
 
-``--dataset`` and ``--scaler`` may be given once per room (a fleet's ``fleet_model``
+``--dataset``, ``--scaler`` and ``--exposure`` may be given once per room (a fleet's ``fleet_model``
 stage, ``docs/fleet.md``): the MLP then learns the rows of every room, each
 standardised by its own scaler (``tinyad.learn.training.pooled_training_data``).
 
@@ -34,13 +38,15 @@ from tinyad.learn.training import HISTORY_COLUMNS, pooled_training_data, save_mo
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args("Train the Keras MLP on the pseudo-labels.", argv,
-                      "dataset+", "scaler+", "model", "metrics", "plots")
-    if len(args.dataset) != len(args.scaler):
-        raise ValueError(f"one --scaler per --dataset (got {len(args.dataset)} and {len(args.scaler)})")
+                      "dataset+", "scaler+", "exposure+", "model", "metrics", "plots")
+    if not len(args.dataset) == len(args.scaler) == len(args.exposure):
+        raise ValueError(f"one --scaler and one --exposure per --dataset (got {len(args.dataset)} --dataset, "
+                         f"{len(args.scaler)} --scaler, {len(args.exposure)} --exposure)")
     cfg = load(args.params)
     scalers = [load_scaler(s, cfg) for s in args.scaler]  # the scaler first, then the table (as every stage)
-    rooms = [(pd.read_parquet(d), scaler) for d, scaler in zip(args.dataset, scalers)]
+    rooms = [(pd.read_parquet(d), scaler, pd.read_parquet(e)) for d, scaler, e in zip(args.dataset, scalers, args.exposure)]
     result = train_model(*pooled_training_data(rooms), cfg.model)
+    result.metrics["exposure_rows"] = int(sum(len(e) for *_, e in rooms))
     if len(rooms) > 1:
         result.metrics["datasets"] = list(args.dataset)
     save_model(result.model, args.model)

@@ -92,7 +92,8 @@ def test_a_missing_input_names_the_stage_that_writes_it(tmp_path):
     (tmp_path / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
     proc = subprocess.run(
         [sys.executable, "-m", "stages.train", "--params", str(ROOT / "params.yaml"), "--dataset",
-         "data/processed/dataset.parquet", "--scaler", "models/scaler.json", "--model", "m.keras",
+         "data/processed/dataset.parquet", "--scaler", "models/scaler.json", "--exposure",
+         "data/processed/exposure.parquet", "--model", "m.keras",
          "--metrics", "m.json", "--plots", "p"],
         cwd=tmp_path, capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2

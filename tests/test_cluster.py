@@ -154,8 +154,8 @@ def stage_cfg(tmp_path):
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        compose(["features.window_min=20", "cluster.n_init=2", "cluster.k=8"], conf_dir=os.path.join(root, "conf"),
-                out=tmp_path / "params.yaml")
+        compose(["features.window_min=20", "cluster.n_init=2", "cluster.k=8", "cluster.exposure=0.2"],
+                conf_dir=os.path.join(root, "conf"), out=tmp_path / "params.yaml")
     finally:
         os.chdir(cwd)
     return load(tmp_path / "params.yaml")
@@ -196,11 +196,12 @@ def test_cluster_stage_writes_its_files(tmp_path):
     main = stage_main("cluster")
 
     cfg_path = tmp_path / "params.yaml"
-    stage_cfg(tmp_path)
+    cfg = stage_cfg(tmp_path)
     readings = tmp_path / "readings.parquet"
     synthetic_readings(days=3, seed=4).to_parquet(readings, index=False)
     rc = main(["--params", str(cfg_path), "--readings", str(readings), "--out", str(tmp_path / "ds.parquet"),
-               "--scaler", str(tmp_path / "scaler.json"), "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "plots")])
+               "--exposure", str(tmp_path / "ex.parquet"), "--scaler", str(tmp_path / "scaler.json"),
+               "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "plots")])
     assert rc == 0
     scaler = json.loads((tmp_path / "scaler.json").read_text())
     assert set(scaler) == {"features", "mean", "scale"}
@@ -210,6 +211,11 @@ def test_cluster_stage_writes_its_files(tmp_path):
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["rows"] == len(ds) and "pseudo_label_quality" in m
     assert (tmp_path / "plots" / "clusters.png").read_bytes()[:4] == b"\x89PNG"
+    ex = pd.read_parquet(tmp_path / "ex.parquet")
+    n_train = int((ds["valid"] & (ds["split"] == "train")).sum())
+    assert len(ex) == m["exposure"]["rows"] == round(cfg.cluster.exposure * n_train)  # a share of the valid train rows
+    assert list(ex.columns) == [*scaler["features"], "valid", "split", "pseudo_label", "source_row"]
+    assert set(ex["split"]) == {"train"} and ex["valid"].all() and set(ex["pseudo_label"]) <= {0, 1}
 
 
 def test_cluster_stage_does_not_import_tensorflow():
@@ -258,7 +264,7 @@ def test_a_log_too_small_for_k_and_the_window_is_refused_with_the_minimum(tmp_pa
     (tmp_path / "p.yaml").write_text(_yaml.safe_dump(to_dict(cfg)))
     proc = subprocess.run([sys.executable, "-m", "stages.cluster", "--params", str(tmp_path / "p.yaml"),
                            "--readings", str(tmp_path / "r.parquet"), "--out", str(tmp_path / "d.parquet"),
-                           "--scaler", str(tmp_path / "s.json"), "--metrics", str(tmp_path / "m.json"),
+                           "--exposure", str(tmp_path / "e.parquet"), "--scaler", str(tmp_path / "s.json"), "--metrics", str(tmp_path / "m.json"),
                            "--plots", str(tmp_path / "plots")], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [f"cluster: error: {msg}"]
@@ -311,4 +317,68 @@ def test_a_typo_in_cluster_ignore_features_is_refused_naming_the_key():
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     raw["cluster"]["ignore_features"] = ["rn"]
     with pytest.raises(ConfigError, match=r"cluster\.ignore_features\[\]: expected one of .*'run'.*got 'rn'"):
+        load_dict(raw, source="params.yaml")
+
+
+# ------------------------------------------------------- exposure rows (cluster.exposure)
+def test_exposure_rows_are_readings_pushed_out_along_one_feature_and_labelled_by_the_policies(tmp_path):
+    from tinyad.data.clustering import build_dataset, cluster_space, exposure_rows
+    from tinyad.device.features import feature_names
+
+    cfg = stage_cfg(tmp_path)
+    res = build_dataset(synthetic_readings(days=3, seed=4), cfg)
+    names = feature_names(cfg.features)
+    ds, ex = res.dataset, res.exposure
+    train = ds[ds["valid"] & (ds["split"] == "train")]
+    X = train[names].to_numpy(dtype=np.float64)
+    assert len(ex) == round(cfg.cluster.exposure * len(train))
+    # each row is a train row with exactly one feature moved, by cluster.exposure_sigma standard deviations
+    E = ex[names].to_numpy(dtype=np.float64)
+    src = ds.loc[ex["source_row"], names].to_numpy(dtype=np.float64)
+    assert (ds.loc[ex["source_row"], "split"] == "train").all() and ds.loc[ex["source_row"], "valid"].all()
+    moved = src != E
+    assert (moved.sum(axis=1) <= 1).all() and moved.any(axis=1).mean() > 0.95
+    slack = np.zeros(len(names))
+    slack[names.index("run")] = 1.0  # run moves by a whole count, at least one reading
+    far = ((np.abs(E - src) - slack) / res.scaler.scale_)[moved]
+    assert far.max() <= cfg.cluster.exposure_sigma[1] + 1e-9
+    other = ~moved[:, names.index("run")]  # a run pushed down may be clipped at 0
+    assert (np.abs(E - src) / res.scaler.scale_)[other][moved[other]].min() >= cfg.cluster.exposure_sigma[0] - 1e-9
+    # values a reading could give: never-negative features stay >= 0, run a whole count up to the cap
+    for j, name in enumerate(names):
+        if X[:, j].min() >= 0:
+            assert E[:, j].min() >= 0, name
+    r = E[:, names.index("run")]
+    assert (r == np.round(r)).all() and r.max() <= cfg.features.run_cap
+    # the labels are the fitted policies' on those rows (the alarm band reads the pushed temp/hum)
+    space = cluster_space(names, cfg.cluster.ignore_features)
+    _, again, _ = res.labeler.predict_reasons(res.scaler.transform(E)[:, space], E[:, names.index("temp")],
+                                              E[:, names.index("hum")], r)
+    assert (ex["pseudo_label"].to_numpy() == again).all()
+    assert 0.2 < ex["pseudo_label"].mean() < 0.95  # some pushes stay inside the clusters' edges
+    # seeded by cluster.seed: the same rows again, other rows with another seed
+    assert exposure_rows(X, train["temperature"].to_numpy(), train["humidity"].to_numpy(), names, res.scaler,
+                         res.labeler, cfg, train.index.to_numpy()).equals(ex)
+    cfg.cluster.seed = 1
+    assert not exposure_rows(X, train["temperature"].to_numpy(), train["humidity"].to_numpy(), names, res.scaler,
+                             res.labeler, cfg).equals(ex)
+    cfg.cluster.exposure = 0.0
+    assert len(exposure_rows(X, train["temperature"].to_numpy(), train["humidity"].to_numpy(), names, res.scaler,
+                             res.labeler, cfg)) == 0
+
+
+def test_a_bad_exposure_setting_is_refused_naming_the_key():
+    from pathlib import Path
+
+    import yaml
+
+    from tinyad.config import ConfigError, load_dict
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    raw["cluster"]["exposure_sigma"] = [8.0, 1.0]
+    with pytest.raises(ConfigError, match=r"cluster\.exposure_sigma: expected \[low, high\] with low < high"):
+        load_dict(raw, source="params.yaml")
+    raw["cluster"]["exposure_sigma"] = [1.0, 8.0]
+    raw["cluster"]["exposure"] = -0.1
+    with pytest.raises(ConfigError, match=r"cluster\.exposure: expected a value in \[0.0, 1.0\], got -0.1"):
         load_dict(raw, source="params.yaml")

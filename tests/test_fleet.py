@@ -281,10 +281,13 @@ def test_a_fleet_model_is_one_training_stage_and_the_rooms_on_it_read_it(tmp_pat
     assert {s for s in stages if s.startswith("train")} == {"train@temp_only"} and F.FLEET_MODEL_STAGE in stages
     fp = yaml.safe_load((fleet_root / "fleet" / "dvc.yaml").read_text())["stages"]
     fm = fp[F.FLEET_MODEL_STAGE]
-    # it learns from the train_rooms' labels, each with the room's own scaler; office joins without retraining it
+    # it learns from the train_rooms' labels and exposure rows, each with the room's own scaler; office joins
+    # without retraining it
     assert {d for d in fm["deps"] if d.startswith(("data/", "models/"))} == {
-        "data/sim/processed/dataset.parquet", "models/sim/scaler.json",
-        "data/home/processed/dataset.parquet", "models/home/scaler.json"}
+        "data/sim/processed/dataset.parquet", "models/sim/scaler.json", "data/sim/processed/exposure.parquet",
+        "data/home/processed/dataset.parquet", "models/home/scaler.json", "data/home/processed/exposure.parquet"}
+    assert ("--dataset data/sim/processed/dataset.parquet --scaler models/sim/scaler.json "
+            "--exposure data/sim/processed/exposure.parquet --dataset data/home/") in fm["cmd"]
     assert fm["outs"][0] == F.SHARED_MODEL and fm["params"] == [{F.SHARED_PARAMS: ["features", "model"]}]
     # it is the train stage itself: its command and exactly its code
     train = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]

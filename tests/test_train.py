@@ -91,8 +91,14 @@ def test_train_stage_writes_model_history_and_metrics(tmp_path):
     ds.to_parquet(tmp_path / "ds.parquet")
     sc = Scaler(features=names).fit(X[:300])
     (tmp_path / "scaler.json").write_text(json.dumps(sc.to_json()))
+    ex = pd.DataFrame(X[:20] + 5.0, columns=names)  # the cluster stage's exposure rows: they train, never validate
+    ex["valid"] = True
+    ex["split"] = "train"
+    ex["pseudo_label"] = np.int8(1)
+    ex.to_parquet(tmp_path / "ex.parquet")
     rc = main(["--params", str(tmp_path / "params.yaml"), "--dataset", str(tmp_path / "ds.parquet"),
-               "--scaler", str(tmp_path / "scaler.json"), "--model", str(tmp_path / "m" / "model.keras"),
+               "--scaler", str(tmp_path / "scaler.json"), "--exposure", str(tmp_path / "ex.parquet"),
+               "--model", str(tmp_path / "m" / "model.keras"),
                "--metrics", str(tmp_path / "train.json"), "--plots", str(tmp_path / "plots")])
     assert rc == 0
     model = keras.models.load_model(tmp_path / "m" / "model.keras")
@@ -101,7 +107,8 @@ def test_train_stage_writes_model_history_and_metrics(tmp_path):
     assert list(hist.columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
     assert hist["epoch"].tolist() == [1, 2, 3]
     m = json.loads((tmp_path / "train.json").read_text())
-    assert m["train_rows"] == 300 - 6 and m["val_rows"] == 100 - 2  # invalid rows are left out
+    assert m["train_rows"] == 300 - 6 + 20 and m["val_rows"] == 100 - 2  # invalid rows are left out
+    assert m["exposure_rows"] == 20
     assert m["params"] == model.count_params()
 
 
@@ -120,3 +127,41 @@ def test_stage_modules_do_not_import_tensorflow_at_top_level():
     code = "import sys, stages.train, stages.quantize; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_exposure_rows_teach_the_model_the_labelling_beyond_the_history(tmp_path):
+    """A model trained on the history alone calls many readings normal that lie farther out
+    than any it saw and that the labelling calls anomalous; with the cluster stage's exposure
+    rows it follows the labelling there, at no cost on the history (fresh far-out readings,
+    drawn with another seed, probe it)."""
+    import copy
+
+    from tests.helpers.readings import synthetic_readings
+    from tests.test_cluster import stage_cfg
+    from tinyad.data.clustering import build_dataset, exposure_rows
+    from tinyad.device.features import dataset_inputs, feature_names
+    from tinyad.learn.training import load_training_data, train_model
+
+    cfg = stage_cfg(tmp_path)
+    cfg.model.epochs = 20
+    res = build_dataset(synthetic_readings(days=3, seed=4), cfg)
+    names, ds = feature_names(cfg.features), res.dataset
+    train = ds[ds["valid"] & (ds["split"] == "train")]
+    other = copy.deepcopy(cfg)
+    other.cluster.seed = cfg.cluster.seed + 7
+    probe = exposure_rows(train[names].to_numpy(dtype=np.float64), train["temperature"].to_numpy(),
+                          train["humidity"].to_numpy(), names, res.scaler, res.labeler, other)
+    X_probe, _ = dataset_inputs(probe, res.scaler, "train")
+    y_probe = probe["pseudo_label"].to_numpy() == 1
+    X_val, r_val = dataset_inputs(ds, res.scaler, "val")
+    y_val = ds["pseudo_label"].to_numpy()[r_val] == 1
+    got = {}
+    for name, exposure in (("history", None), ("exposure", res.exposure)):
+        model = train_model(*load_training_data(ds, res.scaler, exposure), cfg.model).model
+        on_probe = model.predict(X_probe, verbose=0).ravel() > 0.5
+        on_val = model.predict(X_val, verbose=0).ravel() > 0.5
+        got[name] = (on_probe[y_probe].mean(), (on_probe == y_probe).mean(), (on_val == y_val).mean())
+    recall, agreement, val = got["exposure"]
+    assert recall >= 0.9 and agreement >= 0.85, got
+    assert recall >= got["history"][0] + 0.15, got  # the history alone leaves many far-out readings "normal"
+    assert val >= got["history"][2] - 0.005, got

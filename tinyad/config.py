@@ -463,6 +463,8 @@ class ClusterConfig:
     distance_quantile: float
     plot_features: list[str]
     ignore_features: list[str] = field(default_factory=list)  # features K-means leaves out (the model keeps them)
+    exposure: float = 0.0  # exposure rows for the MLP, as a share of the valid train rows (0: none)
+    exposure_sigma: list[float] = field(default_factory=lambda: [2.0, 8.0])  # how far they are pushed (std units)
 
     POLICIES = ("edge", "alarm", "stuck", "threshold", "small", "distance")
 
@@ -478,6 +480,9 @@ class ClusterConfig:
         _check_range("cluster.contamination", self.contamination, 0.0001, 0.2)
         _check_range("cluster.small_frac", self.small_frac, 0.0, 0.5)
         _check_range("cluster.distance_quantile", self.distance_quantile, 0.5, 1.0)
+        _check_range("cluster.exposure", self.exposure, 0.0, 1.0)
+        _check_pair("cluster.exposure_sigma", self.exposure_sigma)
+        _check_range("cluster.exposure_sigma[0]", self.exposure_sigma[0], 0.0)
 
 
 # ------------------------------------------------------------------------ model

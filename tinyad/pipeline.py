@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["StagePath", "Stage", "STAGES", "StageError", "READINGS", "DATASET", "SCALER", "MODEL", "TFLITE", "QUANT",
+__all__ = ["StagePath", "Stage", "STAGES", "StageError", "READINGS", "DATASET", "EXPOSURE", "SCALER", "MODEL", "TFLITE", "QUANT",
            "GENERATED", "stage", "names", "produced", "argv", "command", "run_stage", "run"]
 
 IN, OUT, METRIC, PARAMS = "in", "out", "metric", "params"
@@ -79,6 +79,7 @@ class Stage:
 # the files that pass between stages, each path written once: (the option its readers use, path)
 READINGS = ("--readings", "data/interim/readings.parquet")
 DATASET = ("--dataset", "data/processed/dataset.parquet")
+EXPOSURE = ("--exposure", "data/processed/exposure.parquet")  # the cluster stage's exposure rows (train only)
 SCALER = ("--scaler", "models/scaler.json")
 MODEL = ("--model", "models/model.keras")
 TFLITE = ("--tflite", "models/model_int8.tflite")
@@ -105,11 +106,11 @@ STAGES: tuple[Stage, ...] = (
         _plots("ingest"),
     ), ("data",)),
     Stage("cluster", (
-        _P, *_reads(READINGS), StagePath("--out", DATASET[1], OUT), StagePath(*SCALER, OUT), _metrics("cluster"),
-        _plots("cluster"),
+        _P, *_reads(READINGS), StagePath("--out", DATASET[1], OUT), StagePath(*EXPOSURE, OUT), StagePath(*SCALER, OUT),
+        _metrics("cluster"), _plots("cluster"),
     ), ("data.period_s", "features", "split", "thresholds", "cluster")),
     Stage("train", (
-        _P, *_reads(DATASET, SCALER), StagePath(*MODEL, OUT), _metrics("train"),
+        _P, *_reads(DATASET, SCALER, EXPOSURE), StagePath(*MODEL, OUT), _metrics("train"),
         _plots("train", dvc=("plots/train/history.csv",)),
     ), ("features", "model")),
     Stage("quantize", (

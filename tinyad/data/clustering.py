@@ -2,7 +2,17 @@
 
 ``build_dataset(readings, cfg)`` is pure: the interim readings in, a ``ClusterResult``
 (the dataset of ``docs/architecture.md``, the scaler fitted on the valid train rows,
-the fitted ``tinyad.data.labeling.PseudoLabeler`` and the metrics) out.  Features and the
+the fitted ``tinyad.data.labeling.PseudoLabeler``, the exposure rows and the metrics) out.
+
+The exposure rows (``exposure_rows``, ``cluster.exposure``, off by default) teach the MLP the labelling
+away from the history: each is a valid train row with one of the K-means features
+pushed ``cluster.exposure_sigma`` standard deviations (uniform, either sign) along
+its axis, labelled by the same fitted policies.  The history shows the model only
+the anomalies the room happened to have (a spike up, never a dip; a humid burst,
+never a dry one); without them a small ReLU network is free to call a reading
+normal that is farther out than any it saw, where the labelling says anomalous.
+They train the model only: the scaler, the labels and every split are the history's.
+docs/detection.md says what they gain across rooms and why they are not the default.  Features and the
 split are ``tinyad/device/features.py``'s, the labelling policies ``tinyad/data/labeling.py``'s.
 TensorFlow is not imported here.
 """
@@ -28,6 +38,7 @@ class ClusterResult:
     scaler: Scaler
     labeler: PseudoLabeler
     metrics: dict[str, Any]
+    exposure: pd.DataFrame | None = None  # exposure_rows: the features, valid, split "train", pseudo_label
 
 
 def check_readings(df: pd.DataFrame, source: str = "readings") -> None:
@@ -96,7 +107,64 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
             quality[name] = q
     if quality:
         metrics["pseudo_label_quality"] = quality
-    return ClusterResult(ds, scaler, labeler, metrics)
+    exposure = exposure_rows(X[train], temp[train], hum[train], names, scaler, labeler, cfg, np.flatnonzero(train))
+    metrics["exposure"] = {"rows": int(len(exposure)),
+                           "anomalous_share": float(exposure["pseudo_label"].mean()) if len(exposure) else 0.0}
+    return ClusterResult(ds, scaler, labeler, metrics, exposure)
+
+
+def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, names: list[str], scaler: Scaler,
+                  labeler: PseudoLabeler, cfg: Config, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """``cluster.exposure`` of the valid train rows ``X`` (unscaled features, ``names``), each
+    with one K-means feature pushed along its axis, labelled by ``labeler`` (module docstring).
+
+    A pushed value stays one a reading could give: a push that would take a feature
+    never negative in the history below 0, or ``run`` above ``features.run_cap``, goes
+    the other way (then clipped), ``run`` moves by a whole count (at least one reading), and a pushed
+    ``temp``/``hum`` is the reading the alarm policy reads.  Seeded by
+    ``cluster.seed``.  Columns: ``names``, ``valid`` (True), ``split`` ("train"),
+    ``pseudo_label`` (0/1), ``source_row`` (the row of ``X`` pushed, as ``rows`` numbers
+    them: the dataset's rows in ``build_dataset``).
+    """
+    c = cfg.cluster
+    n = int(round(c.exposure * len(X)))
+    space = cluster_space(names, c.ignore_features)
+    rng = np.random.default_rng(c.seed)
+    base = rng.integers(0, len(X), n) if len(X) else np.zeros(0, dtype=np.int64)
+    axis = np.asarray(space, dtype=np.int64)[rng.integers(0, len(space), n)]
+    push = rng.uniform(c.exposure_sigma[0], c.exposure_sigma[1], n) * rng.choice([-1.0, 1.0], n)
+    raw = X[base].astype(np.float64, copy=True)
+    ix = np.arange(n)
+    start, step = raw[ix, axis], np.abs(push) * scaler.scale_[axis]
+    low = np.array([len(X) > 0 and X[:, j].min() >= 0.0 for j in range(len(names))])[axis]
+    high = np.full(n, np.inf)
+    if "run" in names:
+        on_run = axis == names.index("run")
+        high[on_run] = cfg.features.run_cap
+        step[on_run] = np.maximum(np.round(step[on_run]), 1.0)  # a whole count of readings, at least one
+    moved = start + np.sign(push) * step
+    moved = np.where(low & (moved < 0.0), start + step, moved)  # a push out of what a reading can give
+    moved = np.where(moved > high, start - step, moved)  # goes the other way
+    raw[ix, axis] = moved
+    for j, name in enumerate(names):
+        if low.size and len(X) and X[:, j].min() >= 0.0:
+            raw[:, j] = np.maximum(raw[:, j], 0.0)
+        if name == "run":
+            raw[:, j] = np.clip(np.round(raw[:, j]), 0, cfg.features.run_cap)
+    temp = raw[:, names.index("temp")] if "temp" in names else np.asarray(temperature, dtype=np.float64)[base]
+    hum = raw[:, names.index("hum")] if "hum" in names else np.asarray(humidity, dtype=np.float64)[base]
+    run = raw[:, names.index("run")] if "run" in names else None
+    if n:
+        _, pseudo, _ = labeler.predict_reasons(scaler.transform(raw)[:, space], temp,
+                                               hum if cfg.features.use_humidity else None, run)
+    else:
+        pseudo = np.zeros(0, dtype=np.int8)
+    out = pd.DataFrame(raw, columns=list(names))
+    out["valid"] = True
+    out["split"] = pd.Series(["train"] * n, dtype="string")
+    out["pseudo_label"] = np.asarray(pseudo, dtype=np.int8)
+    out["source_row"] = (np.arange(len(X)) if rows is None else np.asarray(rows))[base].astype(np.int64)
+    return out
 
 
 def cluster_space(names: list[str], ignore: list[str]) -> list[int]:

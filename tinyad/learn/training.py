@@ -141,24 +141,33 @@ def save_model(model, path: str | Path) -> None:
             os.unlink(tmp)
 
 
-def load_training_data(dataset: pd.DataFrame, scaler: Scaler) -> tuple[np.ndarray, ...]:
+def load_training_data(dataset: pd.DataFrame, scaler: Scaler,
+                       exposure: pd.DataFrame | None = None) -> tuple[np.ndarray, ...]:
+    """X_train, y_train, X_val, y_val: the valid rows' scaled inputs and pseudo-labels, the
+    train rows followed by the cluster stage's ``exposure`` rows when given
+    (``tinyad.data.clustering.exposure_rows``; they train the model, never validate it)."""
     if "pseudo_label" not in dataset.columns:
         raise ValueError("dataset: missing column 'pseudo_label'; run the cluster stage")
     y_all = dataset["pseudo_label"].to_numpy()
     X_tr, r_tr = dataset_inputs(dataset, scaler, "train")
     X_va, r_va = dataset_inputs(dataset, scaler, "val")
-    return X_tr, y_all[r_tr], X_va, y_all[r_va]
+    y_tr = y_all[r_tr]
+    if exposure is not None and len(exposure):
+        X_ex, r_ex = dataset_inputs(exposure, scaler, "train")
+        X_tr = np.concatenate([X_tr, X_ex])
+        y_tr = np.concatenate([y_tr, exposure["pseudo_label"].to_numpy()[r_ex]])
+    return X_tr, y_tr, X_va, y_all[r_va]
 
 
-
-def pooled_training_data(rooms: list[tuple[pd.DataFrame, Scaler]]) -> tuple[np.ndarray, ...]:
+def pooled_training_data(rooms: list[tuple]) -> tuple[np.ndarray, ...]:
     """The train and val rows of several rooms together, each room's standardised by its
-    own scaler (the fleet model's per-room normalisation): X_train, y_train, X_val, y_val."""
+    own scaler (the fleet model's per-room normalisation): X_train, y_train, X_val, y_val.
+    Each room is ``(dataset, scaler)`` or ``(dataset, scaler, exposure)``."""
     if not rooms:
         raise ValueError("pooled_training_data: no room to learn from")
-    names = {tuple(scaler.features) for _, scaler in rooms}
+    names = {tuple(room[1].features) for room in rooms}
     if len(names) != 1:
         raise ValueError(f"pooled_training_data: the rooms' scalers have different features {sorted(names)}; "
                          "one model takes one input layout")
-    parts = [load_training_data(table, scaler) for table, scaler in rooms]
+    parts = [load_training_data(*room) for room in rooms]
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))

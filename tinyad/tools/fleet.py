@@ -44,7 +44,7 @@ from typing import Any
 import yaml
 
 from tinyad.config import ConfigError, dotted
-from tinyad.pipeline import DATASET, MODEL, SCALER, names
+from tinyad.pipeline import DATASET, EXPOSURE, MODEL, SCALER, names
 from tinyad.tools.lifecycle import GENERATED as GENERATED_C  # the generated C's folder, one definition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,23 +303,24 @@ def _on_item_model(do: dict[str, Any]) -> dict[str, Any]:
 def fleet_model_stage(train: dict[str, Any], fleet: Fleet) -> dict[str, Any]:
     """The fleet model's one training (``model: shared``): the single-room ``train``
     stage itself (its command, code and params), moved under ``_shared`` as a room's
-    would be under the room, and given every learning room's dataset and scaler (each
-    room standardised by its own scaler)."""
+    would be under the room, and given every learning room's dataset, scaler and
+    exposure rows (each room standardised by its own scaler)."""
     at = lambda path, room: room_path(path).replace("${key}", room)  # noqa: E731
-    pairs = [(at(DATASET[1], r), at(SCALER[1], r)) for r in fleet.learning_rooms]
-    one = f"{DATASET[0]} {at(DATASET[1], SHARED)} {SCALER[0]} {at(SCALER[1], SHARED)}"
+    reads = (DATASET, SCALER, EXPOSURE)
+    of = lambda room: " ".join(f"{opt} {at(path, room)}" for opt, path in reads)  # noqa: E731
+    one = of(SHARED)
     cmd = room_command(train["cmd"]).replace("${key}", SHARED)
     if one not in cmd:
-        raise ConfigError(f"dvc.yaml: stage train: its command does not read `{DATASET[0]} {DATASET[1]} "
-                          f"{SCALER[0]} {SCALER[1]}`; the fleet model cannot feed it")
+        raise ConfigError("dvc.yaml: stage train: its command does not read `"
+                          + " ".join(f"{opt} {path}" for opt, path in reads) + "`; the fleet model cannot feed it")
     shared = lambda entries: [  # noqa: E731
         {next(iter(e)).replace("${key}", SHARED): next(iter(e.values()))} if isinstance(e, dict)
         else e.replace("${key}", SHARED) for e in _moved(entries)]
     code = [d for d in train.get("deps", []) if isinstance(d, str) and room_path(d) == d]
     return {
         "wdir": "..",
-        "cmd": cmd.replace(one, " ".join(f"{DATASET[0]} {d} {SCALER[0]} {s}" for d, s in pairs)),
-        "deps": [*code, *(p for pair in pairs for p in pair)],
+        "cmd": cmd.replace(one, " ".join(of(r) for r in fleet.learning_rooms)),
+        "deps": [*code, *(at(path, r) for r in fleet.learning_rooms for _, path in reads)],
         "params": [{SHARED_PARAMS: [p for p in train.get("params", []) if isinstance(p, str)]}],
         **{key: shared(train[key]) for key in ("outs", "metrics") if train.get(key)},
     }
