@@ -136,21 +136,19 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     raw = X[base].astype(np.float64, copy=True)
     ix = np.arange(n)
     start, step = raw[ix, axis], np.abs(push) * scaler.scale_[axis]
-    low = np.array([len(X) > 0 and X[:, j].min() >= 0.0 for j in range(len(names))])[axis]
+    never_negative = X.min(axis=0) >= 0.0 if len(X) else np.zeros(len(names), dtype=bool)
     high = np.full(n, np.inf)
     if "run" in names:
         on_run = axis == names.index("run")
         high[on_run] = cfg.features.run_cap
         step[on_run] = np.maximum(np.round(step[on_run]), 1.0)  # a whole count of readings, at least one
     moved = start + np.sign(push) * step
-    moved = np.where(low & (moved < 0.0), start + step, moved)  # a push out of what a reading can give
-    moved = np.where(moved > high, start - step, moved)  # goes the other way
+    moved = np.where(never_negative[axis] & (moved < 0.0), start + step, moved)  # a push out of what a
+    moved = np.where(moved > high, start - step, moved)  # reading can give goes the other way
     raw[ix, axis] = moved
-    for j, name in enumerate(names):
-        if low.size and len(X) and X[:, j].min() >= 0.0:
-            raw[:, j] = np.maximum(raw[:, j], 0.0)
-        if name == "run":
-            raw[:, j] = np.clip(np.round(raw[:, j]), 0, cfg.features.run_cap)
+    if "run" in names:  # a run pushed down from below its push: clipped at 0
+        j = names.index("run")
+        raw[:, j] = np.clip(raw[:, j], 0, cfg.features.run_cap)
     temp = raw[:, names.index("temp")] if "temp" in names else np.asarray(temperature, dtype=np.float64)[base]
     hum = raw[:, names.index("hum")] if "hum" in names else np.asarray(humidity, dtype=np.float64)[base]
     run = raw[:, names.index("run")] if "run" in names else None
