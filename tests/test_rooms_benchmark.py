@@ -1,0 +1,67 @@
+"""benchmarks/rooms.py --seeds: the runs it makes and the table it prints of them."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rooms_module():
+    spec = importlib.util.spec_from_file_location("rooms_benchmark", ROOT / "benchmarks" / "rooms.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+rooms = _rooms_module()
+
+
+def row(name, ground=True, share=0.01, **device):
+    r = {"room": name, "ground_truth": ground, "pseudo_share_train": share}
+    r.update({f"device.{k}": v for k, v in device.items()})
+    return r
+
+
+def test_seed_runs_move_the_model_and_clustering_seeds_and_run_0_is_the_default():
+    assert rooms.seed_overrides(0) == []
+    default = rooms.compose_cfg(rooms.ROOMS["sim"][0])
+    cfg = rooms.compose_cfg(rooms.ROOMS["sim"][0] + rooms.seed_overrides(2))
+    assert (cfg.model.seed, cfg.cluster.seed) == (3, 2)
+    assert (cfg.model.seed, cfg.cluster.seed) != (default.model.seed, default.cluster.seed)
+    assert {rooms.seed_overrides(i)[0] for i in range(1, 4)} == {"model.seed=2", "model.seed=3", "model.seed=4"}
+
+
+def test_seeds_table_gives_the_mean_and_range_and_counts_the_passing_runs():
+    runs = [
+        [row("a", f1=0.8, caught=1.0, fa_week=0.0), row("u", ground=False, alerts_week=0.5)],
+        [row("a", f1=0.6, caught=0.8, fa_week=2.0), row("u", ground=False, alerts_week=3.0)],
+    ]
+    md = rooms.seeds_markdown(runs, None, ["cluster.exposure=0.2"])
+    line_a = next(x for x in md.splitlines() if x.startswith("| a |"))
+    assert "0.700 [0.600, 0.800]" in line_a  # F1
+    assert "0.90 [0.80, 1.00]" in line_a and "1.00 [0.00, 2.00]" in line_a  # caught, false alarms a week
+    assert line_a.endswith("| 1/2 |")  # run 1 misses events and the false-alarm budget
+    line_u = next(x for x in md.splitlines() if x.startswith("| u |"))
+    assert "1.75 [0.50, 3.00]" in line_u and line_u.endswith("| 1/2 |")
+    assert "| 0 | 0.800 | 2/2 |" in md and "| 1 | 0.600 | 0/2 |" in md
+    assert "**0.700** mean over the runs, [0.600, 0.800]" in md
+    assert "Not the default config: cluster.exposure=0.2" in md
+
+
+def test_seeds_table_refuses_runs_of_other_rooms():
+    with pytest.raises(ValueError, match="run rooms differ at 0"):
+        rooms.seeds_markdown([[row("a", f1=0.8)], [row("b", f1=0.8)]], None)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0"], "--seeds: expected at least 1 run, got 0"),
+    (["--labels-only", "--seeds", "2"], "--seeds: the labels do not depend on the model's seed"),
+])
+def test_seeds_option_refuses_what_it_cannot_run(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        rooms.main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
