@@ -6,7 +6,7 @@
     python benchmarks/rooms.py --labels-only --set features.names=[temp,hum,run]
                                                      # the pseudo-labels alone, every room in ~20 s
     python benchmarks/rooms.py --seeds 3             # every room 3 times, other seeds: mean and range
-                                                     # (about 5 min a seed; rooms_seeds.md)
+                                                     # (about 4 min a seed; rooms_seeds.md)
 
 Each room is the default config (``conf/``) with only what a user of that room
 sets: the data option (a simulator preset of ``conf/data/``, which sets its period,
@@ -247,13 +247,24 @@ def fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+def config_note(epochs: int | None, extra: list[str] | None) -> str:
+    """What a table's runs changed from the default config (empty for the default)."""
+    return ((f" **Reduced training: model.epochs={epochs}.**" if epochs else "")
+            + (f" **Not the default config: {' '.join(extra)}.**" if extra else ""))
+
+
+def macro_f1(rows: list[dict[str, Any]]) -> float | None:
+    """Macro-average device F1 over the labelled rooms of ``rows`` (None without one)."""
+    labelled = [r.get("device.f1") or 0.0 for r in rows if r["ground_truth"]]
+    return float(np.mean(labelled)) if labelled else None
+
+
 def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | None = None) -> str:
     lines = [
         "# Multi-room benchmark (benchmarks/rooms.py)",
         "",
         "Default config; per room only the data option (period, sensor, alarm band). Test split, chronological."
-        + (f" **Reduced training: model.epochs={epochs}.**" if epochs else "")
-        + (f" **Not the default config: {' '.join(extra)}.**" if extra else ""),
+        + config_note(epochs, extra),
         "",
         "## The device (int8 TFLM + alarm band, through the alert logic)",
         "",
@@ -270,9 +281,9 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | {fmt(r.get('debounce'))} | "
             f"{'PASS' if not v else 'FAIL: ' + '; '.join(v)} |"
         )
-    labelled = [r for r in rows if r["ground_truth"]]
-    if labelled:
-        macro = float(np.mean([r.get("device.f1") or 0.0 for r in labelled]))
+    macro = macro_f1(rows)
+    if macro is not None:
+        labelled = [r for r in rows if r["ground_truth"]]
         lines += ["", f"Macro-average device F1 over the {len(labelled)} labelled rooms: **{macro:.3f}** "
                       f"(goal >= {GOALS['macro_f1']}: {'PASS' if macro >= GOALS['macro_f1'] else 'FAIL'})."]
     lines += ["", "## Baselines (F1 / events caught / false alarms a week)", "",
@@ -329,8 +340,7 @@ def seeds_markdown(runs: list[list[dict[str, Any]]], epochs: int | None, extra: 
         "",
         f"{len(runs)} runs of every room; run i sets model.seed=1+i and cluster.seed=i (run 0: the default config). "
         "Cells: mean [min, max] over the runs; passes: runs meeting every per-room goal."
-        + (f" **Reduced training: model.epochs={epochs}.**" if epochs else "")
-        + (f" **Not the default config: {' '.join(extra)}.**" if extra else ""),
+        + config_note(epochs, extra),
         "",
         "| room | " + " | ".join(label for _, label, _ in SEED_FIGURES) + " | passes |",
         "|---|" + "---:|" * (len(SEED_FIGURES) + 1),
@@ -346,7 +356,7 @@ def seeds_markdown(runs: list[list[dict[str, Any]]], epochs: int | None, extra: 
                          f"{fmt(float(max(vals)), digits)}]" if vals else "-")
         passes = sum(not verdicts(r) for r in rows)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {passes}/{len(rows)} |")
-    macros = [float(np.mean([r.get("device.f1") or 0.0 for r in run if r["ground_truth"]])) for run in runs]
+    macros = [macro_f1(run) or 0.0 for run in runs]
     passing = [sum(not verdicts(r) for r in run) for run in runs]
     lines += ["", "| run | macro device F1 | rooms passing |", "|---|---:|---:|"]
     lines += [f"| {i} | {m:.3f} | {p}/{len(names)} |" for i, (m, p) in enumerate(zip(macros, passing))]
@@ -369,6 +379,15 @@ def run_rooms(names: list[str], epochs: int | None, extra: list[str], tag: str =
         print(eta_line("rooms: room", i, len(names), time.perf_counter() - start), file=sys.stderr, flush=True)
         print(markdown(rows[-1:], epochs, extra).split("\n## Baselines")[0], file=sys.stderr, flush=True)
     return rows
+
+
+def write_table(text: str, out: Path, data: Any = None) -> None:
+    """Print a table and write it to ``out`` (and ``data``, to re-render or compare, beside it as JSON)."""
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    if data is not None:
+        out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,11 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.rooms:
             rows.append({"room": name, **label_room(ROOMS[name][0], args.set)})
             print(f"rooms: {name} labelled in {rows[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
-        text = labels_markdown(rows, args.set)
-        print(text)
-        out = Path(args.out or results / "rooms_labels.md")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        write_table(labels_markdown(rows, args.set), Path(args.out or results / "rooms_labels.md"))
         return 0
     from tinyad.tools.quiet import quiet_tensorflow
 
@@ -408,20 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds > 1:
         runs = [run_rooms(args.rooms, args.epochs, args.set + seed_overrides(i), f"run {i}: ")
                 for i in range(args.seeds)]
-        text = seeds_markdown(runs, args.epochs, args.set)
-        print(text)
-        out = Path(args.out or results / "rooms_seeds.md")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        out.with_suffix(".json").write_text(json.dumps(runs, indent=1, default=str) + "\n")
+        write_table(seeds_markdown(runs, args.epochs, args.set), Path(args.out or results / "rooms_seeds.md"), runs)
         return 0
     rows = run_rooms(args.rooms, args.epochs, args.set)
-    text = markdown(rows, args.epochs, args.set)
-    print(text)
-    out = Path(args.out or results / "rooms.md")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str) + "\n")  # to re-render or compare
+    write_table(markdown(rows, args.epochs, args.set), Path(args.out or results / "rooms.md"), rows)
     return 0
 
 
