@@ -367,6 +367,27 @@ def test_exposure_rows_are_readings_pushed_out_along_one_feature_and_labelled_by
                              res.labeler, cfg)) == 0
 
 
+def test_exposure_features_push_only_the_features_named(tmp_path):
+    from tinyad.data.clustering import build_dataset, exposure_space
+    from tinyad.device.features import feature_names
+
+    cfg = stage_cfg(tmp_path)
+    shapes = ["temp_devup", "run", "tod_sin", "tod_cos"]
+    cfg.cluster.exposure_features = shapes
+    res = build_dataset(synthetic_readings(days=3, seed=4), cfg)
+    names = feature_names(cfg.features)
+    E = res.exposure[names].to_numpy(dtype=np.float64)
+    src = res.dataset.loc[res.exposure["source_row"], names].to_numpy(dtype=np.float64)
+    moved = (src != E).any(axis=0)
+    assert sorted(np.asarray(names)[moved]) == sorted(shapes)  # each named feature is pushed, no other
+    assert (E[:, names.index("temp")] == src[:, names.index("temp")]).all()
+    # unset: every clustered feature; a named feature the room does not compute is not pushed
+    assert exposure_space(names, [], []) == list(range(len(names)))
+    assert exposure_space(names, ["run"], ["run", "temp_devup"]) == [names.index("temp_devup")]
+    with pytest.raises(ValueError, match=r"cluster\.exposure_features: none of \['hum'\] is a feature this room clusters"):
+        exposure_space([n for n in names if n != "hum"], [], ["hum"])
+
+
 def test_a_bad_exposure_setting_is_refused_naming_the_key():
     from pathlib import Path
 
@@ -381,4 +402,12 @@ def test_a_bad_exposure_setting_is_refused_naming_the_key():
     raw["cluster"]["exposure_sigma"] = [1.0, 8.0]
     raw["cluster"]["exposure"] = -0.1
     with pytest.raises(ConfigError, match=r"cluster\.exposure: expected a value in \[0.0, 1.0\], got -0.1"):
+        load_dict(raw, source="params.yaml")
+    raw["cluster"]["exposure"] = 0.2
+    raw["cluster"]["exposure_features"] = ["temp_devup", "tod_sn"]  # a typo
+    with pytest.raises(ConfigError, match=r"cluster\.exposure_features\[\]: expected one of \['temp', .*got 'tod_sn'"):
+        load_dict(raw, source="params.yaml")
+    raw["cluster"]["exposure_features"] = ["run"]
+    raw["cluster"]["ignore_features"] = ["run"]  # K-means leaves it out: nothing to push it from
+    with pytest.raises(ConfigError, match=r"cluster\.exposure_features\[\]: expected one of .*got 'run'"):
         load_dict(raw, source="params.yaml")

@@ -465,6 +465,7 @@ class ClusterConfig:
     ignore_features: list[str] = field(default_factory=list)  # features K-means leaves out (the model keeps them)
     exposure: float = 0.0  # exposure rows for the MLP, as a share of the valid train rows (0: none)
     exposure_sigma: list[float] = field(default_factory=lambda: [2.0, 8.0])  # how far they are pushed (std units)
+    exposure_features: list[str] = field(default_factory=list)  # the features they push ([]: all K-means clusters)
 
     POLICIES = ("edge", "alarm", "stuck", "threshold", "small", "distance")
 
@@ -772,6 +773,9 @@ class Config:
         self.features.bind(self.data.period_s)
         for name in self.cluster.ignore_features:
             _check_choice("cluster.ignore_features[]", name, tuple(self.features.names))
+        clustered = tuple(n for n in self.features.names if n not in self.cluster.ignore_features)
+        for name in self.cluster.exposure_features:
+            _check_choice("cluster.exposure_features[]", name, clustered)
 
 
 # ------------------------------------------------------------------- preflight

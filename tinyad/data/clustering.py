@@ -116,7 +116,8 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
 def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, names: list[str], scaler: Scaler,
                   labeler: PseudoLabeler, cfg: Config, rows: np.ndarray | None = None) -> pd.DataFrame:
     """``cluster.exposure`` of the valid train rows ``X`` (unscaled features, ``names``), each
-    with one K-means feature pushed along its axis, labelled by ``labeler`` (module docstring).
+    with one K-means feature pushed along its axis (one of ``cluster.exposure_features``
+    when set: ``exposure_space``), labelled by ``labeler`` (module docstring).
 
     A pushed value stays one a reading could give: a push that would take a feature
     never negative in the history below 0, or ``run`` above ``features.run_cap``, goes
@@ -129,9 +130,10 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     c = cfg.cluster
     n = int(round(c.exposure * len(X)))
     space = cluster_space(names, c.ignore_features)
+    pushed = exposure_space(names, c.ignore_features, c.exposure_features)
     rng = np.random.default_rng(c.seed)
     base = rng.integers(0, len(X), n) if len(X) else np.zeros(0, dtype=np.int64)
-    axis = np.asarray(space, dtype=np.int64)[rng.integers(0, len(space), n)]
+    axis = np.asarray(pushed, dtype=np.int64)[rng.integers(0, len(pushed), n)]
     push = rng.uniform(c.exposure_sigma[0], c.exposure_sigma[1], n) * rng.choice([-1.0, 1.0], n)
     raw = X[base].astype(np.float64, copy=True)
     ix = np.arange(n)
@@ -180,6 +182,26 @@ def cluster_space(names: list[str], ignore: list[str]) -> list[int]:
     if not space:
         raise ValueError(f"cluster.ignore_features: {list(ignore)} leaves K-means none of the features {names}")
     return space
+
+
+def exposure_space(names: list[str], ignore: list[str], pushed: list[str]) -> list[int]:
+    """The columns exposure rows push: the K-means features (``cluster_space``), or those
+    of them named in ``cluster.exposure_features`` when it is set.
+
+    ``Config`` refuses a name that is not a clustered feature; one the room does not
+    compute (a ``hum`` feature with ``features.use_humidity: false``) is not pushed,
+    as it is not clustered.  Pushing only the shape features (``temp_devup``, ``run``,
+    the time of day) and never the levels (``temp``, ``hum``) leaves a level beyond
+    the history to the alarm band: docs/detection.md says what that changes.
+    """
+    space = cluster_space(names, ignore)
+    if not pushed:
+        return space
+    out = [j for j in space if names[j] in pushed]
+    if not out:
+        raise ValueError(f"cluster.exposure_features: none of {list(pushed)} is a feature this room clusters "
+                         f"({[names[j] for j in space]})")
+    return out
 
 
 WARN_FACTOR = 3.0  # a split's pseudo-anomalous share this many times the budget is "far above" it
