@@ -18,9 +18,9 @@ real figures.  For every layout of the generated C (``lean``, ``unrolled``,
   (deterministic): inside ``tinyad_model_invoke`` only (``--toggle-collect``; the call
   and return included), per call, in a driver compiled ``-fno-tree-vectorize`` at the
   row's level (scalar code); and instructions per multiply-accumulate against the
-  model's MAC count.  The interpreter: a Python process run with K and with 0 invokes,
-  counting only inside ``tflite::micro::MicroInterpreter::Invoke()``, (difference) / K;
-  its arena is ``Arena allocation total`` of the recording allocator.  The JSON also
+  model's MAC count.  The interpreter: a Python process, counting only inside
+  ``tflite::micro::MicroInterpreter::Invoke()`` over K invokes after the first (callgrind
+  instruments nothing before it, tinyad/board/icount.py), per call; its arena is ``Arena allocation total`` of the recording allocator.  The JSON also
   holds the driver-inclusive count ((K inferences - 0) / K, which adds the driver's loop
   that fills the inputs);
 - instructions per inference on rv32imc (the ESP32-C3's ISA): the same driver built by
