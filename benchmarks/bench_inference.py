@@ -20,7 +20,8 @@ real figures.  For every layout of the generated C (``lean``, ``unrolled``,
   row's level (scalar code); and instructions per multiply-accumulate against the
   model's MAC count.  The interpreter: a Python process, counting only inside
   ``tflite::micro::MicroInterpreter::Invoke()`` over K invokes after the first (callgrind
-  instruments nothing before it, tinyad/board/icount.py), per call; its arena is ``Arena allocation total`` of the recording allocator.  The JSON also
+  instruments nothing before it, tinyad/board/icount.py), per call; its arena is
+  ``Arena allocation total`` of the recording allocator.  The JSON also
   holds the driver-inclusive count ((K inferences - 0) / K, which adds the driver's loop
   that fills the inputs);
 - instructions per inference on rv32imc (the ESP32-C3's ISA): the same driver built by

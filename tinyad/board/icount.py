@@ -10,7 +10,7 @@
   ``tflite::micro::MicroInterpreter::Invoke()`` over k invokes; per call.  Callgrind
   instruments nothing until the driver has made its first invoke (``--instr-atstart=no``,
   then callgrind's START_INSTRUMENTATION request from a tiny C library the driver loads
-  with ctypes): importing Python and numpy under full instrumentation was 90 % of the
+  with ctypes): importing Python and numpy under full instrumentation was 97 % of the
   codegen stage's time, and the first invoke's one-time work is left out without a
   second, empty run.  Also its arena (the recording allocator's total).
 - ``rv32_model_instructions(gen_dir, build_dir, k, opt)``: the same driver built for
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 }}
 """
 
-# argv: model.tflite k [start.so | "allocations"]
+# argv: model.tflite k callgrind_start.so ["allocations"]; outside valgrind the start request is a no-op
 TFLM_DRIVER = """\
 import ctypes
 import sys
@@ -69,13 +69,12 @@ n = int(it.get_input_details(0)["shape"][1])
 x = np.zeros((1, n), dtype=np.int8)
 it.set_input(x, 0)
 it.invoke()  # the first invoke's one-time work: before callgrind instruments anything
-if len(sys.argv) > 3 and sys.argv[3].endswith(".so"):
-    ctypes.CDLL(sys.argv[3]).tinyad_callgrind_start()
+ctypes.CDLL(sys.argv[3]).tinyad_callgrind_start()
 for i in range(k):
     x[0, :] = (np.arange(n) * 11 + i * 37) % 256 - 128
     it.set_input(x, 0)
     it.invoke()
-if len(sys.argv) > 3 and sys.argv[3] == "allocations":
+if len(sys.argv) > 4:
     it.print_allocations()
 """
 
@@ -85,6 +84,12 @@ def _tool(name: str, package: str) -> str:
     if path is None:
         raise rv32.ToolMissing(f"{name} not found: install the Debian package {package} (scripts/setup.sh does)")
     return path
+
+
+def _gcc(args: list[str], what: str) -> None:
+    proc = subprocess.run([_tool("gcc", "gcc"), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"gcc failed on {what}:\n{proc.stderr}")
 
 
 # callgrind's START_INSTRUMENTATION client request, for a process run with --instr-atstart=no
@@ -115,10 +120,8 @@ def x86_model_instructions(gen: Path, build: Path, k: int, opt: str, prefix: str
     drv = build / "driver.c"
     drv.write_text(DRIVER.format(p=prefix, P=prefix.upper()))
     exe = build / f"driver{opt}"
-    proc = subprocess.run([_tool("gcc", "gcc"), "-std=c99", opt, "-fno-tree-vectorize", "-I", str(gen),
-                           str(gen / f"{prefix}_model.c"), str(drv), "-o", str(exe)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"gcc failed on the x86 driver:\n{proc.stderr}")
+    _gcc(["-std=c99", opt, "-fno-tree-vectorize", "-I", str(gen), str(gen / f"{prefix}_model.c"), str(drv),
+          "-o", str(exe)], "the x86 driver")
     n_k = callgrind_total([str(exe), str(k)])
     n_0 = callgrind_total([str(exe), "0"])
     inside = callgrind_total([str(exe), str(k)], toggle=f"{prefix}_model_invoke")
@@ -187,14 +190,13 @@ def tflm_x86_instructions(tflite: Path, build: Path, k: int) -> dict:
     script.write_text(TFLM_DRIVER)
     start_c, start_so = build / "callgrind_start.c", build / "callgrind_start.so"
     start_c.write_text(CALLGRIND_START_C)
-    proc = subprocess.run([_tool("gcc", "gcc"), "-shared", "-fPIC", "-O1", str(start_c), "-o", str(start_so)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"gcc failed on {start_c} (valgrind/callgrind.h, Debian package valgrind):\n{proc.stderr}")
+    _gcc(["-shared", "-fPIC", "-O1", str(start_c), "-o", str(start_so)],
+         f"{start_c} (valgrind/callgrind.h, Debian package valgrind)")
     py = sys.executable
     toggle = "tflite::micro::MicroInterpreter::Invoke()"
     n_k = callgrind_total([py, str(script), str(tflite), str(k), str(start_so)], toggle=toggle, instr_atstart=False)
-    proc = subprocess.run([py, str(script), str(tflite), "0", "allocations"], capture_output=True, text=True)
+    proc = subprocess.run([py, str(script), str(tflite), "0", str(start_so), "allocations"], capture_output=True,
+                          text=True)
     m = re.search(r"Arena allocation total (\d+) bytes", proc.stderr + proc.stdout)
     return {"per_inference": n_k / k, "arena_bytes": int(m.group(1)) if m else None, "isa": "x86-64",
             "method": f"valgrind callgrind inside MicroInterpreter::Invoke(), {k} invokes after the first, "
