@@ -1,7 +1,7 @@
 """Sweeps through DVC: `dvc exp run --queue -S <sweep>` then `dvc queue start -j 2`.
 
-In a throw-away copy of the work tree: a 4-point grid in Hydra's sweep syntax on a
-reduced dataset is queued and run by two DVC queue workers.  Each queued experiment
+In a throw-away copy of the work tree: a 2-point grid in Hydra's sweep syntax on a
+reduced dataset is queued and run by two DVC queue workers, one point each.  Each queued experiment
 runs in a temporary copy under ``.dvc/tmp/exps/`` and its firmware stage logs one
 MLflow run; the test checks that those runs land in the *original* root's
 ``mlflow.db`` (``tinyad.paths.project_root``), one per experiment with accuracy,
@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.helpers.project import copy_worktree, run, tool_env
+from tests.helpers.project import REDUCED_PIPELINE, SWEEP_GRID, SWEEP_GRID_LOGGED, copy_worktree, run, tool_env
 
-# the same grid as tests/test_sweep.py: four model sizes, smallest first
-GRID = "[4],[8],[16,8],[32,16]"
-GRID_LOGGED = ["[4]", "[8]", "[16, 8]", "[32, 16]"]
-SMALL = ["-S", "data.sim.days=6", "-S", "model.epochs=3", "-S", "evaluate.latency_runs=50"]
+GRID, GRID_LOGGED = SWEEP_GRID, SWEEP_GRID_LOGGED  # the same grid as tests/test_sweep.py
+N = len(GRID_LOGGED)
+SMALL = [a for o in REDUCED_PIPELINE for a in ("-S", o)]
 
 
 def _queue_rows(repo: Path) -> list[str]:
@@ -51,7 +50,7 @@ def test_queued_grid_gives_one_mlflow_run_per_experiment(queue_repo):
     env = tool_env()
     q = run(["dvc", "exp", "run", "--queue", "-S", f"model.hidden={GRID}", *SMALL],
             repo, env=env)
-    assert q.stdout.count("Queued experiment") == 4
+    assert q.stdout.count("Queued experiment") == N
     run(["dvc", "queue", "start", "-j", "2"], repo, env=env)
     deadline = time.time() + 40 * 60
     while True:
@@ -61,9 +60,9 @@ def test_queued_grid_gives_one_mlflow_run_per_experiment(queue_repo):
         assert time.time() < deadline, f"queue still busy after 40 min:\n{rows}"
         time.sleep(10)
     run(["dvc", "queue", "stop"], repo, env=env, check=False)
-    assert sum(r.split()[-1] == "Success" for r in rows) == 4, "\n".join(rows)
+    assert sum(r.split()[-1] == "Success" for r in rows) == N, "\n".join(rows)
 
-    # dvc exp show lists the four experiments with their metrics
+    # dvc exp show lists the experiments with their metrics
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo, env=env).stdout)
     exps = [e for rev in shown for e in (rev.get("experiments") or [])]
     names = set()
@@ -75,7 +74,7 @@ def test_queued_grid_gives_one_mlflow_run_per_experiment(queue_repo):
                 assert 0.0 <= ev["int8_tflm"]["accuracy"] <= 1.0
                 assert ev["memory"]["tflite_bytes"] > 0
                 names.add(r.get("name") or e.get("name"))
-    assert len(names) == 4, shown
+    assert len(names) == N, shown
 
     # one MLflow run per experiment, in the original root's database
     import mlflow
@@ -83,7 +82,7 @@ def test_queued_grid_gives_one_mlflow_run_per_experiment(queue_repo):
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["tinyad"])
     runs = runs[runs["tags.dvc.exp_name"].notna()]
-    assert len(runs) == 4
+    assert len(runs) == N
     assert set(runs["tags.dvc.exp_name"]) == names
     for col in ("metrics.evaluate.int8_tflm.accuracy", "metrics.evaluate.int8_tflm.f1",
                 "metrics.evaluate.memory.tflite_bytes", "metrics.evaluate.latency_us.tflm.median"):
@@ -91,7 +90,7 @@ def test_queued_grid_gives_one_mlflow_run_per_experiment(queue_repo):
     # they ran in DVC's temporary copies, yet logged to this root's database
     assert runs["tags.tinyad.root"].str.contains("/.dvc/tmp/exps/").all(), list(runs["tags.tinyad.root"])
     assert not list((repo / ".dvc" / "tmp" / "exps").glob("*/mlflow.db"))
-    # the runs side by side: four model sizes, each with its own int8 size
+    # the runs side by side: the model sizes, each with its own int8 size
     assert sorted(runs["params.model.hidden"]) == sorted(GRID_LOGGED)
     size = runs.set_index("params.model.hidden")["metrics.evaluate.memory.tflite_bytes"]
     assert list(size[GRID_LOGGED]) == sorted(size), size

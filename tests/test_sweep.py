@@ -1,7 +1,8 @@
 """Sweeps through the Hydra entry point (tinyad/tools/sweep.py): preflight, grid, search, MLflow.
 
 The fast tests check the override handling and the launcher configs; the slow ones
-run a real 4-point grid and a 4-trial Optuna search on a reduced dataset in a
+run a real 2-point grid (one point a worker) and a 4-trial Optuna search (two
+generations of two) on a reduced dataset in a
 throw-away copy of the work tree and read the results back with
 ``mlflow.search_runs``.
 """
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers.project import copy_worktree, run, tool_env
+from tests.helpers.project import REDUCED_PIPELINE, SWEEP_GRID, SWEEP_GRID_LOGGED, copy_worktree, run, tool_env
 
 from tinyad.tools.sweep import (
     SweepError,
@@ -26,7 +27,7 @@ from tinyad.tools.sweep import (
     split_config,
 )
 
-SMALL = ["data.sim.days=6", "model.epochs=3", "evaluate.latency_runs=50"]
+SMALL = REDUCED_PIPELINE
 
 
 # ------------------------------------------------------------------ fast
@@ -159,9 +160,7 @@ FIGURES = ["metrics.evaluate.int8_tflm.f1", "metrics.evaluate.int8_tflm.accuracy
            "metrics.evaluate.memory.tflm_arena_bytes"]
 
 
-# the same grid as tests/test_dvc_queue.py: four model sizes, smallest first
-GRID = "[4],[8],[16,8],[32,16]"
-GRID_LOGGED = ["[4]", "[8]", "[16, 8]", "[32, 16]"]
+GRID, GRID_LOGGED = SWEEP_GRID, SWEEP_GRID_LOGGED  # the same grid as tests/test_dvc_queue.py
 
 
 @pytest.fixture(scope="module")
@@ -176,13 +175,13 @@ def test_grid_through_hydra_gives_one_child_run_a_point(sweep_repo):
                 "hydra.sweep.dir=multirun/grid"], repo, env=tool_env())
     sweep_dir = repo / "multirun/grid"
     log = proc.stdout + proc.stderr
-    assert "Joblib.Parallel(n_jobs=2" in log and "is launching 4 jobs" in log
+    assert "Joblib.Parallel(n_jobs=2" in log and f"is launching {len(GRID_LOGGED)} jobs" in log
     runs = _runs(repo)
     parents = runs[runs["tags.tinyad.sweep.mode"] == "grid"]
     assert len(parents) == 1
     parent_id = parents["run_id"].iloc[0]
     children = runs[runs["tags.mlflow.parentRunId"] == parent_id]
-    assert len(children) == 4 and set(children["status"]) == {"FINISHED"}
+    assert len(children) == len(GRID_LOGGED) and set(children["status"]) == {"FINISHED"}
     assert sorted(children["params.model.hidden"]) == sorted(GRID_LOGGED)
     assert children[FIGURES].notna().all().all()
     assert (children["metrics.evaluate.int8_tflm.accuracy"].between(0, 1)).all()
@@ -190,7 +189,7 @@ def test_grid_through_hydra_gives_one_child_run_a_point(sweep_repo):
     size = children.set_index("params.model.hidden")["metrics.evaluate.memory.tflite_bytes"]
     assert list(size[GRID_LOGGED]) == sorted(size), size
     # every point in its own directory; equal data params: one shared ingest
-    for n in range(4):
+    for n in range(len(GRID_LOGGED)):
         assert (sweep_dir / str(n) / "models/model_int8.tflite").is_file()
         assert (sweep_dir / str(n) / "point.json").is_file()
     assert len(list((sweep_dir / "shared").glob("ingest-*"))) == 1

@@ -13,6 +13,15 @@ ARTIFACTS = ROOT / "test-artifacts"  # screenshots and plots the tests keep for 
 FIRMWARE = ROOT / "firmware"
 VENV_BIN = Path(sys.executable).parent
 
+# The sweeps' tests (tests/test_sweep.py through Hydra, tests/test_dvc_queue.py through
+# DVC's queue) run this grid of two model sizes, smallest first, on the reduced pipeline
+# (six days, three epochs, 50 latency runs): one point for each of the two parallel
+# workers, so a sweep takes one pipeline's time; the grid's expansion into points is
+# tested without running it (test_sweep.py's fast tests).
+SWEEP_GRID = "[4],[16,8]"
+SWEEP_GRID_LOGGED = ["[4]", "[16, 8]"]  # as MLflow logs the values
+REDUCED_PIPELINE = ["data.sim.days=6", "model.epochs=3", "evaluate.latency_runs=50"]
+
 
 def tool_env(extra: dict | None = None) -> dict:
     """The environment a stage sees: the venv's python and dvc first on PATH."""
