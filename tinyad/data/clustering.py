@@ -96,8 +96,9 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
         },
         "clusters": labeler.summary(),
     }
-    metrics["warnings"] = budget_warnings(metrics["pseudo_anomalous_frac_by_split"], cfg.cluster.contamination,
-                                          metrics["flagged_by_policy"])
+    stuck_cut = cfg.features.stuck_warning()
+    metrics["warnings"] = [*([stuck_cut] if stuck_cut else []), *budget_warnings(
+        metrics["pseudo_anomalous_frac_by_split"], cfg.cluster.contamination, metrics["flagged_by_policy"])]
     label = ds["label"].to_numpy()
     atype = ds["anomaly_type"].astype(str).to_numpy()
     quality = {}
