@@ -7,6 +7,9 @@
                                                      # the pseudo-labels alone, every room in ~20 s
     python benchmarks/rooms.py --seeds 3             # every room 3 times, other seeds: mean and range
                                                      # (about 4 min a seed; rooms_seeds.md)
+    python benchmarks/rooms.py --default cluster.contamination=0.02
+                                                     # a changed default: a room preset that states its
+                                                     # own value keeps it (--set overrides every room)
 
 Each room is the default config (``conf/``) with only what a user of that room
 sets: the data option (a simulator preset of ``conf/data/``, which sets its period,
@@ -72,7 +75,8 @@ DETECTORS = ("device", "thresholds", "kmeans_distance", "isolation_forest", "eco
 GOALS = {"events_caught": 0.90, "false_alarms_per_week": 1.0, "pseudo_share": 0.03, "macro_f1": 0.85}
 
 
-def compose_cfg(overrides: list[str]):
+def compose_cfg(overrides: list[str], conf: Path | None = None):
+    """The config of ``overrides`` composed from ``conf`` (default ``conf/``; ``changed_defaults``)."""
     import os
 
     import yaml
@@ -84,13 +88,39 @@ def compose_cfg(overrides: list[str]):
     os.chdir(ROOT)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            text = compose(overrides, conf_dir=ROOT / "conf", out=Path(tmp) / "params.yaml")
+            text = compose(overrides, conf_dir=conf or ROOT / "conf", out=Path(tmp) / "params.yaml")
     finally:
         os.chdir(cwd)
     return load_dict(yaml.safe_load(text), source=" ".join(overrides) or "default")
 
 
-def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] | None = None) -> dict[str, Any]:
+def changed_defaults(defaults: list[str], dst: Path) -> Path:
+    """A copy of ``conf/`` in ``dst`` whose ``config.yaml`` has ``defaults`` (``KEY=VALUE``,
+    the value in YAML) in place of its own values: a changed default, beneath each room's
+    data option (a preset that states its own value keeps it, as the simulator states
+    its contamination), unlike ``--set``, which overrides every room.  A key that
+    ``config.yaml`` does not hold is refused in one line."""
+    import shutil
+
+    import yaml
+
+    conf = dst / "conf"
+    shutil.copytree(ROOT / "conf", conf)
+    root = yaml.safe_load((conf / "config.yaml").read_text())
+    for item in defaults:
+        key, sep, value = item.partition("=")
+        node, parts = root, key.split(".")
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not sep or not isinstance(node, dict) or parts[-1] not in node:
+            raise SystemExit(f"rooms: --default {item}: expected KEY=VALUE with a key of conf/config.yaml")
+        node[parts[-1]] = yaml.safe_load(value)
+    (conf / "config.yaml").write_text(yaml.safe_dump(root, sort_keys=False))
+    return conf
+
+
+def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] | None = None,
+             conf: Path | None = None) -> dict[str, Any]:
     """The pipeline on one room; returns the evaluate metrics plus the cluster/quantize figures."""
     from tinyad.data.clustering import build_dataset
     from tinyad.evaluate.compare import evaluate
@@ -99,7 +129,7 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
     from tinyad.data.readings import build_readings
     from tinyad.learn.training import load_training_data, train_model
 
-    cfg = compose_cfg(overrides + ([f"model.epochs={epochs}"] if epochs else []) + list(extra or []))
+    cfg = compose_cfg(overrides + ([f"model.epochs={epochs}"] if epochs else []) + list(extra or []), conf)
     t0 = time.perf_counter()
     table, events, _ = build_readings(cfg.data, ROOT)
     clus = build_dataset(table, cfg)
@@ -125,12 +155,12 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
 KINDS = ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise")
 
 
-def label_room(overrides: list[str], extra: list[str] | None = None) -> dict[str, Any]:
+def label_room(overrides: list[str], extra: list[str] | None = None, conf: Path | None = None) -> dict[str, Any]:
     """Ingest and cluster alone: the pseudo-labels of one room against its truth."""
     from tinyad.data.clustering import build_dataset
     from tinyad.data.readings import build_readings
 
-    cfg = compose_cfg(overrides + list(extra or []))
+    cfg = compose_cfg(overrides + list(extra or []), conf)
     t0 = time.perf_counter()
     table, events, _ = build_readings(cfg.data, ROOT)
     clus = build_dataset(table, cfg)
@@ -366,7 +396,8 @@ def seeds_markdown(runs: list[list[dict[str, Any]]], epochs: int | None, extra: 
     return "\n".join(lines) + "\n"
 
 
-def run_rooms(names: list[str], epochs: int | None, extra: list[str], tag: str = "") -> list[dict[str, Any]]:
+def run_rooms(names: list[str], epochs: int | None, extra: list[str], tag: str = "",
+              conf: Path | None = None) -> list[dict[str, Any]]:
     """Every room of ``names`` through the pipeline; progress and each room's row on stderr."""
     from tinyad.tools.progress import eta_line
 
@@ -375,7 +406,7 @@ def run_rooms(names: list[str], epochs: int | None, extra: list[str], tag: str =
     for i, name in enumerate(names, 1):
         overrides, what = ROOMS[name]
         print(f"rooms: {tag}{name} ({what}) ...", file=sys.stderr, flush=True)
-        rows.append(room_row(name, run_room(overrides, epochs, extra)))
+        rows.append(room_row(name, run_room(overrides, epochs, extra, conf)))
         print(eta_line("rooms: room", i, len(names), time.perf_counter() - start), file=sys.stderr, flush=True)
         print(markdown(rows[-1:], epochs, extra).split("\n## Baselines")[0], file=sys.stderr, flush=True)
     return rows
@@ -400,12 +431,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="ingest and cluster only: the pseudo-labels against each room's truth (no training)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="Hydra overrides for every room (an experiment: the table says so)")
+    ap.add_argument("--default", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="a changed default (conf/config.yaml's value), beneath each room's data option: "
+                    "a room preset that states its own value keeps it (the table says so)")
     ap.add_argument("--seeds", type=int, default=1, metavar="N",
                     help="run every room N times with other seeds: mean and range (rooms_seeds.md)")
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error(f"--seeds: expected at least 1 run, got {args.seeds}")
     results = ROOT / "benchmarks" / "results"
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = changed_defaults(args.default, Path(tmp)) if args.default else None
+        return _run(args, ap, results, conf)
+
+
+def _run(args, ap, results: Path, conf: Path | None) -> int:
+    # what the tables say was changed: the overrides, and the defaults beneath the data options
+    note = args.set + [f"{d} as the default, beneath the data options" for d in args.default]
     if args.labels_only:
         if args.epochs:
             ap.error("--epochs: nothing is trained with --labels-only")
@@ -413,20 +455,20 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--seeds: the labels do not depend on the model's seed; use --set cluster.seed=S")
         rows = []
         for name in args.rooms:
-            rows.append({"room": name, **label_room(ROOMS[name][0], args.set)})
+            rows.append({"room": name, **label_room(ROOMS[name][0], args.set, conf)})
             print(f"rooms: {name} labelled in {rows[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
-        write_table(labels_markdown(rows, args.set), Path(args.out or results / "rooms_labels.md"))
+        write_table(labels_markdown(rows, note), Path(args.out or results / "rooms_labels.md"))
         return 0
     from tinyad.tools.quiet import quiet_tensorflow
 
     quiet_tensorflow()  # before any room imports TensorFlow
     if args.seeds > 1:
-        runs = [run_rooms(args.rooms, args.epochs, args.set + seed_overrides(i), f"run {i}: ")
+        runs = [run_rooms(args.rooms, args.epochs, args.set + seed_overrides(i), f"run {i}: ", conf)
                 for i in range(args.seeds)]
-        write_table(seeds_markdown(runs, args.epochs, args.set), Path(args.out or results / "rooms_seeds.md"), runs)
+        write_table(seeds_markdown(runs, args.epochs, note), Path(args.out or results / "rooms_seeds.md"), runs)
         return 0
-    rows = run_rooms(args.rooms, args.epochs, args.set)
-    write_table(markdown(rows, args.epochs, args.set), Path(args.out or results / "rooms.md"), rows)
+    rows = run_rooms(args.rooms, args.epochs, args.set, conf=conf)
+    write_table(markdown(rows, args.epochs, note), Path(args.out or results / "rooms.md"), rows)
     return 0
 
 

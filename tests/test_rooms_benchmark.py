@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,20 @@ def test_seed_runs_move_the_model_and_clustering_seeds_and_run_0_is_the_default(
     assert (cfg.model.seed, cfg.cluster.seed) == (3, 2)
     assert (cfg.model.seed, cfg.cluster.seed) != (default.model.seed, default.cluster.seed)
     assert {rooms.seed_overrides(i)[0] for i in range(1, 4)} == {"model.seed=2", "model.seed=3", "model.seed=4"}
+
+
+def test_a_changed_default_is_beneath_the_data_options_and_a_typo_is_refused(tmp_path):
+    conf = rooms.changed_defaults(["cluster.contamination=0.02", "features.window_min=30"], tmp_path)
+    sim = rooms.compose_cfg(rooms.ROOMS["sim"][0], conf)
+    home = rooms.compose_cfg(rooms.ROOMS["home"][0], conf)
+    assert home.cluster.contamination == 0.02 and home.features.window_min == 30
+    assert sim.cluster.contamination == 0.11 and sim.features.window_min == 30  # the simulator states its own
+    # --set is over every room, the simulator's statement included
+    assert rooms.compose_cfg(rooms.ROOMS["sim"][0] + ["cluster.contamination=0.02"]).cluster.contamination == 0.02
+    assert rooms.compose_cfg(rooms.ROOMS["home"][0]).cluster.contamination == 0.01  # conf/ itself: untouched
+    for bad in ("cluster.contaminaton=0.02", "cluster.contamination", "nope.k=3"):
+        with pytest.raises(SystemExit, match=rf"--default {re.escape(bad)}: expected KEY=VALUE with a key of conf/config.yaml"):
+            rooms.changed_defaults([bad], tmp_path / bad)
 
 
 def test_seeds_table_gives_the_mean_and_range_and_counts_the_passing_runs():
