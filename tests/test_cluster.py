@@ -191,6 +191,7 @@ def test_build_dataset_fits_on_train_only_and_marks_invalid_rows(tmp_path):
 
 
 def test_cluster_stage_writes_its_files(tmp_path, capsys):
+    from tinyad.device.features import stuck_warning
     from tinyad.stage import stage_main
 
     main = stage_main("cluster")
@@ -211,7 +212,7 @@ def test_cluster_stage_writes_its_files(tmp_path, capsys):
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["rows"] == len(ds) and "pseudo_label_quality" in m
     # stage_cfg's 20-minute window cuts the default 60-minute stuck span: said on stderr and in the metrics
-    assert m["warnings"][0] == cfg.features.stuck_warning() and "the stuck span is 19 readings" in m["warnings"][0]
+    assert m["warnings"][0] == stuck_warning(cfg.features) and "the stuck span is 19 readings" in m["warnings"][0]
     assert f"cluster: warning: {m['warnings'][0]}" in capsys.readouterr().err.splitlines()
     assert (tmp_path / "plots" / "clusters.png").read_bytes()[:4] == b"\x89PNG"
     ex = pd.read_parquet(tmp_path / "ex.parquet")

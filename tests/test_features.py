@@ -22,6 +22,7 @@ from tinyad.device.features import (
     quantize_input,
     round_half_away,
     split_labels,
+    stuck_warning,
     tod_sin_cos,
     to_tenths,
 )
@@ -241,15 +242,15 @@ def test_a_stuck_span_longer_than_the_window_is_cut_and_said():
     f = FeaturesConfig(window_min=20, names=["temp", "run"], use_humidity=True, stuck_min=60, min_readings=6)
     g = dataclasses.replace(f).bind(60)
     assert g.run_cap == 19  # the run features count inside the 20-reading window
-    msg = g.stuck_warning()
+    msg = stuck_warning(g)
     assert msg and "\n" not in msg
     assert "features.stuck_min: 60 min is 60 readings" in msg and "20-reading window" in msg
     assert "the stuck span is 19 readings" in msg
     # as long as the window (the default, 60 and 60), a coarse log's floor, or no run feature: nothing is said
-    assert dataclasses.replace(f, window_min=60).bind(60).stuck_warning() is None
-    assert dataclasses.replace(f).bind(3600).stuck_warning() is None  # 6 readings, a span of 5
-    assert dataclasses.replace(f, names=["temp", "temp_devup"]).bind(60).stuck_warning() is None
-    assert dataclasses.replace(f, names=["temp", "hum_run"]).bind(60).stuck_warning() is not None
+    assert stuck_warning(dataclasses.replace(f, window_min=60).bind(60)) is None
+    assert stuck_warning(dataclasses.replace(f).bind(3600)) is None  # 6 readings, a span of 5
+    assert stuck_warning(dataclasses.replace(f, names=["temp", "temp_devup"]).bind(60)) is None
+    assert stuck_warning(dataclasses.replace(f, names=["temp", "hum_run"]).bind(60)) is not None
 
 
 def test_the_same_room_at_1_and_5_minutes_gives_the_same_features_in_time():

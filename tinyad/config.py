@@ -399,26 +399,14 @@ class FeaturesConfig:
         return max(int(self.min_readings), self._readings(self.window_min))
 
     @property
+    def stuck_readings(self) -> int:
+        """The stuck span ``stuck_min`` asks for, in readings (before the window cuts it)."""
+        return max(int(self.min_readings) - 1, self._readings(self.stuck_min))
+
+    @property
     def run_cap(self) -> int:
         """The cap of the run features, in readings (below the window)."""
-        return min(self.window - 1, max(int(self.min_readings) - 1, self._readings(self.stuck_min)))
-
-    def stuck_warning(self) -> str | None:
-        """A one-line warning when ``stuck_min`` asks for a span longer than the window.
-
-        The run features count repeats inside the window, so ``run_cap`` is at most
-        ``window - 1`` readings: a longer ``stuck_min`` is cut to the window (the cluster
-        stage prints this and keeps it in its metrics' ``warnings``).  None when nothing
-        is cut beyond that, or no feature counts runs."""
-        if not any(n == "run" or n.endswith("_run") for n in self.names):
-            return None
-        asked = max(int(self.min_readings) - 1, self._readings(self.stuck_min))
-        if asked <= self.window:
-            return None
-        return (f"features.stuck_min: {self.stuck_min:g} min is {asked} readings at data.period_s {self.period_s} s, "
-                f"longer than the {self.window}-reading window (features.window_min {self.window_min:g}); the run "
-                f"features count repeats inside the window, so the stuck span is {self.run_cap} readings "
-                f"(lengthen features.window_min to keep {self.stuck_min:g} min)")
+        return min(self.window - 1, self.stuck_readings)
 
     def _check_counts(self) -> None:
         n = self.window

@@ -44,7 +44,7 @@ from typing import Any
 
 from tinyad.codegen.cgen import banner, double_literal as _double, header_file, ident
 from tinyad.config import FeaturesConfig
-from tinyad.device.features import (TOD_COS_COEF, TOD_QUARTER, TOD_SIN_COEF, TOD_STEP, WINDOW_KINDS, Scaler, feature_names,
+from tinyad.device.features import (TOD_COS_COEF, TOD_QUARTER, TOD_SIN_COEF, TOD_STEP, WINDOW_KINDS, Scaler, counts_runs, feature_names,
                              mdelta_half, uses_humidity)
 
 __all__ = ["feature_pipeline_ram", "generate_features_c", "input_quant", "check_scaler"]
@@ -351,7 +351,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
         + "#endif\n\n"
         + (_tod_code(P) if need_tod else "")
         + (f"#define {P}_RUN_CAP {int(features_cfg.run_cap)} /* features.run_cap: runs are counted up to this */\n"
-           if any(n == "run" or n.endswith("_run") for n in names) else "")
+           if counts_runs(features_cfg) else "")
         + (f"#define {P}_MDELTA_M {m} /* readings in each half of *_mdelta: max(WINDOW / 3, 1) */\n"
            if any("m2" in v for v in needs.values()) else "")
         + f"#define {P}_IN_SCALE_ {_double(in_scale)} /* quant.json input.scale */\n"

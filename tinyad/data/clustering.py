@@ -26,7 +26,14 @@ import numpy as np
 import pandas as pd
 
 from tinyad.config import Config
-from tinyad.device.features import Scaler, check_train_size, compute_features, feature_names, split_labels
+from tinyad.device.features import (
+    Scaler,
+    check_train_size,
+    compute_features,
+    feature_names,
+    split_labels,
+    stuck_warning,
+)
 from tinyad.data.labeling import PseudoLabeler, scores_overall_and_by_type
 
 INTERIM_COLUMNS = ("timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id")
@@ -96,7 +103,7 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
         },
         "clusters": labeler.summary(),
     }
-    stuck_cut = cfg.features.stuck_warning()
+    stuck_cut = stuck_warning(cfg.features)
     metrics["warnings"] = [*([stuck_cut] if stuck_cut else []), *budget_warnings(
         metrics["pseudo_anomalous_frac_by_split"], cfg.cluster.contamination, metrics["flagged_by_policy"])]
     label = ds["label"].to_numpy()

@@ -229,6 +229,26 @@ def feature_names(cfg: FeaturesConfig) -> list[str]:
     return names
 
 
+def counts_runs(cfg: FeaturesConfig) -> bool:
+    """Whether a feature counts repeated readings (``run``, ``<q>_run``): capped at ``run_cap``."""
+    return any(n == "run" or n.endswith("_run") for n in feature_names(cfg))
+
+
+def stuck_warning(cfg: FeaturesConfig) -> str | None:
+    """A one-line warning when ``features.stuck_min`` asks for a span longer than the window.
+
+    The run features count repeats inside the window, so ``run_cap`` is at most
+    ``window - 1`` readings: a longer ``stuck_min`` is cut to the window (the cluster
+    stage prints this and keeps it in its metrics' ``warnings``).  None when nothing is
+    cut beyond that, or no feature counts runs."""
+    if not counts_runs(cfg) or cfg.stuck_readings <= cfg.window:
+        return None
+    return (f"features.stuck_min: {cfg.stuck_min:g} min is {cfg.stuck_readings} readings at data.period_s "
+            f"{cfg.period_s} s, longer than the {cfg.window}-reading window (features.window_min "
+            f"{cfg.window_min:g}); the run features count repeats inside the window, so the stuck span is "
+            f"{cfg.run_cap} readings (lengthen features.window_min to keep {cfg.stuck_min:g} min)")
+
+
 def uses_humidity(cfg: FeaturesConfig) -> bool:
     names = feature_names(cfg)
     return any(n.startswith("hum") for n in names) or ("run" in names and cfg.use_humidity)
