@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,17 +88,59 @@ def test_edge_policy_keeps_its_contamination_budget_in_a_room_of_unequal_regimes
     X = np.vstack([X, outliers])
     temp = np.full(len(X), 24.0)
     for k in (8, 14):  # at least as many clusters as regimes (cluster.k: 8 by default)
-        lab = PseudoLabeler(ccfg(["edge"], k=k, small_frac=0.01, contamination=contamination), THR,
-                            use_humidity=False).fit(X, temp)
-        _, y = lab.predict(X)
-        assert y.mean() <= contamination + 1e-9, f"k={k}: {y.mean():.4f} flagged over the budget {contamination}"
-        assert y[-40:].all(), f"k={k}: the far outliers are not all flagged"
-        # no regime is flagged as a whole: the 3 % regime keeps almost all of its rows normal
-        small_regime = slice(9700, 10000)
-        assert y[small_regime].mean() < 0.2, f"k={k}: the small regime was labelled anomalous"
+        # edge alone, and edge + context with the second column as the time of day: the
+        # two spaces share one budget (their union is cut to it when it flags more)
+        for policies in (["edge"], ["edge", "context"]):
+            lab = PseudoLabeler(ccfg(policies, k=k, small_frac=0.01, contamination=contamination), THR,
+                                use_humidity=False, context_columns=[1]).fit(X, temp)
+            _, y = lab.predict(X)
+            where = f"k={k} {policies}"
+            assert y.mean() <= contamination + 1e-9, f"{where}: {y.mean():.4f} flagged over the budget {contamination}"
+            assert y[-40:].all(), f"{where}: the far outliers are not all flagged"
+            # no regime is flagged as a whole: the 3 % regime keeps almost all of its rows normal
+            small_regime = slice(9700, 10000)
+            assert y[small_regime].mean() < 0.2, f"{where}: the small regime was labelled anomalous"
+        if k == 14:  # here each space alone flags close to the budget: the union needed the cut
+            assert lab.budget_capped_ and lab.context_ is not None
     # the old `small` policy would label the small regimes anomalous (what this replaces)
     old = PseudoLabeler(ccfg(["small"], k=8, small_frac=0.07), THR, use_humidity=False).fit(X, temp)
     assert old.predict(X)[1].mean() > 3 * contamination
+
+
+def test_the_context_policy_labels_the_homes_heating_on_at_night_and_keeps_the_budget(tmp_path, monkeypatch):
+    """The home preset (conf/data/home.yaml): its contextual events, the heating on at
+    night, read day-time values when the house should be cooling; near midnight they lie
+    close to the evening's clusters in the plain space.  With the time of day weighted
+    (the context policy) more of them get a label, and edge + context stay within the
+    budget: the train share over it is what the absolute-evidence policies add."""
+    import dataclasses
+
+    from tinyad.config import load
+    from tinyad.data.clustering import build_dataset
+    from tinyad.data.readings import build_readings
+    from tinyad.params import compose
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    compose(["data=home"], conf_dir=root / "conf", out=tmp_path / "params.yaml")
+    cfg = load(tmp_path / "params.yaml")
+    assert "context" in cfg.cluster.policies  # the default
+    table, events, _ = build_readings(cfg.data, root)
+    contextual = [e for e in events if e.kind == "contextual"]
+    assert len(contextual) >= 8
+
+    def label(policies):
+        res = build_dataset(table, dataclasses.replace(cfg, cluster=dataclasses.replace(cfg.cluster, policies=policies)))
+        pseudo = res.dataset["pseudo_label"].to_numpy()
+        return np.mean([(pseudo[e.start:e.stop] == 1).any() for e in contextual]), res.metrics
+
+    plain, _ = label([p for p in cfg.cluster.policies if p != "context"])
+    both, m = label(list(cfg.cluster.policies))
+    assert both >= plain + 0.3, f"contextual events labelled: {both:.2f} with context, {plain:.2f} without"
+    by = m["flagged_by_policy"]
+    evidence = by["alarm"]["train"] + by["stuck"]["train"]
+    assert m["pseudo_anomalous_frac_by_split"]["train"] <= cfg.cluster.contamination + evidence + 1e-9
+    assert m["clusters"]["context"]["weight"] == cfg.cluster.context_weight
 
 
 def test_absolute_evidence_policies_may_exceed_the_budget():
@@ -408,6 +451,14 @@ def test_a_bad_exposure_setting_is_refused_naming_the_key():
     with pytest.raises(ConfigError, match=r"cluster\.exposure: expected a value in \[0.0, 1.0\], got -0.1"):
         load_dict(raw, source="params.yaml")
     raw["cluster"]["exposure"] = 0.2
+    raw["cluster"]["context_weight"] = 0.5  # below 1 the context policy would weigh the time of day less
+    with pytest.raises(ConfigError, match=r"cluster\.context_weight: expected a value in \[1.0, 10.0\], got 0.5"):
+        load_dict(raw, source="params.yaml")
+    raw["cluster"]["context_weight"] = 2.0
+    raw["cluster"]["policies"] = ["edge", "contxt"]  # a typo
+    with pytest.raises(ConfigError, match=r"cluster\.policies\[\]: expected one of \['edge', 'context'.*got 'contxt'"):
+        load_dict(raw, source="params.yaml")
+    raw["cluster"]["policies"] = ["edge", "context"]
     raw["cluster"]["exposure_features"] = ["temp_devup", "tod_sn"]  # a typo
     with pytest.raises(ConfigError, match=r"cluster\.exposure_features\[\]: expected one of \['temp', .*got 'tod_sn'"):
         load_dict(raw, source="params.yaml")

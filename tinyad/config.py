@@ -454,7 +454,7 @@ class ClusterConfig:
     """Read by ``cluster``: K-means and the policies that turn clusters into labels.
 
     ``contamination`` is the share of anomalous readings a user expects in the
-    training history (the budget of the ``edge`` policy); the policies with
+    training history (the budget of the ``edge`` and ``context`` policies, together); the policies with
     absolute evidence (``alarm``, ``stuck``) may add to it.  tinyad/data/labeling.py
     documents each policy.
     """
@@ -471,8 +471,9 @@ class ClusterConfig:
     exposure: float = 0.0  # exposure rows for the MLP, as a share of the valid train rows (0: none)
     exposure_sigma: list[float] = field(default_factory=lambda: [2.0, 8.0])  # how far they are pushed (std units)
     exposure_features: list[str] = field(default_factory=list)  # the features they push ([]: all K-means clusters)
+    context_weight: float = 2.0  # the context policy: the time of day's weight in its K-means space
 
-    POLICIES = ("edge", "alarm", "stuck", "threshold", "small", "distance")
+    POLICIES = ("edge", "context", "alarm", "stuck", "threshold", "small", "distance")
 
     def __post_init__(self) -> None:
         _check_range("cluster.k", self.k, 2, 64)
@@ -487,6 +488,7 @@ class ClusterConfig:
         _check_range("cluster.small_frac", self.small_frac, 0.0, 0.5)
         _check_range("cluster.distance_quantile", self.distance_quantile, 0.5, 1.0)
         _check_range("cluster.exposure", self.exposure, 0.0, 1.0)
+        _check_range("cluster.context_weight", self.context_weight, 1.0, 10.0)
         _check_pair("cluster.exposure_sigma", self.exposure_sigma)
         _check_range("cluster.exposure_sigma[0]", self.exposure_sigma[0], 0.0)
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from tinyad.config import Config
 from tinyad.device.features import (
+    CONTEXT_FEATURES,
     Scaler,
     check_train_size,
     compute_features,
@@ -69,7 +70,8 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     run = X[:, names.index("run")] if "run" in names else None
     space = cluster_space(names, cfg.cluster.ignore_features)  # the features K-means clusters
     labeler = PseudoLabeler(cfg.cluster, cfg.thresholds, use_humidity=cfg.features.use_humidity,
-                            run_cap=cfg.features.run_cap if run is not None else None)
+                            run_cap=cfg.features.run_cap if run is not None else None,
+                            context_columns=[i for i, j in enumerate(space) if names[j] in CONTEXT_FEATURES])
     temp = readings["temperature"].to_numpy(dtype=np.float64)
     hum = readings["humidity"].to_numpy(dtype=np.float64)
     hum_train = hum[train] if np.isfinite(hum[train]).all() else None

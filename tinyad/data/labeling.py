@@ -6,7 +6,7 @@ other valid row is assigned to its nearest centroid.  Then the policies listed i
 ``cluster.policies`` decide, using the train rows only, which rows are anomalous
 (a row is anomalous when any listed policy says so).
 
-The default policies are ``edge``, ``alarm`` and ``stuck``: they hold on any room,
+The default policies are ``edge``, ``context``, ``alarm`` and ``stuck``: they hold on any room,
 because none of them depends on how many regimes (day/night, weekdays/weekends,
 heating seasons) a room has or how large each is.
 
@@ -30,6 +30,20 @@ heating seasons) a room has or how large each is.
     policies below flag are left out of the fit and of the budget (a stuck sensor's
     readings would otherwise use it up: they are the farthest of all).  Every cluster, large or
     small, is a regime of the room; only distance from all of them is evidence.
+``context`` (the same budget, shared with ``edge``)
+    The edge score again, in a second K-means space where the time of day
+    (``CONTEXT_FEATURES``: ``tod_sin``, ``tod_cos``) is multiplied by
+    ``cluster.context_weight`` (2) after scaling.  The time of day then dominates
+    which cluster a row falls in, so each cluster is a context (a few hours of the
+    day) and a row is far when its readings are unusual *for that context*: a night
+    at the day's temperature, a warm-up at 02:00.  In the plain space such a row
+    lies near the day-time cluster and is not far.  Weighting the plain space
+    instead costs the rises and stuck sensors (whose evidence is in the readings,
+    not the time) a share of their labels, so the two spaces are kept and their
+    flags joined: each flags at most the budget, and when their union flags more
+    than ``contamination`` of the fit rows both thresholds are raised to one common
+    quantile of their own scores, the lowest that brings the union within it.
+    Without the time of day the policy flags nothing (docs/detection.md).
 ``alarm`` (absolute evidence)
     A reading outside the seed's alarm band (``thresholds.temp_alarm``, and
     ``thresholds.hum_alarm`` when humidity is used) is anomalous: the band is what
@@ -89,6 +103,78 @@ FENCE_IQR = 3.0  # edge: and only rows beyond Q3 + 3 IQR of the train scores (Tu
 
 
 @dataclass
+class EdgeSpace:
+    """One space the edge score is measured in (Edge Impulse's K-means anomaly block).
+
+    K-means on the rows (``weights`` multiply the scaled feature columns first: the
+    context policy's time of day), the reference clusters and their RMS radii, a
+    trimmed refit, and the threshold: above the ``1 - contamination`` quantile of the
+    fit rows' scores and beyond Tukey's far-out fence of them.
+    """
+
+    kmeans: Any
+    radius: np.ndarray
+    clusters: list[int]
+    threshold: float = float("inf")
+    fence: float = float("inf")
+    weights: np.ndarray | None = None
+
+    @classmethod
+    def fit(cls, X: np.ndarray, assign: np.ndarray | None, cfg: ClusterConfig, km: Any = None,
+            weights: np.ndarray | None = None) -> "EdgeSpace":
+        """``km``/``assign``: a K-means already fitted on these rows (the labeler's own), else one is fitted."""
+        from sklearn.cluster import KMeans
+
+        Xw = X if weights is None else X * weights
+        if km is None:
+            km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(Xw)
+            assign = km.labels_
+        space = cls._refs(km, Xw, assign, cfg, weights)
+        s = space._score(Xw)
+        keep = s <= np.quantile(s, 1.0 - min(TRIM_FACTOR * cfg.contamination, 0.5))
+        if keep.sum() >= cfg.k:
+            km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(Xw[keep])
+            space = cls._refs(km, Xw[keep], km.labels_, cfg, weights)
+        s = space._score(Xw)
+        budget = float(np.quantile(s, 1.0 - cfg.contamination, method="higher"))  # at most the budget
+        q1, q3 = np.percentile(s, [25.0, 75.0])
+        space.fence = float(q3 + FENCE_IQR * (q3 - q1))  # Tukey's far-out fence
+        space.threshold = max(budget, space.fence)
+        return space
+
+    @classmethod
+    def _refs(cls, km: Any, Xw: np.ndarray, assign: np.ndarray, cfg: ClusterConfig,
+              weights: np.ndarray | None) -> "EdgeSpace":
+        k = km.n_clusters
+        sizes = np.bincount(assign, minlength=k)
+        d = np.sqrt(((Xw - km.cluster_centers_[assign]) ** 2).sum(axis=1))
+        radius = np.array([np.sqrt(np.mean(d[assign == c] ** 2)) if sizes[c] else 0.0 for c in range(k)])
+        # a cluster smaller than half the expected anomaly share may be made of anomalies alone
+        least = max(MIN_REF_SHARE, REF_SHARE * cfg.contamination)
+        refs = [c for c in range(k) if sizes[c] and sizes[c] / sizes.sum() >= least]
+        return cls(km, radius, refs or [int(np.argmax(sizes))], weights=weights)
+
+    def _score(self, Xw: np.ndarray) -> np.ndarray:
+        out = np.full(len(Xw), np.inf)
+        for c in self.clusters:  # row blocks would not save much: few clusters
+            out = np.minimum(out, np.sqrt(((Xw - self.kmeans.cluster_centers_[c]) ** 2).sum(axis=1)) - self.radius[c])
+        return out
+
+    def score(self, X_scaled: np.ndarray) -> np.ndarray:
+        """Distance to the nearest edge of a reference cluster (negative inside one)."""
+        X = np.asarray(X_scaled, dtype=np.float64)
+        return self._score(X if self.weights is None else X * self.weights)
+
+    def flags(self, X_scaled: np.ndarray) -> np.ndarray:
+        return self.score(X_scaled) > self.threshold
+
+    def summary(self) -> dict[str, Any]:
+        return {"reference_clusters": [int(c) for c in self.clusters],
+                "radius": [round(float(self.radius[c]), 4) for c in self.clusters],
+                "threshold": float(self.threshold), "fence": float(self.fence)}
+
+
+@dataclass
 class PseudoLabeler:
     """K-means plus the labelling policies (scikit-learn style: fit returns self)."""
 
@@ -103,11 +189,10 @@ class PseudoLabeler:
     normal_clusters_: list[int] = field(default_factory=list)
     distance_threshold_: float = float("inf")
     run_cap: int | None = None  # features.run_cap (the stuck policy), None: no run feature
-    edge_kmeans_: Any = None
-    radius_: np.ndarray | None = None
-    edge_clusters_: list[int] = field(default_factory=list)
-    edge_threshold_: float = float("inf")
-    edge_fence_: float = float("inf")
+    context_columns: list[int] = field(default_factory=list)  # the time of day's columns (CONTEXT_FEATURES)
+    edge_: EdgeSpace | None = None  # the edge policy's space
+    context_: EdgeSpace | None = None  # the context policy's space (None: off, or no time of day)
+    budget_capped_: bool = False  # the union of edge and context was over the budget and was cut to it
 
     def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None,
             run: np.ndarray | None = None) -> "PseudoLabeler":
@@ -123,18 +208,18 @@ class PseudoLabeler:
         if X.ndim != 2 or len(X) < cfg.k:
             raise ValueError(f"cluster: need at least cluster.k={cfg.k} valid train rows, got {len(X)}")
         if not cfg.policies:
-            raise ValueError("cluster.policies: empty; expected at least one of edge, alarm, stuck, threshold, small, distance")
+            raise ValueError(f"cluster.policies: empty; expected at least one of {list(ClusterConfig.POLICIES)}")
         km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed)
         assign = km.fit_predict(X)
         self.kmeans_ = km
-        if "edge" in cfg.policies:
+        if "edge" in cfg.policies or "context" in cfg.policies:
             ev = self.evidence(temperature, humidity if self.use_humidity else None, run)
             known = np.zeros(len(X), dtype=bool)
             for flags in ev.values():
                 known |= flags
             if (~known).sum() < cfg.k:
                 known[:] = False
-            self._fit_edge(X[~known], assign[~known])
+            self._fit_edges(X[~known], assign[~known])
         k = cfg.k
         self.cluster_sizes_ = np.bincount(assign, minlength=k)
         temperature = np.asarray(temperature, dtype=np.float64)
@@ -175,47 +260,50 @@ class PseudoLabeler:
             self.distance_threshold_ = float("inf")
         return self
 
-    def _fit_edge(self, X: np.ndarray, assign: np.ndarray) -> None:
-        """The edge policy: trimmed refit, reference clusters, radii and the budget threshold."""
-        from sklearn.cluster import KMeans
-
+    def _fit_edges(self, X: np.ndarray, assign: np.ndarray) -> None:
+        """The edge and context policies: one EdgeSpace each, then their union cut to the budget."""
         cfg = self.cluster_cfg
-        self._set_edge_refs(self.kmeans_, X, assign)
-        keep = self.edge_score(X) <= np.quantile(self.edge_score(X), 1.0 - min(TRIM_FACTOR * cfg.contamination, 0.5))
-        if keep.sum() >= cfg.k:
-            km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(X[keep])
-            self.edge_kmeans_ = km
-            self._set_edge_refs(km, X[keep], km.labels_)
-        score = self.edge_score(X)
-        budget = float(np.quantile(score, 1.0 - cfg.contamination, method="higher"))  # at most the budget
-        q1, q3 = np.percentile(score, [25.0, 75.0])
-        self.edge_fence_ = float(q3 + FENCE_IQR * (q3 - q1))  # Tukey's far-out fence
-        self.edge_threshold_ = max(budget, self.edge_fence_)
+        self.edge_ = self.context_ = None
+        if "edge" in cfg.policies:
+            self.edge_ = EdgeSpace.fit(X, assign, cfg, self.kmeans_)
+        if "context" in cfg.policies and self.context_columns:
+            weights = np.ones(X.shape[1])
+            weights[self.context_columns] = cfg.context_weight
+            self.context_ = EdgeSpace.fit(X, None, cfg, None, weights)
+        spaces = [e for e in (self.edge_, self.context_) if e is not None]
+        self.budget_capped_ = False
+        if len(spaces) < 2:
+            return
+        # each space flags at most the budget; their union may flag more: raise both
+        # thresholds to one common quantile q of their own scores, the lowest q at which
+        # the union is within the budget (the share is non-increasing in q)
+        scored = [e.score(X) for e in spaces]
 
-    def _set_edge_refs(self, km: Any, X: np.ndarray, assign: np.ndarray) -> None:
-        k = km.n_clusters
-        sizes = np.bincount(assign, minlength=k)
-        d = np.sqrt(((X - km.cluster_centers_[assign]) ** 2).sum(axis=1))
-        radius = np.array([np.sqrt(np.mean(d[assign == c] ** 2)) if sizes[c] else 0.0 for c in range(k)])
-        # a cluster smaller than half the expected anomaly share may be made of anomalies alone
-        least = max(MIN_REF_SHARE, REF_SHARE * self.cluster_cfg.contamination)
-        refs = [c for c in range(k) if sizes[c] and sizes[c] / sizes.sum() >= least]
-        if not refs:
-            refs = [int(np.argmax(sizes))]
-        self.edge_kmeans_ = km
-        self.radius_ = radius
-        self.edge_clusters_ = refs
+        def union(q: float | None) -> float:
+            flags = np.zeros(len(X), dtype=bool)
+            for e, s in zip(spaces, scored):
+                t = e.threshold if q is None else max(e.threshold, float(np.quantile(s, q, method="higher")))
+                flags |= s > t
+            return float(flags.mean())
+
+        if union(None) <= cfg.contamination:
+            return
+        lo, hi = 1.0 - cfg.contamination, 1.0
+        for _ in range(40):  # bisection: hi always keeps the union within the budget
+            mid = (lo + hi) / 2.0
+            if union(mid) <= cfg.contamination:
+                hi = mid
+            else:
+                lo = mid
+        for e, s in zip(spaces, scored):
+            e.threshold = max(e.threshold, float(np.quantile(s, hi, method="higher")))
+        self.budget_capped_ = True
 
     def edge_score(self, X_scaled: np.ndarray) -> np.ndarray:
-        """Distance to the nearest edge of a reference cluster (negative inside one)."""
-        if self.radius_ is None:
+        """The edge policy's score: distance to the nearest edge of a reference cluster (negative inside one)."""
+        if self.edge_ is None:
             raise ValueError("PseudoLabeler: the edge policy is not fitted")
-        cents = self.edge_kmeans_.cluster_centers_[self.edge_clusters_]
-        X = np.asarray(X_scaled, dtype=np.float64)
-        out = np.full(len(X), np.inf)
-        for c, mu in zip(self.edge_clusters_, cents):  # row blocks would not save much: few clusters
-            out = np.minimum(out, np.sqrt(((X - mu) ** 2).sum(axis=1)) - self.radius_[c])
-        return out
+        return self.edge_.score(X_scaled)
 
     def evidence(self, temperature: np.ndarray | None, humidity: np.ndarray | None,
                  run: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -262,8 +350,9 @@ class PseudoLabeler:
             reasons["cluster"] = np.isin(assign, list(self.anomalous_clusters_))
         if np.isfinite(self.distance_threshold_):
             reasons["distance"] = self.normal_distance(X) > self.distance_threshold_
-        if "edge" in self.cluster_cfg.policies:
-            reasons["edge"] = self.edge_score(X) > self.edge_threshold_
+        for name, space in (("edge", self.edge_), ("context", self.context_)):
+            if space is not None:
+                reasons[name] = space.flags(X)
         reasons.update(self.evidence(temperature, humidity, run))
         label = np.zeros(len(X), dtype=bool)
         for flags in reasons.values():
@@ -279,13 +368,13 @@ class PseudoLabeler:
             "normal_clusters": [int(c) for c in self.normal_clusters_],
             "distance_threshold": self.distance_threshold_ if np.isfinite(self.distance_threshold_) else None,
         }
-        if self.radius_ is not None:
-            out["edge"] = {
-                "reference_clusters": [int(c) for c in self.edge_clusters_],
-                "radius": [round(float(self.radius_[c]), 4) for c in self.edge_clusters_],
-                "threshold": float(self.edge_threshold_),
-                "fence": float(self.edge_fence_),
-            }
+        for name, space in (("edge", self.edge_), ("context", self.context_)):
+            if space is not None:
+                out[name] = space.summary()
+        if self.context_ is not None:
+            out["context"]["weight"] = float(self.cluster_cfg.context_weight)
+            out["context"]["columns"] = [int(j) for j in self.context_columns]
+            out["budget_capped"] = bool(self.budget_capped_)
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
         return out

@@ -128,6 +128,7 @@ import pandas as pd
 from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
 
 __all__ = [
+    "CONTEXT_FEATURES",
     "BASE_FEATURES",
     "mdelta_half",
     "feature_label",
@@ -152,6 +153,11 @@ __all__ = [
 ]
 
 BASE_FEATURES = ("temp", "hum", "tod_sin", "tod_cos", "weekend", "run")
+# The time of day: a reading's context (when it was taken), not what it measured.  The
+# labelling's context policy weights it (cluster.context_weight, tinyad/data/labeling.py).
+# Not ``weekend``: weighted too, it splits the clusters into weekdays and weekends first and
+# leaves each half fewer hours of the day (measured in docs/detection.md).
+CONTEXT_FEATURES = ("tod_sin", "tod_cos")
 
 # Words and units of each feature, for plots and reports (the formulas are in the module docstring).
 _BASE_LABELS = {
