@@ -354,6 +354,24 @@ def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_when_kmeans
     assert "run" not in res.metrics["cluster_features"] and "run" in res.scaler.features  # the model keeps run
 
 
+def test_the_context_policy_alone_keeps_the_budget_and_without_the_time_of_day_is_off_with_a_warning(tmp_path):
+    from tinyad.data.clustering import build_dataset
+
+    cfg = stage_cfg(tmp_path)
+    df, _, _ = calm_room()
+    cfg.cluster.policies = ["context"]
+    res = build_dataset(df, cfg)
+    assert res.labeler.context_ is not None and res.labeler.edge_ is None
+    assert res.metrics["pseudo_anomalous_frac_by_split"]["train"] <= cfg.cluster.contamination + 1e-9
+    assert not any("context policy" in w for w in res.metrics["warnings"])
+
+    cfg.cluster.policies = ["edge", "context"]
+    cfg.cluster.ignore_features = ["tod_sin", "tod_cos"]  # K-means no longer sees the time of day
+    res = build_dataset(df, cfg)
+    assert res.labeler.context_ is None and "context" not in res.metrics["flagged_by_policy"]
+    assert [w for w in res.metrics["warnings"] if "the context policy labels nothing" in w]
+
+
 def test_a_typo_in_cluster_ignore_features_is_refused_naming_the_key():
     import yaml
 

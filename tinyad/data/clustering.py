@@ -106,7 +106,12 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
         "clusters": labeler.summary(),
     }
     stuck_cut = stuck_warning(cfg.features)
-    metrics["warnings"] = [*([stuck_cut] if stuck_cut else []), *budget_warnings(
+    warnings = [stuck_cut] if stuck_cut else []
+    if "context" in cfg.cluster.policies and labeler.context_ is None:
+        warnings.append(f"cluster.policies holds context, but K-means clusters no time of day "
+                        f"({', '.join(CONTEXT_FEATURES)}; features.names, cluster.ignore_features): "
+                        "the context policy labels nothing")
+    metrics["warnings"] = [*warnings, *budget_warnings(
         metrics["pseudo_anomalous_frac_by_split"], cfg.cluster.contamination, metrics["flagged_by_policy"])]
     label = ds["label"].to_numpy()
     atype = ds["anomaly_type"].astype(str).to_numpy()

@@ -41,9 +41,11 @@ heating seasons) a room has or how large each is.
     instead costs the rises and stuck sensors (whose evidence is in the readings,
     not the time) a share of their labels, so the two spaces are kept and their
     flags joined: each flags at most the budget, and when their union flags more
-    than ``contamination`` of the fit rows both thresholds are raised to one common
-    quantile of their own scores, the lowest that brings the union within it.
-    Without the time of day the policy flags nothing (docs/detection.md).
+    than ``contamination`` of the fit rows each threshold is raised to at least one
+    common quantile of its own scores (a threshold held higher by its fence stays),
+    the lowest quantile that brings the union within the budget.  Without the time
+    of day among the clustered features the policy flags nothing and the cluster
+    stage warns (docs/detection.md, "The context policy").
 ``alarm`` (absolute evidence)
     A reading outside the seed's alarm band (``thresholds.temp_alarm``, and
     ``thresholds.hum_alarm`` when humidity is used) is anomalous: the band is what
@@ -198,8 +200,8 @@ class PseudoLabeler:
             run: np.ndarray | None = None) -> "PseudoLabeler":
         """Fit on the scaled features and raw readings of the valid train rows.
 
-        ``run`` (the unscaled run feature) lets the ``edge`` policy leave the rows the
-        absolute-evidence policies flag out of its fit and its budget.
+        ``run`` (the unscaled run feature) lets the ``edge`` and ``context`` policies leave the
+        rows the absolute-evidence policies flag out of their fit and their budget.
         """
         from sklearn.cluster import KMeans
 
@@ -274,9 +276,9 @@ class PseudoLabeler:
         self.budget_capped_ = False
         if len(spaces) < 2:
             return
-        # each space flags at most the budget; their union may flag more: raise both
-        # thresholds to one common quantile q of their own scores, the lowest q at which
-        # the union is within the budget (the share is non-increasing in q)
+        # each space flags at most the budget; their union may flag more: raise each
+        # threshold to at least one common quantile q of its own scores, the lowest q at
+        # which the union is within the budget (the share is non-increasing in q)
         scored = [e.score(X) for e in spaces]
 
         def union(q: float | None) -> float:
