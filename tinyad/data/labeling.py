@@ -272,7 +272,7 @@ class PseudoLabeler:
             weights = np.ones(X.shape[1])
             weights[self.context_columns] = cfg.context_weight
             self.context_ = EdgeSpace.fit(X, None, cfg, None, weights)
-        spaces = [e for e in (self.edge_, self.context_) if e is not None]
+        spaces = list(self.spaces().values())
         self.budget_capped_ = False
         if len(spaces) < 2:
             return
@@ -301,11 +301,9 @@ class PseudoLabeler:
             e.threshold = max(e.threshold, float(np.quantile(s, hi, method="higher")))
         self.budget_capped_ = True
 
-    def edge_score(self, X_scaled: np.ndarray) -> np.ndarray:
-        """The edge policy's score: distance to the nearest edge of a reference cluster (negative inside one)."""
-        if self.edge_ is None:
-            raise ValueError("PseudoLabeler: the edge policy is not fitted")
-        return self.edge_.score(X_scaled)
+    def spaces(self) -> dict[str, EdgeSpace]:
+        """The fitted edge-score spaces by policy name (``edge``, ``context``)."""
+        return {n: e for n, e in (("edge", self.edge_), ("context", self.context_)) if e is not None}
 
     def evidence(self, temperature: np.ndarray | None, humidity: np.ndarray | None,
                  run: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -352,9 +350,8 @@ class PseudoLabeler:
             reasons["cluster"] = np.isin(assign, list(self.anomalous_clusters_))
         if np.isfinite(self.distance_threshold_):
             reasons["distance"] = self.normal_distance(X) > self.distance_threshold_
-        for name, space in (("edge", self.edge_), ("context", self.context_)):
-            if space is not None:
-                reasons[name] = space.flags(X)
+        for name, space in self.spaces().items():
+            reasons[name] = space.flags(X)
         reasons.update(self.evidence(temperature, humidity, run))
         label = np.zeros(len(X), dtype=bool)
         for flags in reasons.values():
@@ -370,9 +367,8 @@ class PseudoLabeler:
             "normal_clusters": [int(c) for c in self.normal_clusters_],
             "distance_threshold": self.distance_threshold_ if np.isfinite(self.distance_threshold_) else None,
         }
-        for name, space in (("edge", self.edge_), ("context", self.context_)):
-            if space is not None:
-                out[name] = space.summary()
+        for name, space in self.spaces().items():
+            out[name] = space.summary()
         if self.context_ is not None:
             out["context"]["weight"] = float(self.cluster_cfg.context_weight)
             out["context"]["columns"] = [int(j) for j in self.context_columns]
