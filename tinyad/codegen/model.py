@@ -34,6 +34,24 @@ Three layouts (``style``):
   (benchmarks/bench_inference.py measures both).
 - ``"unrolled"``: straight-line code, weights and 64-bit constants as immediates.
 - ``"compact"``: plain loops over ``const`` weight and 64-bit constant tables.
+
+Why no layout is both within 1 KB and at most 4 instructions per MAC on rv32imc
+(issue 15, open).  The 6-16-8-1 model has 232 MACs, so the goal is 928 instructions
+for the whole invoke.  rv32imc has no multiply-accumulate and no packed SIMD, and each
+weight is used once, so each MAC costs ``lb``, ``mul`` and ``add``.  Two products in
+one ``mul`` (16-bit lanes) are not exact, since a 16-input sum needs about 19 bits.
+
+A layout that holds each layer's inputs in registers and loops over the outputs was
+measured and not adopted:
+
+- the MACs take 672 instructions (2.90/MAC);
+- the 25 requantizations take 10 each, plus 3 for the loop;
+- the prologue, epilogue and activation loads take about 55;
+- so it needs 1089 instructions in all (4.69/MAC), against 928;
+- and it is 1416 B on lx106 and 1102 B on rv32, over the 1 KB goal.
+
+No C layout of that size gets below about 4.3/MAC.  Only straight-line code goes
+lower, and it is 3.9-5.0 KB.
 """
 
 from __future__ import annotations
