@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers.readings import synthetic_readings
 from tinyad.config import ClusterConfig, ThresholdsConfig
-from tinyad.data.labeling import PseudoLabeler, scores, scores_overall_and_by_type
+from tinyad.data.labeling import STUCK_FACTOR, STUCK_MIN_READINGS, PseudoLabeler, scores, scores_overall_and_by_type, stuck_span
 
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
 
@@ -161,6 +161,45 @@ def test_absolute_evidence_policies_may_exceed_the_budget():
     # a cap of fewer than STUCK_MIN_READINGS repeats is no evidence (an hourly log)
     coarse = PseudoLabeler(ccfg(["stuck"]), THR, use_humidity=False, run_cap=2).fit(X, temp)
     assert coarse.predict(X, temp, None, np.full(2000, 2.0))[1].sum() == 0
+
+
+def days_of_runs(per_day: list[list[int]], day_len: int = 1440) -> tuple[np.ndarray, np.ndarray]:
+    """A run feature (time-ordered) and its calendar days: day d holds repeats of the given lengths."""
+    run, day = [], []
+    for d, streaks in enumerate(per_day):
+        r = np.zeros(day_len)
+        at = 10
+        for n in streaks:
+            r[at:at + n] = np.arange(1, n + 1)  # n readings repeat the one before them
+            at += n + 20
+        run.append(r)
+        day.append(np.full(day_len, d))
+    return np.concatenate(run), np.concatenate(day)
+
+
+def test_the_stuck_span_follows_how_long_the_room_s_own_sensor_repeats():
+    cap = 59
+    # a noisy sensor repeats twice at most: a stuck one is known after a few readings, not after the cap
+    noisy = days_of_runs([[1, 2, 1]] * 10)
+    assert stuck_span(*noisy, cap) == max(STUCK_MIN_READINGS, int(STUCK_FACTOR * 2)) < cap
+    # a still room repeats for 15 readings every night: its calm is never a stuck sensor
+    calm = days_of_runs([[2, 15, 3]] * 10)
+    assert stuck_span(*calm, cap) == int(STUCK_FACTOR * 15) > 15
+    # stuck sensors on fewer than half the days do not move it (a median of days)
+    spoiled = days_of_runs([[2, 15, 3]] * 6 + [[2, 59, 3]] * 4)
+    assert stuck_span(*spoiled, cap) == stuck_span(*calm, cap)
+    # never beyond the configured span (features.stuck_min), nor below STUCK_MIN_READINGS
+    assert stuck_span(*days_of_runs([[30]] * 10), cap) == cap
+    assert stuck_span(*days_of_runs([[]] * 10), cap) == STUCK_MIN_READINGS
+    # without days (a caller that gives none) the configured span, as before
+    assert stuck_span(calm[0], None, cap) == cap
+    # learnt by fit, and the stuck policy flags from it
+    X = np.random.default_rng(0).normal(0, 1, size=(len(noisy[0]), 2))
+    temp = np.full(len(X), 24.0)
+    lab = PseudoLabeler(ccfg(["stuck"]), THR, use_humidity=False, run_cap=cap).fit(X, temp, None, *noisy)
+    assert lab.stuck_run_ == stuck_span(*noisy, cap) and lab.summary()["stuck_span_readings"] == lab.stuck_run_
+    probe = np.array([lab.stuck_run_ - 1, lab.stuck_run_, cap], dtype=float)
+    assert lab.predict(X[:3], temp[:3], None, probe)[1].tolist() == [0, 1, 1]
 
 
 def test_all_clusters_anomalous_is_an_error_naming_the_policies():
@@ -334,23 +373,27 @@ def calm_room(days=3, calm=12, stuck=40):
     return df, np.array(calm_rows), np.arange(s, s + stuck)
 
 
-def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_when_kmeans_ignores_run(tmp_path):
+def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_as_kmeans_ignores_run_by_default(tmp_path):
     from tinyad.data.clustering import build_dataset
 
     cfg = stage_cfg(tmp_path)
+    assert cfg.cluster.ignore_features == ["run"]  # the default: repeats are the stuck policy's
     df, calm, stuck = calm_room()
     run_cap = cfg.features.run_cap
     assert 12 < run_cap < 40  # the calm runs are below the stuck sensor's span, the stuck one beyond it
-    by_default = build_dataset(df, cfg)
-    flagged = by_default.dataset["pseudo_label"].to_numpy() == 1
-    assert flagged[calm].any()  # in the K-means space the calmest readings are the farthest ones
+    cfg.cluster.ignore_features = []
+    with_run = build_dataset(df, cfg)
+    flagged = with_run.dataset["pseudo_label"].to_numpy() == 1
+    assert flagged[calm].any()  # in a K-means space with run the calmest readings are the farthest ones
 
     cfg.cluster.ignore_features = ["run"]
     res = build_dataset(df, cfg)
     pseudo = res.dataset["pseudo_label"].to_numpy()
     run = res.dataset["run"].to_numpy()
+    span = res.metrics["clusters"]["stuck_span_readings"]
+    assert 11 < span <= run_cap  # learnt from the nightly calm (11 repeats), above it
     assert not (pseudo[calm] == 1).any()  # a still room is no anomaly ...
-    assert (pseudo[stuck][run[stuck] >= run_cap] == 1).all()  # ... a stuck sensor still is (the stuck policy)
+    assert (pseudo[stuck][run[stuck] >= span] == 1).all()  # ... a stuck sensor still is (the stuck policy)
     assert "run" not in res.metrics["cluster_features"] and "run" in res.scaler.features  # the model keeps run
 
 
@@ -437,6 +480,7 @@ def test_exposure_features_push_only_the_features_named(tmp_path):
     from tinyad.device.features import feature_names
 
     cfg = stage_cfg(tmp_path)
+    cfg.cluster.ignore_features = []  # K-means clusters run too, so it may be pushed
     shapes = ["temp_devup", "run", "tod_sin", "tod_cos"]
     cfg.cluster.exposure_features = shapes
     res = build_dataset(synthetic_readings(days=3, seed=4), cfg)

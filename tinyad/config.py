@@ -778,8 +778,10 @@ class Config:
 
     def __post_init__(self) -> None:
         self.features.bind(self.data.period_s)
-        for name in self.cluster.ignore_features:
-            _check_choice("cluster.ignore_features[]", name, tuple(self.features.names))
+        from tinyad.device.features import known_features  # it imports this module
+
+        for name in self.cluster.ignore_features:  # a feature the names do not hold is left out already
+            _check_choice("cluster.ignore_features[]", name, tuple(known_features()))
         clustered = tuple(n for n in self.features.names if n not in self.cluster.ignore_features)
         for name in self.cluster.exposure_features:
             _check_choice("cluster.exposure_features[]", name, clustered)

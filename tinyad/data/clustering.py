@@ -75,7 +75,8 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     temp = readings["temperature"].to_numpy(dtype=np.float64)
     hum = readings["humidity"].to_numpy(dtype=np.float64)
     hum_train = hum[train] if np.isfinite(hum[train]).all() else None
-    labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train])
+    day = pd.DatetimeIndex(readings["timestamp"]).to_numpy().astype("datetime64[D]")  # the stuck span's days
+    labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train], day[train])
     cluster = np.full(len(readings), -1, dtype=np.int64)
     pseudo = np.full(len(readings), -1, dtype=np.int8)
     hum_valid = hum[valid] if cfg.features.use_humidity else None
@@ -187,10 +188,10 @@ def cluster_space(names: list[str], ignore: list[str]) -> list[int]:
 
     The model still gets every feature as an input; the policies still read the raw
     readings and the ``run`` feature (``stuck``).  ``cluster.ignore_features: [run]``
-    is the remedy for a calm room whose device alerts on quiet nights: there a long
-    run of identical readings is how the room behaves until it is long enough to be a
-    stuck sensor (``features.stuck_min``), and a distance in ``run`` makes the calmest
-    nights the room's "anomalies", which the model learns to alert on
+    (the default) leaves repeats to the stuck policy, which judges them against the
+    room's own repeats (``tinyad.data.labeling.stuck_span``): in a calm room a long run
+    of identical readings is how the room behaves, and a distance in ``run`` would make
+    the calmest nights the room's "anomalies", which the model learns to alert on
     (docs/detection.md, "A calm room").
     """
     space = [j for j, n in enumerate(names) if n not in ignore]

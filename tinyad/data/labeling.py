@@ -51,10 +51,13 @@ heating seasons) a room has or how large each is.
     ``thresholds.hum_alarm`` when humidity is used) is anomalous: the band is what
     the user set for the room, and the device alerts on it anyway.
 ``stuck`` (absolute evidence)
-    A reading whose ``run`` feature reached ``features.run_cap`` (temperature and
-    humidity repeated exactly for ``features.stuck_min`` minutes) is anomalous,
-    provided the cap is at least ``STUCK_MIN_READINGS`` readings: fewer repeats
-    (an hourly log) are no evidence of a stuck sensor.
+    A reading whose ``run`` feature (temperature and humidity repeated exactly)
+    reached the span learnt from the room's own repeats (``stuck_span``: ``STUCK_FACTOR``
+    times the median over the history's days of each day's longest repeat, at most
+    ``features.run_cap``, the ``features.stuck_min`` minutes, and at least
+    ``STUCK_MIN_READINGS``) is anomalous, provided the cap is at least
+    ``STUCK_MIN_READINGS`` readings: fewer repeats (an hourly log) are no evidence of
+    a stuck sensor.
 
 The older policies remain for comparison:
 
@@ -87,6 +90,7 @@ The module is pure (arrays in, objects out); ``stages/cluster.py`` does the I/O.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +106,31 @@ TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * cont
 REF_SHARE = 0.5  # edge: clusters under REF_SHARE * contamination of the rows are no reference,
 MIN_REF_SHARE = 0.01  # nor clusters under 1 % of them
 FENCE_IQR = 3.0  # edge: and only rows beyond Q3 + 3 IQR of the train scores (Tukey's far-out fence)
+STUCK_FACTOR = 3.0  # stuck: a repeat this many times the room's usual longest one a day (stuck_span)
+
+
+def stuck_span(run: np.ndarray, day: np.ndarray | None, run_cap: int) -> int:
+    """The repeat length (readings) that the stuck policy takes as a stuck sensor, learnt from the history.
+
+    A live sensor repeats itself by chance, and how long depends on its resolution, its
+    noise and the room's calm: a 0.1-step DHT22 in a still office repeats both readings
+    for half an hour on a quiet night, a noisy or finer sensor hardly twice in a row.
+    The room's usual longest repeat is the median over the history's days of each day's
+    longest (``run``, the time-ordered run feature, ``day`` the calendar day of each
+    row): a median of days, so the days a stuck sensor spoils, if fewer than half, do not
+    move it, and a calm that comes every night sets it.  The span is ``STUCK_FACTOR``
+    times that, never more than ``run_cap`` (the span ``features.stuck_min`` states: the
+    latest the policy waits, and its span when ``day`` is not given) and never less than
+    ``STUCK_MIN_READINGS``.
+    """
+    r = np.asarray(run, dtype=np.float64)
+    if day is None or len(r) == 0:
+        return int(run_cap)
+    _, which = np.unique(np.asarray(day), return_inverse=True)
+    longest = np.full(which.max() + 1, 0.0)
+    np.maximum.at(longest, which, r)
+    usual = float(np.median(longest))
+    return int(min(run_cap, max(STUCK_MIN_READINGS, math.ceil(STUCK_FACTOR * usual))))
 
 
 @dataclass
@@ -195,13 +224,16 @@ class PseudoLabeler:
     edge_: EdgeSpace | None = None  # the edge policy's space
     context_: EdgeSpace | None = None  # the context policy's space (None: off, or no time of day)
     budget_capped_: bool = False  # the union of edge and context was over the budget and was cut to it
+    stuck_run_: int | None = None  # the stuck policy's span in readings, learnt by fit (stuck_span)
 
     def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None,
-            run: np.ndarray | None = None) -> "PseudoLabeler":
+            run: np.ndarray | None = None, day: np.ndarray | None = None) -> "PseudoLabeler":
         """Fit on the scaled features and raw readings of the valid train rows.
 
         ``run`` (the unscaled run feature) lets the ``edge`` and ``context`` policies leave the
-        rows the absolute-evidence policies flag out of their fit and their budget.
+        rows the absolute-evidence policies flag out of their fit and their budget; with
+        ``day`` (the calendar day of each row) the stuck policy learns its span from the
+        room's own repeats (``stuck_span``), else it waits for ``run_cap``.
         """
         from sklearn.cluster import KMeans
 
@@ -211,6 +243,7 @@ class PseudoLabeler:
             raise ValueError(f"cluster: need at least cluster.k={cfg.k} valid train rows, got {len(X)}")
         if not cfg.policies:
             raise ValueError(f"cluster.policies: empty; expected at least one of {list(ClusterConfig.POLICIES)}")
+        self.stuck_run_ = None if run is None or self.run_cap is None else stuck_span(run, day, self.run_cap)
         km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed)
         assign = km.fit_predict(X)
         self.kmeans_ = km
@@ -315,7 +348,8 @@ class PseudoLabeler:
 
             out["alarm"] = ThresholdRule(self.thresholds, use_humidity=self.use_humidity).decision(temperature, humidity)
         if "stuck" in pol and run is not None and self.run_cap is not None and self.run_cap >= STUCK_MIN_READINGS:
-            out["stuck"] = np.asarray(run, dtype=np.float64) >= self.run_cap
+            span = self.run_cap if self.stuck_run_ is None else self.stuck_run_
+            out["stuck"] = np.asarray(run, dtype=np.float64) >= span
         return out
 
     def _check_fitted(self) -> None:
@@ -373,6 +407,8 @@ class PseudoLabeler:
             out["context"]["weight"] = float(self.cluster_cfg.context_weight)
             out["context"]["columns"] = [int(j) for j in self.context_columns]
             out["budget_capped"] = bool(self.budget_capped_)
+        if self.stuck_run_ is not None:
+            out["stuck_span_readings"] = int(self.stuck_run_)
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
         return out
