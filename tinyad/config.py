@@ -467,7 +467,7 @@ class ClusterConfig:
     small_frac: float
     distance_quantile: float
     plot_features: list[str]
-    ignore_features: list[str] = field(default_factory=list)  # features K-means leaves out (the model keeps them)
+    ignore_features: list[str] = field(default_factory=lambda: ["run"])  # features K-means leaves out (the model keeps them)
     exposure: float = 0.0  # exposure rows for the MLP, as a share of the valid train rows (0: none)
     exposure_sigma: list[float] = field(default_factory=lambda: [2.0, 8.0])  # how far they are pushed (std units)
     exposure_features: list[str] = field(default_factory=list)  # the features they push ([]: all K-means clusters)
