@@ -11,7 +11,8 @@ import pytest
 
 from tests.helpers.readings import synthetic_readings
 from tinyad.config import ClusterConfig, ThresholdsConfig
-from tinyad.data.labeling import STUCK_FACTOR, STUCK_MIN_READINGS, PseudoLabeler, scores, scores_overall_and_by_type, stuck_span
+from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, STUCK_FACTOR, STUCK_MIN_READINGS, PseudoLabeler, noise_levels,
+                                  scores, scores_overall_and_by_type, stuck_span)
 
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
 
@@ -202,6 +203,65 @@ def test_the_stuck_span_follows_how_long_the_room_s_own_sensor_repeats():
     assert lab.predict(X[:3], temp[:3], None, probe)[1].tolist() == [0, 1, 1]
 
 
+def test_the_noise_level_follows_the_room_s_own_jitter():
+    rng = np.random.default_rng(3)
+    day = np.repeat(np.arange(10), 100).astype("datetime64[D]")
+    # two quantities: temperature's daily largest jitter 0.2, humidity's 0.5
+    jitter = np.column_stack([rng.uniform(0.0, 0.2, 1000), rng.uniform(0.0, 0.5, 1000)])
+    jitter[::100] = [0.2, 0.5]  # each day reaches its largest once
+    assert noise_levels(jitter, day) == pytest.approx([NOISE_FACTOR * 0.2, NOISE_FACTOR * 0.5])
+    # a failing sensor on fewer than half the days does not move it (a median of days)
+    spoiled = jitter.copy()
+    spoiled[:400:7, 1] = 6.0
+    assert noise_levels(spoiled, day) == noise_levels(jitter, day)
+    # a sensor that hardly moves: its usual jitter is taken as one tenth, the resolution
+    assert noise_levels(np.zeros((1000, 1)), day) == [NOISE_FACTOR * JITTER_FLOOR]
+    # without days, or without a jitter feature, the policy flags nothing
+    assert noise_levels(jitter, None) is None and noise_levels(np.zeros((1000, 0)), day) is None
+    # learnt by fit; each quantity is held to its own level
+    X = rng.normal(0, 1, size=(1000, 2))
+    temp = np.full(1000, 24.0)
+    lab = PseudoLabeler(ccfg(["noise"]), THR, use_humidity=True).fit(X, temp, None, None, day, jitter=jitter)
+    assert lab.noise_levels_ == noise_levels(jitter, day)
+    assert lab.summary()["noise_levels"] == [round(v, 4) for v in lab.noise_levels_]
+    t_lv, h_lv = lab.noise_levels_
+    probe = np.array([[t_lv - 0.01, h_lv - 0.01], [t_lv, 0.0], [0.0, h_lv], [0.5, 0.5]])  # at the level: flagged
+    assert lab.predict(X[:4], temp[:4], None, None, probe)[1].tolist() == [0, 1, 1, 0]
+    # without the policy, or without the jitter of the rows, nothing
+    assert lab.predict(X[:4], temp[:4], None, None, None)[1].tolist() == [0, 0, 0, 0]
+    off = PseudoLabeler(ccfg(["stuck"]), THR, use_humidity=True).fit(X, temp, None, None, day, jitter=jitter)
+    assert "noise" not in off.evidence(temp[:4], None, None, probe)
+
+
+def test_a_failing_sensor_is_labelled_by_the_noise_policy_and_a_lone_spike_is_not(tmp_path):
+    from tinyad.data.clustering import build_dataset, jitter_columns
+
+    cfg = stage_cfg(tmp_path)
+    assert {"temp_jitter", "hum_jitter"} <= set(cfg.features.names) and "noise" in cfg.cluster.policies
+    assert {"temp_jitter", "hum_jitter"} <= set(cfg.cluster.ignore_features)  # the noise policy's evidence
+    df = synthetic_readings(days=6, seed=4)  # a train split of four days, the failing sensor on one of them
+    # a failing sensor on the first day: noise whose std grows to 1 deg C and 4 %RH over two hours
+    s, n = 700, 120
+    env = np.arange(1, n + 1) / n
+    rng = np.random.default_rng(8)
+    df.loc[s:s + n - 1, "temperature"] += np.round(1.0 * env * rng.standard_normal(n), 1)
+    df.loc[s:s + n - 1, "humidity"] += np.round(4.0 * env * rng.standard_normal(n), 1)
+    df.loc[s:s + n - 1, "fault"] = ""
+    res = build_dataset(df, cfg)
+    ds = res.dataset
+    names = res.scaler.features
+    jit = ds[[names[j] for j in jitter_columns(names)]].to_numpy()
+    noise = res.labeler.evidence(None, None, None, jit)["noise"] & ds["valid"].to_numpy()
+    pseudo = ds["pseudo_label"].to_numpy()
+    assert res.metrics["clusters"]["noise_levels"] == [round(v, 4) for v in res.labeler.noise_levels_]
+    late = np.arange(s + 3 * n // 4, s + n)  # the last half hour (std above 0.75 deg C, 3 %RH): every step jumps
+    assert noise[late].mean() >= 0.9 and (pseudo[late] == 1).mean() >= 0.9
+    assert 0.25 < noise[s:s + n].mean() < 0.75  # the first minutes of a growing noise are no evidence yet
+    assert not noise[: s].any() and not noise[s + n + 10:].any()  # the room's own steps and its lone spikes
+    spikes = np.flatnonzero((ds["anomaly_type"].to_numpy() == "point") & (np.arange(len(ds)) > s + n + 10))
+    assert len(spikes) >= 2  # the synthetic room's lone spikes after the failing sensor: none is noise
+
+
 def test_all_clusters_anomalous_is_an_error_naming_the_policies():
     X = blobs([(300, (0, 0)), (300, (6, 6))])
     with pytest.raises(ValueError, match="every one of the 2 clusters is anomalous"):
@@ -377,7 +437,8 @@ def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_as_kmeans_i
     from tinyad.data.clustering import build_dataset
 
     cfg = stage_cfg(tmp_path)
-    assert cfg.cluster.ignore_features == ["run"]  # the default: repeats are the stuck policy's
+    default = list(cfg.cluster.ignore_features)
+    assert "run" in default  # the default: repeats are the stuck policy's evidence
     df, calm, stuck = calm_room()
     run_cap = cfg.features.run_cap
     assert 12 < run_cap < 40  # the calm runs are below the stuck sensor's span, the stuck one beyond it
@@ -386,7 +447,7 @@ def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_as_kmeans_i
     flagged = with_run.dataset["pseudo_label"].to_numpy() == 1
     assert flagged[calm].any()  # in a K-means space with run the calmest readings are the farthest ones
 
-    cfg.cluster.ignore_features = ["run"]
+    cfg.cluster.ignore_features = default
     res = build_dataset(df, cfg)
     pseudo = res.dataset["pseudo_label"].to_numpy()
     run = res.dataset["run"].to_numpy()

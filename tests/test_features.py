@@ -28,11 +28,12 @@ from tinyad.device.features import (
 )
 
 
-def fcfg(names=None, window=5, use_humidity=True, run_cap=1000, period_s=60) -> FeaturesConfig:
-    """Window and cap in readings at one reading a minute (minutes = readings)."""
+def fcfg(names=None, window=5, use_humidity=True, run_cap=1000, period_s=60, jitter=1000) -> FeaturesConfig:
+    """Window, cap and jitter steps in readings at one reading a minute (minutes = readings;
+    the cap and the jitter steps are cut to the window)."""
     return FeaturesConfig(window_min=window * period_s / 60, names=list(names or known_features()),
                           use_humidity=use_humidity, stuck_min=run_cap * period_s / 60, min_readings=2,
-                          period_s=period_s)
+                          jitter_min=jitter * period_s / 60, period_s=period_s)
 
 
 def tiny_frame(temps, hums=None, start="2026-01-05 06:00:00", faults=None) -> pd.DataFrame:
@@ -66,6 +67,9 @@ def test_window_features_match_their_definitions_on_a_hand_window():
     assert f["temp_iqr"] == pytest.approx((s[3] - s[1]) / 10.0)
     assert f["temp_mdelta"] == pytest.approx((260 - 240) / 10.0)  # m = 1: last minus first
     assert f["temp_changes"] == 4.0
+    # steps 3, 4, 2, 19 (tenths): the two largest (19, 4) left out, the mean of the rest
+    assert f["temp_jitter"] == (3 + 2) / (10.0 * 2)
+    assert f["hum_jitter"] == (10 + 10) / (10.0 * 2)
     assert f["hum_slope"] == pytest.approx(1.0)
     sod = 6 * 3600 + 4 * 60
     assert (f["tod_sin"], f["tod_cos"]) == tuple(float(v[0]) for v in tod_sin_cos([sod]))
@@ -226,20 +230,26 @@ def test_time_split_leaks_nothing_into_training_features():
 
 # ------------------------------------------------------- windows in time
 def test_window_and_stuck_span_are_minutes_converted_with_the_period():
-    f = FeaturesConfig(window_min=60, names=["temp", "temp_devup", "run"], use_humidity=True, stuck_min=60,
-                       min_readings=6)
-    for period, window, cap in ((1, 3600, 3600 - 1), (60, 60, 59), (300, 12, 11), (900, 6, 5), (3600, 6, 5)):
+    f = FeaturesConfig(window_min=60, names=["temp", "temp_devup", "run", "hum_jitter"], use_humidity=True,
+                       stuck_min=60, min_readings=6, jitter_min=10)
+    for period, window, cap, steps in ((1, 3600, 3600 - 1, 600), (60, 60, 59, 10), (300, 12, 11, 5), (900, 6, 5, 5),
+                                       (3600, 6, 5, 5)):
         g = dataclasses.replace(f).bind(period)
-        assert (g.window, g.run_cap) == (window, cap), period
+        assert (g.window, g.run_cap, g.jitter_steps) == (window, cap, steps), period
         assert g.window * period == max(60 * 60, 6 * period)  # the same hour, or 6 readings of a coarse log
     with pytest.raises(ConfigError, match="data.period_s 1 s is 7200 readings"):
         dataclasses.replace(f, window_min=120).bind(1)
     with pytest.raises(ConfigError, match="not bound"):
         _ = f.window
+    # the jitter leaves out its two largest steps: fewer than three steps measure nothing
+    with pytest.raises(ConfigError, match="jitter features need 3..2 steps in the 3-reading window, got 2"):
+        dataclasses.replace(f, window_min=3, min_readings=2).bind(60)
+    assert dataclasses.replace(f, window_min=3, min_readings=2, names=["temp"]).bind(60).window == 3
 
 
 def test_a_stuck_span_longer_than_the_window_is_cut_and_said():
-    f = FeaturesConfig(window_min=20, names=["temp", "run"], use_humidity=True, stuck_min=60, min_readings=6)
+    f = FeaturesConfig(window_min=20, names=["temp", "run"], use_humidity=True, stuck_min=60, min_readings=6,
+                       jitter_min=10)
     g = dataclasses.replace(f).bind(60)
     assert g.run_cap == 19  # the run features count inside the 20-reading window
     msg = stuck_warning(g)
@@ -266,7 +276,7 @@ def test_the_same_room_at_1_and_5_minutes_gives_the_same_features_in_time():
     df1 = pd.DataFrame({"timestamp": ts, "temperature": np.round(temp, 1), "humidity": 40.0, "fault": ""})
     df5 = df1.iloc[::5].reset_index(drop=True)
     names = ["temp", "temp_delta", "temp_devup", "tod_sin", "weekend"]
-    f = FeaturesConfig(window_min=60, names=names, use_humidity=False, stuck_min=60, min_readings=6)
+    f = FeaturesConfig(window_min=60, names=names, use_humidity=False, stuck_min=60, min_readings=6, jitter_min=10)
     X1, v1 = compute_features(df1, dataclasses.replace(f).bind(60))
     X5, v5 = compute_features(df5, dataclasses.replace(f).bind(300))
     at = df5["timestamp"][v5]

@@ -345,16 +345,18 @@ class FeaturesConfig:
     """The model's inputs, shared by cluster, train, quantize, evaluate, codegen.
 
     Windows are set in time, not in readings, so that a 1-minute and an hourly log
-    describe the same thing: ``window_min`` minutes of history and runs of repeats
-    capped at ``stuck_min`` minutes.  ``period_s`` is not a key of its own: it is
-    ``data.period_s``, bound by ``Config`` (``bind``), and ``window``/``run_cap`` are
-    the counts in readings that the features, the C and the firmware use::
+    describe the same thing: ``window_min`` minutes of history, runs of repeats
+    capped at ``stuck_min`` minutes and the jitter of the last ``jitter_min`` minutes.
+    ``period_s`` is not a key of its own: it is ``data.period_s``, bound by ``Config``
+    (``bind``), and ``window``/``run_cap``/``jitter_steps`` are the counts in readings
+    that the features, the C and the firmware use::
 
-        window  = max(min_readings, round(window_min * 60 / period_s))
-        run_cap = min(window - 1, max(min_readings - 1, round(stuck_min * 60 / period_s)))
+        window       = max(min_readings, round(window_min * 60 / period_s))
+        run_cap      = min(window - 1, max(min_readings - 1, round(stuck_min * 60 / period_s)))
+        jitter_steps = min(window - 1, max(min_readings - 1, round(jitter_min * 60 / period_s)))
 
     ``min_readings`` is the floor for logs too coarse for the window: an hourly log
-    gets a window of 6 readings (6 h) and a stuck span of 5, not 1.
+    gets a window of 6 readings (6 h), a stuck span of 5, not 1, and a jitter of 5 steps.
     """
 
     window_min: float
@@ -364,6 +366,8 @@ class FeaturesConfig:
     stuck_min: float
     # the fewest readings a window holds, whatever the period
     min_readings: int
+    # the "jitter" features measure the steps between the readings of the last this many minutes
+    jitter_min: float
     # data.period_s (bound by Config; 0 = not bound yet)
     period_s: int = 0
 
@@ -373,6 +377,7 @@ class FeaturesConfig:
     def __post_init__(self) -> None:
         _check_range("features.window_min", self.window_min, 0.0, 100000.0)
         _check_range("features.stuck_min", self.stuck_min, 0.0, 100000.0)
+        _check_range("features.jitter_min", self.jitter_min, 0.0, 100000.0)
         _check_range("features.min_readings", self.min_readings, self.MIN_WINDOW, self.MAX_WINDOW)
         if self.period_s:
             self._check_counts()
@@ -408,8 +413,17 @@ class FeaturesConfig:
         """The cap of the run features, in readings (below the window)."""
         return min(self.window - 1, self.stuck_readings)
 
+    @property
+    def jitter_steps(self) -> int:
+        """The steps between readings the jitter features measure (below the window)."""
+        return min(self.window - 1, max(int(self.min_readings) - 1, self._readings(self.jitter_min)))
+
     def _check_counts(self) -> None:
         n = self.window
+        if any(name.endswith("_jitter") for name in self.names):
+            from tinyad.device.features import check_jitter_steps  # lazy: the features import this module
+
+            check_jitter_steps(self.jitter_steps, n)
         if n > self.MAX_WINDOW:
             raise ConfigError(
                 f"features.window_min: {self.window_min} min at data.period_s {self.period_s} s is {n} readings; "
@@ -455,7 +469,7 @@ class ClusterConfig:
 
     ``contamination`` is the share of anomalous readings a user expects in the
     training history (the budget of the ``edge`` and ``context`` policies, together); the policies with
-    absolute evidence (``alarm``, ``stuck``) may add to it.  tinyad/data/labeling.py
+    absolute evidence (``alarm``, ``stuck``, ``noise``) may add to it.  tinyad/data/labeling.py
     documents each policy.
     """
 
@@ -467,13 +481,13 @@ class ClusterConfig:
     small_frac: float
     distance_quantile: float
     plot_features: list[str]
-    ignore_features: list[str] = field(default_factory=lambda: ["run"])  # features K-means leaves out (the model keeps them)
+    ignore_features: list[str] = field(default_factory=lambda: ["run", "temp_jitter", "hum_jitter"])  # features K-means leaves out (the model keeps them)
     exposure: float = 0.0  # exposure rows for the MLP, as a share of the valid train rows (0: none)
     exposure_sigma: list[float] = field(default_factory=lambda: [2.0, 8.0])  # how far they are pushed (std units)
     exposure_features: list[str] = field(default_factory=list)  # the features they push ([]: all K-means clusters)
     context_weight: float = 2.0  # the context policy: the time of day's weight in its K-means space
 
-    POLICIES = ("edge", "context", "alarm", "stuck", "threshold", "small", "distance")
+    POLICIES = ("edge", "context", "alarm", "stuck", "noise", "threshold", "small", "distance")
 
     def __post_init__(self) -> None:
         _check_range("cluster.k", self.k, 2, 64)

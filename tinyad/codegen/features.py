@@ -44,8 +44,8 @@ from typing import Any
 
 from tinyad.codegen.cgen import banner, double_literal as _double, header_file, ident
 from tinyad.config import FeaturesConfig
-from tinyad.device.features import (TOD_COS_COEF, TOD_QUARTER, TOD_SIN_COEF, TOD_STEP, WINDOW_KINDS, Scaler, counts_runs, feature_names,
-                             mdelta_half, uses_humidity)
+from tinyad.device.features import (JITTER_TRIM, TOD_COS_COEF, TOD_QUARTER, TOD_SIN_COEF, TOD_STEP, WINDOW_KINDS, Scaler,
+                             counts_runs, feature_names, mdelta_half, uses_humidity)
 
 __all__ = ["feature_pipeline_ram", "generate_features_c", "input_quant", "check_scaler"]
 
@@ -80,7 +80,7 @@ def _needs(names: list[str], cfg: FeaturesConfig) -> dict[str, set[str]]:
     stat_of = {
         "delta": set(), "dev": {"s1"}, "devup": {"s1"}, "std": {"s1", "s2"}, "slope": {"si"},
         "range": {"minmax"}, "iqr": {"sorted"}, "mdelta": {"m2"}, "changes": {"changes"},
-        "run": {"run"}, "step": set(),
+        "run": {"run"}, "step": set(), "jitter": {"jitter"},
     }
     assert set(stat_of) == set(WINDOW_KINDS), "tinyad.device.features.WINDOW_KINDS and the C emitter disagree"
     needs: dict[str, set[str]] = {q: set() for q in QUANTITIES}
@@ -141,6 +141,20 @@ def _stats_code(q: str, buf: str, needs: set[str], P: str) -> list[str]:
         L.append(f"        tinyad_sort_i16(s, {M});")
         L.append(f"        {q}_m2_last = (int32_t)s[({M} - 1) / 2] + (int32_t)s[{M} / 2];")
         L.append("    }")
+    if "jitter" in needs:
+        J = f"{P}_JITTER_STEPS"
+        L.append(f"    /* the last {J} steps |w[i] - w[i-1]|: their sum and the two largest (d1 >= d2) */")
+        L.append(f"    int32_t {q}_jsum = 0, {q}_d1 = 0, {q}_d2 = 0;")
+        L.append(f"    for (i = {N} - {J}; i < {N}; ++i) {{")
+        L.append(f"        const int32_t d = abs((int)({buf}[i] - {buf}[i - 1]));")
+        L.append(f"        {q}_jsum += d;")
+        L.append(f"        if (d > {q}_d1) {{")
+        L.append(f"            {q}_d2 = {q}_d1;")
+        L.append(f"            {q}_d1 = d;")
+        L.append(f"        }} else if (d > {q}_d2) {{")
+        L.append(f"            {q}_d2 = d;")
+        L.append("        }")
+        L.append("    }")
     if "run" in needs:
         L.append(f"    int32_t {q}_run = 0; /* readings before the current one that repeat it, capped */")
         L.append(f"    for (i = {N} - 2; i >= 0 && {q}_run < {P}_RUN_CAP && {buf}[i] == {buf}[{N} - 1]; --i) ++{q}_run;")
@@ -196,6 +210,9 @@ def _feature_expr(name: str, cfg: FeaturesConfig, n: int, P: str) -> tuple[list[
         return [], f"(double){q}_run"
     if kind == "step":
         return [], f"(double)abs((int)({buf}[{N} - 1] - {buf}[{N} - 2])) / 10.0"
+    if kind == "jitter":
+        steps = int(cfg.jitter_steps) - JITTER_TRIM
+        return [], f"(double)({q}_jsum - {q}_d1 - {q}_d2) / {_double(10.0 * float(steps))}"
     if kind == "devup":
         return [
             "    {",
@@ -277,6 +294,7 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
     use_hum = uses_humidity(features_cfg)
     needs = _needs(names, features_cfg)
     m = mdelta_half(n)
+    jitter_steps = int(features_cfg.jitter_steps)
     need_tod = any(nm in ("tod_sin", "tod_cos") for nm in names)
     need_i = any(needs.values()) or "run" in names
     nf = len(names)
@@ -354,6 +372,8 @@ def generate_features_c(features_cfg: FeaturesConfig, scaler: Scaler, quant: dic
            if counts_runs(features_cfg) else "")
         + (f"#define {P}_MDELTA_M {m} /* readings in each half of *_mdelta: max(WINDOW / 3, 1) */\n"
            if any("m2" in v for v in needs.values()) else "")
+        + (f"#define {P}_JITTER_STEPS {jitter_steps} /* features.jitter_steps: the steps the *_jitter features measure */\n"
+           if any("jitter" in v for v in needs.values()) else "")
         + f"#define {P}_IN_SCALE_ {_double(in_scale)} /* quant.json input.scale */\n"
         + f"#define {P}_IN_ZERO_POINT_ ({in_zp}) /* quant.json input.zero_point */\n\n"
         + f"#if {P}_INPUT_ZERO_POINT != {P}_IN_ZERO_POINT_\n"

@@ -49,6 +49,11 @@ class ClusterResult:
     exposure: pd.DataFrame | None = None  # exposure_rows: the features, valid, split "train", pseudo_label
 
 
+def jitter_columns(names: list[str]) -> list[int]:
+    """The columns of the ``<q>_jitter`` features among ``names``: the noise policy's evidence."""
+    return [j for j, name in enumerate(names) if name.endswith("_jitter")]
+
+
 def check_readings(df: pd.DataFrame, source: str = "readings") -> None:
     missing = [c for c in INTERIM_COLUMNS if c not in df.columns]
     if missing:
@@ -68,6 +73,7 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     Xs = np.zeros_like(X)
     Xs[valid] = scaler.transform(X[valid])
     run = X[:, names.index("run")] if "run" in names else None
+    jit = jitter_columns(names)  # the noise policy's evidence
     space = cluster_space(names, cfg.cluster.ignore_features)  # the features K-means clusters
     labeler = PseudoLabeler(cfg.cluster, cfg.thresholds, use_humidity=cfg.features.use_humidity,
                             run_cap=cfg.features.run_cap if run is not None else None,
@@ -76,12 +82,14 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     hum = readings["humidity"].to_numpy(dtype=np.float64)
     hum_train = hum[train] if np.isfinite(hum[train]).all() else None
     day = pd.DatetimeIndex(readings["timestamp"]).to_numpy().astype("datetime64[D]")  # the stuck span's days
-    labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train], day[train])
+    labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train], day[train],
+                jitter=X[train][:, jit] if jit else None)
     cluster = np.full(len(readings), -1, dtype=np.int64)
     pseudo = np.full(len(readings), -1, dtype=np.int8)
     hum_valid = hum[valid] if cfg.features.use_humidity else None
     cluster[valid], pseudo[valid], reasons = labeler.predict_reasons(
-        Xs[valid][:, space], temp[valid], hum_valid, None if run is None else run[valid])
+        Xs[valid][:, space], temp[valid], hum_valid, None if run is None else run[valid],
+        X[valid][:, jit] if jit else None)
 
     ds = readings.reset_index(drop=True).copy()
     ds["split"] = pd.Series(split, dtype="string")
@@ -170,9 +178,11 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     temp = raw[:, names.index("temp")] if "temp" in names else np.asarray(temperature, dtype=np.float64)[base]
     hum = raw[:, names.index("hum")] if "hum" in names else np.asarray(humidity, dtype=np.float64)[base]
     run = raw[:, names.index("run")] if "run" in names else None
+    jit = jitter_columns(names)
     if n:
         _, pseudo, _ = labeler.predict_reasons(scaler.transform(raw)[:, space], temp,
-                                               hum if cfg.features.use_humidity else None, run)
+                                               hum if cfg.features.use_humidity else None, run,
+                                               raw[:, jit] if jit else None)
     else:
         pseudo = np.zeros(0, dtype=np.int8)
     out = pd.DataFrame(raw, columns=list(names))

@@ -6,7 +6,7 @@ other valid row is assigned to its nearest centroid.  Then the policies listed i
 ``cluster.policies`` decide, using the train rows only, which rows are anomalous
 (a row is anomalous when any listed policy says so).
 
-The default policies are ``edge``, ``context``, ``alarm`` and ``stuck``: they hold on any room,
+The default policies are ``edge``, ``context``, ``alarm``, ``stuck`` and ``noise``: they hold on any room,
 because none of them depends on how many regimes (day/night, weekdays/weekends,
 heating seasons) a room has or how large each is.
 
@@ -58,6 +58,16 @@ heating seasons) a room has or how large each is.
     ``STUCK_MIN_READINGS``) is anomalous, provided the cap is at least
     ``STUCK_MIN_READINGS`` readings: fewer repeats (an hourly log) are no evidence of
     a stuck sensor.
+``noise`` (absolute evidence)
+    A reading whose jitter (a ``<q>_jitter`` feature: the mean step between the
+    readings of the last ``features.jitter_min`` minutes, its two largest steps left
+    out, so a lone spike does not count) reached the level learnt from the room's own
+    (``noise_levels``: ``NOISE_FACTOR`` times the median over the history's days of
+    each day's largest jitter, that usual jitter taken as at least ``JITTER_FLOOR``,
+    the features' resolution) is anomalous: a failing sensor, whose every step jumps
+    while each reading stays in the room's range.  Each quantity is held to its own
+    level.  Without the days of the rows, or without a jitter feature, the policy
+    flags nothing.
 
 The older policies remain for comparison:
 
@@ -99,7 +109,7 @@ import numpy as np
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY
 
-__all__ = ["PseudoLabeler", "STUCK_MIN_READINGS", "scores", "scores_overall_and_by_type"]
+__all__ = ["PseudoLabeler", "STUCK_MIN_READINGS", "noise_levels", "scores", "scores_overall_and_by_type", "stuck_span"]
 
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
 TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
@@ -107,6 +117,8 @@ REF_SHARE = 0.5  # edge: clusters under REF_SHARE * contamination of the rows ar
 MIN_REF_SHARE = 0.01  # nor clusters under 1 % of them
 FENCE_IQR = 3.0  # edge: and only rows beyond Q3 + 3 IQR of the train scores (Tukey's far-out fence)
 STUCK_FACTOR = 3.0  # stuck: a repeat this many times the room's usual longest one a day (stuck_span)
+NOISE_FACTOR = STUCK_FACTOR  # noise: the same rule, a jitter three times the room's usual largest one a day
+JITTER_FLOOR = 0.1  # noise: the usual jitter is taken as at least one tenth, the features' resolution
 
 
 def stuck_span(run: np.ndarray, day: np.ndarray | None, run_cap: int) -> int:
@@ -126,11 +138,35 @@ def stuck_span(run: np.ndarray, day: np.ndarray | None, run_cap: int) -> int:
     r = np.asarray(run, dtype=np.float64)
     if day is None or len(r) == 0:
         return int(run_cap)
-    _, which = np.unique(np.asarray(day), return_inverse=True)
-    longest = np.full(which.max() + 1, 0.0)
-    np.maximum.at(longest, which, r)
-    usual = float(np.median(longest))
+    usual = float(_daily_max_median(r[:, None], day)[0])
     return int(min(run_cap, max(STUCK_MIN_READINGS, math.ceil(STUCK_FACTOR * usual))))
+
+
+def _daily_max_median(values: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Per column of ``values`` [n, m], the median over the calendar days ``day`` of each day's maximum."""
+    v = np.asarray(values, dtype=np.float64)
+    _, which = np.unique(np.asarray(day), return_inverse=True)
+    top = np.full((which.max() + 1, v.shape[1]), -np.inf)
+    np.maximum.at(top, which, v)
+    return np.median(top, axis=0)
+
+
+def noise_levels(jitter: np.ndarray, day: np.ndarray | None) -> list[float] | None:
+    """The jitter (per column of ``jitter``, the unscaled ``<q>_jitter`` features of the
+    history's rows) that the noise policy takes as a failing sensor, learnt from the history.
+
+    A live sensor's steps depend on its noise, its resolution and how fast the room
+    moves; a failing one jumps at every step.  The room's usual jitter is the median
+    over the history's days of each day's largest (a median of days, as ``stuck_span``:
+    the days a failing sensor spoils, if fewer than half, do not move it), taken as at
+    least ``JITTER_FLOOR``; the level is ``NOISE_FACTOR`` times that.  None (the policy
+    flags nothing) without ``day`` or without rows.
+    """
+    j = np.asarray(jitter, dtype=np.float64)
+    if day is None or j.ndim != 2 or len(j) == 0 or j.shape[1] == 0:
+        return None
+    usual = np.maximum(_daily_max_median(j, day), JITTER_FLOOR)
+    return [float(NOISE_FACTOR * u) for u in usual]
 
 
 @dataclass
@@ -225,15 +261,19 @@ class PseudoLabeler:
     context_: EdgeSpace | None = None  # the context policy's space (None: off, or no time of day)
     budget_capped_: bool = False  # the union of edge and context was over the budget and was cut to it
     stuck_run_: int | None = None  # the stuck policy's span in readings, learnt by fit (stuck_span)
+    noise_levels_: list[float] | None = None  # the noise policy's level per jitter column, learnt by fit
 
     def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None,
-            run: np.ndarray | None = None, day: np.ndarray | None = None) -> "PseudoLabeler":
+            run: np.ndarray | None = None, day: np.ndarray | None = None, *,
+            jitter: np.ndarray | None = None) -> "PseudoLabeler":
         """Fit on the scaled features and raw readings of the valid train rows.
 
-        ``run`` (the unscaled run feature) lets the ``edge`` and ``context`` policies leave the
+        ``run`` (the unscaled run feature) and ``jitter`` (the unscaled ``<q>_jitter``
+        features, one column each) let the ``edge`` and ``context`` policies leave the
         rows the absolute-evidence policies flag out of their fit and their budget; with
         ``day`` (the calendar day of each row) the stuck policy learns its span from the
-        room's own repeats (``stuck_span``), else it waits for ``run_cap``.
+        room's own repeats (``stuck_span``), else it waits for ``run_cap``, and the noise
+        policy its levels from the room's own jitter (``noise_levels``), else it flags nothing.
         """
         from sklearn.cluster import KMeans
 
@@ -244,11 +284,12 @@ class PseudoLabeler:
         if not cfg.policies:
             raise ValueError(f"cluster.policies: empty; expected at least one of {list(ClusterConfig.POLICIES)}")
         self.stuck_run_ = None if run is None or self.run_cap is None else stuck_span(run, day, self.run_cap)
+        self.noise_levels_ = None if jitter is None else noise_levels(jitter, day)
         km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed)
         assign = km.fit_predict(X)
         self.kmeans_ = km
         if "edge" in cfg.policies or "context" in cfg.policies:
-            ev = self.evidence(temperature, humidity if self.use_humidity else None, run)
+            ev = self.evidence(temperature, humidity if self.use_humidity else None, run, jitter)
             known = np.zeros(len(X), dtype=bool)
             for flags in ev.values():
                 known |= flags
@@ -339,8 +380,8 @@ class PseudoLabeler:
         return {n: e for n, e in (("edge", self.edge_), ("context", self.context_)) if e is not None}
 
     def evidence(self, temperature: np.ndarray | None, humidity: np.ndarray | None,
-                 run: np.ndarray | None) -> dict[str, np.ndarray]:
-        """The absolute-evidence policies' flags (``alarm``, ``stuck``) of these rows."""
+                 run: np.ndarray | None, jitter: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The absolute-evidence policies' flags (``alarm``, ``stuck``, ``noise``) of these rows."""
         out: dict[str, np.ndarray] = {}
         pol = self.cluster_cfg.policies
         if "alarm" in pol and temperature is not None:
@@ -350,6 +391,9 @@ class PseudoLabeler:
         if "stuck" in pol and run is not None and self.run_cap is not None and self.run_cap >= STUCK_MIN_READINGS:
             span = self.run_cap if self.stuck_run_ is None else self.stuck_run_
             out["stuck"] = np.asarray(run, dtype=np.float64) >= span
+        if "noise" in pol and jitter is not None and self.noise_levels_ is not None:
+            j = np.asarray(jitter, dtype=np.float64).reshape(-1, len(self.noise_levels_))
+            out["noise"] = (j >= np.asarray(self.noise_levels_)).any(axis=1)
         return out
 
     def _check_fitted(self) -> None:
@@ -364,17 +408,20 @@ class PseudoLabeler:
         return np.sqrt((diff * diff).sum(axis=2)).min(axis=1)
 
     def predict(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
-                humidity: np.ndarray | None = None, run: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                humidity: np.ndarray | None = None, run: np.ndarray | None = None,
+                jitter: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(cluster, pseudo_label)`` of every row (int, int8 0/1).
 
-        ``temperature``/``humidity`` (raw readings) feed the ``alarm`` policy and
-        ``run`` (the unscaled run feature) the ``stuck`` policy; without them those
+        ``temperature``/``humidity`` (raw readings) feed the ``alarm`` policy, ``run``
+        (the unscaled run feature) the ``stuck`` policy and ``jitter`` (the unscaled
+        jitter features, as in ``fit``) the ``noise`` policy; without them those
         policies flag nothing.
         """
-        return self.predict_reasons(X_scaled, temperature, humidity, run)[:2]
+        return self.predict_reasons(X_scaled, temperature, humidity, run, jitter)[:2]
 
     def predict_reasons(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
-                        humidity: np.ndarray | None = None, run: np.ndarray | None = None):
+                        humidity: np.ndarray | None = None, run: np.ndarray | None = None,
+                        jitter: np.ndarray | None = None):
         """``(cluster, pseudo_label, {policy: flags})``: which policy flagged each row."""
         self._check_fitted()
         X = np.asarray(X_scaled, dtype=np.float64)
@@ -386,7 +433,7 @@ class PseudoLabeler:
             reasons["distance"] = self.normal_distance(X) > self.distance_threshold_
         for name, space in self.spaces().items():
             reasons[name] = space.flags(X)
-        reasons.update(self.evidence(temperature, humidity, run))
+        reasons.update(self.evidence(temperature, humidity, run, jitter))
         label = np.zeros(len(X), dtype=bool)
         for flags in reasons.values():
             label |= flags
@@ -409,6 +456,8 @@ class PseudoLabeler:
             out["budget_capped"] = bool(self.budget_capped_)
         if self.stuck_run_ is not None:
             out["stuck_span_readings"] = int(self.stuck_run_)
+        if self.noise_levels_ is not None:
+            out["noise_levels"] = [round(v, 4) for v in self.noise_levels_]
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
         return out

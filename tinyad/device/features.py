@@ -78,6 +78,13 @@ rounded in C and numpy alike).  For a quantity q in {temp, hum} with window ``w`
     run            = the same capped run, counted while temperature AND humidity both repeat
                      (temperature only when humidity is not used): a stuck sensor
                      repeats both exactly, a live one rarely repeats both twice
+    <q>_jitter     = (sum d - d1 - d2) / (10.0 * (J - 2))
+                     d = |w[i] - w[i-1]| for the last J steps (i = N-J .. N-1),
+                     J = features.jitter_steps (the steps in ``features.jitter_min``
+                     minutes), d1 >= d2 its two largest: the mean step without the
+                     two largest (JITTER_TRIM), so a lone spike (a jump up and one
+                     back) does not move it and a failing, noisy sensor, whose every
+                     step jumps, does
 
 ``sqrt`` of ``N*S2 - S1*S1`` is exact for any window a DHT22 can fill (the integer is
 below 2**53).  No feature calls libm's ``sin``/``cos`` (whose last bit differs
@@ -181,6 +188,7 @@ _KIND_LABELS = {
     "changes": "{q} changes in the window (count)",
     "run": "{q} readings in a row repeating the current one",
     "step": "{q} jump from the previous reading ({u})",
+    "jitter": "{q} jitter: mean step of the last minutes, two largest left out ({u})",
 }
 
 
@@ -194,7 +202,8 @@ def feature_label(name: str) -> str:
         word, unit = _QUANTITY[q]
         return _KIND_LABELS[kind].format(q=word, u=unit)
     return name
-WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "devup", "iqr", "mdelta", "changes", "run", "step")
+WINDOW_KINDS = ("delta", "slope", "std", "range", "dev", "devup", "iqr", "mdelta", "changes", "run", "step", "jitter")
+JITTER_TRIM = 2  # the <q>_jitter features leave out this many largest steps: a lone spike's jump and fall
 SECONDS_PER_DAY = 86400
 # The time of day, libm-free (tod_sin_cos): the angle of one second, the double nearest
 # 2*pi / 86400, and the Taylor coefficients of sin and cos on [0, pi/4] (|error| of the
@@ -205,6 +214,15 @@ TOD_STEP = 2.0 * math.pi / SECONDS_PER_DAY
 TOD_SIN_COEF = tuple((-1.0) ** (k // 2) / math.factorial(k) for k in range(3, 19, 2))  # t^3 .. t^17
 TOD_COS_COEF = tuple((-1.0) ** (k // 2) / math.factorial(k) for k in range(2, 20, 2))  # t^2 .. t^18
 REQUIRED_COLUMNS = ("timestamp", "temperature", "humidity", "fault")
+
+
+def check_jitter_steps(steps: int, window: int) -> None:
+    """Refuse a jitter span the ``<q>_jitter`` features cannot measure: more steps than
+    ``JITTER_TRIM`` (they are left out) and fewer than the window holds."""
+    if not JITTER_TRIM < steps < window:
+        raise ConfigError(f"features.jitter_min: the jitter features need {JITTER_TRIM + 1}..{window - 1} steps in "
+                          f"the {window}-reading window, got {steps} (lengthen features.jitter_min, "
+                          f"features.min_readings or the window)")
 
 
 def mdelta_half(n: int) -> int:
@@ -301,8 +319,9 @@ def valid_readings(df: pd.DataFrame, cfg: FeaturesConfig) -> np.ndarray:
     return ok
 
 
-def _window_features(w: np.ndarray, kind: str, run_cap: int = 1 << 30) -> np.ndarray:
-    """One window feature of every full window ``w`` (int64, shape [m, N])."""
+def _window_features(w: np.ndarray, kind: str, run_cap: int = 1 << 30, jitter_steps: int | None = None) -> np.ndarray:
+    """One window feature of every full window ``w`` (int64, shape [m, N]); ``jitter_steps``
+    (``features.jitter_steps``, default every step of the window) for ``jitter``."""
     n = w.shape[1]
     c = w[:, -1]
     if kind == "delta":
@@ -340,6 +359,12 @@ def _window_features(w: np.ndarray, kind: str, run_cap: int = 1 << 30) -> np.nda
         return np.abs(c - w[:, -2]).astype(np.float64) / 10.0
     if kind == "run":
         return np.minimum(_run_length(w[:, :-1] == c[:, None]), run_cap).astype(np.float64)
+    if kind == "jitter":
+        j = n - 1 if jitter_steps is None else int(jitter_steps)
+        check_jitter_steps(j, n)
+        d = np.abs(np.diff(w[:, n - 1 - j:], axis=1))
+        top = np.sort(d, axis=1)[:, j - JITTER_TRIM:].sum(axis=1)
+        return (d.sum(axis=1) - top).astype(np.float64) / (10.0 * float(j - JITTER_TRIM))
     raise ConfigError(f"features.names: unknown window feature kind {kind!r}")
 
 
@@ -444,7 +469,7 @@ def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) ->
             q, kind = name.split("_", 1)
             if q not in windows:
                 windows[q] = np.lib.stride_tricks.sliding_window_view(series[q], n_win)
-            X[scored, j] = _window_features(windows[q], kind, int(features_cfg.run_cap))
+            X[scored, j] = _window_features(windows[q], kind, int(features_cfg.run_cap), int(features_cfg.jitter_steps))
     return X, valid
 
 
