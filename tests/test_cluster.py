@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.readings import synthetic_readings
 from tinyad.config import ClusterConfig, ThresholdsConfig
+from tinyad.data.clustering import NOISE_ANCHOR_SHARE, NOISE_ANCHOR_SPAN
 from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, STUCK_FACTOR, STUCK_MIN_READINGS, PseudoLabeler, noise_levels,
                                   scores, scores_overall_and_by_type, stuck_span)
 
@@ -359,7 +360,10 @@ def test_cluster_stage_writes_its_files(tmp_path, capsys):
     assert (tmp_path / "plots" / "clusters.png").read_bytes()[:4] == b"\x89PNG"
     ex = pd.read_parquet(tmp_path / "ex.parquet")
     n_train = int((ds["valid"] & (ds["split"] == "train")).sum())
-    assert len(ex) == m["exposure"]["rows"] == round(cfg.cluster.exposure * n_train)  # a share of the valid train rows
+    # a share of the valid train rows, then the noise anchor rows
+    assert m["exposure"]["rows"] == round(cfg.cluster.exposure * n_train)
+    assert m["exposure"]["noise_anchor_rows"] == round(NOISE_ANCHOR_SHARE * n_train)
+    assert len(ex) == m["exposure"]["rows"] + m["exposure"]["noise_anchor_rows"]
     assert list(ex.columns) == [*scaler["features"], "valid", "split", "pseudo_label", "source_row"]
     assert set(ex["split"]) == {"train"} and ex["valid"].all() and set(ex["pseudo_label"]) <= {0, 1}
 
@@ -497,7 +501,7 @@ def test_exposure_rows_are_readings_pushed_out_along_one_feature_and_labelled_by
     cfg = stage_cfg(tmp_path)
     res = build_dataset(synthetic_readings(days=3, seed=4), cfg)
     names = feature_names(cfg.features)
-    ds, ex = res.dataset, res.exposure
+    ds, ex = res.dataset, res.exposure.iloc[: res.metrics["exposure"]["rows"]]  # the noise anchor rows follow
     train = ds[ds["valid"] & (ds["split"] == "train")]
     X = train[names].to_numpy(dtype=np.float64)
     assert len(ex) == round(cfg.cluster.exposure * len(train))
@@ -536,6 +540,43 @@ def test_exposure_rows_are_readings_pushed_out_along_one_feature_and_labelled_by
                              res.labeler, cfg)) == 0
 
 
+def test_noise_anchor_rows_set_one_jitter_up_to_twice_the_level_and_are_labelled_by_the_policies(tmp_path):
+    from tinyad.data.clustering import build_dataset, cluster_space, jitter_columns, noise_anchor_rows
+    from tinyad.device.features import feature_names
+
+    cfg = stage_cfg(tmp_path)
+    cfg.cluster.exposure = 0.0  # the anchors alone
+    res = build_dataset(synthetic_readings(days=6, seed=4), cfg)
+    names = feature_names(cfg.features)
+    ds, an = res.dataset, res.exposure
+    train = ds[ds["valid"] & (ds["split"] == "train")]
+    X = train[names].to_numpy(dtype=np.float64)
+    assert len(an) == round(NOISE_ANCHOR_SHARE * len(train)) == res.metrics["exposure"]["noise_anchor_rows"] > 0
+    # each row is a train row with one jitter feature set between 0 and twice its level
+    A = an[names].to_numpy(dtype=np.float64)
+    src = ds.loc[an["source_row"], names].to_numpy(dtype=np.float64)
+    jit = jitter_columns(names)
+    others = [j for j in range(len(names)) if j not in jit]
+    np.testing.assert_array_equal(A[:, others], src[:, others])
+    levels = np.asarray(res.labeler.noise_levels_)
+    assert ((A[:, jit] != src[:, jit]).sum(axis=1) <= 1).all()
+    assert (A[:, jit] >= 0).all() and (A[:, jit] <= NOISE_ANCHOR_SPAN * levels + 1e-12).all()
+    # labelled by the fitted policies: anomalous from the level on, and otherwise as the row was
+    above = (A[:, jit] >= levels).any(axis=1)
+    assert 0.3 < above.mean() < 0.7
+    space = cluster_space(names, cfg.cluster.ignore_features)
+    _, again, _ = res.labeler.predict_reasons(res.scaler.transform(A)[:, space], A[:, names.index("temp")],
+                                              A[:, names.index("hum")], A[:, names.index("run")], A[:, jit])
+    assert (an["pseudo_label"].to_numpy() == again).all() and (again[above] == 1).all()
+    # seeded by cluster.seed; none without the noise policy
+    args = (X, train["temperature"].to_numpy(), train["humidity"].to_numpy(), names, res.scaler, res.labeler)
+    assert noise_anchor_rows(*args, cfg, train.index.to_numpy()).equals(an)
+    cfg.cluster.seed = 1
+    assert not noise_anchor_rows(*args, cfg).equals(an)
+    cfg.cluster.policies = [p for p in cfg.cluster.policies if p != "noise"]
+    assert len(noise_anchor_rows(*args, cfg)) == 0
+
+
 def test_exposure_features_push_only_the_features_named(tmp_path):
     from tinyad.data.clustering import build_dataset, exposure_space
     from tinyad.device.features import feature_names
@@ -546,8 +587,9 @@ def test_exposure_features_push_only_the_features_named(tmp_path):
     cfg.cluster.exposure_features = shapes
     res = build_dataset(synthetic_readings(days=3, seed=4), cfg)
     names = feature_names(cfg.features)
-    E = res.exposure[names].to_numpy(dtype=np.float64)
-    src = res.dataset.loc[res.exposure["source_row"], names].to_numpy(dtype=np.float64)
+    ex = res.exposure.iloc[: res.metrics["exposure"]["rows"]]  # the noise anchor rows follow
+    E = ex[names].to_numpy(dtype=np.float64)
+    src = res.dataset.loc[ex["source_row"], names].to_numpy(dtype=np.float64)
     moved = (src != E).any(axis=0)
     assert sorted(np.asarray(names)[moved]) == sorted(shapes)  # each named feature is pushed, no other
     assert (E[:, names.index("temp")] == src[:, names.index("temp")]).all()

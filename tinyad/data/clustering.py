@@ -132,8 +132,12 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     if quality:
         metrics["pseudo_label_quality"] = quality
     exposure = exposure_rows(X[train], temp[train], hum[train], names, scaler, labeler, cfg, np.flatnonzero(train))
+    anchors = noise_anchor_rows(X[train], temp[train], hum[train], names, scaler, labeler, cfg, np.flatnonzero(train))
     metrics["exposure"] = {"rows": int(len(exposure)),
-                           "anomalous_share": float(exposure["pseudo_label"].mean()) if len(exposure) else 0.0}
+                           "anomalous_share": float(exposure["pseudo_label"].mean()) if len(exposure) else 0.0,
+                           "noise_anchor_rows": int(len(anchors)),
+                           "noise_anchor_anomalous_share": float(anchors["pseudo_label"].mean()) if len(anchors) else 0.0}
+    exposure = pd.concat([exposure, anchors], ignore_index=True) if len(anchors) else exposure
     return ClusterResult(ds, scaler, labeler, metrics, exposure)
 
 
@@ -153,7 +157,6 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     """
     c = cfg.cluster
     n = int(round(c.exposure * len(X)))
-    space = cluster_space(names, c.ignore_features)
     pushed = exposure_space(names, c.ignore_features, c.exposure_features)
     rng = np.random.default_rng(c.seed)
     base = rng.integers(0, len(X), n) if len(X) else np.zeros(0, dtype=np.int64)
@@ -175,6 +178,16 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     if "run" in names:  # a run pushed down from below its push: clipped at 0
         j = names.index("run")
         raw[:, j] = np.clip(raw[:, j], 0, cfg.features.run_cap)
+    return _labelled_rows(raw, base, temperature, humidity, names, scaler, labeler, cfg, rows, len(X))
+
+
+def _labelled_rows(raw: np.ndarray, base: np.ndarray, temperature: np.ndarray, humidity: np.ndarray,
+                   names: list[str], scaler: Scaler, labeler: PseudoLabeler, cfg: Config,
+                   rows: np.ndarray | None, n_rows: int) -> pd.DataFrame:
+    """Rows made from train rows ``base`` (``raw``: their features, some moved), labelled by
+    ``labeler``'s every policy: the exposure and noise anchor frame (``exposure_rows``)."""
+    n = len(raw)
+    space = cluster_space(names, cfg.cluster.ignore_features)
     temp = raw[:, names.index("temp")] if "temp" in names else np.asarray(temperature, dtype=np.float64)[base]
     hum = raw[:, names.index("hum")] if "hum" in names else np.asarray(humidity, dtype=np.float64)[base]
     run = raw[:, names.index("run")] if "run" in names else None
@@ -189,8 +202,38 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     out["valid"] = True
     out["split"] = pd.Series(["train"] * n, dtype="string")
     out["pseudo_label"] = np.asarray(pseudo, dtype=np.int8)
-    out["source_row"] = (np.arange(len(X)) if rows is None else np.asarray(rows))[base].astype(np.int64)
+    out["source_row"] = (np.arange(n_rows) if rows is None else np.asarray(rows))[base].astype(np.int64)
     return out
+
+
+NOISE_ANCHOR_SHARE = 0.02  # noise anchor rows, as a share of the valid train rows
+NOISE_ANCHOR_SPAN = 2.0  # their jitter is drawn uniformly from 0 to this many times the noise policy's level
+
+
+def noise_anchor_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, names: list[str],
+                      scaler: Scaler, labeler: PseudoLabeler, cfg: Config, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """Rows that teach the model the noise policy's level, whether or not the history
+    held a failing sensor: ``NOISE_ANCHOR_SHARE`` of the valid train rows ``X``, each
+    with one jitter feature set to a value drawn uniformly from 0 to
+    ``NOISE_ANCHOR_SPAN`` times that feature's level (``labeler.noise_levels_``), then
+    labelled by every policy (so anomalous from the level on, and otherwise as the
+    row was).  Without them the model meets a jitter above the history's only where
+    it extrapolates: the simulator's model, whose history holds no failing sensor,
+    alerted 15 times a day on a sensor whose noise grew by 0.2 deg C.  Empty when the
+    ``noise`` policy is off or has no level.  Seeded by ``cluster.seed``; the columns
+    of ``exposure_rows``.
+    """
+    jit = jitter_columns(names)
+    levels = labeler.noise_levels_
+    n = int(round(NOISE_ANCHOR_SHARE * len(X))) if jit and levels and "noise" in cfg.cluster.policies else 0
+    rng = np.random.default_rng([cfg.cluster.seed, 1])
+    base = rng.integers(0, len(X), n) if n else np.zeros(0, dtype=np.int64)
+    which = rng.integers(0, len(jit), n) if n else np.zeros(0, dtype=np.int64)
+    raw = X[base].astype(np.float64, copy=True)
+    if n:
+        top = NOISE_ANCHOR_SPAN * np.asarray(levels, dtype=np.float64)[which]
+        raw[np.arange(n), np.asarray(jit)[which]] = rng.uniform(0.0, 1.0, n) * top
+    return _labelled_rows(raw, base, temperature, humidity, names, scaler, labeler, cfg, rows, len(X))
 
 
 def cluster_space(names: list[str], ignore: list[str]) -> list[int]:
