@@ -40,8 +40,9 @@ Why no layout is both within 1 KB and at most 4 instructions per MAC on rv32imc
 MACs, so 928 instructions for the whole invoke; the default is now 8-16-8-1 (the jitter
 features), 264 MACs and 1056 instructions, measured in benchmarks/results/bench_inference.md
 (lean -Os: 952 B on lx106 at 8.17 / 10.00 instructions per MAC on x86-64 / rv32imc;
-unrolled -Os: 2.97 / 4.33 at 4.1-5.2 KB).  The analysis below is the 6-16-8-1 model's.  rv32imc has no multiply-accumulate and no packed SIMD, and each
-weight is used once, so each MAC costs ``lb``, ``mul`` and ``add``.  Two products in
+unrolled -Os: 2.97 / 4.33 at 4.1-5.2 KB).  The analysis below is the 6-16-8-1 model's.
+rv32imc has no multiply-accumulate and no packed SIMD, and each weight is used once,
+so each MAC costs ``lb``, ``mul`` and ``add``.  Two products in
 one ``mul`` (16-bit lanes) are not exact, since a 16-input sum needs about 19 bits.
 
 A layout that holds each layer's inputs in registers and loops over the outputs was
