@@ -26,7 +26,8 @@ Per room, on the chronological test split: the device's F1 by anomaly type (per
 reading), the events caught, the false alarm events a week (alert runs touching no
 labelled event), the median delay (minutes), and the same for the baselines (seed
 thresholds, K-means distance, IsolationForest, PyOD's ECOD when evaluate offers it);
-the pseudo-anomalous share of the train split; for a log without labels (``uci``),
+the pseudo-anomalous share of the train split; the share of the pseudo-labelled events
+and of the device's caught events by kind (point, dip, ..., noise); for a log without labels (``uci``),
 the alerts a week, the share of readings under alert and the longest alert.  The
 goals of issue 11 are checked per room and printed PASS/FAIL.
 
@@ -145,6 +146,7 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
     m = ev.metrics
     m["_cluster"] = clus.metrics
     m["_labelled"] = labelled_events(ds, events)
+    m["_caught"] = caught_events(ds, events, ev.test["alert_device"].to_numpy())
     m["_decision"] = quant.get("decision", {})
     m["_seconds"] = time.perf_counter() - t0
     m["_period_s"] = cfg.data.period_s
@@ -208,6 +210,19 @@ def labelled_events(ds, events) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
+def caught_events(ds, events, alert_test) -> dict[str, float]:
+    """Per anomaly kind, the share of the events starting in the test split that the device
+    alerts on at least once (``alert_test``: its alert state on the test rows, in order)."""
+    test = ds["split"].astype(str).to_numpy() == "test"
+    alert = np.zeros(len(ds), dtype=bool)
+    alert[np.flatnonzero(test)] = np.asarray(alert_test, dtype=bool)
+    out: dict[str, list[bool]] = {}
+    for e in events:
+        if test[e.start]:
+            out.setdefault(e.kind, []).append(bool(alert[e.start:e.stop].any()))
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
 def _get(d: dict, *keys, default=None):
     for k in keys:
         if not isinstance(d, dict) or k not in d:
@@ -224,7 +239,7 @@ def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
                            "decision_code": m["_decision"].get("code"),
                            "debounce": m["_decision"].get("consecutive"), "seconds": m["_seconds"],
                            "test_days": m["data"]["test_days"], "events": m["data"].get("events", 0),
-                           "labelled": m.get("_labelled", {})}
+                           "labelled": m.get("_labelled", {}), "caught_by_kind": m.get("_caught", {})}
     for det in DETECTORS:
         if det not in m:
             continue
@@ -345,6 +360,10 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
               "| room | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
     lines += [f"| {r['room']} | " + " | ".join(fmt(r["labelled"].get(k), 2) for k in KINDS) + " |"
               for r in rows if r["labelled"]]
+    lines += ["", "## The device: share of the test split's events caught, by kind", "",
+              "| room | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
+    lines += [f"| {r['room']} | " + " | ".join(fmt(r["caught_by_kind"].get(k), 2) for k in KINDS) + " |"
+              for r in rows if r.get("caught_by_kind")]
     lines += ["", "| room | test days | events | seconds |", "|---|---:|---:|---:|"]
     lines += [f"| {r['room']} | {r['test_days']:.1f} | {r['events']} | {r['seconds']:.0f} |" for r in rows]
     return "\n".join(lines) + "\n"

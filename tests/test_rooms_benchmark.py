@@ -80,3 +80,26 @@ def test_seeds_option_refuses_what_it_cannot_run(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         rooms.main(argv)
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_events_caught_by_kind_count_the_test_split_s_events_the_device_alerts_on():
+    import numpy as np
+    import pandas as pd
+
+    from tinyad.data.simulate import Event
+
+    ds = pd.DataFrame({"split": ["train"] * 10 + ["test"] * 10})
+    events = [Event(0, "noise", "collective", 2, 5, 0.0, 0.0),  # in train: not counted
+              Event(1, "noise", "collective", 11, 14, 0.0, 0.0), Event(2, "noise", "collective", 15, 18, 0.0, 0.0),
+              Event(3, "point", "point", 19, 20, 0.0, 0.0)]
+    alert = np.zeros(10, dtype=bool)
+    alert[[2, 9]] = True  # rows 12 and 19: the first noise event and the spike
+    got = rooms.caught_events(ds, events, alert)
+    assert got == {"noise": 0.5, "point": 1.0}
+    r = row("home", f1=0.5, caught=0.75, fa_week=0.0)
+    r.update(labelled={"noise": 1.0}, caught_by_kind=got, test_days=6.0, events=3, seconds=1.0)
+    table = rooms.markdown([r], None)
+    assert "## The device: share of the test split's events caught, by kind" in table
+    line = [ln for ln in table.splitlines() if ln.startswith("| home |") and ln.count("|") == len(rooms.KINDS) + 2][-1]
+    cells = dict(zip(rooms.KINDS, [c.strip() for c in line.split("|")[2:-1]]))
+    assert cells["noise"] == "0.50" and cells["point"] == "1.00" and cells["stuck"] == "-"
