@@ -9,7 +9,8 @@ Features and the split are defined in ``tinyad/device/features.py``; the labelli
 policies in ``tinyad/data/labeling.py``.  The scaler and K-means are fitted on the valid
 rows of the train split only; val/test rows are only assigned.  Writes the dataset
 (see docs/architecture.md), the exposure rows that train the MLP beside the train split
-(``--exposure``: ``cluster.exposure``, ``tinyad.data.clustering.exposure_rows``),
+(``--exposure``: ``cluster.exposure``, ``tinyad.data.clustering.exposure_rows``, then the noise
+anchor rows, ``noise_anchor_rows``),
 ``models/scaler.json``, the metrics (cluster sizes and
 pseudo-label quality against the ground truth when the data has labels) and
 ``plots/cluster/clusters.png``.  TensorFlow is not imported here.  The work is

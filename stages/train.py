@@ -7,11 +7,11 @@
 Reads the params sections ``features`` (to check the scaler) and ``model``.  The MLP
 (``model.hidden`` dense layers with ``model.activation``, optional dropout, one
 sigmoid output = probability of "anomalous") is trained with Adam on the pseudo-labels
-of the valid train rows and of the cluster stage's exposure rows (``--exposure``, none
-unless ``cluster.exposure`` is set:
-readings pushed far out along one feature and labelled by the same policies, so that
-the model says anomalous wherever the labelling does, not only where the history had
-anomalies; ``tinyad.data.clustering.exposure_rows``); the valid val rows drive early stopping (best weights on
+of the valid train rows and of the cluster stage's exposure rows (``--exposure``:
+readings pushed far out along one feature when ``cluster.exposure`` is set, and the noise
+anchor rows by default, labelled by the same policies, so that the model says anomalous
+wherever the labelling does, not only where the history had anomalies;
+``tinyad.data.clustering.exposure_rows``, ``noise_anchor_rows``); the valid val rows drive early stopping (best weights on
 ``val_loss`` are restored).  ``model.class_weight: balanced`` weighs each class by
 ``n / (2 * n_class)``.  Training is deterministic for a given ``model.seed`` on CPU
 (``keras.utils.set_random_seed`` and TensorFlow op determinism).

@@ -142,6 +142,7 @@ def _stats_code(q: str, buf: str, needs: set[str], P: str) -> list[str]:
         L.append(f"        {q}_m2_last = (int32_t)s[({M} - 1) / 2] + (int32_t)s[{M} / 2];")
         L.append("    }")
     if "jitter" in needs:
+        assert JITTER_TRIM == 2, "the C keeps the two largest steps (d1, d2): tinyad.device.features.JITTER_TRIM"
         J = f"{P}_JITTER_STEPS"
         L.append(f"    /* the last {J} steps |w[i] - w[i-1]|: their sum and the two largest (d1 >= d2) */")
         L.append(f"    int32_t {q}_jsum = 0, {q}_d1 = 0, {q}_d2 = 0;")

@@ -116,6 +116,9 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     }
     stuck_cut = stuck_warning(cfg.features)
     warnings = [stuck_cut] if stuck_cut else []
+    if "noise" in cfg.cluster.policies and not jit:
+        warnings.append("cluster.policies holds noise, but features.names holds no jitter feature "
+                        "(temp_jitter, hum_jitter): the noise policy labels nothing")
     if "context" in cfg.cluster.policies and labeler.context_ is None:
         warnings.append(f"cluster.policies holds context, but K-means clusters no time of day "
                         f"({', '.join(CONTEXT_FEATURES)}; features.names, cluster.ignore_features): "
@@ -240,8 +243,9 @@ def cluster_space(names: list[str], ignore: list[str]) -> list[int]:
     """The columns of the features K-means clusters: all but ``cluster.ignore_features``.
 
     The model still gets every feature as an input; the policies still read the raw
-    readings and the ``run`` feature (``stuck``).  ``cluster.ignore_features: [run]``
-    (the default) leaves repeats to the stuck policy, which judges them against the
+    readings, the ``run`` feature (``stuck``) and the jitter features (``noise``).
+    ``cluster.ignore_features: [run, temp_jitter, hum_jitter]`` (the default) leaves
+    repeats to the stuck policy and jitter to the noise policy; the stuck policy judges them against the
     room's own repeats (``tinyad.data.labeling.stuck_span``): in a calm room a long run
     of identical readings is how the room behaves, and a distance in ``run`` would make
     the calmest nights the room's "anomalies", which the model learns to alert on

@@ -392,7 +392,10 @@ class PseudoLabeler:
             span = self.run_cap if self.stuck_run_ is None else self.stuck_run_
             out["stuck"] = np.asarray(run, dtype=np.float64) >= span
         if "noise" in pol and jitter is not None and self.noise_levels_ is not None:
-            j = np.asarray(jitter, dtype=np.float64).reshape(-1, len(self.noise_levels_))
+            j = np.asarray(jitter, dtype=np.float64)
+            if j.ndim != 2 or j.shape[1] != len(self.noise_levels_):
+                raise ValueError(f"noise policy: expected {len(self.noise_levels_)} jitter column(s), as fitted, "
+                                 f"got an array of shape {j.shape}")
             out["noise"] = (j >= np.asarray(self.noise_levels_)).any(axis=1)
         return out
 
