@@ -172,7 +172,7 @@ def label_room(overrides: list[str], extra: list[str] | None = None, conf: Path 
     flagged = train & (pseudo == 1)
     known = flagged & (label >= 0)
     labelled = labelled_events(ds, events)
-    hits = list(event_hits(pseudo, events).values())
+    hits = list(event_hits(pseudo == 1, events).values())
     return {"pseudo_share_train": clus.metrics["pseudo_anomalous_frac_by_split"]["train"],
             "precision_train": float((label[known] == 1).mean()) if known.any() else None,
             "events": len(events), "events_labelled": float(np.mean(hits)) if hits else None,
@@ -196,18 +196,23 @@ def labels_markdown(rows: list[dict[str, Any]], extra: list[str] | None = None) 
     return "\n".join(lines) + "\n"
 
 
-def event_hits(pseudo, events) -> dict[int, bool]:
-    """Per event (its index in ``events``), whether at least one of its readings is pseudo-anomalous."""
-    return {i: bool((pseudo[e.start:e.stop] == 1).any()) for i, e in enumerate(events)}
+def event_hits(flags, events) -> dict[int, bool]:
+    """Per event (its index in ``events``), whether at least one of its readings is flagged
+    (``flags``: a bool per row of the table)."""
+    return {i: bool(flags[e.start:e.stop].any()) for i, e in enumerate(events)}
+
+
+def hits_by_kind(hits: dict[int, bool], events) -> dict[str, float]:
+    """Per anomaly kind, the share of the events in ``hits`` (``event_hits``, or some of them) that are hit."""
+    out: dict[str, list[bool]] = {}
+    for i, hit in hits.items():
+        out.setdefault(events[i].kind, []).append(hit)
+    return {k: float(np.mean(v)) for k, v in out.items()}
 
 
 def labelled_events(ds, events) -> dict[str, float]:
     """Per anomaly kind, the share of events (all splits) with at least one pseudo-anomalous reading."""
-    hits = event_hits(ds["pseudo_label"].to_numpy(), events)
-    out: dict[str, list[bool]] = {}
-    for i, e in enumerate(events):
-        out.setdefault(e.kind, []).append(hits[i])
-    return {k: float(np.mean(v)) for k, v in out.items()}
+    return hits_by_kind(event_hits(ds["pseudo_label"].to_numpy() == 1, events), events)
 
 
 def caught_events(ds, events, alert_test) -> dict[str, float]:
@@ -216,11 +221,8 @@ def caught_events(ds, events, alert_test) -> dict[str, float]:
     test = ds["split"].astype(str).to_numpy() == "test"
     alert = np.zeros(len(ds), dtype=bool)
     alert[np.flatnonzero(test)] = np.asarray(alert_test, dtype=bool)
-    out: dict[str, list[bool]] = {}
-    for e in events:
-        if test[e.start]:
-            out.setdefault(e.kind, []).append(bool(alert[e.start:e.stop].any()))
-    return {k: float(np.mean(v)) for k, v in out.items()}
+    hits = event_hits(alert, events)
+    return hits_by_kind({i: hit for i, hit in hits.items() if test[events[i].start]}, events)
 
 
 def _get(d: dict, *keys, default=None):

@@ -403,10 +403,15 @@ class FeaturesConfig:
         """The ring buffer's length in readings."""
         return max(int(self.min_readings), self._readings(self.window_min))
 
+    def _steps(self, minutes: float) -> int:
+        """A span of ``minutes`` in steps between readings, at least ``min_readings - 1``
+        (before the window cuts it)."""
+        return max(int(self.min_readings) - 1, self._readings(minutes))
+
     @property
     def stuck_readings(self) -> int:
         """The stuck span ``stuck_min`` asks for, in readings (before the window cuts it)."""
-        return max(int(self.min_readings) - 1, self._readings(self.stuck_min))
+        return self._steps(self.stuck_min)
 
     @property
     def run_cap(self) -> int:
@@ -416,7 +421,7 @@ class FeaturesConfig:
     @property
     def jitter_steps(self) -> int:
         """The steps between readings the jitter features measure (below the window)."""
-        return min(self.window - 1, max(int(self.min_readings) - 1, self._readings(self.jitter_min)))
+        return min(self.window - 1, self._steps(self.jitter_min))
 
     def _check_counts(self) -> None:
         n = self.window
