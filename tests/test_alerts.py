@@ -30,7 +30,7 @@ from tinyad.device.alerts import (
     firmware_lines,
     tenths,
 )
-from tinyad.config import AlertsConfig, ThresholdsConfig
+from tinyad.config import AlertsConfig, ConfigError, ThresholdsConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "firmware" / "lib" / "tinyad"
@@ -93,13 +93,35 @@ def test_threshold_rules_are_strict_and_skip_missing_humidity():
 
 def test_rules_from_params_use_the_seed_alarm_limits_in_tenths():
     rules = AlertRules.from_config(
-        AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after=5, calibrate=False, max_false_alarms_per_week=1.0),
+        AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=5, calibrate=False,
+                     max_false_alarms_per_week=1.0, period_s=60),
         ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0],
                          temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0]),
         decision_q=-3,
     )
     assert (rules.temp_lo, rules.temp_hi, rules.hum_lo, rules.hum_hi) == (200, 280, 300, 500)
     assert (rules.consecutive, rules.clear_after, rules.decision_q) == (2, 5, -3)
+
+
+@pytest.mark.parametrize("period_s, readings", [(1, 900), (60, 15), (300, 3), (900, 1), (3600, 1)])
+def test_the_alert_hold_is_set_in_minutes_and_counted_in_readings(period_s, readings):
+    cfg = AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=15, calibrate=True,
+                       max_false_alarms_per_week=1.0)
+    with pytest.raises(ConfigError, match="sampling period is not bound"):
+        cfg.clear_after
+    assert cfg.bind(period_s).clear_after == readings
+    assert AlertRules.from_config(cfg, ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0],
+                                                        temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0]),
+                                  decision_q=0).clear_after == readings
+
+
+def test_an_alert_hold_the_device_cannot_count_is_refused():
+    with pytest.raises(ConfigError, match=r"alerts.clear_after_min: 1200 min at data.period_s 1 s is 72000 readings"):
+        AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=1200, calibrate=True,
+                     max_false_alarms_per_week=1.0, period_s=1)
+    with pytest.raises(ConfigError, match="alerts.period_s: 60 differs from data.period_s 300"):
+        AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=15, calibrate=True,
+                     max_false_alarms_per_week=1.0, period_s=60).bind(300)
 
 
 def test_bad_rules_are_refused():

@@ -17,8 +17,8 @@ WEEK = 7 * 86400 // PERIOD
 HORIZON = 65  # a 60-reading window + clear_after 5
 
 
-def alerts_cfg(budget=1.0, consecutive=2, clear_after=5, calibrate=True) -> AlertsConfig:
-    return AlertsConfig(decision_threshold=0.5, consecutive=consecutive, clear_after=clear_after,
+def alerts_cfg(budget=1.0, consecutive=2, clear_after_min=5, calibrate=True) -> AlertsConfig:
+    return AlertsConfig(decision_threshold=0.5, consecutive=consecutive, clear_after_min=clear_after_min, period_s=PERIOD,
                         calibrate=calibrate, max_false_alarms_per_week=budget)
 
 

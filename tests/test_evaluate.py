@@ -465,7 +465,7 @@ def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
 def test_alert_logic_needs_consecutive_readings_and_holds_over_invalid():
     from tinyad.evaluate.scoring import alert_sequence
 
-    cfg = replace(base_config().alerts, consecutive=2, clear_after=2)
+    cfg = replace(base_config().alerts, consecutive=2, clear_after_min=2)  # 2 readings at 60 s
     model = np.array([1, 0, 1, 1, 1, 0, 0, 0, 0], bool)
     valid = np.array([1, 1, 1, 1, 1, 1, 0, 1, 1], bool)
     alerts, method = alert_sequence(model, np.zeros(9, bool), valid, cfg)

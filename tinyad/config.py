@@ -19,7 +19,14 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "load", "load_dict", "to_dict"]
+__all__ = ["Config", "ConfigError", "load", "load_dict", "minutes_to_readings", "to_dict"]
+
+
+def minutes_to_readings(minutes: float, period_s: int, least: int = 1) -> int:
+    """A time in minutes as a count of readings one ``period_s`` apart: rounded, at least
+    ``least``.  Every span the params state in minutes (the feature windows, the alert's
+    hold, the simulator's events) becomes readings through this one rule."""
+    return max(int(least), int(round(float(minutes) * 60.0 / float(period_s))))
 
 
 class ConfigError(ValueError):
@@ -396,7 +403,7 @@ class FeaturesConfig:
     def _readings(self, minutes: float) -> int:
         if not self.period_s:
             raise ConfigError("features: the sampling period is not bound (FeaturesConfig.bind(data.period_s))")
-        return int(round(float(minutes) * 60.0 / float(self.period_s)))
+        return minutes_to_readings(minutes, self.period_s, least=0)
 
     @property
     def window(self) -> int:
@@ -609,19 +616,55 @@ class AlertsConfig:
     ``decision_threshold`` is then only the fallback named in the report, and
     ``consecutive`` is the longest debounce: the calibration picks one from 1 to it
     (``tinyad.learn.calibration.device_alerts``).
+
+    The hold is set in time, as the feature windows are: an alert clears after
+    ``clear_after_min`` minutes of normal readings, ``clear_after`` readings at
+    ``data.period_s`` (bound by ``Config``; at least one).  The debounce stays a count
+    of readings: it is about single readings (a glitch), whatever the period.
     """
 
     decision_threshold: float
     consecutive: int
-    clear_after: int
+    clear_after_min: float
     calibrate: bool
     max_false_alarms_per_week: float
+    # data.period_s (bound by Config; 0 = not bound yet)
+    period_s: int = 0
+
+    MAX_READINGS = 65535  # the C alert state's uint16_t counters
 
     def __post_init__(self) -> None:
         _check_range("alerts.decision_threshold", self.decision_threshold, 0.0, 1.0)
         _check_range("alerts.consecutive", self.consecutive, 1, 1000)
-        _check_range("alerts.clear_after", self.clear_after, 1, 1000)
+        _check_range("alerts.clear_after_min", self.clear_after_min, 0.0, 100000.0)
         _check_range("alerts.max_false_alarms_per_week", self.max_false_alarms_per_week, 0.0, 1000.0)
+        if self.period_s:
+            self._check_counts()
+
+    def bind(self, period_s: int) -> "AlertsConfig":
+        """Bind the sampling period (``data.period_s``); returns self."""
+        if self.period_s and int(self.period_s) != int(period_s):
+            raise ConfigError(
+                f"alerts.period_s: {self.period_s} differs from data.period_s {period_s}; "
+                "leave alerts.period_s out (it is data.period_s)"
+            )
+        self.period_s = int(period_s)
+        self._check_counts()
+        return self
+
+    @property
+    def clear_after(self) -> int:
+        """Normal readings in a row that clear an alert: ``clear_after_min`` in readings."""
+        if not self.period_s:
+            raise ConfigError("alerts: the sampling period is not bound (AlertsConfig.bind(data.period_s))")
+        return minutes_to_readings(self.clear_after_min, self.period_s)
+
+    def _check_counts(self) -> None:
+        if self.clear_after > self.MAX_READINGS:
+            raise ConfigError(
+                f"alerts.clear_after_min: {self.clear_after_min} min at data.period_s {self.period_s} s is "
+                f"{self.clear_after} readings; the device counts at most {self.MAX_READINGS}"
+            )
 
 
 # ---------------------------------------------------------------------- codegen
@@ -797,6 +840,7 @@ class Config:
 
     def __post_init__(self) -> None:
         self.features.bind(self.data.period_s)
+        self.alerts.bind(self.data.period_s)
         from tinyad.device.features import known_features  # it imports this module
 
         for name in self.cluster.ignore_features:  # a feature the names do not hold is left out already

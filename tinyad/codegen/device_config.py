@@ -50,7 +50,7 @@ DEVICE_CONSTANTS: tuple[DeviceConstant, ...] = (
     DeviceConstant("HUM_ALARM_LO", "thresholds.hum_alarm[0], tenths"),
     DeviceConstant("HUM_ALARM_HI", "thresholds.hum_alarm[1], tenths"),
     DeviceConstant("ALERT_CONSECUTIVE", "alerts.consecutive"),
-    DeviceConstant("ALERT_CLEAR_AFTER", "alerts.clear_after"),
+    DeviceConstant("ALERT_CLEAR_AFTER", "alerts.clear_after_min in readings at data.period_s (at least 1)"),
     DeviceConstant("STATUS_EVERY", "firmware.status_every"),
     DeviceConstant("DHT_PIN", "firmware.dht_pin"),
     DeviceConstant("LED_PIN", "firmware.led_pin"),

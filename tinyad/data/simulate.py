@@ -112,7 +112,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from tinyad.config import AnomaliesConfig, DataConfig, SimConfig
+from tinyad.config import AnomaliesConfig, DataConfig, SimConfig, minutes_to_readings
 from tinyad.data.csvlog import IngestError, flag_faults, quantize, tidy_table
 
 __all__ = [
@@ -165,11 +165,6 @@ class Event:
     @property
     def length(self) -> int:
         return self.stop - self.start
-
-
-def minutes_to_readings(minutes: float, period_s: int, least: int = 1) -> int:
-    """A time in minutes as a count of readings one ``period_s`` apart: rounded, at least ``least``."""
-    return max(int(least), int(round(float(minutes) * 60.0 / period_s)))
 
 
 def saturation_vapour_pressure(t_c: np.ndarray) -> np.ndarray:

@@ -36,8 +36,8 @@ def alert_sequence(model: np.ndarray, rule: np.ndarray, valid: np.ndarray, cfg: 
     ``model`` and ``rule`` are the per-row outcomes of the model and of the seed's
     threshold rule (ignored where ``valid`` is False: the device skips those
     readings, and its alert state is held over them).  The device's state machine
-    (``alerts.consecutive`` anomalous readings raise the alert, ``alerts.clear_after``
-    normal ones clear it) is mirrored by ``tinyad.device.alerts.alert_active``; if that
+    (``alerts.consecutive`` anomalous readings raise the alert, ``alerts.clear_after_min``
+    of normal ones, ``clear_after`` readings, clear it) is mirrored by ``tinyad.device.alerts.alert_active``; if that
     module is missing, the per-reading outcomes are the alerts (the hook to replace).
     Returns the alerts and a description of what was used.
     """
