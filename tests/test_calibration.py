@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinyad.evaluate import metrics as M
-from tinyad.learn.calibration import calibrate_decision, decision_threshold, device_alerts, history_alerts
+from tinyad.learn.calibration import calibrate_decision, decision_threshold, device_alerts, events_alerted, history_alerts
 from tinyad.learn.calibration import false_alarms as false_alarms_of
 from tinyad.config import AlertsConfig
 from tinyad.device.features import output_code_threshold
@@ -199,6 +199,36 @@ def test_the_configured_debounce_is_kept_when_one_reading_would_spend_the_budget
     # a debounce of one reading would alert on every flicker: within the budget it must stay deaf
     assert one["code"] > 120 and one["pseudo_events_alerted"] == 0
     assert dec["history"]["false_alarms_per_week"] <= 1.0
+
+
+def test_an_event_is_reached_by_an_alert_on_its_labelled_readings_only():
+    pseudo = np.zeros(400, np.int64)
+    pseudo[100:103] = 1  # reached only by an alert after its end
+    pseudo[200:204] = 1  # reached at its third labelled reading
+    pseudo[300] = 1      # reached at once
+    alerts = np.zeros(400, bool)
+    alerts[103:110] = True
+    alerts[202:206] = True
+    alerts[300:302] = True
+    assert events_alerted(alerts, pseudo, 10) == (2, 3, 2 + 0)
+    # runs closer than the horizon are one event: reached at the second run's third reading
+    assert events_alerted(alerts, pseudo, 150) == (1, 1, 202 - 100)
+
+
+def test_a_tie_in_events_reached_goes_to_the_debounce_that_alerts_sooner():
+    weeks = 3.0
+    codes, pseudo = spiky_history(weeks, seed=7, flicker=False)
+    n = len(codes)
+    for i in np.flatnonzero(pseudo):  # labels that run on after a spike: both debounces reach every event
+        codes[i:i + 4] = 120
+        pseudo[i:i + 4] = 1
+    cfg = alerts_cfg(1.0, consecutive=2)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    one, two = dec["debounce"]["1"], dec["debounce"]["2"]
+    assert one["pseudo_events_alerted"] == two["pseudo_events_alerted"] == one["pseudo_events"] == int(weeks * 5)
+    assert (one["delay_readings"], two["delay_readings"]) == (0, int(weeks * 5))  # one reading later, each event
+    assert dec["consecutive"] == 1, dec["debounce"]
 
 
 def test_device_alerts_reads_the_calibrated_debounce_and_refuses_a_foreign_one():

@@ -31,12 +31,16 @@ pipeline has, the train and validation splits, as follows:
 4. The debounce (``alerts.consecutive``, anomalous readings in a row before an
    alert) is chosen too: steps 1-3 run for every debounce from the configured
    ``alerts.consecutive`` down to 1, and the one whose alerts reach the most
-   pseudo-anomalous events of the history wins (ties: the longer debounce; an
-   event is a run of labelled readings, runs fewer than ``horizon`` apart merged).
-   A room whose events last one reading (a lone spike, an hourly log) then alerts
-   on them; a room where single high readings are flicker keeps the longer
-   debounce, since with one reading the budget is spent before the events are
-   reached.
+   pseudo-anomalous events of the history wins (an event is a run of labelled
+   readings, runs fewer than ``horizon`` apart merged; it is reached when the alert
+   is on at one of its labelled readings, as evaluate counts an event caught).  Ties
+   go to the debounce that reaches them sooner (the fewest readings from each
+   event's start to its alert, summed), then to the longer one.  A room whose
+   events last one reading (a lone spike, an hourly log) then alerts on them; a
+   room where single high readings are flicker keeps the longer debounce, since
+   with one reading the budget is spent before the events are reached.  Where both
+   reach every event, as when the labels run on for a few readings after a lone
+   spike, the shorter one alerts on the spike itself, the longer one only after it.
    ``device_alerts(quant, alerts_cfg)`` is the alert logic every consumer runs.
 
 The chosen code, its debounce, its probability, and the alert figures it reached on the train and
@@ -134,13 +138,21 @@ def pseudo_event_spans(pseudo: np.ndarray, horizon: int) -> list[tuple[int, int]
     return spans
 
 
-def events_alerted(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> tuple[int, int]:
-    """(pseudo-anomalous events with the alert active inside them or within ``horizon``
-    readings after their end, all such events): step 4 of the module docstring."""
+def events_alerted(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> tuple[int, int, int]:
+    """(pseudo-anomalous events with the alert active on one of their labelled readings,
+    all such events, the readings from each such event's start to its first alerting
+    labelled reading, summed): step 4 of the module docstring.  An event is reached as
+    evaluate catches one, by an alerting reading inside it, not by an alert raised
+    after it ended."""
     alerts = np.asarray(alerts, dtype=bool)
+    labelled = np.asarray(pseudo) == 1
     spans = pseudo_event_spans(pseudo, horizon)
-    hit = sum(bool(alerts[a:min(b + int(horizon), len(alerts))].any()) for a, b in spans)
-    return hit, len(spans)
+    hit = delay = 0
+    for a, b in spans:
+        on = np.flatnonzero(alerts[a:b] & labelled[a:b])
+        if len(on):
+            hit, delay = hit + 1, delay + int(on[0])
+    return hit, len(spans), delay
 
 
 def calibrate_decision(
@@ -177,19 +189,19 @@ def calibrate_decision(
     seconds = n * float(period_s)
     budget = float(alerts.max_false_alarms_per_week) * seconds / SECONDS_PER_WEEK
     longest = int(alerts.consecutive)
-    consecutive, chosen, tried, best_hit = longest, NEVER, 0, -1
+    consecutive, chosen, tried, best = longest, NEVER, 0, (-1, 0)
     tried_all: dict[str, dict[str, Any]] = {}
-    for d in range(longest, 0, -1):  # longest first: ties keep the longer debounce
+    for d in range(longest, 0, -1):  # longest first: a full tie keeps the longer debounce
         with_d = replace(alerts, consecutive=d)
         code, n_tried = _scan(codes, rule, valid, pseudo, seconds, budget, with_d, horizon)
         on = history_alerts(codes, rule, valid, code, with_d)
-        hit, n_events = events_alerted(on, pseudo, horizon)
+        hit, n_events, delay = events_alerted(on, pseudo, horizon)
         fa = false_alarms(on, pseudo, horizon)
         tried_all[str(d)] = {"code": int(code), "pseudo_events_alerted": int(hit), "pseudo_events": int(n_events),
-                             "false_alarms": int(fa)}
+                             "false_alarms": int(fa), "delay_readings": int(delay)}
         tried += n_tried
-        if hit > best_hit:
-            consecutive, chosen, best_hit = d, code, hit
+        if (hit, -delay) > best:
+            consecutive, chosen, best = d, code, (hit, -delay)
     alerts = replace(alerts, consecutive=consecutive)
     out: dict[str, Any] = {
         "code": int(chosen),
@@ -203,7 +215,8 @@ def calibrate_decision(
             "for each debounce alerts.consecutive..1, the lowest int8 code before the device's false alarms "
             "(alerts, or horizon-long stretches of them, with no pseudo-anomalous reading within the horizon) "
             "on train+val first exceed alerts.max_false_alarms_per_week; then the debounce whose alerts reach "
-            "the most pseudo-anomalous events (ties: the longer one); tinyad/learn/calibration.py"
+            "the most pseudo-anomalous events on a labelled reading (ties: the one that reaches them sooner, "
+            "then the longer one); tinyad/learn/calibration.py"
         ),
     }
     if chosen == NEVER:
