@@ -29,6 +29,33 @@ def minutes_to_readings(minutes: float, period_s: int, least: int = 1) -> int:
     return max(int(least), int(round(float(minutes) * 60.0 / float(period_s))))
 
 
+class _PeriodBound:
+    """A section whose spans are set in minutes and counted in readings: its
+    ``period_s`` is ``data.period_s``, bound by ``Config`` (0 = not bound yet)."""
+
+    SECTION = ""  # the params section, for the messages
+
+    def bind(self, period_s: int):
+        """Bind the sampling period (``data.period_s``); returns self."""
+        if self.period_s and int(self.period_s) != int(period_s):
+            raise ConfigError(
+                f"{self.SECTION}.period_s: {self.period_s} differs from data.period_s {period_s}; "
+                f"leave {self.SECTION}.period_s out (it is data.period_s)"
+            )
+        self.period_s = int(period_s)
+        self._check_counts()
+        return self
+
+    def _readings(self, minutes: float, least: int = 0) -> int:
+        if not self.period_s:
+            raise ConfigError(f"{self.SECTION}: the sampling period is not bound "
+                              f"({type(self).__name__}.bind(data.period_s))")
+        return minutes_to_readings(minutes, self.period_s, least)
+
+    def _check_counts(self) -> None:
+        raise NotImplementedError
+
+
 class ConfigError(ValueError):
     """A parameter is unknown, of the wrong type, or out of range."""
 
@@ -348,7 +375,7 @@ class DataConfig:
 
 # --------------------------------------------------------------------- features
 @dataclass
-class FeaturesConfig:
+class FeaturesConfig(_PeriodBound):
     """The model's inputs, shared by cluster, train, quantize, evaluate, codegen.
 
     Windows are set in time, not in readings, so that a 1-minute and an hourly log
@@ -378,6 +405,7 @@ class FeaturesConfig:
     # data.period_s (bound by Config; 0 = not bound yet)
     period_s: int = 0
 
+    SECTION = "features"
     MIN_WINDOW = 2  # the fewest readings a window statistic (and the C pipeline) needs
     MAX_WINDOW = 4096  # the C pipeline's limit (int64 sums stay exact, sqrt below 2**53)
 
@@ -388,22 +416,6 @@ class FeaturesConfig:
         _check_range("features.min_readings", self.min_readings, self.MIN_WINDOW, self.MAX_WINDOW)
         if self.period_s:
             self._check_counts()
-
-    def bind(self, period_s: int) -> "FeaturesConfig":
-        """Bind the sampling period (``data.period_s``); returns self."""
-        if self.period_s and int(self.period_s) != int(period_s):
-            raise ConfigError(
-                f"features.period_s: {self.period_s} differs from data.period_s {period_s}; "
-                "leave features.period_s out (it is data.period_s)"
-            )
-        self.period_s = int(period_s)
-        self._check_counts()
-        return self
-
-    def _readings(self, minutes: float) -> int:
-        if not self.period_s:
-            raise ConfigError("features: the sampling period is not bound (FeaturesConfig.bind(data.period_s))")
-        return minutes_to_readings(minutes, self.period_s, least=0)
 
     @property
     def window(self) -> int:
@@ -606,7 +618,7 @@ class DriftConfig:
 
 # ----------------------------------------------------------------------- alerts
 @dataclass
-class AlertsConfig:
+class AlertsConfig(_PeriodBound):
     """The device's alert logic, mirrored in Python (evaluate) and C (firmware).
 
     With ``calibrate`` the decision threshold is not ``decision_threshold`` but the
@@ -631,6 +643,7 @@ class AlertsConfig:
     # data.period_s (bound by Config; 0 = not bound yet)
     period_s: int = 0
 
+    SECTION = "alerts"
     MAX_READINGS = 65535  # the C alert state's uint16_t counters
 
     def __post_init__(self) -> None:
@@ -641,23 +654,10 @@ class AlertsConfig:
         if self.period_s:
             self._check_counts()
 
-    def bind(self, period_s: int) -> "AlertsConfig":
-        """Bind the sampling period (``data.period_s``); returns self."""
-        if self.period_s and int(self.period_s) != int(period_s):
-            raise ConfigError(
-                f"alerts.period_s: {self.period_s} differs from data.period_s {period_s}; "
-                "leave alerts.period_s out (it is data.period_s)"
-            )
-        self.period_s = int(period_s)
-        self._check_counts()
-        return self
-
     @property
     def clear_after(self) -> int:
         """Normal readings in a row that clear an alert: ``clear_after_min`` in readings."""
-        if not self.period_s:
-            raise ConfigError("alerts: the sampling period is not bound (AlertsConfig.bind(data.period_s))")
-        return minutes_to_readings(self.clear_after_min, self.period_s)
+        return self._readings(self.clear_after_min, least=1)
 
     def _check_counts(self) -> None:
         if self.clear_after > self.MAX_READINGS:
