@@ -227,8 +227,37 @@ def test_a_tie_in_events_reached_goes_to_the_debounce_that_alerts_sooner():
     dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
     one, two = dec["debounce"]["1"], dec["debounce"]["2"]
     assert one["pseudo_events_alerted"] == two["pseudo_events_alerted"] == one["pseudo_events"] == int(weeks * 5)
-    assert (one["delay_readings"], two["delay_readings"]) == (0, int(weeks * 5))  # one reading later, each event
+    assert (one["delay_readings_sum"], two["delay_readings_sum"]) == (0, int(weeks * 5))  # one reading later, each
     assert dec["consecutive"] == 1, dec["debounce"]
+
+
+def test_a_tie_goes_to_the_longer_debounce_when_it_alerts_sooner_or_as_soon():
+    weeks = 3.0
+    rng = np.random.default_rng(8)
+    n = int(weeks * WEEK)
+    codes = rng.integers(-128, -110, n)
+    pseudo = np.zeros(n, np.int64)
+    starts = np.arange(200, n - 200, 1000)[: int(5 * weeks)]
+    for i in starts:  # each event rises in two steps: two middling readings, then high ones
+        codes[i:i + 6] = [-100, -100, 120, 120, 120, 120]
+        pseudo[i:i + 6] = 1
+    # lone middling readings far from the events: a debounce of one that alerts on -100 spends the budget
+    lone = [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False) if np.abs(starts - i).min() > 2 * HORIZON]
+    codes[lone] = -100
+    cfg = alerts_cfg(1.0, consecutive=2)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    one, two = dec["debounce"]["1"], dec["debounce"]["2"]
+    assert one["pseudo_events_alerted"] == two["pseudo_events_alerted"] == len(starts)
+    # one reading must wait for the high codes (2 readings in); two in a row alert on the middling ones (1 in)
+    assert one["code"] > -100 and two["code"] <= -100
+    assert (one["delay_readings_sum"], two["delay_readings_sum"]) == (2 * len(starts), len(starts))
+    assert dec["consecutive"] == 2, dec["debounce"]
+    # no event at all: a full tie (nothing reached, no delay) keeps the longest debounce
+    quiet = rng.integers(-128, -110, n)
+    dec = calibrate_decision(quiet, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), split, PERIOD,
+                             alerts_cfg(1.0, consecutive=3), QUANT, HORIZON)
+    assert dec["consecutive"] == 3 and all(d["pseudo_events_alerted"] == 0 for d in dec["debounce"].values())
 
 
 def test_device_alerts_reads_the_calibrated_debounce_and_refuses_a_foreign_one():

@@ -59,6 +59,13 @@ def test_unknown_key_names_the_full_key(raw_params, path, value, expected):
     assert "params.yaml" in str(err.value)
 
 
+def test_a_renamed_key_names_its_new_name(raw_params):
+    raw = copy.deepcopy(raw_params)
+    raw["alerts"]["clear_after"] = raw["alerts"].pop("clear_after_min")
+    with pytest.raises(ConfigError, match=r"full key: alerts\.clear_after\); it is now alerts\.clear_after_min \(minutes"):
+        load_dict(raw, source="params.yaml")
+
+
 @pytest.mark.parametrize(
     "section, key, value, expected",
     [

@@ -35,7 +35,7 @@ class _PeriodBound:
 
     SECTION = ""  # the params section, for the messages
 
-    def bind(self, period_s: int):
+    def bind(self, period_s: int) -> "_PeriodBound":
         """Bind the sampling period (``data.period_s``); returns self."""
         if self.period_s and int(self.period_s) != int(period_s):
             raise ConfigError(
@@ -884,6 +884,12 @@ def register_preflight() -> None:
     OmegaConf.register_new_resolver(PREFLIGHT_RESOLVER, preflight, replace=True)
 
 
+# keys that were renamed: an old params file is told the new name, not only that the old is unknown
+RENAMED_KEYS = {
+    "alerts.clear_after": "alerts.clear_after_min (minutes, counted in readings with data.period_s)",
+}
+
+
 def load_dict(raw: dict, source: str = "params") -> Config:
     """Validate a plain dict against the schema and return typed dataclasses."""
     from omegaconf import OmegaConf
@@ -896,6 +902,8 @@ def load_dict(raw: dict, source: str = "params") -> Config:
         key = getattr(exc, "full_key", None)
         first = str(exc).splitlines()[0]
         where = f" (full key: {key})" if key else ""
+        if key in RENAMED_KEYS:
+            where += f"; it is now {RENAMED_KEYS[key]}"
         raise ConfigError(f"{source}: {first}{where}") from None
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None

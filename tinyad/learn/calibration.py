@@ -8,11 +8,12 @@ pipeline has, the train and validation splits, as follows:
 1. The device is replayed over the history exactly as it runs: the model's int8
    codes (TensorFlow Lite Micro, the kernels the generated C equals) OR the seed's
    alarm rule, through the alert state machine of ``tinyad/device/alerts.py``
-   (``alerts.consecutive`` / ``alerts.clear_after``), held over invalid readings.
+   (``alerts.consecutive`` / ``alerts.clear_after_min``, ``AlertsConfig.clear_after``
+   readings), held over invalid readings.
 2. An alerting reading is *explained* when a pseudo-anomalous reading lies within
    ``horizon`` readings of it, before, inside or after its alert (``horizon`` = the
-   feature window plus ``alerts.clear_after``: features stay raised for a window
-   after an event, so an alert may start just after the last labelled reading, and
+   feature window plus the hold in readings, ``AlertsConfig.clear_after``: features
+   stay raised for a window after an event, so an alert may start just after the last labelled reading, and
    the alert needs ``clear_after`` readings to clear; an early alert may lead the
    label by as much).  The labelling (``tinyad/data/labeling.py``) flags at most
    ``cluster.contamination`` of the history plus what the absolute-evidence
@@ -198,7 +199,7 @@ def calibrate_decision(
         hit, n_events, delay = events_alerted(on, pseudo, horizon)
         fa = false_alarms(on, pseudo, horizon)
         tried_all[str(d)] = {"code": int(code), "pseudo_events_alerted": int(hit), "pseudo_events": int(n_events),
-                             "false_alarms": int(fa), "delay_readings": int(delay)}
+                             "false_alarms": int(fa), "delay_readings_sum": int(delay)}
         tried += n_tried
         if (hit, -delay) > best:
             consecutive, chosen, best = d, code, (hit, -delay)
