@@ -135,7 +135,8 @@ def test_c_pipeline_equals_python_at_another_period_with_the_weekend(tmp_path, b
         df = pd.concat([df.assign(timestamp=df["timestamp"] + pd.Timedelta(days=7 * k)) for k in range(3)],
                        ignore_index=True)
     f = dataclasses.replace(base_cfg.features, names=[*base_cfg.features.names, "weekend"], period_s=period_s)
-    cfg = dataclasses.replace(base_cfg, features=f, data=dataclasses.replace(base_cfg.data, period_s=period_s))
+    cfg = dataclasses.replace(base_cfg, features=f, data=dataclasses.replace(base_cfg.data, period_s=period_s),
+                              alerts=dataclasses.replace(base_cfg.alerts, period_s=period_s))
     assert cfg.features.window == max(cfg.features.min_readings, round(cfg.features.window_min * 60 / period_s))
     X, valid = compute_features(df, cfg.features)
     j = feature_names(cfg.features).index("weekend")
