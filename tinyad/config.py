@@ -46,7 +46,9 @@ class _PeriodBound:
         self._check_counts()
         return self
 
-    def _readings(self, minutes: float, least: int = 0) -> int:
+    def _readings(self, minutes: float, *, least: int) -> int:
+        """``minutes`` in readings at the bound period, at least ``least`` (no default: each
+        span states its own floor)."""
         if not self.period_s:
             raise ConfigError(f"{self.SECTION}: the sampling period is not bound "
                               f"({type(self).__name__}.bind(data.period_s))")
@@ -420,12 +422,12 @@ class FeaturesConfig(_PeriodBound):
     @property
     def window(self) -> int:
         """The ring buffer's length in readings."""
-        return max(int(self.min_readings), self._readings(self.window_min))
+        return self._readings(self.window_min, least=int(self.min_readings))
 
     def _steps(self, minutes: float) -> int:
         """A span of ``minutes`` in steps between readings, at least ``min_readings - 1``
         (before the window cuts it)."""
-        return max(int(self.min_readings) - 1, self._readings(minutes))
+        return self._readings(minutes, least=int(self.min_readings) - 1)
 
     @property
     def stuck_readings(self) -> int:
