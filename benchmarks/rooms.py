@@ -7,6 +7,8 @@
                                                      # the pseudo-labels alone, every room in ~20 s
     python benchmarks/rooms.py --seeds 3             # every room 3 times, other seeds: mean and range
                                                      # (about 4 min a seed; rooms_seeds.md)
+    python benchmarks/rooms.py --draws 3             # every room on 3 draws of its data: rooms never
+                                                     # tuned on (rooms_draws.md)
     python benchmarks/rooms.py --default cluster.contamination=0.02
                                                      # a changed default: a room preset that states its
                                                      # own value keeps it (--set overrides every room)
@@ -38,6 +40,13 @@ of each figure over the runs (``rooms_seeds.md``, with every run's table in
 exposure draws are random: one run's figure moves by a few hundredths between seeds,
 enough to carry a room across a goal (the simulator's collective F1 sits on its 0.90
 line), so a change to a default is judged on the means.
+
+``--draws N`` runs every room on N draws of its data, draw i with each room's own data
+seed (``data.sim.seed`` of a simulated room, ``data.inject.seed`` of the UCI log with
+injected events) plus ``DRAW_STEP * i`` (draw 0 is the default config): the same
+presets, other days, other weather and other anomalies, none of which the defaults were
+chosen on.  The real UCI log as it is has no seed and is the same in every draw.
+Written like ``--seeds`` (``rooms_draws.md``, every draw's table in ``rooms_draws.json``).
 
 ``--labels-only`` runs ingest and cluster alone (no TensorFlow, about 2 s a room):
 per room the pseudo-anomalous share of the train split, the share of those train
@@ -371,6 +380,22 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
     return "\n".join(lines) + "\n"
 
 
+DRAW_STEP = 1000  # --draws: draw i moves each room's own data seed by DRAW_STEP * i
+
+
+def draw_overrides(overrides: list[str], i: int, conf: Path | None = None) -> list[str]:
+    """Draw ``i`` of ``--draws`` for the room of ``overrides``: its own data seed moved by
+    ``DRAW_STEP * i`` (draw 0 and a log without a seed: nothing)."""
+    if i == 0:
+        return []
+    data = compose_cfg(overrides, conf).data
+    if data.source == "sim":
+        return [f"data.sim.seed={data.sim.seed + DRAW_STEP * i}"]
+    if data.source == "csv+inject":
+        return [f"data.inject.seed={data.inject.seed + DRAW_STEP * i}"]
+    return []
+
+
 def seed_overrides(i: int) -> list[str]:
     """Run ``i`` of ``--seeds``: the model's and the clustering's seeds moved together (run 0: the defaults)."""
     return [] if i == 0 else [f"model.seed={1 + i}", f"cluster.seed={i}"]
@@ -381,15 +406,22 @@ SEED_FIGURES = (("device.f1", "F1", 3), ("device.f1_point", "F1 point", 3), ("de
                 ("device.fa_week", "false alarms/week", 2), ("device.alerts_week", "alerts/week", 2))
 
 
-def seeds_markdown(runs: list[list[dict[str, Any]]], epochs: int | None, extra: list[str] | None = None) -> str:
+SEEDS_HOW = ("over seeds (benchmarks/rooms.py --seeds)", "run i sets model.seed=1+i and cluster.seed=i")
+DRAWS_HOW = ("over draws of the rooms' data (benchmarks/rooms.py --draws)",
+             f"run i moves each room's own data seed (data.sim.seed, data.inject.seed) by {DRAW_STEP}*i; "
+             "the real UCI log as it is is the same in every run")
+
+
+def seeds_markdown(runs: list[list[dict[str, Any]]], epochs: int | None, extra: list[str] | None = None,
+                   how: tuple[str, str] = SEEDS_HOW) -> str:
     """Mean [min, max] of the device's figures per room over ``runs`` (one list of ``room_row``
     rows per seed run, the same rooms in each), the runs passing each room's goals, and
     the macro F1 and the rooms passing per run."""
     names = [r["room"] for r in runs[0]]
     lines = [
-        "# Multi-room benchmark over seeds (benchmarks/rooms.py --seeds)",
+        f"# Multi-room benchmark {how[0]}",
         "",
-        f"{len(runs)} runs of every room; run i sets model.seed=1+i and cluster.seed=i (run 0: the default config). "
+        f"{len(runs)} runs of every room; {how[1]} (run 0: the default config). "
         "Cells: mean [min, max] over the runs; passes: runs meeting every per-room goal."
         + config_note(epochs, extra),
         "",
@@ -418,8 +450,9 @@ def seeds_markdown(runs: list[list[dict[str, Any]]], epochs: int | None, extra: 
 
 
 def run_rooms(names: list[str], epochs: int | None, extra: list[str], tag: str = "",
-              conf: Path | None = None) -> list[dict[str, Any]]:
-    """Every room of ``names`` through the pipeline; progress and each room's row on stderr."""
+              conf: Path | None = None, draw: int = 0) -> list[dict[str, Any]]:
+    """Every room of ``names`` through the pipeline (on its data's draw ``draw``, ``draw_overrides``);
+    progress and each room's row on stderr."""
     from tinyad.tools.progress import eta_line
 
     rows = []
@@ -427,7 +460,7 @@ def run_rooms(names: list[str], epochs: int | None, extra: list[str], tag: str =
     for i, name in enumerate(names, 1):
         overrides, what = ROOMS[name]
         print(f"rooms: {tag}{name} ({what}) ...", file=sys.stderr, flush=True)
-        rows.append(room_row(name, run_room(overrides, epochs, extra, conf)))
+        rows.append(room_row(name, run_room(overrides, epochs, list(extra) + draw_overrides(overrides, draw, conf), conf)))
         print(eta_line("rooms: room", i, len(names), time.perf_counter() - start), file=sys.stderr, flush=True)
         print(markdown(rows[-1:], epochs, extra).split("\n## Baselines")[0], file=sys.stderr, flush=True)
     return rows
@@ -457,9 +490,15 @@ def main(argv: list[str] | None = None) -> int:
                     "a room preset that states its own value keeps it (the table says so)")
     ap.add_argument("--seeds", type=int, default=1, metavar="N",
                     help="run every room N times with other seeds: mean and range (rooms_seeds.md)")
+    ap.add_argument("--draws", type=int, default=1, metavar="N",
+                    help="run every room on N draws of its data (its own data seed moved): mean and range (rooms_draws.md)")
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error(f"--seeds: expected at least 1 run, got {args.seeds}")
+    if args.draws < 1:
+        ap.error(f"--draws: expected at least 1 run, got {args.draws}")
+    if args.seeds > 1 and args.draws > 1:
+        ap.error("--seeds and --draws: one at a time (each is a table over its runs)")
     results = ROOT / "benchmarks" / "results"
     with tempfile.TemporaryDirectory() as tmp:
         conf = changed_defaults(args.default, Path(tmp)) if args.default else None
@@ -474,6 +513,8 @@ def _run(args, ap, results: Path, conf: Path | None) -> int:
             ap.error("--epochs: nothing is trained with --labels-only")
         if args.seeds != 1:
             ap.error("--seeds: the labels do not depend on the model's seed; use --set cluster.seed=S")
+        if args.draws != 1:
+            ap.error("--draws: with --labels-only, one draw at a time (--set data.sim.seed=S on simulated rooms)")
         rows = []
         for name in args.rooms:
             rows.append({"room": name, **label_room(ROOMS[name][0], args.set, conf)})
@@ -487,6 +528,10 @@ def _run(args, ap, results: Path, conf: Path | None) -> int:
         runs = [run_rooms(args.rooms, args.epochs, args.set + seed_overrides(i), f"run {i}: ", conf)
                 for i in range(args.seeds)]
         write_table(seeds_markdown(runs, args.epochs, note), Path(args.out or results / "rooms_seeds.md"), runs)
+        return 0
+    if args.draws > 1:
+        runs = [run_rooms(args.rooms, args.epochs, args.set, f"draw {i}: ", conf, draw=i) for i in range(args.draws)]
+        write_table(seeds_markdown(runs, args.epochs, note, DRAWS_HOW), Path(args.out or results / "rooms_draws.md"), runs)
         return 0
     rows = run_rooms(args.rooms, args.epochs, args.set, conf=conf)
     write_table(markdown(rows, args.epochs, note), Path(args.out or results / "rooms.md"), rows)

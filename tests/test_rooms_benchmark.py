@@ -1,4 +1,4 @@
-"""benchmarks/rooms.py --seeds: the runs it makes and the table it prints of them."""
+"""benchmarks/rooms.py --seeds and --draws: the runs they make and the table printed of them."""
 
 from __future__ import annotations
 
@@ -34,6 +34,35 @@ def test_seed_runs_move_the_model_and_clustering_seeds_and_run_0_is_the_default(
     assert (cfg.model.seed, cfg.cluster.seed) == (3, 2)
     assert (cfg.model.seed, cfg.cluster.seed) != (default.model.seed, default.cluster.seed)
     assert {rooms.seed_overrides(i)[0] for i in range(1, 4)} == {"model.seed=2", "model.seed=3", "model.seed=4"}
+
+
+def test_draws_move_each_room_s_own_data_seed_and_change_its_readings():
+    assert all(rooms.draw_overrides(rooms.ROOMS[n][0], 0) == [] for n in ("home", "uci_inject"))
+    home = rooms.ROOMS["home"][0]
+    default = rooms.compose_cfg(home)
+    drawn = rooms.compose_cfg(home + rooms.draw_overrides(home, 2))
+    assert drawn.data.sim.seed == default.data.sim.seed + 2 * rooms.DRAW_STEP
+    assert drawn.data.period_s == default.data.period_s and drawn.thresholds == default.thresholds  # the same preset
+    inject = rooms.ROOMS["uci_inject"][0]
+    assert rooms.compose_cfg(inject + rooms.draw_overrides(inject, 1)).data.inject.seed == (
+        rooms.compose_cfg(inject).data.inject.seed + rooms.DRAW_STEP)
+    assert rooms.draw_overrides(rooms.ROOMS["uci"][0], 1) == []  # a real log as it is has no draw
+    # two rooms' draws stay apart: each moves its own seed
+    seeds = {rooms.compose_cfg(rooms.ROOMS[n][0] + rooms.draw_overrides(rooms.ROOMS[n][0], 1)).data.sim.seed
+             for n in ("sim", "home", "office", "server_room")}
+    assert len(seeds) == 4
+    from tinyad.data.readings import build_readings
+
+    short = ["data.sim.days=2"]
+    a, _, _ = build_readings(rooms.compose_cfg(home + short).data, rooms.ROOT)
+    b, _, _ = build_readings(rooms.compose_cfg(home + short + rooms.draw_overrides(home, 1)).data, rooms.ROOT)
+    assert len(a) == len(b) and not a["temperature"].equals(b["temperature"])
+
+
+def test_draws_table_says_what_its_runs_moved():
+    md = rooms.seeds_markdown([[row("a", f1=0.8)], [row("a", f1=0.6)]], None, how=rooms.DRAWS_HOW)
+    assert md.startswith("# Multi-room benchmark over draws of the rooms' data (benchmarks/rooms.py --draws)")
+    assert f"by {rooms.DRAW_STEP}*i" in md and "model.seed" not in md
 
 
 def test_a_changed_default_is_beneath_the_data_options_and_a_typo_is_refused(tmp_path):
@@ -75,6 +104,9 @@ def test_seeds_table_refuses_runs_of_other_rooms():
 @pytest.mark.parametrize("argv, message", [
     (["--seeds", "0"], "--seeds: expected at least 1 run, got 0"),
     (["--labels-only", "--seeds", "2"], "--seeds: the labels do not depend on the model's seed"),
+    (["--draws", "0"], "--draws: expected at least 1 run, got 0"),
+    (["--seeds", "2", "--draws", "2"], "--seeds and --draws: one at a time"),
+    (["--labels-only", "--draws", "2"], "--draws: with --labels-only, one draw at a time"),
 ])
 def test_seeds_option_refuses_what_it_cannot_run(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
