@@ -326,9 +326,7 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
         "",
         "## The device (int8 TFLM + alarm band, through the alert logic)",
         "",
-        "History false alarms/week: what the calibration held on the train and validation history, counted "
-        "against the pseudo-labels (its budget: alerts.max_false_alarms_per_week); the false alarms/week before "
-        "it are the test split's, counted against the truth.",
+        HISTORY_NOTE,
         "",
         "| room | F1 | F1 point | F1 contextual | F1 collective | events caught | false alarms/week | alerts/week | "
         "median delay (min) | pseudo share (train) | code | debounce | history false alarms/week | verdict |",
@@ -391,8 +389,8 @@ DRAW_STEP = 1000  # --draws: draw i moves each room's own data seed by DRAW_STEP
 
 
 def draw_overrides(overrides: list[str], i: int, conf: Path | None = None) -> list[str]:
-    """Draw ``i`` of ``--draws`` for the room of ``overrides``: its own data seed moved by
-    ``DRAW_STEP * i`` (draw 0 and a log without a seed: nothing)."""
+    """Draw ``i`` of ``--draws`` for the room of ``overrides`` (its preset's, then ``--set``'s):
+    its data seed moved by ``DRAW_STEP * i`` (draw 0 and a log without a seed: nothing)."""
     if i == 0:
         return []
     data = compose_cfg(overrides, conf).data
@@ -414,6 +412,9 @@ SEED_FIGURES = (("device.f1", "F1", 3), ("device.f1_point", "F1 point", 3), ("de
                 ("history_fa_week", "history false alarms/week", 2))
 
 
+HISTORY_NOTE = ("History false alarms/week: what the calibration held on the train and validation history "
+                "together, counted against the pseudo-labels (its budget: alerts.max_false_alarms_per_week); the "
+                "false alarms/week column is the test split's, counted against the truth.")
 SEEDS_HOW = ("over seeds (benchmarks/rooms.py --seeds)", "run i sets model.seed=1+i and cluster.seed=i")
 DRAWS_HOW = ("over draws of the rooms' data (benchmarks/rooms.py --draws)",
              f"run i moves each room's own data seed (data.sim.seed, data.inject.seed) by {DRAW_STEP}*i; "
@@ -432,6 +433,8 @@ def seeds_markdown(runs: list[list[dict[str, Any]]], epochs: int | None, extra: 
         f"{len(runs)} runs of every room; {how[1]} (run 0: the default config). "
         "Cells: mean [min, max] over the runs; passes: runs meeting every per-room goal."
         + config_note(epochs, extra),
+        "",
+        HISTORY_NOTE,
         "",
         "| room | " + " | ".join(label for _, label, _ in SEED_FIGURES) + " | passes |",
         "|---|" + "---:|" * (len(SEED_FIGURES) + 1),
@@ -468,7 +471,7 @@ def run_rooms(names: list[str], epochs: int | None, extra: list[str], tag: str =
     for i, name in enumerate(names, 1):
         overrides, what = ROOMS[name]
         print(f"rooms: {tag}{name} ({what}) ...", file=sys.stderr, flush=True)
-        rows.append(room_row(name, run_room(overrides, epochs, list(extra) + draw_overrides(overrides, draw, conf), conf)))
+        rows.append(room_row(name, run_room(overrides, epochs, list(extra) + draw_overrides(overrides + list(extra), draw, conf), conf)))
         print(eta_line("rooms: room", i, len(names), time.perf_counter() - start), file=sys.stderr, flush=True)
         print(markdown(rows[-1:], epochs, extra).split("\n## Baselines")[0], file=sys.stderr, flush=True)
     return rows
@@ -487,8 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rooms", nargs="*", default=list(ROOMS), choices=list(ROOMS))
     ap.add_argument("--epochs", type=int, default=None, help="override model.epochs (the table says so)")
-    ap.add_argument("--out", default=None, help="the table's file (default benchmarks/results/rooms.md, "
-                    "or rooms_labels.md with --labels-only)")
+    ap.add_argument("--out", default=None, help="the table's file (default benchmarks/results/rooms.md; "
+                    "rooms_labels.md with --labels-only, rooms_seeds.md with --seeds, rooms_draws.md with --draws)")
     ap.add_argument("--labels-only", action="store_true",
                     help="ingest and cluster only: the pseudo-labels against each room's truth (no training)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
@@ -522,7 +525,7 @@ def _run(args, ap, results: Path, conf: Path | None) -> int:
         if args.seeds != 1:
             ap.error("--seeds: the labels do not depend on the model's seed; use --set cluster.seed=S")
         if args.draws != 1:
-            ap.error("--draws: with --labels-only, one draw at a time (--set data.sim.seed=S on simulated rooms)")
+            ap.error("--draws: not with --labels-only (a table over runs of the whole pipeline)")
         rows = []
         for name in args.rooms:
             rows.append({"room": name, **label_room(ROOMS[name][0], args.set, conf)})

@@ -47,6 +47,7 @@ def test_draws_move_each_room_s_own_data_seed_and_change_its_readings():
     assert rooms.compose_cfg(inject + rooms.draw_overrides(inject, 1)).data.inject.seed == (
         rooms.compose_cfg(inject).data.inject.seed + rooms.DRAW_STEP)
     assert rooms.draw_overrides(rooms.ROOMS["uci"][0], 1) == []  # a real log as it is has no draw
+    assert rooms.draw_overrides(home + ["data.sim.seed=5"], 1) == [f"data.sim.seed={5 + rooms.DRAW_STEP}"]  # from --set's seed
     # two rooms' draws stay apart: each moves its own seed
     seeds = {rooms.compose_cfg(rooms.ROOMS[n][0] + rooms.draw_overrides(rooms.ROOMS[n][0], 1)).data.sim.seed
              for n in ("sim", "home", "office", "server_room")}
@@ -63,6 +64,7 @@ def test_draws_table_says_what_its_runs_moved():
     md = rooms.seeds_markdown([[row("a", f1=0.8)], [row("a", f1=0.6)]], None, how=rooms.DRAWS_HOW)
     assert md.startswith("# Multi-room benchmark over draws of the rooms' data (benchmarks/rooms.py --draws)")
     assert f"by {rooms.DRAW_STEP}*i" in md and "model.seed" not in md
+    assert rooms.HISTORY_NOTE in md
 
 
 def test_a_changed_default_is_beneath_the_data_options_and_a_typo_is_refused(tmp_path):
@@ -106,7 +108,7 @@ def test_seeds_table_refuses_runs_of_other_rooms():
     (["--labels-only", "--seeds", "2"], "--seeds: the labels do not depend on the model's seed"),
     (["--draws", "0"], "--draws: expected at least 1 run, got 0"),
     (["--seeds", "2", "--draws", "2"], "--seeds and --draws: one at a time"),
-    (["--labels-only", "--draws", "2"], "--draws: with --labels-only, one draw at a time"),
+    (["--labels-only", "--draws", "2"], "--draws: not with --labels-only"),
 ])
 def test_seeds_option_refuses_what_it_cannot_run(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -132,6 +134,7 @@ def test_events_caught_by_kind_count_the_test_split_s_events_the_device_alerts_o
     r.update(labelled={"noise": 1.0}, caught_by_kind=got, test_days=6.0, events=3, seconds=1.0)
     table = rooms.markdown([r], None)
     assert "## The device: share of the test split's events caught, by kind" in table
+    assert rooms.HISTORY_NOTE in table
     line = [ln for ln in table.splitlines() if ln.startswith("| home |") and ln.count("|") == len(rooms.KINDS) + 2][-1]
     cells = dict(zip(rooms.KINDS, [c.strip() for c in line.split("|")[2:-1]]))
     assert cells["noise"] == "0.50" and cells["point"] == "1.00" and cells["stuck"] == "-"
