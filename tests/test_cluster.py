@@ -12,15 +12,17 @@ import pytest
 from tests.helpers.readings import synthetic_readings
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.data.clustering import NOISE_ANCHOR_SHARE, NOISE_ANCHOR_SPAN
-from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, STUCK_FACTOR, STUCK_MIN_READINGS, PseudoLabeler, noise_levels,
-                                  scores, scores_overall_and_by_type, stuck_span)
+from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, RECURRING_SLOT_MIN, STUCK_FACTOR, STUCK_MIN_READINGS,
+                                  PseudoLabeler, noise_levels, recurring_slots, scores, scores_overall_and_by_type,
+                                  stuck_span, time_slots)
 
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
 
 
-def ccfg(policies, k=2, small_frac=0.02, q=0.99, contamination=0.01) -> ClusterConfig:
+def ccfg(policies, k=2, small_frac=0.02, q=0.99, contamination=0.01, recurring_share=0.5) -> ClusterConfig:
     return ClusterConfig(k=k, n_init=5, seed=0, policies=list(policies), contamination=contamination,
-                         small_frac=small_frac, distance_quantile=q, plot_features=["temp", "temp_std"])
+                         small_frac=small_frac, distance_quantile=q, plot_features=["temp", "temp_std"],
+                         recurring_share=recurring_share)
 
 
 def blobs(sizes_centers, seed=0, spread=0.3):
@@ -453,9 +455,13 @@ def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_as_kmeans_i
     run_cap = cfg.features.run_cap
     assert 12 < run_cap < 40  # the calm runs are below the stuck sensor's span, the stuck one beyond it
     cfg.cluster.ignore_features = []
+    cfg.cluster.recurring_share = 0.0  # the calm comes every night: cluster.recurring_share would drop it too
     with_run = build_dataset(df, cfg)
     flagged = with_run.dataset["pseudo_label"].to_numpy() == 1
     assert flagged[calm].any()  # in a K-means space with run the calmest readings are the farthest ones
+    cfg.cluster.recurring_share = 0.5
+    nightly = build_dataset(df, cfg).dataset["pseudo_label"].to_numpy() == 1
+    assert not nightly[calm].any()  # ... and the recurring rule, on by default, calls the nightly calm the schedule
 
     cfg.cluster.ignore_features = default
     res = build_dataset(df, cfg)
@@ -650,3 +656,61 @@ def test_a_bad_exposure_setting_is_refused_naming_the_key():
     raw["cluster"]["ignore_features"] = ["run"]  # K-means leaves it out: nothing to push it from
     with pytest.raises(ConfigError, match=r"cluster\.exposure_features\[\]: expected one of .*got 'run'"):
         load_dict(raw, source="params.yaml")
+
+
+def test_recurring_slots_are_the_hours_flagged_on_the_share_of_days():
+    day = np.repeat(np.arange(4), 24)
+    slot = np.tile(np.arange(24), 4)
+    flags = np.zeros(96, dtype=bool)
+    flags[[17, 24 + 17, 2 * 24 + 9]] = True  # hour 17 on days 0 and 1, hour 9 on day 2
+    assert recurring_slots(flags, day, slot, 0.5) == [17]
+    assert recurring_slots(flags, day, slot, 0.6) == []
+    assert recurring_slots(flags, day, slot, 0.25) == [9, 17]
+    assert recurring_slots(flags, day, slot, 0.0) == []  # off
+    ts = pd.to_datetime(["2026-01-05 00:59", "2026-01-05 17:40", "2026-01-06 23:00"])
+    assert list(time_slots(ts)) == [0, 17 * 60 // RECURRING_SLOT_MIN, 23 * 60 // RECURRING_SLOT_MIN]
+
+
+def _daily_room(seed=3):
+    """20 days at 5 minutes: the plain readings, a few far readings at 17:00-17:15 on 15
+    weekdays (a steep daily warm-up), one far event at 09:00 on day 3, and at 17:05 on
+    day 6 a reading outside the alarm band."""
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range("2026-01-05", periods=20 * 288, freq="5min")
+    X = rng.normal(0.0, 1.0, size=(len(ts), 2))
+    temp = np.full(len(ts), 24.0)
+    hour, day = ts.hour.to_numpy(), ts.normalize().to_numpy()
+    weekday = ts.dayofweek.to_numpy() < 5
+    warmup = np.flatnonzero(weekday & (hour == 17) & (ts.minute.to_numpy() < 20))
+    X[warmup, 0] = 7.0 + rng.normal(0, 0.2, len(warmup))
+    event = np.flatnonzero((ts.normalize() == ts[0].normalize() + pd.Timedelta(days=3)) & (hour == 9))[:10]
+    X[event, 1] = 9.0 + rng.normal(0, 0.2, len(event))
+    alarm = int(np.flatnonzero((ts.normalize() == ts[0].normalize() + pd.Timedelta(days=6)) & (hour == 17))[1])
+    temp[alarm] = 35.0
+    return X, temp, day, time_slots(ts), warmup, event, alarm
+
+
+def test_a_daily_warm_up_is_the_room_s_schedule_and_an_anomaly_at_another_hour_keeps_its_label():
+    X, temp, day, slot, warmup, event, alarm = _daily_room()
+    off = PseudoLabeler(ccfg(["edge", "alarm"], k=3, contamination=0.02, recurring_share=0.0), THR,
+                        use_humidity=False).fit(X, temp, day=day, slot=slot)
+    y_off = off.predict(X, temp, slot=slot)[1]
+    assert off.recurring_slots_ == [] and y_off[warmup].mean() > 0.9  # far: labelled without the rule
+    on = PseudoLabeler(ccfg(["edge", "alarm"], k=3, contamination=0.02), THR, use_humidity=False).fit(
+        X, temp, day=day, slot=slot)
+    _, y, reasons = on.predict_reasons(X, temp, slot=slot)
+    assert on.recurring_slots_ == [17 * 60 // RECURRING_SLOT_MIN]
+    assert y[warmup[warmup != alarm]].sum() == 0  # 15 of 20 days: the room's schedule
+    assert y[event].all()  # once, at 09:00: an anomaly
+    assert y[alarm] == 1 and reasons["alarm"][alarm]  # absolute evidence is never dropped
+    assert y.sum() < y_off.sum()
+    # made-up rows (no slot): nothing dropped
+    assert on.predict(X[warmup], temp[warmup])[1].mean() > 0.9
+    assert on.summary()["recurring_slots"]["slots"] == [17 * 60 // RECURRING_SLOT_MIN]
+
+
+def test_recurring_share_out_of_range_is_refused_in_one_line():
+    from tinyad.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"cluster.recurring_share: expected a value in \[0.0, 1.0\], got 1.5"):
+        ccfg(["edge"], recurring_share=1.5)

@@ -512,6 +512,7 @@ class ClusterConfig:
     exposure_sigma: list[float] = field(default_factory=lambda: [2.0, 8.0])  # how far they are pushed (std units)
     exposure_features: list[str] = field(default_factory=list)  # the features they push ([]: all K-means clusters)
     context_weight: float = 2.0  # the context policy: the time of day's weight in its K-means space
+    recurring_share: float = 0.5  # edge/context labels in an hour of the day they mark on this share of the history's days are dropped (0: off)
 
     POLICIES = ("edge", "context", "alarm", "stuck", "noise", "threshold", "small", "distance")
 
@@ -529,6 +530,7 @@ class ClusterConfig:
         _check_range("cluster.distance_quantile", self.distance_quantile, 0.5, 1.0)
         _check_range("cluster.exposure", self.exposure, 0.0, 1.0)
         _check_range("cluster.context_weight", self.context_weight, 1.0, 10.0)
+        _check_range("cluster.recurring_share", self.recurring_share, 0.0, 1.0)
         _check_pair("cluster.exposure_sigma", self.exposure_sigma)
         _check_range("cluster.exposure_sigma[0]", self.exposure_sigma[0], 0.0)
 

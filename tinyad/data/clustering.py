@@ -35,7 +35,7 @@ from tinyad.device.features import (
     split_labels,
     stuck_warning,
 )
-from tinyad.data.labeling import PseudoLabeler, scores_overall_and_by_type
+from tinyad.data.labeling import PseudoLabeler, scores_overall_and_by_type, time_slots
 
 INTERIM_COLUMNS = ("timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id")
 
@@ -82,14 +82,15 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     hum = readings["humidity"].to_numpy(dtype=np.float64)
     hum_train = hum[train] if np.isfinite(hum[train]).all() else None
     day = pd.DatetimeIndex(readings["timestamp"]).to_numpy().astype("datetime64[D]")  # the stuck span's days
+    slot = time_slots(readings["timestamp"])  # the hours whose labels recur daily (cluster.recurring_share)
     labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train], day[train],
-                jitter=X[train][:, jit] if jit else None)
+                jitter=X[train][:, jit] if jit else None, slot=slot[train])
     cluster = np.full(len(readings), -1, dtype=np.int64)
     pseudo = np.full(len(readings), -1, dtype=np.int8)
     hum_valid = hum[valid] if cfg.features.use_humidity else None
     cluster[valid], pseudo[valid], reasons = labeler.predict_reasons(
         Xs[valid][:, space], temp[valid], hum_valid, None if run is None else run[valid],
-        X[valid][:, jit] if jit else None)
+        X[valid][:, jit] if jit else None, slot[valid])
 
     ds = readings.reset_index(drop=True).copy()
     ds["split"] = pd.Series(split, dtype="string")

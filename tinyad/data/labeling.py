@@ -46,6 +46,15 @@ heating seasons) a room has or how large each is.
     the lowest quantile that brings the union within the budget.  Without the time
     of day among the clustered features the policy flags nothing and the cluster
     stage warns (docs/detection.md, "The context policy").
+What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
+    The ``edge`` and ``context`` flags are then dropped in every hour of the day
+    (``RECURRING_SLOT_MIN``) in which they fall on at least ``recurring_share`` of
+    the history's days (``recurring_slots``, learnt on the train rows, the rows the
+    absolute-evidence policies flag left out).  The steepest minutes of a weekday
+    warm-up are among a room's most unusual 1 % and fall at the same hour day after
+    day; an anomaly does not.  0 turns it off.  The absolute-evidence policies
+    below are never dropped.  The cost: an anomaly inside such an hour has only the
+    absolute evidence and the model's learning from other hours.
 ``alarm`` (absolute evidence)
     A reading outside the seed's alarm band (``thresholds.temp_alarm``, and
     ``thresholds.hum_alarm`` when humidity is used) is anomalous: the band is what
@@ -109,7 +118,8 @@ import numpy as np
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY
 
-__all__ = ["PseudoLabeler", "STUCK_MIN_READINGS", "noise_levels", "scores", "scores_overall_and_by_type", "stuck_span"]
+__all__ = ["PseudoLabeler", "RECURRING_SLOT_MIN", "STUCK_MIN_READINGS", "noise_levels", "recurring_slots", "scores",
+           "scores_overall_and_by_type", "stuck_span", "time_slots"]
 
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
 TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
@@ -119,6 +129,32 @@ FENCE_IQR = 3.0  # edge: and only rows beyond Q3 + 3 IQR of the train scores (Tu
 STUCK_FACTOR = 3.0  # stuck: a repeat this many times the room's usual longest one a day (stuck_span)
 NOISE_FACTOR = STUCK_FACTOR  # noise: the same rule, a jitter three times the room's usual largest one a day
 JITTER_FLOOR = 0.1  # noise: the usual jitter is taken as at least one tenth, the features' resolution
+
+
+RECURRING_SLOT_MIN = 60  # recurring_share: the slot of the day (minutes) a recurrence is counted in
+
+
+def time_slots(timestamps: Any) -> np.ndarray:
+    """The slot of the day (``RECURRING_SLOT_MIN`` minutes each, local time) of every timestamp."""
+    import pandas as pd
+
+    t = pd.DatetimeIndex(timestamps)
+    return ((t.hour * 60 + t.minute) // RECURRING_SLOT_MIN).to_numpy(dtype=np.int64)
+
+
+def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share: float) -> list[int]:
+    """The slots of the day in which ``flags`` fall on at least ``share`` of the days ``day``
+    holds (each row's calendar day and slot; ``share`` 0: none)."""
+    flags = np.asarray(flags, dtype=bool)
+    day, slot = np.asarray(day), np.asarray(slot)
+    if share <= 0 or not flags.any():
+        return []
+    n_days = len(np.unique(day))
+    out = []
+    for s in np.unique(slot[flags]):
+        if len(np.unique(day[flags & (slot == s)])) >= share * n_days:
+            out.append(int(s))
+    return out
 
 
 def stuck_span(run: np.ndarray, day: np.ndarray | None, run_cap: int) -> int:
@@ -262,10 +298,11 @@ class PseudoLabeler:
     budget_capped_: bool = False  # the union of edge and context was over the budget and was cut to it
     stuck_run_: int | None = None  # the stuck policy's span in readings, learnt by fit (stuck_span)
     noise_levels_: list[float] | None = None  # the noise policy's level per jitter column, learnt by fit
+    recurring_slots_: list[int] = field(default_factory=list)  # slots whose edge/context flags are dropped (fit)
 
     def fit(self, X_scaled: np.ndarray, temperature: np.ndarray, humidity: np.ndarray | None = None,
             run: np.ndarray | None = None, day: np.ndarray | None = None, *,
-            jitter: np.ndarray | None = None) -> "PseudoLabeler":
+            jitter: np.ndarray | None = None, slot: np.ndarray | None = None) -> "PseudoLabeler":
         """Fit on the scaled features and raw readings of the valid train rows.
 
         ``run`` (the unscaled run feature) and ``jitter`` (the unscaled ``<q>_jitter``
@@ -274,6 +311,8 @@ class PseudoLabeler:
         ``day`` (the calendar day of each row) the stuck policy learns its span from the
         room's own repeats (``stuck_span``), else it waits for ``run_cap``, and the noise
         policy its levels from the room's own jitter (``noise_levels``), else it flags nothing.
+        With ``day`` and ``slot`` (``time_slots``) the hours whose ``edge``/``context`` flags
+        recur daily are learnt (``recurring_slots``; none without them).
         """
         from sklearn.cluster import KMeans
 
@@ -288,6 +327,7 @@ class PseudoLabeler:
         km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed)
         assign = km.fit_predict(X)
         self.kmeans_ = km
+        self.recurring_slots_ = []
         if "edge" in cfg.policies or "context" in cfg.policies:
             ev = self.evidence(temperature, humidity if self.use_humidity else None, run, jitter)
             known = np.zeros(len(X), dtype=bool)
@@ -296,6 +336,11 @@ class PseudoLabeler:
             if (~known).sum() < cfg.k:
                 known[:] = False
             self._fit_edges(X[~known], assign[~known])
+            if day is not None and slot is not None and self.spaces():
+                flagged = np.zeros(len(X), dtype=bool)
+                for space in self.spaces().values():
+                    flagged |= space.flags(X)
+                self.recurring_slots_ = recurring_slots(flagged & ~known, day, slot, cfg.recurring_share)
         k = cfg.k
         self.cluster_sizes_ = np.bincount(assign, minlength=k)
         temperature = np.asarray(temperature, dtype=np.float64)
@@ -412,19 +457,21 @@ class PseudoLabeler:
 
     def predict(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
                 humidity: np.ndarray | None = None, run: np.ndarray | None = None,
-                jitter: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                jitter: np.ndarray | None = None, slot: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(cluster, pseudo_label)`` of every row (int, int8 0/1).
 
         ``temperature``/``humidity`` (raw readings) feed the ``alarm`` policy, ``run``
         (the unscaled run feature) the ``stuck`` policy and ``jitter`` (the unscaled
         jitter features, as in ``fit``) the ``noise`` policy; without them those
-        policies flag nothing.
+        policies flag nothing.  ``slot`` (``time_slots`` of the rows) drops the ``edge`` and
+        ``context`` flags in the recurring slots learnt by ``fit``; without it (made-up
+        rows: exposure, anchors) nothing is dropped.
         """
-        return self.predict_reasons(X_scaled, temperature, humidity, run, jitter)[:2]
+        return self.predict_reasons(X_scaled, temperature, humidity, run, jitter, slot)[:2]
 
     def predict_reasons(self, X_scaled: np.ndarray, temperature: np.ndarray | None = None,
                         humidity: np.ndarray | None = None, run: np.ndarray | None = None,
-                        jitter: np.ndarray | None = None):
+                        jitter: np.ndarray | None = None, slot: np.ndarray | None = None):
         """``(cluster, pseudo_label, {policy: flags})``: which policy flagged each row."""
         self._check_fitted()
         X = np.asarray(X_scaled, dtype=np.float64)
@@ -434,8 +481,11 @@ class PseudoLabeler:
             reasons["cluster"] = np.isin(assign, list(self.anomalous_clusters_))
         if np.isfinite(self.distance_threshold_):
             reasons["distance"] = self.normal_distance(X) > self.distance_threshold_
+        recurring = None
+        if slot is not None and self.recurring_slots_:
+            recurring = np.isin(np.asarray(slot), self.recurring_slots_)
         for name, space in self.spaces().items():
-            reasons[name] = space.flags(X)
+            reasons[name] = space.flags(X) if recurring is None else space.flags(X) & ~recurring
         reasons.update(self.evidence(temperature, humidity, run, jitter))
         label = np.zeros(len(X), dtype=bool)
         for flags in reasons.values():
@@ -461,6 +511,9 @@ class PseudoLabeler:
             out["stuck_span_readings"] = int(self.stuck_run_)
         if self.noise_levels_ is not None:
             out["noise_levels"] = [round(v, 4) for v in self.noise_levels_]
+        if self.spaces():
+            out["recurring_slots"] = {"slot_minutes": RECURRING_SLOT_MIN, "share": float(self.cluster_cfg.recurring_share),
+                                      "slots": [int(v) for v in self.recurring_slots_]}
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
         return out
