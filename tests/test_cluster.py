@@ -12,7 +12,7 @@ import pytest
 from tests.helpers.readings import synthetic_readings
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.data.clustering import NOISE_ANCHOR_SHARE, NOISE_ANCHOR_SPAN
-from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, RECURRING_SLOT_MIN, STUCK_FACTOR, STUCK_MIN_READINGS,
+from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, RECURRING_MIN_DAYS, RECURRING_SLOT_MIN, STUCK_FACTOR, STUCK_MIN_READINGS,
                                   PseudoLabeler, noise_levels, recurring_slots, scores, scores_overall_and_by_type,
                                   stuck_span, time_slots)
 
@@ -455,13 +455,10 @@ def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_as_kmeans_i
     run_cap = cfg.features.run_cap
     assert 12 < run_cap < 40  # the calm runs are below the stuck sensor's span, the stuck one beyond it
     cfg.cluster.ignore_features = []
-    cfg.cluster.recurring_share = 0.0  # the calm comes every night: cluster.recurring_share would drop it too
     with_run = build_dataset(df, cfg)
     flagged = with_run.dataset["pseudo_label"].to_numpy() == 1
     assert flagged[calm].any()  # in a K-means space with run the calmest readings are the farthest ones
-    cfg.cluster.recurring_share = 0.5
-    nightly = build_dataset(df, cfg).dataset["pseudo_label"].to_numpy() == 1
-    assert not nightly[calm].any()  # ... and the recurring rule, on by default, calls the nightly calm the schedule
+    assert with_run.metrics["clusters"]["recurring_slots"]["slots"] == []  # two days of history: no recurrence
 
     cfg.cluster.ignore_features = default
     res = build_dataset(df, cfg)
@@ -659,14 +656,17 @@ def test_a_bad_exposure_setting_is_refused_naming_the_key():
 
 
 def test_recurring_slots_are_the_hours_flagged_on_the_share_of_days():
-    day = np.repeat(np.arange(4), 24)
-    slot = np.tile(np.arange(24), 4)
-    flags = np.zeros(96, dtype=bool)
-    flags[[17, 24 + 17, 2 * 24 + 9]] = True  # hour 17 on days 0 and 1, hour 9 on day 2
+    assert RECURRING_MIN_DAYS == 3
+    day = np.repeat(np.arange(6), 24)
+    slot = np.tile(np.arange(24), 6)
+    flags = np.zeros(6 * 24, dtype=bool)
+    flags[[17, 24 + 17, 2 * 24 + 17, 3 * 24 + 9]] = True  # hour 17 on days 0-2, hour 9 on day 3
     assert recurring_slots(flags, day, slot, 0.5) == [17]
     assert recurring_slots(flags, day, slot, 0.6) == []
-    assert recurring_slots(flags, day, slot, 0.25) == [9, 17]
+    assert recurring_slots(flags, day, slot, 1 / 6) == [17]  # hour 9: one day, under RECURRING_MIN_DAYS
     assert recurring_slots(flags, day, slot, 0.0) == []  # off
+    # a short history: two days, an hour flagged on both is still no schedule
+    assert recurring_slots(np.r_[flags[:48], flags[:0]], day[:48], slot[:48], 0.5) == []
     ts = pd.to_datetime(["2026-01-05 00:59", "2026-01-05 17:40", "2026-01-06 23:00"])
     assert list(time_slots(ts)) == [0, 17 * 60 // RECURRING_SLOT_MIN, 23 * 60 // RECURRING_SLOT_MIN]
 
@@ -704,7 +704,7 @@ def test_a_daily_warm_up_is_the_room_s_schedule_and_an_anomaly_at_another_hour_k
     assert y[event].all()  # once, at 09:00: an anomaly
     assert y[alarm] == 1 and reasons["alarm"][alarm]  # absolute evidence is never dropped
     assert y.sum() < y_off.sum()
-    # made-up rows (no slot): nothing dropped
+    # rows given no slot: nothing dropped (the made-up rows pass their base row's)
     assert on.predict(X[warmup], temp[warmup])[1].mean() > 0.9
     assert on.summary()["recurring_slots"]["slots"] == [17 * 60 // RECURRING_SLOT_MIN]
 
@@ -714,3 +714,37 @@ def test_recurring_share_out_of_range_is_refused_in_one_line():
 
     with pytest.raises(ConfigError, match=r"cluster.recurring_share: expected a value in \[0.0, 1.0\], got 1.5"):
         ccfg(["edge"], recurring_share=1.5)
+
+
+def test_the_cluster_stage_drops_a_daily_labelled_hour_in_every_split_and_its_anchor_rows_keep_the_hour(tmp_path):
+    """Through build_dataset: a steep jump at 17:00-17:30 on every day of a week-long log is
+    labelled with the rule off; with it on (the default) the hour is recurring, no split
+    keeps a label there, and the noise anchor rows built on those rows carry no edge label."""
+    from tinyad.data.clustering import build_dataset
+
+    cfg = stage_cfg(tmp_path)
+    cfg.cluster.exposure = 0.0  # the made-up rows are the noise anchors alone
+    df = synthetic_readings(days=10, seed=6)
+    ts = pd.DatetimeIndex(df["timestamp"])
+    daily = (ts.hour == 17) & (ts.minute < 30)
+    df.loc[daily, "temperature"] = df.loc[daily, "temperature"] + 2.5  # still inside the alarm band
+    assert df.loc[daily, "temperature"].max() < cfg.thresholds.temp_alarm[1]
+    cfg.cluster.recurring_share = 0.0
+    off = build_dataset(df, cfg)
+    off_pseudo = off.dataset["pseudo_label"].to_numpy()
+    off_train = daily & (off.dataset["split"].to_numpy() == "train") & (off_pseudo == 1)
+    assert len(np.unique(ts[off_train].normalize())) >= 3  # labelled on most of the train days without the rule
+    cfg.cluster.recurring_share = 0.5
+    on = build_dataset(df, cfg)
+    slots = on.metrics["clusters"]["recurring_slots"]
+    assert 17 * 60 // RECURRING_SLOT_MIN in slots["slots"] and slots["share"] == 0.5
+    pseudo = on.dataset["pseudo_label"].to_numpy()
+    for split in ("train", "val", "test"):
+        rows = daily & (on.dataset["split"].to_numpy() == split)
+        assert rows.any() and not (pseudo[rows] == 1).any(), split
+    anchors = on.exposure[on.exposure["source_row"].isin(np.flatnonzero(daily))]
+    assert len(anchors)  # drawn at random (seeded): some fall on the daily hour
+    # ... and are labelled by the noise level alone: those below it carry no label
+    jit = [c for c in anchors.columns if c.endswith("_jitter")]
+    below = (anchors[jit].to_numpy() < np.asarray(on.labeler.noise_levels_)).all(axis=1)
+    assert below.any() and not (anchors["pseudo_label"].to_numpy()[below] == 1).any()

@@ -135,8 +135,10 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
             quality[name] = q
     if quality:
         metrics["pseudo_label_quality"] = quality
-    exposure = exposure_rows(X[train], temp[train], hum[train], names, scaler, labeler, cfg, np.flatnonzero(train))
-    anchors = noise_anchor_rows(X[train], temp[train], hum[train], names, scaler, labeler, cfg, np.flatnonzero(train))
+    exposure = exposure_rows(X[train], temp[train], hum[train], names, scaler, labeler, cfg, np.flatnonzero(train),
+                             slot=slot[train])
+    anchors = noise_anchor_rows(X[train], temp[train], hum[train], names, scaler, labeler, cfg, np.flatnonzero(train),
+                                slot=slot[train])
     metrics["exposure"] = {"rows": int(len(exposure)),
                            "anomalous_share": float(exposure["pseudo_label"].mean()) if len(exposure) else 0.0,
                            "noise_anchor_rows": int(len(anchors)),
@@ -146,7 +148,8 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
 
 
 def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, names: list[str], scaler: Scaler,
-                  labeler: PseudoLabeler, cfg: Config, rows: np.ndarray | None = None) -> pd.DataFrame:
+                  labeler: PseudoLabeler, cfg: Config, rows: np.ndarray | None = None, *,
+                  slot: np.ndarray | None = None) -> pd.DataFrame:
     """``cluster.exposure`` of the valid train rows ``X`` (unscaled features, ``names``), each
     with one K-means feature pushed along its axis (one of ``cluster.exposure_features``
     when set: ``exposure_space``), labelled by ``labeler`` (module docstring).
@@ -157,7 +160,9 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     ``temp``/``hum`` is the reading the alarm policy reads.  Seeded by
     ``cluster.seed``.  Columns: ``names``, ``valid`` (True), ``split`` ("train"),
     ``pseudo_label`` (0/1), ``source_row`` (the row of ``X`` pushed, as ``rows`` numbers
-    them: the dataset's rows in ``build_dataset``).
+    them: the dataset's rows in ``build_dataset``).  ``slot`` (the slot of the day of each
+    row of ``X``, ``time_slots``) gives a row its base row's slot for the recurring rule,
+    unless the time of day was the feature pushed (then none: nothing is dropped).
     """
     c = cfg.cluster
     n = int(round(c.exposure * len(X)))
@@ -182,14 +187,19 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     if "run" in names:  # a run pushed down from below its push: clipped at 0
         j = names.index("run")
         raw[:, j] = np.clip(raw[:, j], 0, cfg.features.run_cap)
-    return _labelled_rows(raw, base, temperature, humidity, names, scaler, labeler, cfg, rows, len(X))
+    row_slot = None
+    if slot is not None:
+        row_slot = np.asarray(slot, dtype=np.int64)[base]
+        row_slot[np.isin(axis, [names.index(f) for f in CONTEXT_FEATURES if f in names])] = -1  # another hour
+    return _labelled_rows(raw, base, temperature, humidity, names, scaler, labeler, cfg, rows, len(X), row_slot)
 
 
 def _labelled_rows(raw: np.ndarray, base: np.ndarray, temperature: np.ndarray, humidity: np.ndarray,
                    names: list[str], scaler: Scaler, labeler: PseudoLabeler, cfg: Config,
-                   rows: np.ndarray | None, n_rows: int) -> pd.DataFrame:
+                   rows: np.ndarray | None, n_rows: int, slot: np.ndarray | None = None) -> pd.DataFrame:
     """Rows made from train rows ``base`` (``raw``: their features, some moved), labelled by
-    ``labeler``'s every policy: the exposure and noise anchor frame (``exposure_rows``)."""
+    ``labeler``'s every policy (``slot``: each made row's slot of the day, for the recurring
+    rule): the exposure and noise anchor frame (``exposure_rows``)."""
     n = len(raw)
     space = cluster_space(names, cfg.cluster.ignore_features)
     temp = raw[:, names.index("temp")] if "temp" in names else np.asarray(temperature, dtype=np.float64)[base]
@@ -199,7 +209,7 @@ def _labelled_rows(raw: np.ndarray, base: np.ndarray, temperature: np.ndarray, h
     if n:
         _, pseudo, _ = labeler.predict_reasons(scaler.transform(raw)[:, space], temp,
                                                hum if cfg.features.use_humidity else None, run,
-                                               raw[:, jit] if jit else None)
+                                               raw[:, jit] if jit else None, slot)
     else:
         pseudo = np.zeros(0, dtype=np.int8)
     out = pd.DataFrame(raw, columns=list(names))
@@ -215,7 +225,8 @@ NOISE_ANCHOR_SPAN = 2.0  # their jitter is drawn uniformly from 0 to this many t
 
 
 def noise_anchor_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, names: list[str],
-                      scaler: Scaler, labeler: PseudoLabeler, cfg: Config, rows: np.ndarray | None = None) -> pd.DataFrame:
+                      scaler: Scaler, labeler: PseudoLabeler, cfg: Config, rows: np.ndarray | None = None, *,
+                      slot: np.ndarray | None = None) -> pd.DataFrame:
     """Rows that teach the model the noise policy's level, whether or not the history
     held a failing sensor: ``NOISE_ANCHOR_SHARE`` of the valid train rows ``X``, each
     with one jitter feature set to a value drawn uniformly from 0 to
@@ -225,7 +236,7 @@ def noise_anchor_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarr
     it extrapolates: the simulator's model, whose history holds no failing sensor,
     alerted 15 times a day on a sensor whose noise grew by 0.2 deg C.  Empty when the
     ``noise`` policy is off or has no level.  Seeded by ``cluster.seed``; the columns
-    of ``exposure_rows``.
+    of ``exposure_rows``; ``slot``: as there (an anchor keeps its base row's hour).
     """
     jit = jitter_columns(names)
     levels = labeler.noise_levels_
@@ -237,7 +248,8 @@ def noise_anchor_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarr
     if n:
         top = NOISE_ANCHOR_SPAN * np.asarray(levels, dtype=np.float64)[which]
         raw[np.arange(n), np.asarray(jit)[which]] = rng.uniform(0.0, 1.0, n) * top
-    return _labelled_rows(raw, base, temperature, humidity, names, scaler, labeler, cfg, rows, len(X))
+    return _labelled_rows(raw, base, temperature, humidity, names, scaler, labeler, cfg, rows, len(X),
+                          None if slot is None else np.asarray(slot, dtype=np.int64)[base])
 
 
 def cluster_space(names: list[str], ignore: list[str]) -> list[int]:

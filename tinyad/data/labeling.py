@@ -49,8 +49,9 @@ heating seasons) a room has or how large each is.
 What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     The ``edge`` and ``context`` flags are then dropped in every hour of the day
     (``RECURRING_SLOT_MIN``) in which they fall on at least ``recurring_share`` of
-    the history's days (``recurring_slots``, learnt on the train rows, the rows the
-    absolute-evidence policies flag left out).  The steepest minutes of a weekday
+    the history's days, and on at least ``RECURRING_MIN_DAYS`` (3) of them
+    (``recurring_slots``, learnt on the train rows, the rows the absolute-evidence
+    policies flag left out; exposure and anchor rows keep their base row's slot).  The steepest minutes of a weekday
     warm-up are among a room's most unusual 1 % and fall at the same hour day after
     day; an anomaly does not.  0 turns it off.  The absolute-evidence policies
     below are never dropped.  The cost: an anomaly inside such an hour has only the
@@ -118,7 +119,7 @@ import numpy as np
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY
 
-__all__ = ["PseudoLabeler", "RECURRING_SLOT_MIN", "STUCK_MIN_READINGS", "noise_levels", "recurring_slots", "scores",
+__all__ = ["PseudoLabeler", "RECURRING_MIN_DAYS", "RECURRING_SLOT_MIN", "STUCK_MIN_READINGS", "noise_levels", "recurring_slots", "scores",
            "scores_overall_and_by_type", "stuck_span", "time_slots"]
 
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
@@ -132,6 +133,7 @@ JITTER_FLOOR = 0.1  # noise: the usual jitter is taken as at least one tenth, th
 
 
 RECURRING_SLOT_MIN = 60  # recurring_share: the slot of the day (minutes) a recurrence is counted in
+RECURRING_MIN_DAYS = 3  # recurring_share: a slot recurs on at least this many days too (a short history: none)
 
 
 def time_slots(timestamps: Any) -> np.ndarray:
@@ -144,7 +146,9 @@ def time_slots(timestamps: Any) -> np.ndarray:
 
 def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share: float) -> list[int]:
     """The slots of the day in which ``flags`` fall on at least ``share`` of the days ``day``
-    holds (each row's calendar day and slot; ``share`` 0: none)."""
+    holds, and on at least ``RECURRING_MIN_DAYS`` of them (each row's calendar day and
+    slot; ``share`` 0: none).  In a history of two days any hour flagged once would be
+    "half the days": no recurrence is counted on fewer than three."""
     flags = np.asarray(flags, dtype=bool)
     day, slot = np.asarray(day), np.asarray(slot)
     if share <= 0 or not flags.any():
@@ -152,7 +156,7 @@ def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share:
     n_days = len(np.unique(day))
     out = []
     for s in np.unique(slot[flags]):
-        if len(np.unique(day[flags & (slot == s)])) >= share * n_days:
+        if len(np.unique(day[flags & (slot == s)])) >= max(share * n_days, RECURRING_MIN_DAYS):
             out.append(int(s))
     return out
 
@@ -513,7 +517,7 @@ class PseudoLabeler:
             out["noise_levels"] = [round(v, 4) for v in self.noise_levels_]
         if self.spaces():
             out["recurring_slots"] = {"slot_minutes": RECURRING_SLOT_MIN, "share": float(self.cluster_cfg.recurring_share),
-                                      "slots": [int(v) for v in self.recurring_slots_]}
+                                      "min_days": RECURRING_MIN_DAYS, "slots": [int(v) for v in self.recurring_slots_]}
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
         return out
