@@ -51,9 +51,9 @@ What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     (``RECURRING_SLOT_MIN``) in which they fall on at least ``recurring_share`` of
     the history's days, and on at least ``RECURRING_MIN_DAYS`` (3) of them
     (``recurring_slots``, learnt on the train rows, the rows the absolute-evidence
-    policies flag left out; exposure and anchor rows keep their base row's slot).  The steepest minutes of a weekday
-    warm-up are among a room's most unusual 1 % and fall at the same hour day after
-    day; an anomaly does not.  0 turns it off.  The absolute-evidence policies
+    policies flag left out; exposure and anchor rows keep their base row's slot).
+    The steepest minutes of a weekday warm-up are among a room's most unusual 1 %
+    and fall at the same hour day after day; an anomaly does not.  0 turns it off.  The absolute-evidence policies
     below are never dropped.  The cost: an anomaly inside such an hour has only the
     absolute evidence and the model's learning from other hours.
 ``alarm`` (absolute evidence)
@@ -468,8 +468,8 @@ class PseudoLabeler:
         (the unscaled run feature) the ``stuck`` policy and ``jitter`` (the unscaled
         jitter features, as in ``fit``) the ``noise`` policy; without them those
         policies flag nothing.  ``slot`` (``time_slots`` of the rows) drops the ``edge`` and
-        ``context`` flags in the recurring slots learnt by ``fit``; without it (made-up
-        rows: exposure, anchors) nothing is dropped.
+        ``context`` flags in the recurring slots learnt by ``fit``; without it nothing is
+        dropped (the made-up rows of ``tinyad.data.clustering`` pass their base row's slot).
         """
         return self.predict_reasons(X_scaled, temperature, humidity, run, jitter, slot)[:2]
 
