@@ -137,11 +137,11 @@ RECURRING_MIN_DAYS = 3  # recurring_share: a slot recurs on at least this many d
 
 
 def time_slots(timestamps: Any) -> np.ndarray:
-    """The slot of the day (``RECURRING_SLOT_MIN`` minutes each, local time) of every timestamp."""
-    import pandas as pd
+    """The slot of the day (``RECURRING_SLOT_MIN`` minutes each, local time) of every timestamp:
+    its second of the day as the features count it (``second_of_week``), in slots."""
+    from tinyad.device.features import SECONDS_PER_DAY, second_of_week
 
-    t = pd.DatetimeIndex(timestamps)
-    return ((t.hour * 60 + t.minute) // RECURRING_SLOT_MIN).to_numpy(dtype=np.int64)
+    return (second_of_week(timestamps) % SECONDS_PER_DAY) // (60 * RECURRING_SLOT_MIN)
 
 
 def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share: float) -> list[int]:
