@@ -94,7 +94,7 @@ def test_threshold_rules_are_strict_and_skip_missing_humidity():
 def test_rules_from_params_use_the_seed_alarm_limits_in_tenths():
     rules = AlertRules.from_config(
         AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=5, calibrate=False,
-                     max_false_alarms_per_week=1.0, period_s=60),
+                     max_false_alarms_per_week=1.0, budget_confidence=0.9, period_s=60),
         ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0],
                          temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0]),
         decision_q=-3,
@@ -106,7 +106,7 @@ def test_rules_from_params_use_the_seed_alarm_limits_in_tenths():
 @pytest.mark.parametrize("period_s, readings", [(1, 900), (60, 15), (300, 3), (900, 1), (3600, 1)])
 def test_the_alert_hold_is_set_in_minutes_and_counted_in_readings(period_s, readings):
     cfg = AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=15, calibrate=True,
-                       max_false_alarms_per_week=1.0)
+                       max_false_alarms_per_week=1.0, budget_confidence=0.9)
     with pytest.raises(ConfigError, match="sampling period is not bound"):
         cfg.clear_after
     assert cfg.bind(period_s).clear_after == readings
@@ -118,10 +118,10 @@ def test_the_alert_hold_is_set_in_minutes_and_counted_in_readings(period_s, read
 def test_an_alert_hold_the_device_cannot_count_is_refused():
     with pytest.raises(ConfigError, match=r"alerts.clear_after_min: 1200 min at data.period_s 1 s is 72000 readings"):
         AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=1200, calibrate=True,
-                     max_false_alarms_per_week=1.0, period_s=1)
+                     max_false_alarms_per_week=1.0, budget_confidence=0.9, period_s=1)
     with pytest.raises(ConfigError, match="alerts.period_s: 60 differs from data.period_s 300"):
         AlertsConfig(decision_threshold=0.5, consecutive=2, clear_after_min=15, calibrate=True,
-                     max_false_alarms_per_week=1.0, period_s=60).bind(300)
+                     max_false_alarms_per_week=1.0, budget_confidence=0.9, period_s=60).bind(300)
 
 
 def test_bad_rules_are_refused():

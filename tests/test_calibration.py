@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import poisson
 
 from tinyad.evaluate import metrics as M
-from tinyad.learn.calibration import calibrate_decision, decision_threshold, device_alerts, events_alerted, history_alerts
+from tinyad.learn.calibration import allowed_false_alarms, calibrate_decision, poisson_upper
+from tinyad.learn.calibration import decision_threshold, device_alerts, events_alerted, history_alerts
 from tinyad.learn.calibration import false_alarms as false_alarms_of
-from tinyad.config import AlertsConfig
+from tinyad.config import AlertsConfig, ConfigError
 from tinyad.device.features import output_code_threshold
 
 QUANT = {"input": {"scale": 0.05, "zero_point": 0}, "output": {"scale": 1 / 256, "zero_point": -128}}
@@ -17,9 +19,11 @@ WEEK = 7 * 86400 // PERIOD
 HORIZON = 65  # a 60-reading window + clear_after 5
 
 
-def alerts_cfg(budget=1.0, consecutive=2, clear_after_min=5, calibrate=True) -> AlertsConfig:
+def alerts_cfg(budget=1.0, consecutive=2, clear_after_min=5, calibrate=True, confidence=0.0) -> AlertsConfig:
+    """Confidence 0 by default: the scan against the budget itself (the tests of the
+    confidence bound set it)."""
     return AlertsConfig(decision_threshold=0.5, consecutive=consecutive, clear_after_min=clear_after_min, period_s=PERIOD,
-                        calibrate=calibrate, max_false_alarms_per_week=budget)
+                        calibrate=calibrate, max_false_alarms_per_week=budget, budget_confidence=confidence)
 
 
 def normal_history(weeks: float, seed: int) -> np.ndarray:
@@ -42,22 +46,25 @@ def false_alarms(codes, code, cfg, pseudo=None):
     return len(M.runs(a))
 
 
+@pytest.mark.parametrize("confidence", [0.0, 0.9])
 @pytest.mark.parametrize("budget", [0.5, 1.0, 3.0])
-def test_a_normal_history_stays_within_the_budget(budget):
+def test_a_normal_history_stays_within_the_budget(budget, confidence):
     weeks = 4.0
     codes = normal_history(weeks, seed=3)
     n = len(codes)
-    cfg = alerts_cfg(budget)
+    cfg = alerts_cfg(budget, confidence=confidence)
+    allowed = allowed_false_alarms(budget * weeks, confidence)
     split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
     dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), split, PERIOD, cfg, QUANT, HORIZON)
     c = dec["code"]
     fa = false_alarms(codes, c, cfg)
-    assert fa <= budget * weeks, f"{fa} false alarms in {weeks} weeks at code {c}, budget {budget}/week"
+    assert fa <= allowed <= budget * weeks, f"{fa} false alarms in {weeks} weeks at code {c}, {allowed} allowed"
     assert dec["history"]["false_alarms"] == fa
     assert dec["history"]["false_alarms_per_week"] <= budget
+    assert dec["budget_false_alarms"] == allowed and dec["budget_confidence"] == confidence
     # the next more sensitive code breaks the budget: the calibration is not needlessly deaf
     lower = max(v for v in np.unique(codes) if v < c)
-    assert false_alarms(codes, lower, cfg) > budget * weeks
+    assert false_alarms(codes, lower, cfg) > allowed
     # the probability threshold maps back to the code, and quant.json's decision is what consumers read
     assert output_code_threshold(QUANT, dec["threshold"]) == c
     assert decision_threshold({**QUANT, "decision": dec}, cfg) == dec["threshold"]
@@ -73,6 +80,57 @@ def test_an_unseen_normal_history_keeps_roughly_to_the_budget():
                              np.full(n, "train"), PERIOD, cfg, QUANT, HORIZON)
     fresh = normal_history(8.0, seed=5)
     assert false_alarms(fresh, dec["code"], cfg) <= 2 * 8.0
+
+
+def test_the_poisson_upper_bound_is_garwoods():
+    """The bound at which k counted events leave exactly 1 - confidence probability of
+    counting k or fewer: an exact property of the Poisson law, not a table."""
+    for confidence in (0.5, 0.84, 0.9, 0.95):
+        assert poisson_upper(0, confidence) == pytest.approx(-np.log(1 - confidence), rel=1e-9)
+        for k in range(8):
+            assert poisson.cdf(k, poisson_upper(k, confidence)) == pytest.approx(1 - confidence, rel=1e-9)
+    assert np.all(np.diff(poisson_upper(np.arange(20), 0.9)) > 0)
+
+
+def test_the_count_allowed_is_the_largest_whose_bound_is_within_the_budget():
+    assert allowed_false_alarms(4.68, 0.0) == 4.68  # off: the budget itself
+    assert allowed_false_alarms(4.68, 0.9) == 1  # bounds 2.30, 3.89, 5.32: 2 would not be within 4.68
+    assert allowed_false_alarms(3.89, 0.9) == 1 and allowed_false_alarms(3.88, 0.9) == 0  # the bound of 1: 3.8897
+    assert allowed_false_alarms(2.0, 0.9) == 0  # a short history: not even 0 bounds the rate; none allowed
+    assert allowed_false_alarms(0.0, 0.9) == 0
+    for budget in np.linspace(0, 60, 121):
+        k = allowed_false_alarms(budget, 0.9)
+        assert k == int(k) and k <= budget
+        assert k == 0 or poisson_upper(k, 0.9) <= budget
+        assert poisson_upper(k + 1, 0.9) > budget
+    # more history at the same rate allows more, and approaches the budget itself
+    per_week = [allowed_false_alarms(w, 0.9) / w for w in (5, 20, 100, 1000)]
+    assert per_week == sorted(per_week) and 0.9 < per_week[-1] <= 1.0
+
+
+def test_a_confidence_keeps_an_unseen_month_within_the_budget():
+    """The budget is a ceiling: calibrated with the confidence bound on one month, the
+    same room's next months stay within it where the count alone lets them break it."""
+    cfg0, cfg9 = alerts_cfg(1.0, confidence=0.0), alerts_cfg(1.0, confidence=0.9)
+    hist = normal_history(4.0, seed=4)
+    n = len(hist)
+    args = (np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), np.full(n, "train"), PERIOD)
+    at0 = calibrate_decision(hist, *args, cfg0, QUANT, HORIZON)
+    at9 = calibrate_decision(hist, *args, cfg9, QUANT, HORIZON)
+    assert at9["code"] > at0["code"]  # less sensitive than the count alone
+    over0 = over9 = 0
+    for seed in range(10, 20):
+        fresh = normal_history(4.0, seed=seed)
+        over0 += false_alarms(fresh, at0["code"], cfg0) > 4.0
+        over9 += false_alarms(fresh, at9["code"], cfg9) > 4.0
+    assert over9 <= 1 < over0, (over0, over9)
+
+
+def test_a_budget_confidence_out_of_range_is_refused_in_one_line():
+    for bad in (0.3, 1.0, -0.1):
+        with pytest.raises(ConfigError, match=rf"alerts.budget_confidence: expected 0 \(off\) or a value in "
+                                              rf"\[0.5, 0.999\], got {bad}"):
+            alerts_cfg(confidence=bad)
 
 
 def test_alerts_explained_by_pseudo_anomalies_are_not_false_alarms():

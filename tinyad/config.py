@@ -628,7 +628,8 @@ class AlertsConfig(_PeriodBound):
     With ``calibrate`` the decision threshold is not ``decision_threshold`` but the
     most sensitive int8 code for which the device, replayed through this alert
     logic over the train and validation history, raises at most
-    ``max_false_alarms_per_week`` false alarms a week (``tinyad/learn/calibration.py``);
+    ``max_false_alarms_per_week`` false alarms a week (``tinyad/learn/calibration.py``),
+    with ``budget_confidence`` that the rate behind the history's count is within it;
     ``decision_threshold`` is then only the fallback named in the report, and
     ``consecutive`` is the longest debounce: the calibration picks one from 1 to it
     (``tinyad.learn.calibration.device_alerts``).
@@ -644,6 +645,7 @@ class AlertsConfig(_PeriodBound):
     clear_after_min: float
     calibrate: bool
     max_false_alarms_per_week: float
+    budget_confidence: float
     # data.period_s (bound by Config; 0 = not bound yet)
     period_s: int = 0
 
@@ -655,6 +657,9 @@ class AlertsConfig(_PeriodBound):
         _check_range("alerts.consecutive", self.consecutive, 1, 1000)
         _check_range("alerts.clear_after_min", self.clear_after_min, 0.0, 100000.0)
         _check_range("alerts.max_false_alarms_per_week", self.max_false_alarms_per_week, 0.0, 1000.0)
+        if self.budget_confidence != 0 and not 0.5 <= self.budget_confidence <= 0.999:
+            raise ConfigError(f"alerts.budget_confidence: expected 0 (off) or a value in [0.5, 0.999], "
+                              f"got {self.budget_confidence!r}")
         if self.period_s:
             self._check_counts()
 

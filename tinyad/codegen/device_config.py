@@ -109,8 +109,9 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         how = [
             f" * probability is strictly above {threshold!r}, calibrated on the train+val history to",
             f" * alerts.max_false_alarms_per_week = {cfg.alerts.max_false_alarms_per_week!r}"
-            f" (validation: {v.get('alerts_per_week', 0.0):.2f} alerts a week,",
-            f" * {v.get('false_alarms_per_week', 0.0):.2f} false alarms a week; tinyad/learn/calibration.py). */",
+            f" at alerts.budget_confidence = {cfg.alerts.budget_confidence!r}",
+            f" * (validation: {v.get('alerts_per_week', 0.0):.2f} alerts a week,"
+            f" {v.get('false_alarms_per_week', 0.0):.2f} false alarms a week; tinyad/learn/calibration.py). */",
         ]
     else:
         how = [

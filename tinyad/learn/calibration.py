@@ -23,10 +23,19 @@ pipeline has, the train and validation splits, as follows:
    ``horizon`` unexplained readings it holds (an alert that never clears would touch
    every event and otherwise count none).
 3. Codes are tried from the least sensitive (127) downwards; the chosen code is the
-   lowest one reached before the false alarms on the history first exceed
-   ``alerts.max_false_alarms_per_week`` times the history's length in weeks.  (The
-   count is not monotone in the code, two alerts can merge into one, so the scan
-   stops at the first code over budget rather than picking any code within it.)
+   lowest one reached before the false alarms on the history first exceed what the
+   budget allows there.  (The count is not monotone in the code, two alerts can merge
+   into one, so the scan stops at the first code over budget rather than picking any
+   code within it.)  The budget is a ceiling, and the history is one sample of the
+   room: a count of exactly ``alerts.max_false_alarms_per_week`` times the history's
+   weeks says the device's rate is about the budget, so the next weeks break it about
+   half the time, and more often still because the model has seen the history.  So
+   the count allowed is the largest ``k`` whose one-sided Poisson upper confidence
+   bound at ``alerts.budget_confidence`` (``poisson_upper(k, confidence)``) is within
+   the budget times the weeks: with 0.9 and a 4.7-week history, 1 false alarm where the
+   budget alone allows 4.  A history too short for even ``k`` = 0 to bound the rate
+   allows none, and the report's ``budget_false_alarms`` says so.
+   ``alerts.budget_confidence: 0`` allows the budget times the weeks itself.
    If even code 127 is over budget (the alarm band alone raises more), the model
    never decides (code 128) and the report says so.
 4. The debounce (``alerts.consecutive``, anomalous readings in a row before an
@@ -59,15 +68,35 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from scipy.stats import chi2
 
 from tinyad.evaluate import metrics as M
 from tinyad.device.alerts import NEVER, alert_active
 from tinyad.config import AlertsConfig
 from tinyad.device.features import dequantize_output, output_code_threshold
 
-__all__ = ["calibrate_decision", "decision_threshold", "device_alerts", "events_alerted", "false_alarms", "history_alerts"]
+__all__ = ["allowed_false_alarms", "calibrate_decision", "decision_threshold", "device_alerts", "events_alerted", "false_alarms", "history_alerts", "poisson_upper"]
 
 SECONDS_PER_WEEK = 7 * 86400.0
+
+
+def poisson_upper(k: int | np.ndarray, confidence: float) -> float | np.ndarray:
+    """The one-sided upper confidence bound, at ``confidence``, of a Poisson mean of which
+    ``k`` events were counted (Garwood's exact bound: half the chi-squared quantile with
+    2k + 2 degrees of freedom)."""
+    return chi2.ppf(confidence, 2 * (np.asarray(k) + 1)) / 2.0
+
+
+def allowed_false_alarms(budget: float, confidence: float) -> float:
+    """The false alarms the calibration allows on a history whose budget is ``budget``
+    (``alerts.max_false_alarms_per_week`` times its weeks): the largest count whose
+    ``poisson_upper`` at ``confidence`` is within it, 0 when none is; ``confidence``
+    0: ``budget`` itself (module docstring, step 3)."""
+    if confidence == 0:
+        return float(budget)
+    ks = np.arange(int(math.floor(budget)) + 1)
+    within = ks[poisson_upper(ks, confidence) <= budget]
+    return float(within.max()) if len(within) else 0.0
 
 
 def history_alerts(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, code: int,
@@ -188,7 +217,8 @@ def calibrate_decision(
     if n == 0 or not valid.any():
         raise ValueError("calibrate_decision: no valid history row to calibrate on")
     seconds = n * float(period_s)
-    budget = float(alerts.max_false_alarms_per_week) * seconds / SECONDS_PER_WEEK
+    budget = allowed_false_alarms(float(alerts.max_false_alarms_per_week) * seconds / SECONDS_PER_WEEK,
+                                  float(alerts.budget_confidence))
     longest = int(alerts.consecutive)
     consecutive, chosen, tried, best = longest, NEVER, 0, (-1, 0)
     tried_all: dict[str, dict[str, Any]] = {}
@@ -208,6 +238,8 @@ def calibrate_decision(
         "code": int(chosen),
         "consecutive": int(consecutive),
         "budget_per_week": float(alerts.max_false_alarms_per_week),
+        "budget_confidence": float(alerts.budget_confidence),
+        "budget_false_alarms": budget,
         "horizon_readings": int(horizon),
         "history_weeks": seconds / SECONDS_PER_WEEK,
         "codes_tried": tried,
@@ -215,7 +247,8 @@ def calibrate_decision(
         "method": (
             "for each debounce alerts.consecutive..1, the lowest int8 code before the device's false alarms "
             "(alerts, or horizon-long stretches of them, with no pseudo-anomalous reading within the horizon) "
-            "on train+val first exceed alerts.max_false_alarms_per_week; then the debounce whose alerts reach "
+            "on train+val first exceed the count whose Poisson upper bound at alerts.budget_confidence is within "
+            "alerts.max_false_alarms_per_week times its weeks; then the debounce whose alerts reach "
             "the most pseudo-anomalous events on a labelled reading (ties: the one that reaches them sooner, "
             "then the longer one); tinyad/learn/calibration.py"
         ),
