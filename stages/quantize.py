@@ -23,7 +23,8 @@ exactly as the device does.
 With ``alerts.calibrate`` the decision threshold is calibrated here, on the int8
 model as the device runs it (TensorFlow Lite Micro, one reading at a time) over the
 train and validation history, to the false-alarm budget
-``alerts.max_false_alarms_per_week`` (``tinyad/learn/calibration.py``); the chosen code and
+``alerts.max_false_alarms_per_week``, held with ``alerts.budget_confidence``
+(``tinyad/learn/calibration.py``); the chosen code and
 the alert figures it reached go into ``quant.json`` (``decision``) and the metrics.
 This stage also reads ``thresholds``, ``alerts`` and ``data.period_s`` for it.
 
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         result["metrics"]["decision"] = dec
         h = dec["val"] if "val" in dec else dec["history"]
         print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}), alert after {dec['consecutive']} reading(s) in a row, for at most "
-              f"{dec['budget_per_week']:g} false alarm(s) a week; validation: {h['alerts_per_week']:.2f} alerts "
+              f"{dec['budget_per_week']:g} false alarm(s) a week ({dec['budget_false_alarms']:g} allowed on the "
+              f"{dec['history_weeks']:.1f}-week history at confidence {dec['budget_confidence']:g}); validation: {h['alerts_per_week']:.2f} alerts "
               f"a week, {h['false_alarms_per_week']:.2f} false alarms a week, {h['flagged_share']:.2%} of readings flagged")
     write_bytes(args.out, result["tflite"])
     write_json(args.quant, result["quant"])
