@@ -21,6 +21,7 @@ from tinyad.device.features import (
     output_code_threshold,
     quantize_input,
     round_half_away,
+    second_of_week,
     split_labels,
     stuck_warning,
     tod_sin_cos,
@@ -89,6 +90,29 @@ def test_tod_sin_cos_is_sin_and_cos_of_the_time_of_day_for_every_second():
     s7, c7 = tod_sin_cos(sod + 5 * 86400)
     np.testing.assert_array_equal(s7, s)
     np.testing.assert_array_equal(c7, c)
+
+
+def test_second_of_week_is_the_wall_clock_the_time_of_day_reads():
+    """One local-time rule: the day of the week and the second of the day by the wall
+    clock, before 1970 too, with fractions of a second dropped and a time zone read as
+    its wall clock (the features' time of day is it modulo a day)."""
+    rng = np.random.default_rng(7)
+    ns = rng.integers(-10 * 365 * 86400, 60 * 365 * 86400, 2000) * 10**9 + rng.integers(0, 10**9, 2000)
+    ts = pd.Series(pd.to_datetime(np.sort(ns)))
+    t = pd.DatetimeIndex(ts)
+    sow = second_of_week(ts)
+    np.testing.assert_array_equal(sow // 86400, t.day_of_week.to_numpy())
+    np.testing.assert_array_equal(sow % 86400, (t.hour * 3600 + t.minute * 60 + t.second).to_numpy())
+    aware = pd.Series(pd.DatetimeIndex(ts).tz_localize("Europe/Lisbon", ambiguous="NaT", nonexistent="NaT"))
+    ok = aware.notna().to_numpy()
+    np.testing.assert_array_equal(second_of_week(aware[ok]), sow[ok])
+    df = pd.DataFrame({"timestamp": ts, "temperature": 24.0, "humidity": 40.0,
+                       "fault": pd.Series([""] * len(ts), dtype="string")})
+    X, valid = compute_features(df, fcfg(["tod_sin", "tod_cos"], window=2))
+    assert valid.sum() > 1900
+    s, c = tod_sin_cos(sow % 86400)
+    np.testing.assert_array_equal(X[valid, 0], s[valid])
+    np.testing.assert_array_equal(X[valid, 1], c[valid])
 
 
 def test_run_counts_exact_repeats_of_both_quantities_and_devup_only_rises():

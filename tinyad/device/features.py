@@ -374,8 +374,15 @@ def _run_length(eq: np.ndarray) -> np.ndarray:
 
 
 def second_of_week(ts: pd.Series) -> np.ndarray:
-    """Seconds since Monday 00:00 of each local timestamp (int64; C: tinyad_second_of_week)."""
-    t = pd.DatetimeIndex(ts).as_unit("s").asi8
+    """Seconds since Monday 00:00 of each local timestamp (int64; C: tinyad_second_of_week).
+
+    The one local-time rule of the features (the time of day is it modulo a day; the
+    labelling's hour slots read it too).  A timestamp with a time zone counts by its
+    wall clock; fractions of a second are dropped."""
+    t = pd.DatetimeIndex(ts)
+    if t.tz is not None:
+        t = t.tz_localize(None)
+    t = t.as_unit("s").asi8
     return ((t // SECONDS_PER_DAY) + 3) % 7 * SECONDS_PER_DAY + t % SECONDS_PER_DAY
 
 
@@ -421,9 +428,8 @@ def tod_sin_cos(sod) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _time_of_day(ts: pd.Series, which: int) -> np.ndarray:
-    t = pd.DatetimeIndex(ts)
-    sod = (t.hour * 3600 + t.minute * 60 + t.second).to_numpy(dtype=np.int64)
-    return tod_sin_cos(sod)[which]
+    """``tod_sin`` (``which`` 0) or ``tod_cos`` (1) of each local timestamp."""
+    return tod_sin_cos(second_of_week(ts) % SECONDS_PER_DAY)[which]
 
 
 def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) -> tuple[np.ndarray, np.ndarray]:
