@@ -93,7 +93,7 @@ def test_the_poisson_upper_bound_is_garwoods():
 
 
 def test_the_count_allowed_is_the_largest_whose_bound_is_within_the_budget():
-    assert allowed_false_alarms(4.68, 0.0) == 4.68  # off: the budget itself
+    assert allowed_false_alarms(4.68, 0.0) == 4  # off: the budget itself, a whole count
     assert allowed_false_alarms(4.68, 0.9) == 1  # bounds 2.30, 3.89, 5.32: 2 would not be within 4.68
     assert allowed_false_alarms(3.89, 0.9) == 1 and allowed_false_alarms(3.88, 0.9) == 0  # the bound of 1: 3.8897
     assert allowed_false_alarms(2.0, 0.9) == 0  # a short history: not even 0 bounds the rate; none allowed
@@ -127,10 +127,28 @@ def test_a_confidence_keeps_an_unseen_month_within_the_budget():
 
 
 def test_a_budget_confidence_out_of_range_is_refused_in_one_line():
-    for bad in (0.3, 1.0, -0.1):
+    for bad in (0.3, 1.0, -0.1, float("nan")):
         with pytest.raises(ConfigError, match=rf"alerts.budget_confidence: expected 0 \(off\) or a value in "
                                               rf"\[0.5, 0.999\], got {bad}"):
             alerts_cfg(confidence=bad)
+    for good in (0.0, 0.5, 0.9, 0.999):
+        assert alerts_cfg(confidence=good).budget_confidence == good
+    with pytest.raises(ConfigError, match=r"alerts.max_false_alarms_per_week: expected a value in \[0.0, 1000.0\], got nan"):
+        alerts_cfg(budget=float("nan"))
+
+
+def test_a_history_too_short_to_bound_the_rate_allows_no_false_alarm():
+    """Two weeks at one a week: not even a clean history bounds the rate at 0.9 (2.30 >
+    2), so the scan allows none, where the count alone would allow two."""
+    weeks = 2.0
+    codes = normal_history(weeks, seed=8)
+    n = len(codes)
+    args = (np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), np.full(n, "train"), PERIOD)
+    at9 = calibrate_decision(codes, *args, alerts_cfg(1.0, confidence=0.9), QUANT, HORIZON)
+    at0 = calibrate_decision(codes, *args, alerts_cfg(1.0, confidence=0.0), QUANT, HORIZON)
+    assert at9["budget_false_alarms"] == 0 and at0["budget_false_alarms"] == 2
+    assert at9["history"]["false_alarms"] == 0 < at0["history"]["false_alarms"] <= 2
+    assert at9["code"] > at0["code"]
 
 
 def test_alerts_explained_by_pseudo_anomalies_are_not_false_alarms():

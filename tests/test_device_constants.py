@@ -46,6 +46,19 @@ def config_header(tmp_path_factory):
     return cfg, generate_config_header(cfg, Scaler.load(path), QUANT, reference_levels=(242, 398))
 
 
+def test_the_decision_comment_names_the_budget_and_its_confidence(tmp_path):
+    cfg = load(ROOT / "params.yaml")
+    names = feature_names(cfg.features)
+    path = tmp_path / "scaler.json"
+    path.write_text(json.dumps({"features": names, "mean": [0.0] * len(names), "scale": [1.0] * len(names)}))
+    dec = {"threshold": 0.5, "code": 0, "val": {"alerts_per_week": 3.25, "false_alarms_per_week": 0.5}}
+    header = generate_config_header(cfg, Scaler.load(path), {**QUANT, "decision": dec})
+    text = " ".join(line.strip(" */") for line in header.splitlines())
+    assert (f"alerts.max_false_alarms_per_week = {cfg.alerts.max_false_alarms_per_week!r} at "
+            f"alerts.budget_confidence = {cfg.alerts.budget_confidence!r}") in text
+    assert "(validation: 3.25 alerts a week, 0.50 false alarms a week;" in text
+
+
 def test_the_table_is_the_ifndef_list_of_tinyad_generated_h():
     table = {c.name for c in DEVICE_CONSTANTS}
     checked = ifndef_names(GENERATED_H.read_text())

@@ -68,7 +68,7 @@ def _check_choice(key: str, value: Any, choices: tuple) -> None:
 
 
 def _check_range(key: str, value: float, lo: float | None = None, hi: float | None = None) -> None:
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
+    if value != value or (lo is not None and value < lo) or (hi is not None and value > hi):  # NaN: refused
         raise ConfigError(f"{key}: expected a value in [{lo}, {hi}], got {value!r}")
 
 

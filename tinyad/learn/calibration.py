@@ -35,7 +35,7 @@ pipeline has, the train and validation splits, as follows:
    the budget times the weeks: with 0.9 and a 4.7-week history, 1 false alarm where the
    budget alone allows 4.  A history too short for even ``k`` = 0 to bound the rate
    allows none, and the report's ``budget_false_alarms`` says so.
-   ``alerts.budget_confidence: 0`` allows the budget times the weeks itself.
+   ``alerts.budget_confidence: 0`` allows the budget times the weeks itself, rounded down.
    If even code 127 is over budget (the alarm band alone raises more), the model
    never decides (code 128) and the report says so.
 4. The debounce (``alerts.consecutive``, anomalous readings in a row before an
@@ -91,9 +91,9 @@ def allowed_false_alarms(budget: float, confidence: float) -> float:
     """The false alarms the calibration allows on a history whose budget is ``budget``
     (``alerts.max_false_alarms_per_week`` times its weeks): the largest count whose
     ``poisson_upper`` at ``confidence`` is within it, 0 when none is; ``confidence``
-    0: ``budget`` itself (module docstring, step 3)."""
+    0: ``budget`` itself, rounded down (module docstring, step 3)."""
     if confidence == 0:
-        return float(budget)
+        return float(math.floor(budget))
     ks = np.arange(int(math.floor(budget)) + 1)
     within = ks[poisson_upper(ks, confidence) <= budget]
     return float(within.max()) if len(within) else 0.0
