@@ -143,14 +143,15 @@ def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, se
 
 
 def _scan(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, pseudo: np.ndarray, seconds: float,
-          budget: float, alerts: AlertsConfig, horizon: int) -> tuple[int, int]:
-    """Step 3 for one debounce: the chosen code and the number of codes tried."""
+          allowed: float, alerts: AlertsConfig, horizon: int) -> tuple[int, int]:
+    """Step 3 for one debounce: the chosen code and the number of codes tried (``allowed``:
+    the false alarms the history may hold, ``allowed_false_alarms``)."""
     chosen, tried = NEVER, 0
     candidates = sorted({int(c) for c in np.unique(codes[valid])} | {127}, reverse=True)
     for c in candidates:
         fig = _alert_figures(history_alerts(codes, rule, valid, c, alerts), pseudo, valid, seconds, horizon)
         tried += 1
-        if fig["false_alarms"] > budget:
+        if fig["false_alarms"] > allowed:
             break
         chosen = c
     return chosen, tried
@@ -217,14 +218,14 @@ def calibrate_decision(
     if n == 0 or not valid.any():
         raise ValueError("calibrate_decision: no valid history row to calibrate on")
     seconds = n * float(period_s)
-    budget = allowed_false_alarms(float(alerts.max_false_alarms_per_week) * seconds / SECONDS_PER_WEEK,
-                                  float(alerts.budget_confidence))
+    weeks = seconds / SECONDS_PER_WEEK
+    allowed = allowed_false_alarms(float(alerts.max_false_alarms_per_week) * weeks, float(alerts.budget_confidence))
     longest = int(alerts.consecutive)
     consecutive, chosen, tried, best = longest, NEVER, 0, (-1, 0)
     tried_all: dict[str, dict[str, Any]] = {}
     for d in range(longest, 0, -1):  # longest first: a full tie keeps the longer debounce
         with_d = replace(alerts, consecutive=d)
-        code, n_tried = _scan(codes, rule, valid, pseudo, seconds, budget, with_d, horizon)
+        code, n_tried = _scan(codes, rule, valid, pseudo, seconds, allowed, with_d, horizon)
         on = history_alerts(codes, rule, valid, code, with_d)
         hit, n_events, delay = events_alerted(on, pseudo, horizon)
         fa = false_alarms(on, pseudo, horizon)
@@ -239,9 +240,9 @@ def calibrate_decision(
         "consecutive": int(consecutive),
         "budget_per_week": float(alerts.max_false_alarms_per_week),
         "budget_confidence": float(alerts.budget_confidence),
-        "budget_false_alarms": budget,
+        "budget_false_alarms": allowed,
         "horizon_readings": int(horizon),
-        "history_weeks": seconds / SECONDS_PER_WEEK,
+        "history_weeks": weeks,
         "codes_tried": tried,
         "debounce": tried_all,
         "method": (
