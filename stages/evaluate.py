@@ -19,7 +19,8 @@ all scored on the valid rows of the ``test`` split:
   ``tinyad.device.features.decide`` exactly as the device does;
 * ``int8_tflm``: the same int8 model in the TensorFlow Lite Micro interpreter, one
   reading at a time (batch 1, as on the device);
-* ``device``: ``int8_tflm`` OR the seed's rule, through the alert logic;
+* ``device``: ``int8_tflm`` OR the seed's rule OR the stuck-sensor rule (``models/scaler.json``
+  ``stuck_run``, ``tinyad.device.alerts.stuck_rule``), through the alert logic;
 * baselines (``tinyad/evaluate/baselines.py``): ``thresholds`` (the seed's rule),
   ``kmeans_distance``, ``isolation_forest`` and ``ecod`` (PyOD's ECOD, contamination
   ``evaluate.ecod_contamination`` if set, else ``evaluate.isolation_forest_contamination``),
@@ -82,7 +83,7 @@ Drift and noise (``drift_table``, params ``drift``): for each kind and size of
 ``tinyad.evaluate.drift.apply_drift``, the test split's raw readings are degraded (over the
 test span), the features recomputed on the whole series (so the first test windows
 are full), scaled with the train scaler, quantized and run through the int8 model in
-LiteRT (batch; its codes equal TFLM's, see ``agreement``), ORed with the seed rule
+LiteRT (batch; its codes equal TFLM's, see ``agreement``), ORed with the seed rule and the stuck rule
 and put through the alert logic as for ``device``; then F1 by anomaly type (per
 reading, as above; without ground truth: alerts a week, flagged share, agreement with
 the undrifted decisions), once on the raw readings and once with the baseline

@@ -28,6 +28,7 @@ from tinyad.device.alerts import (
     alert_active,
     check_sample,
     firmware_lines,
+    stuck_rule,
     tenths,
 )
 from tinyad.config import AlertsConfig, ConfigError, ThresholdsConfig
@@ -68,10 +69,13 @@ def test_alert_says_which_rules_fired_during_the_raising_run():
     state = AlertState(3, 2)
     state.step(True, False)
     state.step(False, True)
-    assert state.step(True, False) == ("alert", True, True)
+    assert state.step(True, False) == ("alert", True, True, False)
     state = AlertState(2, 2)
     state.step(False, True)
-    assert state.step(False, True) == ("alert", False, True)
+    assert state.step(False, True) == ("alert", False, True, False)
+    state = AlertState(2, 2)
+    state.step(False, False, True)
+    assert state.step(True, False, False) == ("alert", True, False, True)
 
 
 def test_consecutive_one_alerts_at_once():
@@ -178,7 +182,7 @@ def test_faults_print_fault_lines_and_never_alert_or_break_a_run():
     assert [ln["reason"] for ln in lines if ln["event"] == "fault"] == ["nan", "dht_error", "timeout"]
     alert = lines[2]
     assert alert == {"t": 180, "event": "alert", "temp": 30.0, "hum": 40.0, "score": None,
-                     "model": False, "threshold": True}
+                     "model": False, "threshold": True, "stuck": False}
     only_faults = firmware_lines([RawReading(i, float("nan"), 40.0) for i in range(10)], [127] * 10,
                                  AlertRules(1, 1, 0, 200, 280, 300, 500), status_every=1)
     assert {ln["event"] for ln in only_faults} == {"fault"}
@@ -190,7 +194,51 @@ def test_status_lines_count_valid_readings_only():
     status = [ln for ln in lines if ln["event"] == "status"]
     assert [ln["t"] for ln in status] == [5, 11]
     assert status[0] == {"t": 5, "event": "status", "temp": 24.0, "hum": 40.0, "score": None,
-                         "model": False, "threshold": False, "alert": False}
+                         "model": False, "threshold": False, "stuck": False, "alert": False}
+
+
+# ------------------------------------------------------------ the stuck rule
+def test_repeats_count_the_readings_before_that_equal_this_one():
+    state = AlertState(1, 1)
+    seq = [(240, 400), (240, 400), (240, 400), (241, 400), (241, 400), (241, 401), (241, 401)]
+    assert [state.count_repeat(t, h, True) for t, h in seq] == [0, 1, 2, 0, 1, 0, 1]
+    state = AlertState(1, 1)  # humidity not used: a temperature that repeats is a repeat
+    assert [state.count_repeat(t, h, False) for t, h in seq] == [0, 1, 2, 0, 1, 2, 3]
+
+
+def test_stuck_rule_is_repeats_at_or_above_the_span_and_zero_is_never():
+    assert list(stuck_rule(np.array([0, 4, 5, 59]), 5)) == [False, False, True, True]
+    assert not stuck_rule(np.array([0, 5, 1000]), 0).any()
+    assert stuck_rule(7, 7) is True and stuck_rule(6, 7) is False and stuck_rule(10**6, 0) is False
+    with pytest.raises(ValueError, match="stuck_run"):
+        AlertRules(1, 1, 0, 200, 280, 300, 500, stuck_run=-1)
+
+
+def test_a_stuck_sensor_alerts_names_the_rule_and_clears_when_it_moves_again():
+    rules = AlertRules(2, 2, 128, 200, 280, 300, 500, stuck_run=4)
+    temps = [24.0, 24.1] + [24.2] * 8 + [24.3, 24.4, 24.3]
+    lines = firmware_lines([RawReading(60 * i, t, 40.0) for i, t in enumerate(temps)], [None] * len(temps),
+                           rules, status_every=0)
+    # the 5th and 6th 24.2 (4 and 5 repeats) are the debounce's two anomalous readings
+    assert lines == [
+        {"t": 60 * 7, "event": "alert", "temp": 24.2, "hum": 40.0, "score": None,
+         "model": False, "threshold": False, "stuck": True},
+        {"t": 60 * 11, "event": "clear", "temp": 24.4, "hum": 40.0, "score": None,
+         "model": False, "threshold": False, "stuck": False},
+    ]
+    # a faulty reading does not break the repeat (the feature window skips it too)
+    with_fault = [RawReading(60 * i, float("nan") if i == 4 else 24.2, 40.0) for i in range(8)]
+    lines = firmware_lines(with_fault, [None] * 8, AlertRules(1, 1, 128, 200, 280, 300, 500, stuck_run=4), 0)
+    assert [(ln["t"], ln["event"]) for ln in lines] == [(240, "fault"), (300, "alert")]
+
+
+def test_clearing_an_alert_keeps_the_repeat_count():
+    state = AlertState(1, 1)
+    state.step(True, False)
+    for _ in range(3):
+        state.count_repeat(240, 400, True)
+    assert state.step(False, False)[0] == "clear"
+    assert state.count_repeat(240, 400, True) == 3
 
 
 def test_alert_active_matches_the_step_by_step_machine():
@@ -214,17 +262,20 @@ DRIVER = r"""
 #include "tinyad_alerts.h"
 #include "tinyad_sample.h"
 
-/* stdin: "C consecutive clear_after decision_q temp_lo temp_hi hum_lo hum_hi" once, then
+/* stdin: "C consecutive clear_after decision_q temp_lo temp_hi hum_lo hum_hi stuck_run stuck_hum" once, then
    "S status temp_hex hum_hex use_hum"  -> "fault t10 h10 has_hum"
-   "A has_score score t10 h10 has_hum"  -> "event model threshold alert_model alert_threshold active" */
+   "A has_score score t10 h10 has_hum"  -> "event model threshold stuck alert_model alert_threshold alert_stuck
+                                            active repeats" */
 int main(void)
 {
     char kind;
     tinyad_alert_cfg_t cfg;
     tinyad_alert_state_t st;
-    int c[7];
+    int c[9];
     tinyad_alert_init(&st);
-    if (scanf(" C %d %d %d %d %d %d %d", &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6]) != 7) return 2;
+    if (scanf(" C %d %d %d %d %d %d %d %d %d", &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8]) != 9)
+        return 2;
+    cfg.stuck_run = (uint16_t)c[7]; cfg.stuck_hum = (uint8_t)c[8];
     cfg.consecutive = (uint16_t)c[0]; cfg.clear_after = (uint16_t)c[1]; cfg.decision_q = (int16_t)c[2];
     cfg.temp_lo = (int16_t)c[3]; cfg.temp_hi = (int16_t)c[4]; cfg.hum_lo = (int16_t)c[5]; cfg.hum_hi = (int16_t)c[6];
     while (scanf(" %c", &kind) == 1) {
@@ -244,8 +295,10 @@ int main(void)
             if (scanf("%d %d %d %d %d", &has_score, &score, &t10, &h10, &has_hum) != 5) return 2;
             s.t = 0; s.second_of_week = 0; s.temp10 = (int16_t)t10; s.hum10 = (int16_t)h10; s.has_hum = (uint8_t)has_hum;
             ev = tinyad_alert_step(&st, &cfg, &s, has_score, score, &fl);
-            printf("%s %d %d %d %d %d\n", ev == TINYAD_ALERT_RAISED ? "alert" : ev == TINYAD_ALERT_CLEARED ? "clear" : "-",
-                   fl.model, fl.threshold, fl.alert_model, fl.alert_threshold, st.active);
+            printf("%s %d %d %d %d %d %d %d %d\n",
+                   ev == TINYAD_ALERT_RAISED ? "alert" : ev == TINYAD_ALERT_CLEARED ? "clear" : "-",
+                   fl.model, fl.threshold, fl.stuck, fl.alert_model, fl.alert_threshold, fl.alert_stuck, st.active,
+                   st.repeats);
         } else {
             return 2;
         }
@@ -271,7 +324,7 @@ def driver(tmp_path_factory) -> Path:
 
 def run_driver(exe: Path, rules: AlertRules, commands: list[str]) -> list[str]:
     head = (f"C {rules.consecutive} {rules.clear_after} {rules.decision_q} "
-            f"{rules.temp_lo} {rules.temp_hi} {rules.hum_lo} {rules.hum_hi}\n")
+            f"{rules.temp_lo} {rules.temp_hi} {rules.hum_lo} {rules.hum_hi} {rules.stuck_run} {int(rules.stuck_hum)}\n")
     proc = subprocess.run([str(exe)], input=head + "\n".join(commands) + "\n", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
@@ -306,15 +359,16 @@ def test_c_sample_check_equals_python(driver):
     assert {e.split()[0] for e in expected} == {"ok", "nan", "timeout", "dht_error", "impossible"}
 
 
-@pytest.mark.parametrize("seed, decision_q", [(1, -20), (2, 64), (3, 128), (4, 0)])
-def test_c_alert_state_machine_equals_python(driver, seed, decision_q):
+@pytest.mark.parametrize("seed, decision_q, stuck_run, stuck_hum",
+                         [(1, -20, 0, True), (2, 64, 3, True), (3, 128, 5, False), (4, 0, 1, True), (5, 128, 4, True)])
+def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run, stuck_hum):
     rng = random.Random(seed)
     rules = AlertRules(consecutive=rng.randint(1, 4), clear_after=rng.randint(1, 6), decision_q=decision_q,
-                       temp_lo=200, temp_hi=280, hum_lo=300, hum_hi=500)
+                       temp_lo=200, temp_hi=280, hum_lo=300, hum_hi=500, stuck_run=stuck_run, stuck_hum=stuck_hum)
     state = AlertState(rules.consecutive, rules.clear_after)
     cmds, expected = [], []
     # bursts so that runs of anomalies of every length occur
-    anomalous_share = 0.5
+    anomalous_share, stuck_share, prev = 0.5, 0.0, (240, 400, True)
     for i in range(3000):
         if i % 50 == 0:
             anomalous_share = rng.random()
@@ -329,16 +383,25 @@ def test_c_alert_state_machine_equals_python(driver, seed, decision_q):
             score = rng.randint(-128, 127)
         t10 = rng.choice([rng.randint(150, 199), rng.randint(281, 330)]) if anomalous and rng.random() < 0.5 \
             else rng.randint(200, 280)
-        has_hum = rng.random() < 0.9
+        has_hum = stuck_hum or rng.random() < 0.9  # with humidity used, a valid sample always has it
         h10 = rng.randint(250, 550) if has_hum else 0
+        if i and rng.random() < stuck_share:  # runs of repeats of every length: the stuck rule
+            t10, h10, has_hum = prev if rng.random() < 0.8 else (prev[0], h10, has_hum)
+        prev = (t10, h10, has_hum)
+        if i % 50 == 0:
+            stuck_share = rng.choice([0.0, 0.5, 0.9, 1.0])
         cmds.append(f"A {int(has_score)} {score} {t10} {h10} {int(has_hum)}")
+        stuck = rules.stuck(state.count_repeat(t10, h10 if has_hum else None, rules.stuck_hum))
         model = rules.model(score if has_score else None)
         threshold = rules.threshold(t10, h10 if has_hum else None)
-        event, am, at = state.step(model, threshold)
-        expected.append(f"{event or '-'} {int(model)} {int(threshold)} "
-                        f"{int(am) if event == 'alert' else 0} {int(at) if event == 'alert' else 0} {int(state.active)}")
+        event, am, at, ast = state.step(model, threshold, stuck)
+        alerted = event == "alert"
+        expected.append(f"{event or '-'} {int(model)} {int(threshold)} {int(stuck)} {int(am and alerted)} "
+                        f"{int(at and alerted)} {int(ast and alerted)} {int(state.active)} {state.repeats}")
     got = run_driver(driver, rules, cmds)
     mismatches = [(i, e, g) for i, (e, g) in enumerate(zip(expected, got)) if e != g]
     assert len(got) == len(expected) and not mismatches, mismatches[:5]
     assert sum(e.startswith("alert") for e in expected) > 3
     assert sum(e.startswith("clear") for e in expected) > 3
+    if stuck_run:
+        assert sum(e.split()[3] == "1" for e in expected) > 20  # the stuck rule fired

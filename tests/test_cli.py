@@ -166,7 +166,7 @@ def test_a_time_stamped_monitor_log_is_a_serial_log(tmp_path):
     log = tmp_path / "platformio-device-monitor-1.log"
     log.write_text("ets Jun  8 2016 00:22:57\n"
                    '12:00:01.123 > {"t":60,"event":"status","temp":24.0,"hum":40.0,"score":1,"model":false,'
-                   '"threshold":false,"alert":false}\n')
+                   '"threshold":false,"stuck":false,"alert":false}\n')
     assert is_serial_log(log)
     assert read_serial_log(log)["temperature"].tolist() == [24.0]
 

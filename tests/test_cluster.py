@@ -204,6 +204,10 @@ def test_the_stuck_span_follows_how_long_the_room_s_own_sensor_repeats():
     assert lab.stuck_run_ == stuck_span(*noisy, cap) and lab.summary()["stuck_span_readings"] == lab.stuck_run_
     probe = np.array([lab.stuck_run_ - 1, lab.stuck_run_, cap], dtype=float)
     assert lab.predict(X[:3], temp[:3], None, probe)[1].tolist() == [0, 1, 1]
+    # the span the device applies (TINYAD_STUCK_RUN): this one; none below the minimum cap (an hourly log)
+    assert lab.device_stuck_run == lab.stuck_run_
+    short = PseudoLabeler(ccfg(["stuck"]), THR, use_humidity=False, run_cap=STUCK_MIN_READINGS - 1)
+    assert short.fit(X, temp, None, *noisy).device_stuck_run == 0
 
 
 def test_the_noise_level_follows_the_room_s_own_jitter():
@@ -469,6 +473,11 @@ def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_as_kmeans_i
     assert not (pseudo[calm] == 1).any()  # a still room is no anomaly ...
     assert (pseudo[stuck][run[stuck] >= span] == 1).all()  # ... a stuck sensor still is (the stuck policy)
     assert "run" not in res.metrics["cluster_features"] and "run" in res.scaler.features  # the model keeps run
+    # the device applies the same span (TINYAD_STUCK_RUN): scaler.json carries it; off without the policy
+    assert res.scaler.stuck_run == res.labeler.device_stuck_run == span
+    cfg.cluster.policies = [p for p in cfg.cluster.policies if p != "stuck"]
+    off = build_dataset(df, cfg)
+    assert off.scaler.stuck_run == off.labeler.device_stuck_run == 0
 
 
 def test_the_context_policy_alone_keeps_the_budget_and_without_the_time_of_day_is_off_with_a_warning(tmp_path):

@@ -33,8 +33,8 @@ def test_serial_log_lines_become_readings_and_faults(tmp_path):
     log = tmp_path / "session.log"
     log.write_text(
         "tinyad host simulator\n"
-        '{"t":120,"event":"status","temp":24.1,"hum":40.0,"score":-128,"model":false,"threshold":false,"alert":false}\n'
-        '{"t":60,"event":"status","temp":24.0,"hum":null,"score":null,"model":false,"threshold":false,"alert":false}\n'
+        '{"t":120,"event":"status","temp":24.1,"hum":40.0,"score":-128,"model":false,"threshold":false,"stuck":false,"alert":false}\n'
+        '{"t":60,"event":"status","temp":24.0,"hum":null,"score":null,"model":false,"threshold":false,"stuck":false,"alert":false}\n'
         '{"t":180,"event":"fault","reason":"dht_error"}\n'
         '{"t":240,"event":"reading","temp":null,"hum":null,"reason":"nan"}\n'
     )

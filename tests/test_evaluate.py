@@ -431,6 +431,46 @@ def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_config
     assert (alert_active(d, zeros, valid, 1, cfg.alerts.clear_after) != alert_active(d, zeros, valid, 3, cfg.alerts.clear_after)).any()
 
 
+def test_the_device_is_the_model_or_the_band_or_the_stuck_rule_in_evaluate_and_in_the_calibration(workdir, monkeypatch):
+    from tinyad.device.alerts import stuck_rule
+    from tinyad.device.features import dataset_inputs
+    from tinyad.evaluate.baselines import ThresholdRule
+    from tinyad.evaluate.compare import evaluate, load_keras
+    from tinyad.learn import quantization
+
+    cfg = base_config()
+    ds = pd.read_parquet(workdir / "dataset.parquet")
+    scaler = Scaler.load(workdir / "scaler.json")
+    tflite = (workdir / "model_int8.tflite").read_bytes()
+    quant = json.loads((workdir / "quant.json").read_text())
+    quant["decision"] = {"threshold": 0.999}
+    _, rows = dataset_inputs(ds, scaler, "test")
+    run = ds["run"].to_numpy(dtype=np.float64)[rows]
+    scaler.stuck_run = 2
+    assert stuck_rule(run, 2).any() and not stuck_rule(run, 2).all()  # the rule decides on this split
+    res = evaluate(ds, scaler, cfg, load_keras(workdir / "model.keras"), tflite, quant)
+    d = res.detections
+    assert (d["device"].decision == (d["int8_tflm"].decision | d["thresholds"].decision | stuck_rule(run, 2))).all()
+    assert (d["thresholds"].decision == ThresholdRule(cfg.thresholds).decision(
+        ds["temperature"].to_numpy()[rows], ds["humidity"].to_numpy()[rows])).all()  # the baseline stays the band
+    scaler.stuck_run = 0
+    off = evaluate(ds, scaler, cfg, load_keras(workdir / "model.keras"), tflite, quant).detections
+    assert (off["device"].decision == (off["int8_tflm"].decision | off["thresholds"].decision)).all()
+    assert (off["device"].decision != d["device"].decision).any()
+
+    seen = {}
+    monkeypatch.setattr(quantization, "calibrate_decision", lambda codes, rule, valid, *a: seen.setdefault("r", (rule, valid)))
+    hist = ds[ds["split"].isin(["train", "val"])].reset_index(drop=True)
+    for span in (2, 0):
+        scaler.stuck_run = span
+        seen.clear()
+        quantization.calibrate(ds, scaler, cfg, tflite, quant)
+        rule, valid = seen["r"]
+        band = ThresholdRule(cfg.thresholds).decision(hist["temperature"].to_numpy(), hist["humidity"].to_numpy())
+        want = valid & (band | stuck_rule(hist["run"].to_numpy(dtype=np.float64), span))
+        assert (rule == want).all(), span
+
+
 def test_without_ground_truth_the_diagnostic_counts_the_pseudo_labels(workdir):
     from tinyad.evaluate.compare import evaluate, load_keras
     from tinyad.evaluate.report import summary_markdown

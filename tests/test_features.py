@@ -204,6 +204,19 @@ def test_scaler_rejects_bad_input():
     assert sc.scale_.tolist() == [1.0, 1.0]  # constant feature: scale 1
 
 
+def test_the_scaler_file_carries_the_stuck_span_and_refuses_a_bad_one():
+    sc = Scaler(features=["temp", "run"]).fit(np.array([[24.0, 0.0], [25.0, 3.0]]))
+    sc.stuck_run = 7
+    assert Scaler.from_json(sc.to_json()).stuck_run == 7
+    old = {k: v for k, v in sc.to_json().items() if k != "stuck_run"}
+    assert Scaler.from_json(old).stuck_run == 0  # a file from before the rule: no stuck rule
+    for bad in (-1, 1.5, True, "7", 70000):
+        with pytest.raises(ValueError, match=r"models/scaler.json: stuck_run must be a whole number"):
+            Scaler.from_json({**sc.to_json(), "stuck_run": bad}, source="models/scaler.json")
+    with pytest.raises(ValueError, match="stuck_run is 7 but the features have no 'run'"):
+        Scaler.from_json({"features": ["temp"], "mean": [0.0], "scale": [1.0], "stuck_run": 7})
+
+
 # ------------------------------------------------------------------ int8
 def test_quantize_input_rounds_half_away_and_clamps():
     x = np.array([0.25, -0.25, 0.75, 100.0, -100.0, 0.0])

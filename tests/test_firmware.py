@@ -162,6 +162,7 @@ def test_firmware_in_the_loop_matches_the_python_reference(host_build, generated
     kinds = [ln["event"] for ln in lines]
     assert kinds.count("alert") >= 3 and kinds.count("clear") >= 2
     assert any(ln["event"] == "alert" and ln["threshold"] for ln in lines)
+    assert consts["TINYAD_STUCK_RUN"] > 0 and any(ln["event"] == "alert" and ln["stuck"] for ln in lines)
     assert {ln["reason"] for ln in lines if ln["event"] == "fault"} >= {"nan", "dht_error", "impossible"}
     # the window fills with valid readings only: the first W-1 valid readings have no score
     scores = firmware_scores(host_build.program, rows, bool(consts.get("TINYAD_USE_HUMIDITY", 1)))

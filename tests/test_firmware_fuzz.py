@@ -179,7 +179,7 @@ def test_seeded_random_lines_never_crash_or_stop_the_simulator(asan_program, gen
     templates = [
         b"1767571200,24.1,40.2", b"2026-01-05 00:01:00,24.1,40.2", b"2026-01-05T00:01:00.5Z,-3.5,99.9",
         b'{"t":1767571200,"event":"status","temp":24.1,"hum":40.2,"score":-87,"model":false,'
-        b'"threshold":false,"alert":false}',
+        b'"threshold":false,"stuck":false,"alert":false}',
         b'{"t":1767571260,"event":"fault","reason":"timeout"}', b"60,,", b"60,nan,nan",
     ]
     out_lines, sentinels = [], 0

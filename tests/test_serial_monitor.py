@@ -45,11 +45,11 @@ from tests.helpers.firmware import (config_constants, firmware_scores, raw_readi
 ROOT = Path(__file__).resolve().parents[1]
 
 STATUS = {"t": 1767571440, "event": "status", "temp": 24.1, "hum": 40.2, "score": -96, "model": False,
-          "threshold": False, "alert": False}
+          "threshold": False, "stuck": False, "alert": False}
 ALERT = {"t": 1767573240, "event": "alert", "temp": 29.5, "hum": 40.0, "score": 127, "model": True,
-         "threshold": True}
+         "threshold": True, "stuck": False}
 CLEAR = {"t": 1767573540, "event": "clear", "temp": 24.2, "hum": 40.1, "score": -90, "model": False,
-         "threshold": False}
+         "threshold": False, "stuck": False}
 
 
 # ----------------------------------------------------------------- pure parts
@@ -79,6 +79,8 @@ def test_view_colours_alerts_red_clears_green_faults_yellow_and_plain_has_no_esc
     for msg in (ALERT, CLEAR, fault, STATUS):
         assert "\x1b" not in format_event(msg, "", False)
     assert "24.1 C" in format_event(STATUS, "", False) and "40.2 %RH" in format_event(STATUS, "", False)
+    assert format_event(ALERT, "", False).endswith("(model + threshold)")
+    assert format_event({**ALERT, "model": False, "threshold": False, "stuck": True}, "", False).endswith("(stuck sensor)")
     assert format_event(None, "rst:0x5 (DEEPSLEEP_RESET)\r", False) == "device: rst:0x5 (DEEPSLEEP_RESET)"
 
 

@@ -67,6 +67,7 @@ def rules_from_generated(consts: dict[str, int]) -> AlertRules:
         decision_q=consts["TINYAD_DECISION_Q"],
         temp_lo=consts["TINYAD_TEMP_ALARM_LO"], temp_hi=consts["TINYAD_TEMP_ALARM_HI"],
         hum_lo=consts["TINYAD_HUM_ALARM_LO"], hum_hi=consts["TINYAD_HUM_ALARM_HI"],
+        stuck_run=consts["TINYAD_STUCK_RUN"], stuck_hum=bool(consts.get("TINYAD_USE_HUMIDITY", 1)),
     )
 
 
@@ -119,7 +120,7 @@ def reference_lines(rows: Sequence[Row], scores: Sequence[int | None], consts: d
 
 def synthetic_rows(seed: int, n: int) -> list[Row]:
     """A room: a slow random walk with spikes, excursions past the alarm limits,
-    drifts, and every kind of failed read; ISO and integer timestamps mixed."""
+    drifts, a frozen sensor, and every kind of failed read; ISO and integer timestamps mixed."""
     rng = random.Random(seed)
     temp, hum = 24.0, 40.0
     t0 = calendar.timegm((2026, 1, 5, 0, 0, 0))
@@ -132,10 +133,13 @@ def synthetic_rows(seed: int, n: int) -> list[Row]:
         hum = min(45.0, max(35.0, hum + rng.gauss(0, 0.2)))
         if left == 0 and rng.random() < 0.03:
             event, left = rng.choice([("spike", 1), ("hot", rng.randint(3, 20)), ("dry", rng.randint(3, 10)),
-                                      ("drift", rng.randint(20, 60))])
+                                      ("drift", rng.randint(20, 60)), ("stuck", rng.randint(3, 40))])
+            frozen = (temp, hum)
         t_val, h_val = temp, hum
         if left:
-            if event == "spike":
+            if event == "stuck":  # the sensor repeats its last reading
+                t_val, h_val = frozen
+            elif event == "spike":
                 t_val = temp + rng.uniform(5, 11)
             elif event == "hot":
                 t_val = 28.0 + rng.uniform(0.1, 3)

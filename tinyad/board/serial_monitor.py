@@ -146,7 +146,8 @@ def _reading_text(msg: dict[str, Any]) -> str:
     score = msg.get("score")
     parts = [f"{msg.get('temp')} C", "--- %RH" if hum is None else f"{hum} %RH",
              "score --" if score is None else f"score {score}"]
-    rules = [name for name in ("model", "threshold") if msg.get(name)]
+    rules = [text for name, text in (("model", "model"), ("threshold", "threshold"), ("stuck", "stuck sensor"))
+             if msg.get(name)]
     if rules:
         parts.append("(" + " + ".join(rules) + ")")
     return "  ".join(parts)

@@ -49,6 +49,7 @@ DEVICE_CONSTANTS: tuple[DeviceConstant, ...] = (
     DeviceConstant("TEMP_ALARM_HI", "thresholds.temp_alarm[1], tenths"),
     DeviceConstant("HUM_ALARM_LO", "thresholds.hum_alarm[0], tenths"),
     DeviceConstant("HUM_ALARM_HI", "thresholds.hum_alarm[1], tenths"),
+    DeviceConstant("STUCK_RUN", "models/scaler.json stuck_run: repeats at or above which the sensor is stuck (0: never)"),
     DeviceConstant("ALERT_CONSECUTIVE", "alerts.consecutive"),
     DeviceConstant("ALERT_CLEAR_AFTER", "alerts.clear_after_min in readings at data.period_s (at least 1)"),
     DeviceConstant("STATUS_EVERY", "firmware.status_every"),
@@ -73,6 +74,7 @@ def _values(cfg: Config, rules: AlertRules, reference_levels: tuple[int, int] | 
         "DECISION_Q": rules.decision_q,
         "TEMP_ALARM_LO": rules.temp_lo, "TEMP_ALARM_HI": rules.temp_hi,
         "HUM_ALARM_LO": rules.hum_lo, "HUM_ALARM_HI": rules.hum_hi,
+        "STUCK_RUN": rules.stuck_run,
         "ALERT_CONSECUTIVE": rules.consecutive, "ALERT_CLEAR_AFTER": rules.clear_after,
         "STATUS_EVERY": int(fw.status_every),
         "DHT_PIN": int(fw.dht_pin), "LED_PIN": int(fw.led_pin), "BUZZER_PIN": int(fw.buzzer_pin),
@@ -102,7 +104,8 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         raise ValueError("quant: expected {'output': {'scale': s, 'zero_point': z}}") from None
     threshold = decision_threshold(quant, cfg.alerts)
     code = output_code_threshold(quant, threshold)
-    rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code)
+    rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code,
+                                   scaler.stuck_run, cfg.features.use_humidity)
     dec = quant.get("decision") if cfg.alerts.calibrate else None
     if dec:
         v = dec.get("val", dec.get("history", {}))
@@ -156,6 +159,12 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         d("TEMP_ALARM_HI", f"{cfg.thresholds.temp_alarm[1]!r} deg C"),
         d("HUM_ALARM_LO", f"{cfg.thresholds.hum_alarm[0]!r} %RH"),
         d("HUM_ALARM_HI", f"{cfg.thresholds.hum_alarm[1]!r} %RH"),
+        "",
+        "/* The stuck-sensor rule: a valid reading that repeats the STUCK_RUN valid readings",
+        " * before it (temperature, and humidity when used) is anomalous; 0: never.  The span",
+        " * the labelling learnt from the room's own repeats (tinyad.data.labeling.stuck_span). */",
+        d("STUCK_RUN", f"{values['STUCK_RUN'] * cfg.data.period_s / 60:g} min at data.period_s"
+          if values["STUCK_RUN"] else "no stuck rule (cluster.policies, features.names)"),
         "",
         "/* Alert state machine (params alerts). */",
         d("ALERT_CONSECUTIVE", "anomalous valid readings in a row raise the alert"),

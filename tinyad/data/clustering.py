@@ -85,6 +85,7 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     slot = time_slots(readings["timestamp"])  # the hours whose labels recur daily (cluster.recurring_share)
     labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train], day[train],
                 jitter=X[train][:, jit] if jit else None, slot=slot[train])
+    scaler.stuck_run = labeler.device_stuck_run  # the device applies the stuck policy's rule (Scaler)
     cluster = np.full(len(readings), -1, dtype=np.int64)
     pseudo = np.full(len(readings), -1, dtype=np.int8)
     hum_valid = hum[valid] if cfg.features.use_humidity else None

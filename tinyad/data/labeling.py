@@ -67,7 +67,9 @@ What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     ``features.run_cap``, the ``features.stuck_min`` minutes, and at least
     ``STUCK_MIN_READINGS``) is anomalous, provided the cap is at least
     ``STUCK_MIN_READINGS`` readings: fewer repeats (an hourly log) are no evidence of
-    a stuck sensor.
+    a stuck sensor.  The device applies the same rule (``device_stuck_run``,
+    ``TINYAD_STUCK_RUN``), as it applies the alarm band: a model whose history held no
+    stuck sensor has nothing to learn it from.
 ``noise`` (absolute evidence)
     A reading whose jitter (a ``<q>_jitter`` feature: the mean step between the
     readings of the last ``features.jitter_min`` minutes, its two largest steps left
@@ -428,6 +430,16 @@ class PseudoLabeler:
         """The fitted edge-score spaces by policy name (``edge``, ``context``)."""
         return {n: e for n, e in (("edge", self.edge_), ("context", self.context_)) if e is not None}
 
+    @property
+    def device_stuck_run(self) -> int:
+        """The stuck policy's span in readings, 0 when the policy is off (not in
+        ``cluster.policies``, no run feature, or a cap under ``STUCK_MIN_READINGS``).  The
+        device applies the same rule (``tinyad.device.alerts.stuck_rule``, ``TINYAD_STUCK_RUN``):
+        the cluster stage writes it into ``models/scaler.json`` (``Scaler.stuck_run``)."""
+        if "stuck" not in self.cluster_cfg.policies or self.run_cap is None or self.run_cap < STUCK_MIN_READINGS:
+            return 0
+        return int(self.run_cap if self.stuck_run_ is None else self.stuck_run_)
+
     def evidence(self, temperature: np.ndarray | None, humidity: np.ndarray | None,
                  run: np.ndarray | None, jitter: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The absolute-evidence policies' flags (``alarm``, ``stuck``, ``noise``) of these rows."""
@@ -437,9 +449,8 @@ class PseudoLabeler:
             from tinyad.evaluate.baselines import ThresholdRule  # the seed's alarm rule, one definition
 
             out["alarm"] = ThresholdRule(self.thresholds, use_humidity=self.use_humidity).decision(temperature, humidity)
-        if "stuck" in pol and run is not None and self.run_cap is not None and self.run_cap >= STUCK_MIN_READINGS:
-            span = self.run_cap if self.stuck_run_ is None else self.stuck_run_
-            out["stuck"] = np.asarray(run, dtype=np.float64) >= span
+        if run is not None and self.device_stuck_run:
+            out["stuck"] = np.asarray(run, dtype=np.float64) >= self.device_stuck_run
         if "noise" in pol and jitter is not None and self.noise_levels_ is not None:
             j = np.asarray(jitter, dtype=np.float64)
             if j.ndim != 2 or j.shape[1] != len(self.noise_levels_):

@@ -7,8 +7,10 @@ This mirrors, operation for operation, the portable C in ``firmware/lib/tinyad``
   tenths or a fault reason (``timeout``, ``dht_error``, ``nan``, ``impossible``);
 * ``AlertState`` = ``tinyad_alert_step`` (tinyad_alerts.c): the model decision
   (``score >= decision_q``, ``score`` the int8 output code) OR the seed's threshold
-  rules, ``consecutive`` anomalous valid readings in a row raise the alert,
-  ``clear_after`` normal ones in a row clear it; faulty readings never reach it;
+  rules OR the stuck-sensor rule (``repeats >= stuck_run``: the reading repeats the
+  ``stuck_run`` valid readings before it, ``stuck_run`` 0 never), ``consecutive``
+  anomalous valid readings in a row raise the alert, ``clear_after`` normal ones in a
+  row clear it; faulty readings never reach it;
 * ``firmware_lines`` = ``tinyad_app_step`` (tinyad_app.c) + ``tinyad_format_line``:
   the serial lines the firmware prints, as parsed JSON objects, so that a
   firmware-in-the-loop test compares them with the host simulator's output line by
@@ -45,6 +47,7 @@ __all__ = [
     "alert_active",
     "check_sample",
     "firmware_lines",
+    "stuck_rule",
     "tenths",
 ]
 
@@ -118,9 +121,20 @@ def check_sample(temp_c: float, humidity: float, status: int = READ_OK,
     return "", t10, h10
 
 
+def stuck_rule(repeats: np.ndarray | int, stuck_run: int) -> np.ndarray | bool:
+    """The stuck-sensor rule: the reading repeats at least ``stuck_run`` readings before it
+    (``repeats``: the ``run`` feature, or the device's uncapped count; ``stuck_run`` 0: never).
+    The span is ``tinyad.data.labeling.LabelPolicy.device_stuck_run``, carried in
+    ``models/scaler.json``; while it is at most the run feature's cap, the capped feature
+    and the uncapped count give the same answer."""
+    if int(stuck_run) <= 0:
+        return np.zeros(np.shape(repeats), dtype=bool) if np.ndim(repeats) else False
+    return np.asarray(repeats) >= int(stuck_run) if np.ndim(repeats) else bool(repeats >= int(stuck_run))
+
+
 @dataclass(frozen=True)
 class AlertRules:
-    """``tinyad_alert_cfg_t``: counts, the int8 decision code, alarm limits in tenths."""
+    """``tinyad_alert_cfg_t``: counts, the int8 decision code, alarm limits in tenths, the stuck span."""
 
     consecutive: int
     clear_after: int
@@ -129,17 +143,23 @@ class AlertRules:
     temp_hi: int
     hum_lo: int
     hum_hi: int
+    stuck_run: int = 0  # repeats at or above which the sensor is stuck (0: never)
+    stuck_hum: bool = True  # repeats compare humidity too (features.use_humidity)
 
     def __post_init__(self) -> None:
         if self.consecutive < 1 or self.clear_after < 1:
             raise ValueError(f"AlertRules: consecutive and clear_after must be >= 1, got {self}")
         if not -128 <= self.decision_q <= NEVER:
             raise ValueError(f"AlertRules.decision_q: expected an int8 code or 128, got {self.decision_q}")
+        if not 0 <= self.stuck_run <= 0xFFFF:
+            raise ValueError(f"AlertRules.stuck_run: expected 0..65535 readings, got {self.stuck_run}")
 
     @classmethod
-    def from_config(cls, alerts: AlertsConfig, thresholds: ThresholdsConfig, decision_q: int) -> "AlertRules":
-        """From params (``alerts``, ``thresholds.temp_alarm/hum_alarm``) and the code
-        ``tinyad.device.features.output_code_threshold(quant, alerts.decision_threshold)``."""
+    def from_config(cls, alerts: AlertsConfig, thresholds: ThresholdsConfig, decision_q: int,
+                    stuck_run: int = 0, use_humidity: bool = True) -> "AlertRules":
+        """From params (``alerts``, ``thresholds.temp_alarm/hum_alarm``, ``features.use_humidity``),
+        the code ``tinyad.device.features.output_code_threshold(quant, alerts.decision_threshold)``
+        and the stuck span (``Scaler.stuck_run``, models/scaler.json)."""
         return cls(
             consecutive=int(alerts.consecutive),
             clear_after=int(alerts.clear_after),
@@ -148,6 +168,8 @@ class AlertRules:
             temp_hi=tenths(thresholds.temp_alarm[1]),
             hum_lo=tenths(thresholds.hum_alarm[0]),
             hum_hi=tenths(thresholds.hum_alarm[1]),
+            stuck_run=int(stuck_run),
+            stuck_hum=bool(use_humidity),
         )
 
     def model(self, score: int | None) -> bool:
@@ -156,6 +178,9 @@ class AlertRules:
     def threshold(self, temp10: int, hum10: int | None) -> bool:
         return (temp10 < self.temp_lo or temp10 > self.temp_hi
                 or (hum10 is not None and (hum10 < self.hum_lo or hum10 > self.hum_hi)))
+
+    def stuck(self, repeats: int) -> bool:
+        return bool(stuck_rule(int(repeats), self.stuck_run))
 
 
 @dataclass
@@ -167,41 +192,56 @@ class AlertState:
     active: bool = False
     run_model: bool = False
     run_threshold: bool = False
+    run_stuck: bool = False
     anomalous_run: int = 0
     normal_run: int = 0
+    last: tuple[int, int | None] | None = None  # the repeat count's part: kept when an alert clears
+    repeats: int = 0
 
     def reset(self) -> None:
-        self.active = self.run_model = self.run_threshold = False
+        """The alert's part (``reset_alert``); the repeat count stays."""
+        self.active = self.run_model = self.run_threshold = self.run_stuck = False
         self.anomalous_run = self.normal_run = 0
 
-    def step(self, model: bool, threshold: bool) -> tuple[str, bool, bool]:
-        """One valid reading's rule outcomes -> ``(event, model, threshold)``.
+    def count_repeat(self, temp10: int, hum10: int | None, stuck_hum: bool) -> int:
+        """``count_repeat``: the valid readings just before this one that equal it (``hum10``
+        compared when ``stuck_hum``; a reading without humidity counts as 0, as in C)."""
+        h = (hum10 or 0) if stuck_hum else 0
+        same = self.last is not None and self.last == (int(temp10), h)
+        self.repeats = min(self.repeats + 1, 0xFFFF) if same else 0
+        self.last = (int(temp10), h)
+        return self.repeats
+
+    def step(self, model: bool, threshold: bool, stuck: bool = False) -> tuple[str, bool, bool, bool]:
+        """One valid reading's rule outcomes -> ``(event, model, threshold, stuck)``.
 
         ``event`` is ``""``, ``"alert"`` (then the flags are the rules of the run
         that raised it) or ``"clear"`` (then they are this reading's, i.e. false).
         """
-        model, threshold = bool(model), bool(threshold)
+        model, threshold, stuck = bool(model), bool(threshold), bool(stuck)
+        anomalous = model or threshold or stuck
         if not self.active:
-            if model or threshold:
+            if anomalous:
                 self.anomalous_run = min(self.anomalous_run + 1, 0xFFFF)
                 self.run_model |= model
                 self.run_threshold |= threshold
+                self.run_stuck |= stuck
                 if self.anomalous_run >= self.consecutive:
                     self.active = True
                     self.normal_run = 0
-                    return "alert", self.run_model, self.run_threshold
+                    return "alert", self.run_model, self.run_threshold, self.run_stuck
             else:
                 self.anomalous_run = 0
-                self.run_model = self.run_threshold = False
-            return "", model, threshold
-        if model or threshold:
+                self.run_model = self.run_threshold = self.run_stuck = False
+            return "", model, threshold, stuck
+        if anomalous:
             self.normal_run = 0
-            return "", model, threshold
+            return "", model, threshold, stuck
         self.normal_run = min(self.normal_run + 1, 0xFFFF)
         if self.normal_run >= self.clear_after:
             self.reset()
-            return "clear", model, threshold
-        return "", model, threshold
+            return "clear", model, threshold, stuck
+        return "", model, threshold, stuck
 
 
 def alert_active(model: np.ndarray, threshold: np.ndarray, valid: np.ndarray,
@@ -249,22 +289,23 @@ def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None],
             else:
                 lines.append({"t": int(raw.t), "event": "fault", "reason": fault})
             continue
+        stuck = rules.stuck(state.count_repeat(t10, h10, rules.stuck_hum))
         model = rules.model(score)
         threshold = rules.threshold(t10, h10)
-        event, ev_model, ev_threshold = state.step(model, threshold)
+        event, ev_model, ev_threshold, ev_stuck = state.step(model, threshold, stuck)
         fields = _reading_fields(raw.t, t10, h10, score)
         if event:
             lines.append({"t": fields["t"], "event": event, **{k: fields[k] for k in ("temp", "hum", "score")},
-                          "model": ev_model, "threshold": ev_threshold})
+                          "model": ev_model, "threshold": ev_threshold, "stuck": ev_stuck})
         if log:
             lines.append({"t": fields["t"], "event": "reading", **{k: fields[k] for k in ("temp", "hum", "score")},
-                          "model": model, "threshold": threshold, "alert": state.active})
+                          "model": model, "threshold": threshold, "stuck": stuck, "alert": state.active})
             continue
         valid_count += 1
         if status_every > 0 and valid_count >= status_every:
             valid_count = 0
             lines.append({"t": fields["t"], "event": "status", **{k: fields[k] for k in ("temp", "hum", "score")},
-                          "model": model, "threshold": threshold, "alert": state.active})
+                          "model": model, "threshold": threshold, "stuck": stuck, "alert": state.active})
     return lines
 
 

@@ -482,11 +482,18 @@ def compute_features(readings_df: pd.DataFrame, features_cfg: FeaturesConfig) ->
 # -------------------------------------------------------------------- scaling
 @dataclass
 class Scaler:
-    """Standardisation ``(x - mean) / scale``; fit on the valid train rows only."""
+    """Standardisation ``(x - mean) / scale``; fit on the valid train rows only.
+
+    ``models/scaler.json`` carries, beside the statistics of the model's inputs, the
+    one statistic of the history that a device rule reads: ``stuck_run``, the ``run``
+    feature's stuck span (``tinyad.data.labeling.PseudoLabeler.device_stuck_run``, 0: no
+    stuck rule), which the calibration, the evaluation and ``TINYAD_STUCK_RUN`` apply.
+    """
 
     features: list[str] = field(default_factory=list)
     mean_: np.ndarray | None = None
     scale_: np.ndarray | None = None
+    stuck_run: int = 0
 
     def fit(self, X: np.ndarray) -> "Scaler":
         X = np.asarray(X, dtype=np.float64)
@@ -512,7 +519,8 @@ class Scaler:
     def to_json(self) -> dict[str, Any]:
         if self.mean_ is None or self.scale_ is None:
             raise ValueError("Scaler.to_json: not fitted")
-        return {"features": list(self.features), "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_]}
+        return {"features": list(self.features), "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_],
+                "stuck_run": int(self.stuck_run)}
 
     @classmethod
     def from_json(cls, obj: dict[str, Any], source: str = "scaler") -> "Scaler":
@@ -525,7 +533,13 @@ class Scaler:
         scale = np.asarray(obj["scale"], dtype=np.float64)
         if not (scale > 0).all():
             raise ValueError(f"{source}: every scale must be > 0, got {obj['scale']}")
-        return cls(features=list(obj["features"]), mean_=np.asarray(obj["mean"], dtype=np.float64), scale_=scale)
+        stuck = obj.get("stuck_run", 0)
+        if isinstance(stuck, bool) or not isinstance(stuck, int) or not 0 <= stuck <= 0xFFFF:
+            raise ValueError(f"{source}: stuck_run must be a whole number of readings in 0..65535, got {stuck!r}")
+        if stuck and "run" not in obj["features"]:
+            raise ValueError(f"{source}: stuck_run is {stuck} but the features have no 'run': rerun the cluster stage")
+        return cls(features=list(obj["features"]), mean_=np.asarray(obj["mean"], dtype=np.float64), scale_=scale,
+                   stuck_run=stuck)
 
     @classmethod
     def load(cls, path: str | Path) -> "Scaler":

@@ -19,6 +19,7 @@ import pandas as pd
 from tinyad.evaluate import metrics as M
 from tinyad.evaluate.baselines import EcodBaseline, IsolationForestBaseline, KMeansDistance, ThresholdRule
 from tinyad.learn.calibration import decision_threshold, device_alerts
+from tinyad.device.alerts import stuck_rule
 from tinyad.config import Config
 from tinyad.device.features import Scaler, dataset_inputs
 from tinyad.evaluate.metrics import MODELS, truth_of
@@ -129,12 +130,15 @@ def evaluate(
     events = events_of(test, truth, ground, days)
     event_id = events["event_id"]
 
-    # the device: the int8 model (TFLM) OR the seed's rule through the alert logic;
-    # its score ranks every rule alarm above any model probability
+    # the device: the int8 model (TFLM) OR the seed's rule OR the stuck-sensor rule (scaler.stuck_run)
+    # through the alert logic; its score ranks every rule alarm above any model probability
     rule = det["thresholds"]
+    stuck = stuck_rule(ds["run"].to_numpy(dtype=np.float64)[rows_valid], scaler.stuck_run) if scaler.stuck_run \
+        else np.zeros(len(rows_valid), dtype=bool)
+    device_rule = rule.decision | stuck
     det["device"] = Detection(
-        np.where(rule.decision, 1.0 + np.clip(rule.score, 0.0, None), det["int8_tflm"].score),
-        det["int8_tflm"].decision | rule.decision,
+        np.where(rule.decision, 1.0 + np.clip(rule.score, 0.0, None), np.where(stuck, 1.0, det["int8_tflm"].score)),
+        det["int8_tflm"].decision | device_rule,
     )
     alert_method = ""
     result: dict[str, Any] = {}
@@ -144,7 +148,7 @@ def evaluate(
         rule_rows = np.zeros(n_test, dtype=bool)
         if name == "device":
             on_rows[valid_in_test] = det["int8_tflm"].decision
-            rule_rows[valid_in_test] = rule.decision
+            rule_rows[valid_in_test] = device_rule
         elif name == "thresholds":
             rule_rows[valid_in_test] = d.decision
         else:

@@ -43,7 +43,7 @@ from tinyad.evaluate import metrics as M
 from tinyad.learn.calibration import decision_threshold, device_alerts
 from tinyad.config import Config
 from tinyad.device.baseline import correct_readings, reference_levels
-from tinyad.device.features import Scaler, compute_features, round_half_away, uses_humidity
+from tinyad.device.features import Scaler, compute_features, feature_names, round_half_away, uses_humidity
 from tinyad.io import atomic_path, write_text
 from tinyad.evaluate.report import fmt_pct, fmt_value
 from tinyad.evaluate.metrics import truth_of
@@ -116,6 +116,10 @@ def _device_decisions(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Sca
     from tinyad.evaluate.baselines import ThresholdRule
 
     rule = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(temp, hum)
+    if scaler.stuck_run:  # the device's stuck rule on the drifted readings' own run feature
+        from tinyad.device.alerts import stuck_rule
+
+        rule = rule | stuck_rule(X[rows, feature_names(cfg.features).index("run")], scaler.stuck_run)
     n = int(test_mask.sum())
     on_rows, rule_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     on_rows[valid_in_test] = model

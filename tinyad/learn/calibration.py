@@ -7,7 +7,8 @@ pipeline has, the train and validation splits, as follows:
 
 1. The device is replayed over the history exactly as it runs: the model's int8
    codes (TensorFlow Lite Micro, the kernels the generated C equals) OR the seed's
-   alarm rule, through the alert state machine of ``tinyad/device/alerts.py``
+   alarm rule OR the stuck-sensor rule (``rule``: the device's absolute evidence,
+   ``tinyad.learn.quantization.calibrate``), through the alert state machine of ``tinyad/device/alerts.py``
    (``alerts.consecutive`` / ``alerts.clear_after_min``, ``AlertsConfig.clear_after``
    readings), held over invalid readings.
 2. An alerting reading is *explained* when a pseudo-anomalous reading lies within
@@ -257,7 +258,7 @@ def calibrate_decision(
     if chosen == NEVER:
         out["threshold"] = 1.0
         out["probability"] = None
-        out["note"] = "even the least sensitive code is over budget: the alarm rule alone raises more alerts"
+        out["note"] = "even the least sensitive code is over budget: the alarm and stuck rules alone raise more alerts"
     else:
         hi = float(dequantize_output(np.array([chosen]), quant)[0])
         lo = float(dequantize_output(np.array([chosen - 1]), quant)[0]) if chosen > -128 else hi - 1e-9

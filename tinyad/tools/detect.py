@@ -92,7 +92,8 @@ class Device:
         quant = read_json(models / "quant.json")
         threshold = decision_threshold(quant, cfg.alerts)
         code = output_code_threshold(quant, threshold)
-        rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code)
+        rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code,
+                                       scaler.stuck_run, cfg.features.use_humidity)
         tflite = models / "model_int8.tflite"
         return cls(cfg, scaler, read_tflite(tflite), quant, rules, threshold,
                    hashlib.sha256(tflite.read_bytes()).hexdigest(), str(tflite))

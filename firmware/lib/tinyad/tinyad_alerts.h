@@ -7,7 +7,15 @@
  *   model      = has_score && score >= decision_q        (decision_q 128: never)
  *   threshold  = temp10 < temp_lo || temp10 > temp_hi
  *                || (has_hum && (hum10 < hum_lo || hum10 > hum_hi))
- *   anomalous  = model || threshold
+ *   stuck      = stuck_run > 0 && repeats >= stuck_run
+ *   anomalous  = model || threshold || stuck
+ *
+ * `repeats` counts the valid readings just before this one that equal it (temp10,
+ * and hum10 when stuck_hum): the `run` feature of the model's window, not capped.  A
+ * stuck sensor is absolute evidence, as the alarm band is: the labelling flags a
+ * repeat of `stuck_run` readings (tinyad.data.labeling.stuck_span, learnt from the
+ * room's own repeats), and a model that never saw one in its history cannot learn
+ * it, so the device applies the same rule itself.
  *
  * Idle: an anomalous reading adds one to a run (and ORs its rules into the run's
  * flags), a normal one resets the run.  When the run reaches `consecutive`, the alert
@@ -36,14 +44,21 @@ typedef struct {
     int16_t temp_hi;       /* alarm above */
     int16_t hum_lo;        /* alarm below, tenths of %RH */
     int16_t hum_hi;        /* alarm above */
+    uint16_t stuck_run;    /* repeats at or above which the sensor is stuck (0: never) */
+    uint8_t stuck_hum;     /* repeats compare humidity too (the model uses it) */
 } tinyad_alert_cfg_t;
 
 typedef struct {
     uint8_t active;
     uint8_t run_model;     /* rules that fired during the current anomalous run */
     uint8_t run_threshold;
+    uint8_t run_stuck;
     uint16_t anomalous_run;
     uint16_t normal_run;
+    uint8_t has_last;      /* the repeat count: kept when an alert clears */
+    int16_t last_temp10;
+    int16_t last_hum10;
+    uint16_t repeats;
 } tinyad_alert_state_t;
 
 typedef enum {
@@ -55,8 +70,10 @@ typedef enum {
 typedef struct {
     uint8_t model;        /* this reading's rules */
     uint8_t threshold;
+    uint8_t stuck;
     uint8_t alert_model;  /* for RAISED: the rules of the run that raised it */
     uint8_t alert_threshold;
+    uint8_t alert_stuck;
 } tinyad_alert_flags_t;
 
 void tinyad_alert_init(tinyad_alert_state_t *state);

@@ -20,6 +20,8 @@ tinyad_alert_cfg_t tinyad_app_alert_cfg(void)
     cfg.temp_hi = (int16_t)TINYAD_TEMP_ALARM_HI;
     cfg.hum_lo = (int16_t)TINYAD_HUM_ALARM_LO;
     cfg.hum_hi = (int16_t)TINYAD_HUM_ALARM_HI;
+    cfg.stuck_run = (uint16_t)TINYAD_STUCK_RUN;
+    cfg.stuck_hum = (uint8_t)(TINYAD_USE_HUMIDITY != 0);
     return cfg;
 }
 
@@ -57,7 +59,7 @@ static void emit(const tinyad_line_t *line)
 
 void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
 {
-    static const tinyad_line_t empty_line = {TINYAD_LINE_STATUS, 0, TINYAD_FAULT_NONE, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const tinyad_line_t empty_line = {TINYAD_LINE_STATUS, 0, TINYAD_FAULT_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     const tinyad_alert_cfg_t cfg = tinyad_app_alert_cfg();
     tinyad_sample_t sample;
     tinyad_line_t line = empty_line;
@@ -101,6 +103,7 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
         line.kind = TINYAD_LINE_ALERT;
         line.model = flags.alert_model;
         line.threshold = flags.alert_threshold;
+        line.stuck = flags.alert_stuck;
         emit(&line);
         hal_led(1);
         hal_buzzer(1);
@@ -108,6 +111,7 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
         line.kind = TINYAD_LINE_CLEAR;
         line.model = flags.model;
         line.threshold = flags.threshold;
+        line.stuck = flags.stuck;
         emit(&line);
         hal_led(0);
         hal_buzzer(0);
@@ -117,6 +121,7 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
         line.kind = TINYAD_LINE_READING;
         line.model = flags.model;
         line.threshold = flags.threshold;
+        line.stuck = flags.stuck;
         line.alert = app->alert.active;
         emit(&line);
         return;
@@ -127,6 +132,7 @@ void tinyad_app_step(tinyad_app_t *app, const tinyad_raw_t *raw)
         line.kind = TINYAD_LINE_STATUS;
         line.model = flags.model;
         line.threshold = flags.threshold;
+        line.stuck = flags.stuck;
         line.alert = app->alert.active;
         emit(&line);
     }

@@ -147,6 +147,7 @@ size_t tinyad_format_line(char *buf, size_t cap, const tinyad_line_t *line)
         }
         put_bool(&o, ",\"model\":", line->model);
         put_bool(&o, ",\"threshold\":", line->threshold);
+        put_bool(&o, ",\"stuck\":", line->stuck);
         if (line->kind == TINYAD_LINE_STATUS || line->kind == TINYAD_LINE_READING) {
             put_bool(&o, ",\"alert\":", line->alert);
         }

@@ -39,6 +39,7 @@ typedef struct {
     int8_t score;
     uint8_t model;
     uint8_t threshold;
+    uint8_t stuck;
     uint8_t alert;         /* STATUS and READING lines: the alert is active */
 } tinyad_line_t;
 

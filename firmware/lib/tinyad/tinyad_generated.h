@@ -46,6 +46,9 @@
 #ifndef TINYAD_HUM_ALARM_HI
 #error "TINYAD_HUM_ALARM_HI is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
 #endif
+#ifndef TINYAD_STUCK_RUN
+#error "TINYAD_STUCK_RUN is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
+#endif
 #ifndef TINYAD_ALERT_CONSECUTIVE
 #error "TINYAD_ALERT_CONSECUTIVE is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
 #endif
