@@ -20,7 +20,8 @@ room the pipeline runs in-process through the stages' own functions: ingest
 (``tinyad.data.readings.build_readings``), cluster (``build_dataset``), train
 (``train_model``), quantize with the threshold calibration (``quantize_model``,
 ``calibrate``) and evaluate (``tinyad.evaluate.compare.evaluate``: the device is the int8
-model in TensorFlow Lite Micro OR the seed's alarm rule, through the alert logic).
+model in TensorFlow Lite Micro OR the seed's alarm rule OR the stuck-sensor rule, through
+the alert logic).
 Latency, drift, codegen and the firmware are not run: they do not change
 detection (the generated C equals TFLM bit for bit, tests/test_pipeline_exact.py).
 
@@ -324,7 +325,7 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
         "Default config; per room only the data option (period, sensor, alarm band). Test split, chronological."
         + config_note(epochs, extra),
         "",
-        "## The device (int8 TFLM + alarm band, through the alert logic)",
+        "## The device (int8 TFLM + alarm band + stuck-sensor rule, through the alert logic)",
         "",
         HISTORY_NOTE,
         "",

@@ -232,6 +232,35 @@ def test_a_stuck_sensor_alerts_names_the_rule_and_clears_when_it_moves_again():
     assert [(ln["t"], ln["event"]) for ln in lines] == [(240, "fault"), (300, "alert")]
 
 
+def test_the_stuck_rule_and_the_lines_agree_on_humidity():
+    rules = AlertRules(1, 1, 128, 200, 280, 300, 500, stuck_run=2, stuck_hum=True)
+    with pytest.raises(ValueError, match="stuck_hum True but use_humidity False"):
+        firmware_lines([RawReading(0, 24.0, 40.0)], [None], rules, 0, use_humidity=False)
+    # humidity unused: a frozen temperature is stuck whatever the humidity does
+    rules = AlertRules(1, 1, 128, 200, 280, 300, 500, stuck_run=2, stuck_hum=False)
+    raws = [RawReading(60 * i, 24.0, 40.0 + i) for i in range(4)]
+    assert [ln["t"] for ln in firmware_lines(raws, [None] * 4, rules, 0, use_humidity=False)] == [120]
+
+
+def test_the_replay_command_applies_the_stuck_span(tmp_path, capsys):
+    from tinyad.config import load
+    from tinyad.device.alerts import main
+
+    log = tmp_path / "r.csv"
+    log.write_text("t,temp,hum,score\n" + "".join(f"{60 * i},24.0,40.0,\n" for i in range(5)))
+    assert main([str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "128", "--stuck-run", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()  # 3 repeats at t=180, then params' alerts.consecutive (2)
+    assert load(ROOT / "params.yaml").alerts.consecutive == 2
+    assert lines == ['{"t":240,"event":"alert","temp":24.0,"hum":40.0,"score":null,"model":false,"threshold":false,'
+                     '"stuck":true}']
+    assert main([str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "128", "--stuck-run", "0"]) == 0
+    assert capsys.readouterr().out == ""
+    with pytest.raises(SystemExit):
+        main([str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "128",
+              "--scaler", str(tmp_path / "missing.json")])
+    assert "run the cluster stage or pass --stuck-run" in capsys.readouterr().err
+
+
 def test_clearing_an_alert_keeps_the_repeat_count():
     state = AlertState(1, 1)
     state.step(True, False)

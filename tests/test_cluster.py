@@ -360,7 +360,7 @@ def test_cluster_stage_writes_its_files(tmp_path, capsys):
                "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "plots")])
     assert rc == 0
     scaler = json.loads((tmp_path / "scaler.json").read_text())
-    assert set(scaler) == {"features", "mean", "scale"}
+    assert set(scaler) == {"features", "mean", "scale", "stuck_run"}
     assert len(scaler["mean"]) == len(scaler["features"]) == len(scaler["scale"])
     ds = pd.read_parquet(tmp_path / "ds.parquet")
     assert list(ds["split"].unique()) == ["train", "val", "test"]

@@ -76,7 +76,7 @@ def program(pipeline):
 
 
 def assert_same(a: D.Detection, b: D.Detection) -> None:
-    cols = ["timestamp", "fault", "score", "model", "threshold", "alert", "event", "raised_by"]
+    cols = ["timestamp", "fault", "score", "model", "threshold", "stuck", "alert", "event", "raised_by"]
     pd.testing.assert_frame_equal(a.readings[cols], b.readings[cols])
     pd.testing.assert_frame_equal(a.alerts, b.alerts)
     assert a.summary == b.summary
@@ -104,8 +104,9 @@ def test_simulated_labelled_log_equals_the_host_firmware(pipeline, device, progr
 
     r = py.readings
     ok = (r["fault"] == "").to_numpy()
-    assert (alert_active(r["model"], r["threshold"], ok, device.rules.consecutive, device.rules.clear_after)
-            == r["alert"].to_numpy()).all()
+    assert (alert_active(r["model"], r["threshold"] | r["stuck"], ok, device.rules.consecutive,
+                         device.rules.clear_after) == r["alert"].to_numpy()).all()
+    assert device.rules.stuck_run > 0 and r["stuck"].any()  # the simulator's stuck sensors: the rule decides
     D.write_outputs(py, tmp_path / "out", log, device, "python", None)
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(tmp_path / "out" / "detect.png", ARTIFACTS / "detect_sim.png")

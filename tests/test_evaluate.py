@@ -204,7 +204,7 @@ def test_headline_with_ground_truth(stage_run):
                 "F1 collective", "flagged share", "longest alert (min)"):
         assert f"| {col} |" in head or f" {col} |" in head, col
     rows = [line for line in head.splitlines() if line.startswith("| ") and "detector" not in line]
-    assert rows[0].startswith("| **device: int8 TFLM + seed rules** |")
+    assert rows[0].startswith("| **device: int8 TFLM + alarm band + stuck rule** |")
     assert f"| {h['device']['events_caught']}/{h['device']['events']} |" in rows[0]
 
 
@@ -259,7 +259,7 @@ def test_no_labels_summary_has_no_scores_and_the_plots_are_honest(nolabel_run):
     assert summary.index("## Headline") < summary.index("## Diagnostic: agreement with the K-means pseudo-labels")
     rows = [line for line in summary[summary.index("## Headline"):summary.index("## Diagnostic")].splitlines()
             if line.startswith("| ") and "detector" not in line]
-    assert [r.split(" | ")[0] for r in rows] == ["| **device: int8 TFLM + seed rules**", "| seed thresholds",
+    assert [r.split(" | ")[0] for r in rows] == ["| **device: int8 TFLM + alarm band + stuck rule**", "| seed thresholds",
                                                  "| K-means distance", "| IsolationForest", "| ECOD (PyOD)"]
     for drift_text in ((plots / "drift.md").read_text().lower(), (plots / "drift.csv").read_text().lower()):
         assert "f1" not in drift_text

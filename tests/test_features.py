@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers.project import ROOT
 from tests.helpers.readings import synthetic_readings
 from tinyad.config import ConfigError, FeaturesConfig, SplitConfig
 from tinyad.device.features import (
@@ -204,7 +206,7 @@ def test_scaler_rejects_bad_input():
     assert sc.scale_.tolist() == [1.0, 1.0]  # constant feature: scale 1
 
 
-def test_the_scaler_file_carries_the_stuck_span_and_refuses_a_bad_one():
+def test_the_scaler_file_carries_the_stuck_span_and_refuses_a_bad_one(tmp_path):
     sc = Scaler(features=["temp", "run"]).fit(np.array([[24.0, 0.0], [25.0, 3.0]]))
     sc.stuck_run = 7
     assert Scaler.from_json(sc.to_json()).stuck_run == 7
@@ -215,6 +217,22 @@ def test_the_scaler_file_carries_the_stuck_span_and_refuses_a_bad_one():
             Scaler.from_json({**sc.to_json(), "stuck_run": bad}, source="models/scaler.json")
     with pytest.raises(ValueError, match="stuck_run is 7 but the features have no 'run'"):
         Scaler.from_json({"features": ["temp"], "mean": [0.0], "scale": [1.0], "stuck_run": 7})
+    sc.check_stuck_run(7)
+    # a stage refuses a scaler whose span the params' run cap no longer reaches (tinyad.stage.load_scaler)
+    from tinyad.config import load
+    from tinyad.stage import load_scaler
+
+    cfg = load(ROOT / "params.yaml")
+    names = feature_names(cfg.features)
+    path = tmp_path / "scaler.json"
+    fitted = {"features": names, "mean": [0.0] * len(names), "scale": [1.0] * len(names)}
+    path.write_text(json.dumps({**fitted, "stuck_run": cfg.features.run_cap}))
+    assert load_scaler(str(path), cfg).stuck_run == cfg.features.run_cap
+    path.write_text(json.dumps({**fitted, "stuck_run": cfg.features.run_cap + 1}))
+    with pytest.raises(ValueError, match=f"scaler.json: stuck_run {cfg.features.run_cap + 1} is beyond features.run_cap"):
+        load_scaler(str(path), cfg)
+    with pytest.raises(ValueError, match=r"models/scaler.json: stuck_run 7 is beyond features.run_cap 6"):
+        sc.check_stuck_run(6, source="models/scaler.json")
 
 
 # ------------------------------------------------------------------ int8

@@ -55,6 +55,7 @@ def load_scaler(path: str, cfg: Config) -> Scaler:
     """The cluster stage's scaler, checked against the features the params define."""
     scaler = Scaler.load(path)
     scaler.check_features(feature_names(cfg.features), source=str(path))
+    scaler.check_stuck_run(cfg.features.run_cap, source=str(path))
     return scaler
 
 

@@ -124,7 +124,7 @@ def check_sample(temp_c: float, humidity: float, status: int = READ_OK,
 def stuck_rule(repeats: np.ndarray | int, stuck_run: int) -> np.ndarray | bool:
     """The stuck-sensor rule: the reading repeats at least ``stuck_run`` readings before it
     (``repeats``: the ``run`` feature, or the device's uncapped count; ``stuck_run`` 0: never).
-    The span is ``tinyad.data.labeling.LabelPolicy.device_stuck_run``, carried in
+    The span is ``tinyad.data.labeling.PseudoLabeler.device_stuck_run``, carried in
     ``models/scaler.json``; while it is at most the run feature's cap, the capped feature
     and the uncapped count give the same answer."""
     if int(stuck_run) <= 0:
@@ -274,6 +274,9 @@ def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None],
     """
     if mode not in MODES:
         raise ValueError(f"firmware_lines: mode must be one of {list(MODES)}, got {mode!r}")
+    if rules.stuck_run and rules.stuck_hum != bool(use_humidity):
+        raise ValueError(f"firmware_lines: rules.stuck_hum {rules.stuck_hum} but use_humidity {use_humidity}: "
+                         "the stuck rule compares humidity exactly when it is used (AlertRules.from_config)")
     log = mode == "log"
     state = AlertState(rules.consecutive, rules.clear_after)
     lines: list[dict[str, Any]] = []
@@ -321,10 +324,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("csv", help="CSV with columns t (seconds), temp, hum, score (empty: no score)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--decision-q", type=int, required=True, help="int8 decision code (TINYAD_DECISION_Q)")
+    ap.add_argument("--stuck-run", type=int, default=None,
+                    help="the stuck rule's span in readings (TINYAD_STUCK_RUN; 0: off; default: stuck_run of --scaler)")
+    ap.add_argument("--scaler", default="models/scaler.json", help="where the default --stuck-run is read")
     ap.add_argument("--mode", choices=MODES, default=None, help="firmware mode (default: params firmware.mode)")
     args = ap.parse_args(argv)
     cfg = load(args.params)
-    rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, args.decision_q)
+    stuck_run = args.stuck_run
+    if stuck_run is None:
+        from pathlib import Path
+
+        from tinyad.device.features import Scaler
+
+        if not Path(args.scaler).is_file():
+            ap.error(f"--scaler {args.scaler}: not found; run the cluster stage or pass --stuck-run")
+        stuck_run = Scaler.load(args.scaler).stuck_run
+    rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, args.decision_q, stuck_run, cfg.features.use_humidity)
     readings, scores = [], []
     with open(args.csv, newline="") as fh:
         for row in csv.DictReader(fh):

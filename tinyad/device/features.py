@@ -546,6 +546,14 @@ class Scaler:
         with open(path) as fh:
             return cls.from_json(json.load(fh), source=str(path))
 
+    def check_stuck_run(self, run_cap: int, source: str = "scaler") -> None:
+        """The stuck span must be within the ``run`` feature's cap (``features.run_cap``): beyond it
+        the evaluation and the calibration, which read the capped feature, would never see the rule
+        the device (an uncapped count) applies."""
+        if self.stuck_run > run_cap:
+            raise ValueError(f"{source}: stuck_run {self.stuck_run} is beyond features.run_cap {run_cap} "
+                             "(features.stuck_min / window_min changed since the cluster stage?): rerun the cluster stage")
+
     def check_features(self, names: list[str], source: str = "scaler") -> None:
         if list(names) != list(self.features):
             raise ValueError(f"{source}: fitted on features {self.features}, but features.names gives {list(names)}")

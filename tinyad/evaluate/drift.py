@@ -255,7 +255,7 @@ def drift_markdown(drift: dict[str, Any], cfg: Config) -> str:
         lines = [
             "# Drift and noise: device F1 by anomaly type (test split)",
             "",
-            "Device = int8 model (LiteRT, codes equal to TFLM) OR the seed rule, per reading; " + remedy_text
+            "Device = int8 model (LiteRT, codes equal to TFLM) OR the seed rule OR the stuck rule, per reading; " + remedy_text
             + " Events and false alarms go through the alert logic.",
             "",
             "| kind | size | remedy | " + " | ".join(f"F1 {t}" for t in DRIFT_TYPES) + " | events caught | false alarms/day |",
@@ -266,7 +266,7 @@ def drift_markdown(drift: dict[str, Any], cfg: Config) -> str:
             "# Drift and noise: the device's alerts (test split, no ground truth)",
             "",
             "No labels: what drift does here is change the alerts. Device = int8 model (LiteRT, codes equal to TFLM) "
-            "OR the seed rule through the alert logic; " + remedy_text
+            "OR the seed rule OR the stuck rule through the alert logic; " + remedy_text
             + " `same decisions` = share of the readings decided as on the undrifted readings.",
             "",
             "| kind | size | remedy | alerts/week | flagged share | same decisions |",

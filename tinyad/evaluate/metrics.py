@@ -76,7 +76,7 @@ LABELS = {
     "keras_float": "Keras float",
     "int8_litert": "int8, LiteRT",
     "int8_tflm": "int8, TFLM",
-    "device": "device: int8 TFLM + seed rules",
+    "device": "device: int8 TFLM + alarm band + stuck rule",
     "thresholds": "seed thresholds",
     "kmeans_distance": "K-means distance",
     "isolation_forest": "IsolationForest",

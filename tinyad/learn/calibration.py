@@ -258,7 +258,7 @@ def calibrate_decision(
     if chosen == NEVER:
         out["threshold"] = 1.0
         out["probability"] = None
-        out["note"] = "even the least sensitive code is over budget: the alarm and stuck rules alone raise more alerts"
+        out["note"] = "even the least sensitive code is over budget: the alarm rule alone raises more alerts"
     else:
         hi = float(dequantize_output(np.array([chosen]), quant)[0])
         lo = float(dequantize_output(np.array([chosen - 1]), quant)[0]) if chosen > -128 else hi - 1e-9

@@ -22,7 +22,7 @@ The device's chain on every reading, from a fresh start:
 * the decision code and the alert logic as ``codegen`` writes them for the firmware:
   ``tinyad.learn.calibration.decision_threshold`` (the calibrated threshold of quant.json)
   and ``device_alerts`` (the calibrated debounce, when that function exists), the
-  seed's alarm band, then ``tinyad.device.alerts.firmware_lines`` (the Python reference of
+  seed's alarm band, the stuck-sensor rule (``stuck_run`` of models/scaler.json), then ``tinyad.device.alerts.firmware_lines`` (the Python reference of
   the firmware's state machine and serial lines).
 
 ``--engine firmware`` instead feeds the same readings to the host firmware that the
@@ -89,6 +89,7 @@ class Device:
                 raise FileNotFoundError(f"{models / name}: not found; train the model first (`dvc repro {stage}`)")
         scaler = Scaler.load(models / "scaler.json")
         scaler.check_features(feature_names(cfg.features), source=str(models / "scaler.json"))
+        scaler.check_stuck_run(cfg.features.run_cap, source=str(models / "scaler.json"))
         quant = read_json(models / "quant.json")
         threshold = decision_threshold(quant, cfg.alerts)
         code = output_code_threshold(quant, threshold)
@@ -250,12 +251,13 @@ def firmware_lines_of(rows: pd.DataFrame, program: str | Path) -> list[dict[str,
 
 
 def per_reading(rows: pd.DataFrame, lines: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row a reading: fault, score, model/threshold decision, alert state, alert/clear event."""
+    """One row a reading: fault, score, model/threshold/stuck decision, alert state, alert/clear event."""
     out = rows[["timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id"]].copy()
     n = len(out)
     score = np.full(n, np.nan)
     model = np.zeros(n, dtype=bool)
     rule = np.zeros(n, dtype=bool)
+    stuck = np.zeros(n, dtype=bool)
     alert = np.zeros(n, dtype=bool)
     fault = np.array([""] * n, dtype=object)
     event = np.array([""] * n, dtype=object)
@@ -270,7 +272,7 @@ def per_reading(rows: pd.DataFrame, lines: list[dict[str, Any]]) -> pd.DataFrame
         if ln["event"] in ("alert", "clear"):
             event[i] = ln["event"]
             if ln["event"] == "alert":
-                raised[i] = "+".join(k for k in ("model", "threshold") if ln.get(k))
+                raised[i] = "+".join(k for k in ("model", "threshold", "stuck") if ln.get(k))
             continue
         if ln["event"] == "fault":
             fault[i] = ln["reason"]
@@ -278,6 +280,7 @@ def per_reading(rows: pd.DataFrame, lines: list[dict[str, Any]]) -> pd.DataFrame
         else:
             score[i] = np.nan if ln["score"] is None else ln["score"]
             model[i], rule[i], alert[i] = bool(ln["model"]), bool(ln["threshold"]), bool(ln["alert"])
+            stuck[i] = bool(ln["stuck"])
         i += 1
     if i != n:
         raise ValueError(f"{n} readings but {i} status/fault lines")
@@ -285,7 +288,8 @@ def per_reading(rows: pd.DataFrame, lines: list[dict[str, Any]]) -> pd.DataFrame
     out["score"] = score
     out["model"] = model
     out["threshold"] = rule
-    out["decision"] = model | rule
+    out["stuck"] = stuck
+    out["decision"] = model | rule | stuck
     out["alert"] = alert
     out["event"] = event
     out["raised_by"] = raised

@@ -614,7 +614,7 @@ def report_markdown(fleet: Fleet, rows: list[dict[str, Any]]) -> str:
             ".tflite B", "C flash B", "fw flash B", "drift: alerts/wk raw -> remedy"]
     lines = [f"# Fleet `{fleet.name}`: {len(rows)} rooms", "",
              "Rooms over their false-alarm budget first. Alerts and false alarms a week are the device's "
-             "(the int8 model or the alarm band, through the alert logic) on each room's test split; a room "
+             "(the int8 model or the alarm band or the stuck rule, through the alert logic) on each room's test split; a room "
              "without labels has no F1 and no false alarm count: every alert there may be false. Drift: the "
              "room's drift experiment at its largest sensor offset, without and with the baseline remedy. "
              "Model: the room's own, or the fleet model (one MLP for the rooms on it, each room with its own "
