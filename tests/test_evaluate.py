@@ -378,15 +378,18 @@ def test_decision_threshold_prefers_the_calibrated_one():
     assert len(w) == 1 and f"q_out >= {code}" in w[0]
 
 
+def stage_inputs(workdir):
+    """The evaluate stage's inputs in ``workdir``: dataset, scaler, .tflite bytes, quant.json."""
+    return (pd.read_parquet(workdir / "dataset.parquet"), Scaler.load(workdir / "scaler.json"),
+            (workdir / "model_int8.tflite").read_bytes(), json.loads((workdir / "quant.json").read_text()))
+
+
 def test_calibrated_threshold_is_used_by_the_models_and_the_drift_table(workdir):
     from tinyad.evaluate.drift import drift_table
     from tinyad.evaluate.compare import evaluate, load_keras
 
     cfg = base_config()
-    ds = pd.read_parquet(workdir / "dataset.parquet")
-    scaler = Scaler.load(workdir / "scaler.json")
-    tflite = (workdir / "model_int8.tflite").read_bytes()
-    quant = json.loads((workdir / "quant.json").read_text())
+    ds, scaler, tflite, quant = stage_inputs(workdir)
     quant["decision"] = {"threshold": 0.9}
     res = evaluate(ds, scaler, cfg, load_keras(workdir / "model.keras"), tflite, quant)
     k = res.detections["keras_float"]
@@ -408,10 +411,7 @@ def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_config
 
     cfg = base_config()
     cfg = replace(cfg, alerts=replace(cfg.alerts, calibrate=True, consecutive=3))
-    ds = pd.read_parquet(workdir / "dataset.parquet")
-    scaler = Scaler.load(workdir / "scaler.json")
-    tflite = (workdir / "model_int8.tflite").read_bytes()
-    quant = json.loads((workdir / "quant.json").read_text())
+    ds, scaler, tflite, quant = stage_inputs(workdir)
     quant["decision"] = {"threshold": 0.5, "consecutive": 1}
     res = evaluate(ds, scaler, cfg, load_keras(workdir / "model.keras"), tflite, quant)
     assert "consecutive=1" in res.metrics["method"]["alerts"]
@@ -439,10 +439,7 @@ def test_the_device_is_the_model_or_the_band_or_the_stuck_rule_in_evaluate_and_i
     from tinyad.learn import quantization
 
     cfg = base_config()
-    ds = pd.read_parquet(workdir / "dataset.parquet")
-    scaler = Scaler.load(workdir / "scaler.json")
-    tflite = (workdir / "model_int8.tflite").read_bytes()
-    quant = json.loads((workdir / "quant.json").read_text())
+    ds, scaler, tflite, quant = stage_inputs(workdir)
     quant["decision"] = {"threshold": 0.999}
     _, rows = dataset_inputs(ds, scaler, "test")
     run = ds["run"].to_numpy(dtype=np.float64)[rows]
