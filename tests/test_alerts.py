@@ -25,6 +25,7 @@ from tinyad.device.alerts import (
     AlertRules,
     AlertState,
     RawReading,
+    absolute_rule,
     alert_active,
     check_sample,
     firmware_lines,
@@ -230,6 +231,15 @@ def test_a_stuck_sensor_alerts_names_the_rule_and_clears_when_it_moves_again():
     with_fault = [RawReading(60 * i, float("nan") if i == 4 else 24.2, 40.0) for i in range(8)]
     lines = firmware_lines(with_fault, [None] * 8, AlertRules(1, 1, 128, 200, 280, 300, 500, stuck_run=4), 0)
     assert [(ln["t"], ln["event"]) for ln in lines] == [(240, "fault"), (300, "alert")]
+
+
+def test_the_absolute_rule_is_the_band_or_the_stuck_rule():
+    band = np.array([True, False, False, False])
+    run = np.array([0.0, 2.0, 5.0, 9.0])
+    assert absolute_rule(band, run, 5).tolist() == [True, False, True, True]
+    assert absolute_rule(band, None, 0).tolist() == band.tolist()  # no rule: no run feature needed
+    with pytest.raises(ValueError, match="stuck span is 5 readings but there is no run feature"):
+        absolute_rule(band, None, 5)
 
 
 def test_the_stuck_rule_and_the_lines_agree_on_humidity():

@@ -37,6 +37,7 @@ from tinyad.config import AlertsConfig, ThresholdsConfig
 
 __all__ = [
     "MODES",
+    "absolute_rule",
     "AlertRules",
     "AlertState",
     "FAULTS",
@@ -130,6 +131,19 @@ def stuck_rule(repeats: np.ndarray | int, stuck_run: int) -> np.ndarray | bool:
     if int(stuck_run) <= 0:
         return np.zeros(np.shape(repeats), dtype=bool) if np.ndim(repeats) else False
     return np.asarray(repeats) >= int(stuck_run) if np.ndim(repeats) else bool(repeats >= int(stuck_run))
+
+
+def absolute_rule(band: np.ndarray, run: np.ndarray | None, stuck_run: int) -> np.ndarray:
+    """The device's absolute evidence per reading, as ``tinyad_alert_step`` ORs it with the model:
+    the seed's alarm ``band`` (``tinyad.evaluate.baselines.ThresholdRule``'s decision) OR
+    ``stuck_rule`` on the ``run`` feature (span ``stuck_run``, models/scaler.json).  ``run``
+    may be None only when ``stuck_run`` is 0."""
+    band = np.asarray(band, dtype=bool)
+    if not stuck_run:
+        return band
+    if run is None:
+        raise ValueError(f"absolute_rule: the stuck span is {stuck_run} readings but there is no run feature")
+    return band | stuck_rule(np.asarray(run, dtype=np.float64), stuck_run)
 
 
 @dataclass(frozen=True)

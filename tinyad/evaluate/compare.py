@@ -19,7 +19,7 @@ import pandas as pd
 from tinyad.evaluate import metrics as M
 from tinyad.evaluate.baselines import EcodBaseline, IsolationForestBaseline, KMeansDistance, ThresholdRule
 from tinyad.learn.calibration import decision_threshold, device_alerts
-from tinyad.device.alerts import stuck_rule
+from tinyad.device.alerts import absolute_rule
 from tinyad.config import Config
 from tinyad.device.features import Scaler, dataset_inputs
 from tinyad.evaluate.metrics import MODELS, truth_of
@@ -133,12 +133,11 @@ def evaluate(
     # the device: the int8 model (TFLM) OR the seed's rule OR the stuck-sensor rule (scaler.stuck_run)
     # through the alert logic; its score ranks every rule alarm above any model probability
     rule = det["thresholds"]
-    stuck = stuck_rule(ds["run"].to_numpy(dtype=np.float64)[rows_valid], scaler.stuck_run) if scaler.stuck_run \
-        else np.zeros(len(rows_valid), dtype=bool)
-    device_rule = rule.decision | stuck
+    absolute = absolute_rule(rule.decision, ds["run"].to_numpy(dtype=np.float64)[rows_valid] if "run" in ds else None,
+                             scaler.stuck_run)
     det["device"] = Detection(
-        np.where(rule.decision, 1.0 + np.clip(rule.score, 0.0, None), np.where(stuck, 1.0, det["int8_tflm"].score)),
-        det["int8_tflm"].decision | device_rule,
+        np.where(rule.decision, 1.0 + np.clip(rule.score, 0.0, None), np.where(absolute, 1.0, det["int8_tflm"].score)),
+        det["int8_tflm"].decision | absolute,
     )
     alert_method = ""
     result: dict[str, Any] = {}
@@ -148,7 +147,7 @@ def evaluate(
         rule_rows = np.zeros(n_test, dtype=bool)
         if name == "device":
             on_rows[valid_in_test] = det["int8_tflm"].decision
-            rule_rows[valid_in_test] = device_rule
+            rule_rows[valid_in_test] = absolute
         elif name == "thresholds":
             rule_rows[valid_in_test] = d.decision
         else:

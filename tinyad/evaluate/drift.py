@@ -113,13 +113,12 @@ def _device_decisions(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Sca
     model = runtime.decide(runtime.codes(scaler.transform(X[rows]), "litert"), threshold)
     temp = readings["temperature"].to_numpy(dtype=np.float64)[rows]
     hum = readings["humidity"].to_numpy(dtype=np.float64)[rows]
+    from tinyad.device.alerts import absolute_rule
     from tinyad.evaluate.baselines import ThresholdRule
 
-    rule = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(temp, hum)
-    if scaler.stuck_run:  # the device's stuck rule on the drifted readings' own run feature
-        from tinyad.device.alerts import stuck_rule
-
-        rule = rule | stuck_rule(X[rows, feature_names(cfg.features).index("run")], scaler.stuck_run)
+    band = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(temp, hum)
+    names = feature_names(cfg.features)  # the stuck rule reads the drifted readings' own run feature
+    rule = absolute_rule(band, X[rows, names.index("run")] if "run" in names else None, scaler.stuck_run)
     n = int(test_mask.sum())
     on_rows, rule_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     on_rows[valid_in_test] = model

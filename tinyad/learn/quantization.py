@@ -101,7 +101,7 @@ def quantize_model(model, X_train: np.ndarray, X_test: np.ndarray, cfg: Quantize
 def calibrate(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: bytes, quant: dict[str, Any]) -> dict[str, Any]:
     """The decision code for the false-alarm budget, on the train+val history (tinyad/learn/calibration.py):
     the model OR the device's absolute rules (the alarm band, the stuck span of ``scaler.stuck_run``)."""
-    from tinyad.device.alerts import stuck_rule
+    from tinyad.device.alerts import absolute_rule
     from tinyad.evaluate.baselines import ThresholdRule
 
     ds = dataset.reset_index(drop=True)
@@ -114,10 +114,9 @@ def calibrate(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: bytes,
     codes = np.full(len(hist), -128, dtype=np.int64)
     codes[rows] = Int8Runtime(tflite, quant).codes(X, "tflm")
     rule = np.zeros(len(hist), dtype=bool)
-    rule[rows] = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(
+    band = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity).decision(
         h["temperature"].to_numpy(dtype=np.float64)[rows], h["humidity"].to_numpy(dtype=np.float64)[rows])
-    if scaler.stuck_run:  # the device's stuck rule (tinyad/device/alerts.py), absolute evidence as the band
-        rule[rows] |= stuck_rule(h["run"].to_numpy(dtype=np.float64)[rows], scaler.stuck_run)
+    rule[rows] = absolute_rule(band, h["run"].to_numpy(dtype=np.float64)[rows] if "run" in h else None, scaler.stuck_run)
     pseudo = h["pseudo_label"].to_numpy(dtype=np.int64)
     horizon = cfg.features.window + cfg.alerts.clear_after
     return calibrate_decision(codes, rule, valid, pseudo, split[hist], cfg.data.period_s, cfg.alerts, quant, horizon)
