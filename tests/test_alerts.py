@@ -10,6 +10,7 @@ The whole firmware (feature window, model, serial lines) is compared in
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import subprocess
@@ -51,9 +52,31 @@ def test_alert_is_raised_after_n_consecutive_anomalous_readings():
     assert events(RULES, seq) == ["", "", "", "", "alert", ""]
 
 
-def test_a_single_spike_does_not_alert():
-    seq = [(False, False), (True, True), (False, False), (True, False), (True, False), (False, False)]
+def test_a_single_model_spike_does_not_alert():
+    seq = [(False, False), (True, False), (False, False), (True, False), (True, False), (False, False)]
     assert "alert" not in events(RULES, seq)
+
+
+def test_absolute_evidence_raises_at_once_whatever_the_debounce():
+    """A reading past the alarm band, or a stuck one, is evidence on its own: no debounce."""
+    assert events(RULES, [(False, False), (False, True), (False, False)]) == ["", "alert", ""]
+    state = AlertState(RULES.consecutive, RULES.clear_after)
+    assert state.step(False, False, True) == ("alert", False, False, True)
+
+
+def test_a_reading_at_the_instant_code_raises_at_once_and_one_under_it_waits():
+    rules = AlertRules(3, 2, 10, 200, 280, 300, 500, instant_q=40)
+    assert rules.instant(40) and rules.instant(127) and not rules.instant(39) and not rules.instant(None)
+    state = AlertState(rules.consecutive, rules.clear_after)
+    got = [state.step(rules.model(q), False, False, rules.instant(q))[0] for q in (39, -5, 40, -5, -5)]
+    assert got == ["", "", "alert", "", "clear"]
+    # under the instant code the debounce applies: three in a row
+    state = AlertState(rules.consecutive, rules.clear_after)
+    assert [state.step(rules.model(q), False, False, rules.instant(q))[0] for q in (39, 39, 39)] == ["", "", "alert"]
+    # and the arrays' version agrees
+    q = np.array([39, -5, 40, -5, -5, 39, 39, 39])
+    want = [False, False, True, True, False, False, False, True]
+    assert alert_active(q >= 10, np.zeros(8, bool), np.ones(8, bool), 3, 2, q >= 40).tolist() == want
 
 
 def test_a_normal_reading_resets_the_anomalous_run():
@@ -69,14 +92,15 @@ def test_alert_clears_only_after_m_consecutive_normal_readings():
 def test_alert_says_which_rules_fired_during_the_raising_run():
     state = AlertState(3, 2)
     state.step(True, False)
-    state.step(False, True)
-    assert state.step(True, False) == ("alert", True, True, False)
+    assert state.step(False, True) == ("alert", True, True, False)
+    state = AlertState(3, 2)
+    state.step(True, False)
+    assert state.step(True, False, False, True) == ("alert", True, False, False)
     state = AlertState(2, 2)
-    state.step(False, True)
     assert state.step(False, True) == ("alert", False, True, False)
-    state = AlertState(2, 2)
-    state.step(False, False, True)
-    assert state.step(True, False, False) == ("alert", True, False, True)
+    state = AlertState(3, 2)
+    state.step(True, False)
+    assert state.step(True, False, True) == ("alert", True, False, True)
 
 
 def test_consecutive_one_alerts_at_once():
@@ -134,6 +158,10 @@ def test_bad_rules_are_refused():
         AlertRules(0, 1, 0, 200, 280, 300, 500)
     with pytest.raises(ValueError, match="decision_q"):
         AlertRules(1, 1, 129, 200, 280, 300, 500)
+    with pytest.raises(ValueError, match=r"instant_q: expected a code from decision_q \(10\) to 128, got 9"):
+        AlertRules(2, 1, 10, 200, 280, 300, 500, instant_q=9)
+    with pytest.raises(ValueError, match="instant_q"):
+        AlertRules(2, 1, 10, 200, 280, 300, 500, instant_q=129)
 
 
 # --------------------------------------------------------- sample validation
@@ -176,14 +204,14 @@ def test_tenths_rounds_half_away_from_zero_like_lround():
 # ------------------------------------------------------- lines, faults, arrays
 def test_faults_print_fault_lines_and_never_alert_or_break_a_run():
     rules = AlertRules(2, 2, 0, 200, 280, 300, 500)
-    readings = [RawReading(0, 30.0, 40.0), RawReading(60, float("nan"), 40.0), RawReading(120, -999.0, 40.0),
-                RawReading(180, 30.0, 40.0), RawReading(240, 24.0, 40.0, READ_TIMEOUT)]
-    lines = firmware_lines(readings, [None] * 5, rules, status_every=0)
+    readings = [RawReading(0, 24.0, 40.0), RawReading(60, float("nan"), 40.0), RawReading(120, -999.0, 40.0),
+                RawReading(180, 24.1, 40.0), RawReading(240, 24.0, 40.0, READ_TIMEOUT)]
+    lines = firmware_lines(readings, [5, 90, 90, 5, 90], rules, status_every=0)
     assert [ln["event"] for ln in lines] == ["fault", "fault", "alert", "fault"]
     assert [ln["reason"] for ln in lines if ln["event"] == "fault"] == ["nan", "dht_error", "timeout"]
     alert = lines[2]
-    assert alert == {"t": 180, "event": "alert", "temp": 30.0, "hum": 40.0, "score": None,
-                     "model": False, "threshold": True, "stuck": False}
+    assert alert == {"t": 180, "event": "alert", "temp": 24.1, "hum": 40.0, "score": 5,
+                     "model": True, "threshold": False, "stuck": False}
     only_faults = firmware_lines([RawReading(i, float("nan"), 40.0) for i in range(10)], [127] * 10,
                                  AlertRules(1, 1, 0, 200, 280, 300, 500), status_every=1)
     assert {ln["event"] for ln in only_faults} == {"fault"}
@@ -220,9 +248,9 @@ def test_a_stuck_sensor_alerts_names_the_rule_and_clears_when_it_moves_again():
     temps = [24.0, 24.1] + [24.2] * 8 + [24.3, 24.4, 24.3]
     lines = firmware_lines([RawReading(60 * i, t, 40.0) for i, t in enumerate(temps)], [None] * len(temps),
                            rules, status_every=0)
-    # the 5th and 6th 24.2 (4 and 5 repeats) are the debounce's two anomalous readings
+    # the 5th 24.2 (4 repeats) is stuck: absolute evidence, no debounce
     assert lines == [
-        {"t": 60 * 7, "event": "alert", "temp": 24.2, "hum": 40.0, "score": None,
+        {"t": 60 * 6, "event": "alert", "temp": 24.2, "hum": 40.0, "score": None,
          "model": False, "threshold": False, "stuck": True},
         {"t": 60 * 11, "event": "clear", "temp": 24.4, "hum": 40.0, "score": None,
          "model": False, "threshold": False, "stuck": False},
@@ -259,9 +287,9 @@ def test_the_replay_command_applies_the_stuck_span(tmp_path, capsys):
     log = tmp_path / "r.csv"
     log.write_text("t,temp,hum,score\n" + "".join(f"{60 * i},24.0,40.0,\n" for i in range(5)))
     assert main([str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "128", "--stuck-run", "3"]) == 0
-    lines = capsys.readouterr().out.splitlines()  # 3 repeats at t=180, then params' alerts.consecutive (2)
+    lines = capsys.readouterr().out.splitlines()  # 3 repeats at t=180: at once, params' debounce (2) or not
     assert load(ROOT / "params.yaml").alerts.consecutive == 2
-    assert lines == ['{"t":240,"event":"alert","temp":24.0,"hum":40.0,"score":null,"model":false,"threshold":false,'
+    assert lines == ['{"t":180,"event":"alert","temp":24.0,"hum":40.0,"score":null,"model":false,"threshold":false,'
                      '"stuck":true}']
     assert main([str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "128", "--stuck-run", "0"]) == 0
     assert capsys.readouterr().out == ""
@@ -269,6 +297,21 @@ def test_the_replay_command_applies_the_stuck_span(tmp_path, capsys):
         main([str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "128",
               "--scaler", str(tmp_path / "missing.json")])
     assert "run the cluster stage or pass --stuck-run" in capsys.readouterr().err
+
+
+def test_the_replay_command_applies_the_instant_code(tmp_path, capsys):
+    from tinyad.device.alerts import main
+
+    log = tmp_path / "r.csv"
+    log.write_text("t,temp,hum,score\n0,24.0,40.0,10\n60,24.1,40.0,90\n120,24.0,40.0,10\n")
+    args = [str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "0", "--stuck-run", "0"]
+    assert main(args) == 0  # params' debounce of 2: the 2nd reading raises it
+    assert [json.loads(ln)["t"] for ln in capsys.readouterr().out.splitlines()] == [60]
+    assert main(args + ["--instant-q", "10"]) == 0  # the 1st is at the instant code
+    assert [json.loads(ln)["t"] for ln in capsys.readouterr().out.splitlines()] == [0]
+    with pytest.raises(SystemExit):
+        main(args + ["--instant-q", "-1"])
+    assert "instant_q: expected a code from decision_q (0) to 128, got -1" in capsys.readouterr().err
 
 
 def test_clearing_an_alert_keeps_the_repeat_count():
@@ -285,11 +328,12 @@ def test_alert_active_matches_the_step_by_step_machine():
     model = rng.random(500) < 0.3
     threshold = rng.random(500) < 0.1
     valid = rng.random(500) < 0.9
-    active = alert_active(model, threshold, valid, 2, 3)
+    instant = model & (rng.random(500) < 0.2)
+    active = alert_active(model, threshold, valid, 2, 3, instant)
     state = AlertState(2, 3)
     for i in range(500):
         if valid[i]:
-            state.step(model[i], threshold[i])
+            state.step(model[i], threshold[i], False, instant[i])
         assert active[i] == state.active
     assert active.any() and not active.all()
 
@@ -301,7 +345,7 @@ DRIVER = r"""
 #include "tinyad_alerts.h"
 #include "tinyad_sample.h"
 
-/* stdin: "C consecutive clear_after decision_q temp_lo temp_hi hum_lo hum_hi stuck_run stuck_hum" once, then
+/* stdin: "C consecutive clear_after decision_q temp_lo temp_hi hum_lo hum_hi stuck_run stuck_hum instant_q" once, then
    "S status temp_hex hum_hex use_hum"  -> "fault t10 h10 has_hum"
    "A has_score score t10 h10 has_hum"  -> "event model threshold stuck alert_model alert_threshold alert_stuck
                                             active repeats" */
@@ -310,11 +354,12 @@ int main(void)
     char kind;
     tinyad_alert_cfg_t cfg;
     tinyad_alert_state_t st;
-    int c[9];
+    int c[10];
     tinyad_alert_init(&st);
-    if (scanf(" C %d %d %d %d %d %d %d %d %d", &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8]) != 9)
+    if (scanf(" C %d %d %d %d %d %d %d %d %d %d", &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8],
+              &c[9]) != 10)
         return 2;
-    cfg.stuck_run = (uint16_t)c[7]; cfg.stuck_hum = (uint8_t)c[8];
+    cfg.stuck_run = (uint16_t)c[7]; cfg.stuck_hum = (uint8_t)c[8]; cfg.instant_q = (int16_t)c[9];
     cfg.consecutive = (uint16_t)c[0]; cfg.clear_after = (uint16_t)c[1]; cfg.decision_q = (int16_t)c[2];
     cfg.temp_lo = (int16_t)c[3]; cfg.temp_hi = (int16_t)c[4]; cfg.hum_lo = (int16_t)c[5]; cfg.hum_hi = (int16_t)c[6];
     while (scanf(" %c", &kind) == 1) {
@@ -363,7 +408,8 @@ def driver(tmp_path_factory) -> Path:
 
 def run_driver(exe: Path, rules: AlertRules, commands: list[str]) -> list[str]:
     head = (f"C {rules.consecutive} {rules.clear_after} {rules.decision_q} "
-            f"{rules.temp_lo} {rules.temp_hi} {rules.hum_lo} {rules.hum_hi} {rules.stuck_run} {int(rules.stuck_hum)}\n")
+            f"{rules.temp_lo} {rules.temp_hi} {rules.hum_lo} {rules.hum_hi} {rules.stuck_run} {int(rules.stuck_hum)} "
+            f"{rules.instant_q}\n")
     proc = subprocess.run([str(exe)], input=head + "\n".join(commands) + "\n", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
@@ -398,16 +444,19 @@ def test_c_sample_check_equals_python(driver):
     assert {e.split()[0] for e in expected} == {"ok", "nan", "timeout", "dht_error", "impossible"}
 
 
-@pytest.mark.parametrize("seed, decision_q, stuck_run, stuck_hum",
-                         [(1, -20, 0, True), (2, 64, 3, True), (3, 128, 5, False), (4, 0, 1, True), (5, 128, 4, True)])
-def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run, stuck_hum):
+@pytest.mark.parametrize("seed, decision_q, stuck_run, stuck_hum, instant_q",
+                         [(1, -20, 0, True, 128), (2, 64, 3, True, 100), (3, 128, 5, False, 128), (4, 0, 1, True, 0),
+                          (5, 128, 4, True, 128), (6, -50, 0, True, 20), (7, -100, 0, False, 60)])
+def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run, stuck_hum, instant_q):
     rng = random.Random(seed)
-    rules = AlertRules(consecutive=rng.randint(1, 4), clear_after=rng.randint(1, 6), decision_q=decision_q,
-                       temp_lo=200, temp_hi=280, hum_lo=300, hum_hi=500, stuck_run=stuck_run, stuck_hum=stuck_hum)
+    rules = AlertRules(consecutive=rng.randint(2, 4) if instant_q < 128 else rng.randint(1, 4),
+                       clear_after=rng.randint(1, 6), decision_q=decision_q,
+                       temp_lo=200, temp_hi=280, hum_lo=300, hum_hi=500, stuck_run=stuck_run, stuck_hum=stuck_hum,
+                       instant_q=instant_q)
     state = AlertState(rules.consecutive, rules.clear_after)
     cmds, expected = [], []
     # bursts so that runs of anomalies of every length occur
-    anomalous_share, stuck_share, prev = 0.5, 0.0, (240, 400, True)
+    anomalous_share, stuck_share, prev, raised_at_once = 0.5, 0.0, (240, 400, True), 0
     for i in range(3000):
         if i % 50 == 0:
             anomalous_share = rng.random()
@@ -433,7 +482,9 @@ def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run
         stuck = rules.stuck(state.count_repeat(t10, h10 if has_hum else None, rules.stuck_hum))
         model = rules.model(score if has_score else None)
         threshold = rules.threshold(t10, h10 if has_hum else None)
-        event, am, at, ast = state.step(model, threshold, stuck)
+        at_once = not state.active and not threshold and not stuck and rules.instant(score if has_score else None)
+        raised_at_once += at_once and state.anomalous_run + 1 < rules.consecutive
+        event, am, at, ast = state.step(model, threshold, stuck, rules.instant(score if has_score else None))
         alerted = event == "alert"
         expected.append(f"{event or '-'} {int(model)} {int(threshold)} {int(stuck)} {int(am and alerted)} "
                         f"{int(at and alerted)} {int(ast and alerted)} {int(state.active)} {state.repeats}")
@@ -444,3 +495,5 @@ def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run
     assert sum(e.startswith("clear") for e in expected) > 3
     if stuck_run:
         assert sum(e.split()[3] == "1" for e in expected) > 20  # the stuck rule fired
+    if instant_q < 128:
+        assert raised_at_once > 3  # alerts the debounce alone would not have raised yet

@@ -239,8 +239,8 @@ def test_log_mode_reference_prints_one_reading_line_a_reading():
     from tinyad.device.alerts import AlertRules, RawReading
 
     rules = AlertRules(2, 2, 10, 200, 280, 300, 500)
-    raws = [RawReading(60 * i, t, 40.0) for i, t in enumerate([24.0, 30.0, 30.0, float("nan"), 24.0, 24.0])]
-    scores = [None, 0, 0, None, 0, 0]
+    raws = [RawReading(60 * i, t, 40.0) for i, t in enumerate([24.0, 24.1, 24.2, float("nan"), 24.0, 24.1])]
+    scores = [None, 20, 20, None, 0, 0]  # two model readings in a row raise the alert
     lines = firmware_lines(raws, scores, rules, status_every=1, mode="log")
     assert [ln["event"] for ln in lines] == ["reading", "reading", "alert", "reading", "reading", "reading",
                                              "clear", "reading"]

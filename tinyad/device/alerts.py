@@ -9,8 +9,10 @@ This mirrors, operation for operation, the portable C in ``firmware/lib/tinyad``
   (``score >= decision_q``, ``score`` the int8 output code) OR the seed's threshold
   rules OR the stuck-sensor rule (``repeats >= stuck_run``: the reading repeats the
   ``stuck_run`` valid readings before it, ``stuck_run`` 0 never), ``consecutive``
-  anomalous valid readings in a row raise the alert, ``clear_after`` normal ones in a
-  row clear it; faulty readings never reach it;
+  anomalous valid readings in a row raise the alert, and so does one reading that is
+  evidence enough on its own (past the alarm band, stuck, or a model code at or above
+  ``instant_q``, 128 never); ``clear_after`` normal ones in a row clear it; faulty
+  readings never reach it;
 * ``firmware_lines`` = ``tinyad_app_step`` (tinyad_app.c) + ``tinyad_format_line``:
   the serial lines the firmware prints, as parsed JSON objects, so that a
   firmware-in-the-loop test compares them with the host simulator's output line by
@@ -148,7 +150,8 @@ def absolute_rule(band: np.ndarray, run: np.ndarray | None, stuck_run: int) -> n
 
 @dataclass(frozen=True)
 class AlertRules:
-    """``tinyad_alert_cfg_t``: counts, the int8 decision code, alarm limits in tenths, the stuck span."""
+    """``tinyad_alert_cfg_t``: counts, the int8 decision and instant codes, alarm limits in tenths,
+    the stuck span."""
 
     consecutive: int
     clear_after: int
@@ -159,21 +162,26 @@ class AlertRules:
     hum_hi: int
     stuck_run: int = 0  # repeats at or above which the sensor is stuck (0: never)
     stuck_hum: bool = True  # repeats compare humidity too (features.use_humidity)
+    instant_q: int = NEVER  # one reading with score >= instant_q raises at once (128: never)
 
     def __post_init__(self) -> None:
         if self.consecutive < 1 or self.clear_after < 1:
             raise ValueError(f"AlertRules: consecutive and clear_after must be >= 1, got {self}")
         if not -128 <= self.decision_q <= NEVER:
             raise ValueError(f"AlertRules.decision_q: expected an int8 code or 128, got {self.decision_q}")
+        if not self.decision_q <= self.instant_q <= NEVER:
+            raise ValueError(f"AlertRules.instant_q: expected a code from decision_q ({self.decision_q}) to 128, "
+                             f"got {self.instant_q}")
         if not 0 <= self.stuck_run <= 0xFFFF:
             raise ValueError(f"AlertRules.stuck_run: expected 0..65535 readings, got {self.stuck_run}")
 
     @classmethod
     def from_config(cls, alerts: AlertsConfig, thresholds: ThresholdsConfig, decision_q: int,
-                    stuck_run: int = 0, use_humidity: bool = True) -> "AlertRules":
+                    stuck_run: int = 0, use_humidity: bool = True, instant_q: int = NEVER) -> "AlertRules":
         """From params (``alerts``, ``thresholds.temp_alarm/hum_alarm``, ``features.use_humidity``),
-        the code ``tinyad.device.features.output_code_threshold(quant, alerts.decision_threshold)``
-        and the stuck span (``Scaler.stuck_run``, models/scaler.json)."""
+        the code ``tinyad.device.features.output_code_threshold(quant, alerts.decision_threshold)``,
+        the stuck span (``Scaler.stuck_run``, models/scaler.json) and the instant code
+        (``tinyad.learn.calibration.instant_code``)."""
         return cls(
             consecutive=int(alerts.consecutive),
             clear_after=int(alerts.clear_after),
@@ -184,10 +192,14 @@ class AlertRules:
             hum_hi=tenths(thresholds.hum_alarm[1]),
             stuck_run=int(stuck_run),
             stuck_hum=bool(use_humidity),
+            instant_q=int(instant_q),
         )
 
     def model(self, score: int | None) -> bool:
         return score is not None and int(score) >= self.decision_q
+
+    def instant(self, score: int | None) -> bool:
+        return score is not None and int(score) >= self.instant_q
 
     def threshold(self, temp10: int, hum10: int | None) -> bool:
         return (temp10 < self.temp_lo or temp10 > self.temp_hi
@@ -226,21 +238,26 @@ class AlertState:
         self.last = (int(temp10), h)
         return self.repeats
 
-    def step(self, model: bool, threshold: bool, stuck: bool = False) -> tuple[str, bool, bool, bool]:
+    def step(self, model: bool, threshold: bool, stuck: bool = False,
+             instant: bool = False) -> tuple[str, bool, bool, bool]:
         """One valid reading's rule outcomes -> ``(event, model, threshold, stuck)``.
 
-        ``event`` is ``""``, ``"alert"`` (then the flags are the rules of the run
-        that raised it) or ``"clear"`` (then they are this reading's, i.e. false).
+        ``instant``: the model's code is at or above the instant code (so ``model`` is
+        true too); with ``threshold`` or ``stuck`` it raises the alert without waiting
+        for ``consecutive`` readings.  ``event`` is ``""``, ``"alert"`` (then the flags
+        are the rules of the run that raised it) or ``"clear"`` (then they are this
+        reading's, i.e. false).
         """
         model, threshold, stuck = bool(model), bool(threshold), bool(stuck)
         anomalous = model or threshold or stuck
+        at_once = bool(instant) or threshold or stuck
         if not self.active:
             if anomalous:
                 self.anomalous_run = min(self.anomalous_run + 1, 0xFFFF)
                 self.run_model |= model
                 self.run_threshold |= threshold
                 self.run_stuck |= stuck
-                if self.anomalous_run >= self.consecutive:
+                if self.anomalous_run >= self.consecutive or at_once:
                     self.active = True
                     self.normal_run = 0
                     return "alert", self.run_model, self.run_threshold, self.run_stuck
@@ -259,13 +276,19 @@ class AlertState:
 
 
 def alert_active(model: np.ndarray, threshold: np.ndarray, valid: np.ndarray,
-                 consecutive: int, clear_after: int) -> np.ndarray:
-    """Whether the alert is on after each row (invalid rows leave it as it was)."""
+                 consecutive: int, clear_after: int, instant: np.ndarray | None = None) -> np.ndarray:
+    """Whether the alert is on after each row (invalid rows leave it as it was).
+
+    ``threshold``: the absolute evidence (``absolute_rule``), raising at once;
+    ``instant``: the rows whose model code is at or above the instant code (None: none)."""
     state = AlertState(consecutive, clear_after)
     out = np.zeros(len(valid), dtype=bool)
-    for i, (m, th, v) in enumerate(zip(model, threshold, valid)):
+    inst = np.zeros(len(valid), dtype=bool) if instant is None else np.asarray(instant, dtype=bool)
+    if len(inst) != len(valid):
+        raise ValueError(f"alert_active: {len(inst)} instant flags for {len(valid)} rows")
+    for i, (m, th, v, s) in enumerate(zip(model, threshold, valid, inst)):
         if v:
-            state.step(bool(m), bool(th))
+            state.step(bool(m), bool(th), False, bool(s))
         out[i] = state.active
     return out
 
@@ -309,7 +332,7 @@ def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None],
         stuck = rules.stuck(state.count_repeat(t10, h10, rules.stuck_hum))
         model = rules.model(score)
         threshold = rules.threshold(t10, h10)
-        event, ev_model, ev_threshold, ev_stuck = state.step(model, threshold, stuck)
+        event, ev_model, ev_threshold, ev_stuck = state.step(model, threshold, stuck, rules.instant(score))
         fields = _reading_fields(raw.t, t10, h10, score)
         if event:
             lines.append({"t": fields["t"], "event": event, **{k: fields[k] for k in ("temp", "hum", "score")},
@@ -338,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("csv", help="CSV with columns t (seconds), temp, hum, score (empty: no score)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--decision-q", type=int, required=True, help="int8 decision code (TINYAD_DECISION_Q)")
+    ap.add_argument("--instant-q", type=int, default=NEVER,
+                    help="int8 code at or above which one reading raises at once (TINYAD_INSTANT_Q; default 128: never)")
     ap.add_argument("--stuck-run", type=int, default=None,
                     help="the stuck rule's span in readings (TINYAD_STUCK_RUN; 0: off; default: stuck_run of --scaler)")
     ap.add_argument("--scaler", default="models/scaler.json", help="where the default --stuck-run is read")
@@ -353,7 +378,11 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.scaler).is_file():
             ap.error(f"--scaler {args.scaler}: not found; run the cluster stage or pass --stuck-run")
         stuck_run = Scaler.load(args.scaler).stuck_run
-    rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, args.decision_q, stuck_run, cfg.features.use_humidity)
+    try:
+        rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, args.decision_q, stuck_run, cfg.features.use_humidity,
+                                       args.instant_q)
+    except ValueError as e:
+        ap.error(str(e))
     readings, scores = [], []
     with open(args.csv, newline="") as fh:
         for row in csv.DictReader(fh):

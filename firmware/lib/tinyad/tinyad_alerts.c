@@ -40,7 +40,7 @@ tinyad_alert_event_t tinyad_alert_step(tinyad_alert_state_t *state, const tinyad
                                        tinyad_alert_flags_t *flags)
 {
     uint8_t model, threshold, stuck;
-    int anomalous;
+    int anomalous, at_once;
     tinyad_alert_event_t event = TINYAD_ALERT_NONE;
 
     count_repeat(state, cfg, sample);
@@ -49,6 +49,7 @@ tinyad_alert_event_t tinyad_alert_step(tinyad_alert_state_t *state, const tinyad
                           (sample->has_hum && (sample->hum10 < cfg->hum_lo || sample->hum10 > cfg->hum_hi)));
     stuck = (uint8_t)(cfg->stuck_run > 0 && state->repeats >= cfg->stuck_run);
     anomalous = model || threshold || stuck;
+    at_once = (has_score && score >= cfg->instant_q) || threshold || stuck;
 
     flags->model = model;
     flags->threshold = threshold;
@@ -65,7 +66,7 @@ tinyad_alert_event_t tinyad_alert_step(tinyad_alert_state_t *state, const tinyad
             state->run_model = (uint8_t)(state->run_model | model);
             state->run_threshold = (uint8_t)(state->run_threshold | threshold);
             state->run_stuck = (uint8_t)(state->run_stuck | stuck);
-            if (state->anomalous_run >= cfg->consecutive) {
+            if (state->anomalous_run >= cfg->consecutive || at_once) {
                 state->active = 1;
                 state->normal_run = 0;
                 flags->alert_model = state->run_model;

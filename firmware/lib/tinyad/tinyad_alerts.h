@@ -9,6 +9,8 @@
  *                || (has_hum && (hum10 < hum_lo || hum10 > hum_hi))
  *   stuck      = stuck_run > 0 && repeats >= stuck_run
  *   anomalous  = model || threshold || stuck
+ *   at_once    = (has_score && score >= instant_q) || threshold || stuck
+ *                                                        (instant_q 128: never)
  *
  * `repeats` counts the valid readings just before this one that equal it (temp10,
  * and hum10 when stuck_hum): the `run` feature of the model's window, not capped.  A
@@ -18,10 +20,17 @@
  * it, so the device applies the same rule itself.
  *
  * Idle: an anomalous reading adds one to a run (and ORs its rules into the run's
- * flags), a normal one resets the run.  When the run reaches `consecutive`, the alert
- * is RAISED, carrying the run's flags.  Active: an anomalous reading resets the count
- * of normal readings; when `clear_after` normal readings in a row are seen, the alert
- * is CLEARED.  So with consecutive >= 2, a single spike never alerts.
+ * flags), a normal one resets the run.  When the run reaches `consecutive`, or the
+ * reading is evidence enough on its own (`at_once`), the alert is RAISED, carrying
+ * the run's flags.  Active: an anomalous reading resets the count of normal readings;
+ * when `clear_after` normal readings in a row are seen, the alert is CLEARED.
+ *
+ * The debounce (`consecutive`) is for the model's weak decisions, where one reading
+ * is often flicker: a reading past the alarm band or a stuck sensor is absolute
+ * evidence and raises at once, and so does a model code at or above `instant_q`
+ * (tinyad/learn/calibration.py picks both codes on the room's history; 128 when the
+ * debounce is 1 or not calibrated).  So with consecutive >= 2, a lone model reading
+ * under instant_q never alerts.
  *
  * Mirrored exactly by tinyad/device/alerts.py (AlertState).
  */
@@ -40,6 +49,7 @@ typedef struct {
     uint16_t consecutive;  /* anomalous readings in a row before an alert (>= 1) */
     uint16_t clear_after;  /* normal readings in a row before it clears (>= 1) */
     int16_t decision_q;    /* int8 output code at or above which the model says anomalous */
+    int16_t instant_q;     /* code at or above which one reading raises at once (128: never) */
     int16_t temp_lo;       /* alarm below, tenths of deg C */
     int16_t temp_hi;       /* alarm above */
     int16_t hum_lo;        /* alarm below, tenths of %RH */
