@@ -24,8 +24,8 @@ With ``alerts.calibrate`` the decision threshold is calibrated here, on the int8
 model as the device runs it (TensorFlow Lite Micro, one reading at a time) over the
 train and validation history, to the false-alarm budget
 ``alerts.max_false_alarms_per_week``, held with ``alerts.budget_confidence``
-(``tinyad/learn/calibration.py``); the chosen code and
-the alert figures it reached go into ``quant.json`` (``decision``) and the metrics.
+(``tinyad/learn/calibration.py``); the chosen code, its debounce, its instant code and
+the alert figures they reached go into ``quant.json`` (``decision``) and the metrics.
 This stage also reads ``thresholds``, ``alerts`` and ``data.period_s`` for it.
 
 Only ``quantize.method: ptq`` exists: quantization-aware training needs
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         result["quant"]["decision"] = dec
         result["metrics"]["decision"] = dec
         h = dec["val"] if "val" in dec else dec["history"]
-        print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}), alert after {dec['consecutive']} reading(s) in a row, for at most "
+        print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}), alert after {dec['consecutive']} reading(s) in a row"
+              + (f" or one at code {dec['instant_code']} or above" if dec["instant_code"] < 128 else "") + ", for at most "
               f"{dec['budget_per_week']:g} false alarm(s) a week ({dec['budget_false_alarms']:g} allowed on the "
               f"{dec['history_weeks']:.1f}-week history at confidence {dec['budget_confidence']:g}); validation: {h['alerts_per_week']:.2f} alerts "
               f"a week, {h['false_alarms_per_week']:.2f} false alarms a week, {h['flagged_share']:.2%} of readings flagged")

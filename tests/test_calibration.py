@@ -8,7 +8,7 @@ from scipy.stats import poisson
 
 from tinyad.evaluate import metrics as M
 from tinyad.learn.calibration import allowed_false_alarms, calibrate_decision, poisson_upper
-from tinyad.learn.calibration import decision_threshold, device_alerts, events_alerted, history_alerts
+from tinyad.learn.calibration import decision_threshold, device_alerts, events_alerted, history_alerts, instant_code
 from tinyad.learn.calibration import false_alarms as false_alarms_of
 from tinyad.config import AlertsConfig, ConfigError
 from tinyad.device.features import output_code_threshold
@@ -334,6 +334,50 @@ def test_a_tie_goes_to_the_longer_debounce_when_it_alerts_sooner_or_as_soon():
     dec = calibrate_decision(quiet, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), split, PERIOD,
                              alerts_cfg(1.0, consecutive=3), QUANT, HORIZON)
     assert dec["consecutive"] == 3 and all(d["pseudo_events_alerted"] == 0 for d in dec["debounce"].values())
+
+
+def test_an_instant_code_catches_lone_spikes_beside_a_debounce_that_keeps_the_flicker_out():
+    """Half the events are one reading at a high code (a spike), half four middling readings,
+    and lone middling readings far from any event are flicker: a debounce of 1 must stay above
+    the flicker and misses the slow events, a debounce of 2 alone misses the spikes; the
+    debounce of 2 with an instant code reaches both within the budget."""
+    weeks = 3.0
+    rng = np.random.default_rng(11)
+    n = int(weeks * WEEK)
+    codes = rng.integers(-128, -110, n)
+    pseudo = np.zeros(n, np.int64)
+    starts = np.arange(300, n - 300, 1200)[: int(6 * weeks)]
+    for k, i in enumerate(starts):
+        width = 1 if k % 2 else 4
+        codes[i:i + width] = 120 if width == 1 else -100
+        pseudo[i:i + width] = 1
+    lone = [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False) if np.abs(starts - i).min() > 2 * HORIZON]
+    codes[lone] = -100
+    cfg = alerts_cfg(1.0, consecutive=2)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    one, two = dec["debounce"]["1"], dec["debounce"]["2"]
+    assert one["code"] > -100 and one["pseudo_events_alerted"] == len(starts) // 2  # the spikes only
+    assert (dec["consecutive"], dec["code"]) == (2, two["code"]) and two["code"] <= -100
+    assert -100 < dec["instant_code"] <= 120 and two["instant_code"] == dec["instant_code"]
+    assert two["pseudo_events_alerted"] == two["pseudo_events"] == len(starts)
+    assert dec["history"]["false_alarms_per_week"] <= 1.0
+    # without the instant code the debounce of 2 reaches the slow events only
+    slow = history_alerts(codes, np.zeros(n, bool), np.ones(n, bool), dec["code"], cfg)
+    assert events_alerted(slow, pseudo, HORIZON)[0] == len(starts) - len(starts) // 2
+    # what the consumers read; without calibration, or with a debounce of 1, never
+    quant = {**QUANT, "decision": dec}
+    assert instant_code(quant, cfg) == dec["instant_code"]
+    assert instant_code(quant, alerts_cfg(calibrate=False)) == 128 and instant_code(QUANT, cfg) == 128
+    assert dec["instant_threshold"] < 1.0 and output_code_threshold(QUANT, dec["instant_threshold"]) == dec["instant_code"]
+    for bad in (dec["code"], dec["code"] - 1, 129, True, 1.5):
+        with pytest.raises(ValueError, match="decision.instant_code must be an integer above decision.code"):
+            instant_code({**QUANT, "decision": {**dec, "instant_code": bad}}, cfg)
+    spiky, spikes = spiky_history(weeks, seed=5, flicker=False)  # one-reading events: a debounce of 1, no instant code
+    one_dec = calibrate_decision(spiky, np.zeros(len(spiky), bool), np.ones(len(spiky), bool), spikes,
+                                 np.where(np.arange(len(spiky)) < 3 * len(spiky) // 4, "train", "val"), PERIOD, cfg,
+                                 QUANT, HORIZON)
+    assert (one_dec["consecutive"], one_dec["instant_code"], one_dec["instant_probability"]) == (1, 128, None)
 
 
 def test_device_alerts_reads_the_calibrated_debounce_and_refuses_a_foreign_one():

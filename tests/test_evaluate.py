@@ -419,16 +419,58 @@ def test_the_calibrated_debounce_is_the_models_and_the_baselines_keep_the_config
 
     _, rows_valid = dataset_inputs(ds, scaler, "test")
     valid = np.isin(np.flatnonzero(ds["split"].to_numpy() == "test"), rows_valid)  # as evaluate scores them
-    for name, debounce in (("device", 1), ("int8_tflm", 1), ("thresholds", 3), ("isolation_forest", 3)):
-        decision = np.zeros(len(valid), dtype=bool)
-        decision[valid] = res.detections[name].decision
-        want = alert_active(decision, np.zeros(len(valid), dtype=bool), valid, debounce, cfg.alerts.clear_after)
-        assert (res.test[f"alert_{name}"].to_numpy(dtype=bool) == want).all(), name
-    # the two debounces differ on this test split, so the check above could fail
-    d = np.zeros(len(valid), dtype=bool)
-    d[valid] = res.detections["thresholds"].decision
     zeros = np.zeros(len(valid), dtype=bool)
+    for name, debounce in (("device", 1), ("int8_tflm", 1), ("isolation_forest", 3)):
+        decision = zeros.copy()
+        decision[valid] = res.detections[name].decision
+        want = alert_active(decision, zeros, valid, debounce, cfg.alerts.clear_after)
+        assert (res.test[f"alert_{name}"].to_numpy(dtype=bool) == want).all(), name
+    # the seed thresholds are absolute evidence: one reading past the band raises at once
+    band = zeros.copy()
+    band[valid] = res.detections["thresholds"].decision
+    assert (res.test["alert_thresholds"].to_numpy(dtype=bool) == alert_active(zeros, band, valid, 3, cfg.alerts.clear_after)).all()
+    # the two debounces differ on this test split, so the check above could fail
+    d = zeros.copy()
+    d[valid] = res.detections["isolation_forest"].decision
     assert (alert_active(d, zeros, valid, 1, cfg.alerts.clear_after) != alert_active(d, zeros, valid, 3, cfg.alerts.clear_after)).any()
+
+
+def test_the_device_raises_at_once_at_the_calibrated_instant_code(workdir):
+    from tinyad.device.alerts import alert_active
+    from tinyad.device.features import dataset_inputs, output_code_threshold
+    from tinyad.device.runtime import Int8Runtime
+    from tinyad.evaluate.compare import evaluate, load_keras
+
+    cfg = base_config()
+    cfg = replace(cfg, alerts=replace(cfg.alerts, calibrate=True, consecutive=3))
+    ds, scaler, tflite, quant = stage_inputs(workdir)
+    X, rows_valid = dataset_inputs(ds, scaler, "test")
+    codes = Int8Runtime(tflite, quant).codes(X, "tflm")
+    code = output_code_threshold(quant, 0.2)
+    instant = int(np.quantile(codes[codes >= code], 0.5))  # half the model's anomalous readings raise at once
+    assert code < instant < 128
+    quant["decision"] = {"threshold": 0.2, "code": code, "consecutive": 3, "instant_code": instant}
+    keras = load_keras(workdir / "model.keras")
+    res = evaluate(ds, scaler, cfg, keras, tflite, quant)
+    valid = np.isin(np.flatnonzero(ds["split"].to_numpy() == "test"), rows_valid)
+    assert (res.detections["device"].instant == (codes >= instant)).all()
+    assert (res.detections["int8_tflm"].instant == (codes >= instant)).all()
+    model, absolute, strong = (np.zeros(len(valid), dtype=bool) for _ in range(3))
+    model[valid] = res.detections["int8_tflm"].decision
+    absolute[valid] = res.detections["device"].score >= 1.0  # the band and the stuck rule rank at 1 and above
+    assert absolute.any()
+    strong[valid] = codes >= instant
+    want = alert_active(model, absolute, valid, 3, cfg.alerts.clear_after, strong)
+    assert (res.test["alert_device"].to_numpy(dtype=bool) == want).all()
+    # without the instant code the debounce alone decides, and the alerts differ on this split
+    quant["decision"] = {"threshold": 0.2, "code": code, "consecutive": 3}
+    slow = evaluate(ds, scaler, cfg, keras, tflite, quant).test["alert_device"].to_numpy(dtype=bool)
+    assert (slow == alert_active(model, absolute, valid, 3, cfg.alerts.clear_after)).all()
+    assert (slow != want).any() and (want >= slow).all()
+    # an instant code at or under the decision code is refused in one line
+    quant["decision"] = {"threshold": 0.2, "code": code, "consecutive": 3, "instant_code": code}
+    with pytest.raises(ValueError, match=f"decision.instant_code must be an integer above decision.code \\({code}\\)"):
+        evaluate(ds, scaler, cfg, keras, tflite, quant)
 
 
 def test_the_device_is_the_model_or_the_band_or_the_stuck_rule_in_evaluate_and_in_the_calibration(workdir, monkeypatch):

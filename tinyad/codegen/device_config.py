@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinyad.device.alerts import AlertRules
-from tinyad.learn.calibration import decision_threshold, device_alerts
+from tinyad.learn.calibration import decision_threshold, device_alerts, instant_code
 from tinyad.codegen.cgen import banner, header_file, ident
 from tinyad.codegen.features import check_scaler, input_quant
 from tinyad.config import SLEEP_MODES, Config
@@ -45,6 +45,7 @@ DEVICE_CONSTANTS: tuple[DeviceConstant, ...] = (
     DeviceConstant("USE_HUMIDITY", "features.use_humidity: 0 = a bad humidity is no fault", when="1"),
     DeviceConstant("PERIOD_S", "data.period_s: seconds between readings"),
     DeviceConstant("DECISION_Q", "smallest int8 output code above the decision threshold"),
+    DeviceConstant("INSTANT_Q", "quant.json decision.instant_code: one reading at or above it raises at once (128: never)"),
     DeviceConstant("TEMP_ALARM_LO", "thresholds.temp_alarm[0], tenths"),
     DeviceConstant("TEMP_ALARM_HI", "thresholds.temp_alarm[1], tenths"),
     DeviceConstant("HUM_ALARM_LO", "thresholds.hum_alarm[0], tenths"),
@@ -72,6 +73,7 @@ def _values(cfg: Config, rules: AlertRules, reference_levels: tuple[int, int] | 
         "USE_HUMIDITY": int(bool(cfg.features.use_humidity)),
         "PERIOD_S": int(cfg.data.period_s),
         "DECISION_Q": rules.decision_q,
+        "INSTANT_Q": rules.instant_q,
         "TEMP_ALARM_LO": rules.temp_lo, "TEMP_ALARM_HI": rules.temp_hi,
         "HUM_ALARM_LO": rules.hum_lo, "HUM_ALARM_HI": rules.hum_hi,
         "STUCK_RUN": rules.stuck_run,
@@ -105,7 +107,7 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
     threshold = decision_threshold(quant, cfg.alerts)
     code = output_code_threshold(quant, threshold)
     rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code,
-                                   scaler.stuck_run, cfg.features.use_humidity)
+                                   scaler.stuck_run, cfg.features.use_humidity, instant_code(quant, cfg.alerts))
     dec = quant.get("decision") if cfg.alerts.calibrate else None
     if dec:
         v = dec.get("val", dec.get("history", {}))
@@ -153,6 +155,11 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         *how,
         d("DECISION_Q", "smallest int8 output code above the threshold"),
         "",
+        "/* One reading whose code is at or above INSTANT_Q raises the alert at once, as a reading",
+        " * past the alarm band or a stuck sensor does; weaker ones need ALERT_CONSECUTIVE in a row",
+        " * (128: never; the calibration picks it with a debounce above 1). */",
+        d("INSTANT_Q", "int8 output code" if values["INSTANT_Q"] < 128 else "never: every alert waits for the debounce"),
+        "",
         "/* The seed's alarm limits in tenths (thresholds.temp_alarm / hum_alarm); outside",
         " * [LO, HI] is anomalous. */",
         d("TEMP_ALARM_LO", f"{cfg.thresholds.temp_alarm[0]!r} deg C"),
@@ -167,7 +174,8 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
           if values["STUCK_RUN"] else "no stuck rule (cluster.policies, features.names)"),
         "",
         "/* Alert state machine (params alerts). */",
-        d("ALERT_CONSECUTIVE", "anomalous valid readings in a row raise the alert"),
+        d("ALERT_CONSECUTIVE", "anomalous valid readings in a row raise the alert (one is enough past INSTANT_Q,"
+          " the band or stuck)"),
         d("ALERT_CLEAR_AFTER", "normal valid readings in a row clear it"),
         "",
         "/* Board (params firmware). */",

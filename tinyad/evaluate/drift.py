@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad.evaluate import metrics as M
-from tinyad.learn.calibration import decision_threshold, device_alerts
+from tinyad.learn.calibration import decision_threshold, device_alerts, instant_code
 from tinyad.config import Config
 from tinyad.device.baseline import correct_readings, reference_levels
 from tinyad.device.features import Scaler, compute_features, feature_names, round_half_away, uses_humidity
@@ -110,7 +110,8 @@ def _device_decisions(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Sca
     X, valid = compute_features(readings, cfg.features)
     rows = np.flatnonzero(test_mask & valid)
     valid_in_test = valid[test_mask]
-    model = runtime.decide(runtime.codes(scaler.transform(X[rows]), "litert"), threshold)
+    codes = runtime.codes(scaler.transform(X[rows]), "litert")
+    model = runtime.decide(codes, threshold)
     temp = readings["temperature"].to_numpy(dtype=np.float64)[rows]
     hum = readings["humidity"].to_numpy(dtype=np.float64)[rows]
     from tinyad.device.alerts import absolute_rule
@@ -120,10 +121,11 @@ def _device_decisions(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Sca
     names = feature_names(cfg.features)  # the stuck rule reads the drifted readings' own run feature
     rule = absolute_rule(band, X[rows, names.index("run")] if "run" in names else None, scaler.stuck_run)
     n = int(test_mask.sum())
-    on_rows, rule_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    on_rows, rule_rows, instant_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     on_rows[valid_in_test] = model
     rule_rows[valid_in_test] = rule
-    alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, device_alerts(runtime.quant, cfg.alerts))
+    instant_rows[valid_in_test] = codes >= instant_code(runtime.quant, cfg.alerts)
+    alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, device_alerts(runtime.quant, cfg.alerts), instant_rows)
     return {"valid": valid_in_test, "model": on_rows, "rule": rule_rows, "device": on_rows | rule_rows, "alerts": alerts}
 
 

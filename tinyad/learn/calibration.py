@@ -8,9 +8,9 @@ pipeline has, the train and validation splits, as follows:
 1. The device is replayed over the history exactly as it runs: the model's int8
    codes (TensorFlow Lite Micro, the kernels the generated C equals) OR the seed's
    alarm rule OR the stuck-sensor rule (``rule``: the device's absolute evidence,
-   ``tinyad.learn.quantization.calibrate``), through the alert state machine of ``tinyad/device/alerts.py``
-   (``alerts.consecutive`` / ``alerts.clear_after_min``, ``AlertsConfig.clear_after``
-   readings), held over invalid readings.
+   ``tinyad.learn.quantization.calibrate``, which raises at once), through the alert state machine of
+   ``tinyad/device/alerts.py`` (``alerts.consecutive`` / ``alerts.clear_after_min``,
+   ``AlertsConfig.clear_after`` readings), held over invalid readings.
 2. An alerting reading is *explained* when a pseudo-anomalous reading lies within
    ``horizon`` readings of it, before, inside or after its alert (``horizon`` = the
    feature window plus the hold in readings, ``AlertsConfig.clear_after``: features
@@ -53,11 +53,25 @@ pipeline has, the train and validation splits, as follows:
    reach every event, as when the labels run on for a few readings after a lone
    spike, the shorter one alerts on the spike itself, the longer one only after it.
    ``device_alerts(quant, alerts_cfg)`` is the alert logic every consumer runs.
+5. With a debounce above 1, an *instant code* is chosen too: one reading whose code
+   is at or above it raises the alert at once, as a reading past the alarm band
+   does.  A lone spike is one reading; a debounce that keeps the room's flicker out
+   would miss it, and a debounce of 1 would spend the budget on flicker at a code
+   too high to reach the room's slower events.  The two tiers take both: after
+   step 3 has chosen the code for debounce ``d`` >= 2, instant codes are tried
+   from 127 down to the one above that code (at the code itself every model reading
+   would raise at once: a debounce of 1, which step 4 weighs anyway), and the
+   lowest one reached before the false alarms
+   on the history first exceed the allowed count is kept (the same rule as step 3;
+   128, never, when even 127 is over).  Step 4 then compares the debounces with
+   their instant codes on.  ``instant_code(quant, alerts_cfg)`` is what every
+   consumer reads (128 with a debounce of 1, where every anomalous reading raises
+   at once anyway, and without calibration).
 
-The chosen code, its debounce, its probability, and the alert figures it reached on the train and
-on the validation split go into ``models/quant.json`` (``decision``), the metrics
-and ``tinyad_config.h``; ``decision_threshold(quant, alerts_cfg)`` is what every
-consumer reads.
+The chosen code, its debounce, its instant code, their probabilities, and the alert figures
+they reached on the train and on the validation split go into ``models/quant.json``
+(``decision``), the metrics and ``tinyad_config.h``; ``decision_threshold(quant,
+alerts_cfg)`` is what every consumer reads.
 
 The module is pure (arrays in, dicts out); ``tinyad.learn.quantization.calibrate`` runs the model.
 """
@@ -76,7 +90,8 @@ from tinyad.device.alerts import NEVER, alert_active
 from tinyad.config import AlertsConfig
 from tinyad.device.features import dequantize_output, output_code_threshold
 
-__all__ = ["allowed_false_alarms", "calibrate_decision", "decision_threshold", "device_alerts", "events_alerted", "false_alarms", "history_alerts", "poisson_upper"]
+__all__ = ["allowed_false_alarms", "calibrate_decision", "code_threshold", "decision_threshold", "device_alerts",
+           "events_alerted", "false_alarms", "history_alerts", "instant_code", "poisson_upper"]
 
 SECONDS_PER_WEEK = 7 * 86400.0
 
@@ -101,10 +116,13 @@ def allowed_false_alarms(budget: float, confidence: float) -> float:
 
 
 def history_alerts(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, code: int,
-                   alerts: AlertsConfig) -> np.ndarray:
-    """Alert state after each row: model ``codes >= code`` OR ``rule``, held over invalid rows."""
-    model = np.asarray(valid, dtype=bool) & (np.asarray(codes, dtype=np.int64) >= int(code))
-    return alert_active(model, np.asarray(rule, dtype=bool), valid, alerts.consecutive, alerts.clear_after)
+                   alerts: AlertsConfig, instant: int = NEVER) -> np.ndarray:
+    """Alert state after each row: model ``codes >= code`` OR ``rule``, held over invalid rows;
+    a code at or above ``instant`` raises at once (128: never)."""
+    valid = np.asarray(valid, dtype=bool)
+    codes = np.asarray(codes, dtype=np.int64)
+    return alert_active(valid & (codes >= int(code)), np.asarray(rule, dtype=bool), valid, alerts.consecutive,
+                        alerts.clear_after, valid & (codes >= int(instant)))
 
 
 def false_alarms(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> int:
@@ -143,16 +161,20 @@ def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, se
     }
 
 
-def _scan(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, pseudo: np.ndarray, seconds: float,
-          allowed: float, alerts: AlertsConfig, horizon: int) -> tuple[int, int]:
-    """Step 3 for one debounce: the chosen code and the number of codes tried (``allowed``:
-    the false alarms the history may hold, ``allowed_false_alarms``)."""
+def _scan(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, pseudo: np.ndarray,
+          allowed: float, alerts: AlertsConfig, horizon: int, code: int | None = None) -> tuple[int, int]:
+    """Step 3 for one debounce (``code`` None): the chosen code and the number of codes tried
+    (``allowed``: the false alarms the history may hold, ``allowed_false_alarms``); step 5
+    with the decision ``code``: the chosen instant code, tried from 127 down to ``code + 1``."""
     chosen, tried = NEVER, 0
-    candidates = sorted({int(c) for c in np.unique(codes[valid])} | {127}, reverse=True)
+    floor = -128 if code is None else int(code) + 1
+    candidates = sorted({int(c) for c in np.unique(codes[valid]) if c >= floor} | {127}, reverse=True)
+    candidates = [c for c in candidates if c >= floor]
     for c in candidates:
-        fig = _alert_figures(history_alerts(codes, rule, valid, c, alerts), pseudo, valid, seconds, horizon)
+        on = (history_alerts(codes, rule, valid, c, alerts) if code is None
+              else history_alerts(codes, rule, valid, code, alerts, instant=c))
         tried += 1
-        if fig["false_alarms"] > allowed:
+        if false_alarms(on, pseudo, horizon) > allowed:
             break
         chosen = c
     return chosen, tried
@@ -222,23 +244,28 @@ def calibrate_decision(
     weeks = seconds / SECONDS_PER_WEEK
     allowed = allowed_false_alarms(float(alerts.max_false_alarms_per_week) * weeks, float(alerts.budget_confidence))
     longest = int(alerts.consecutive)
-    consecutive, chosen, tried, best = longest, NEVER, 0, (-1, 0)
+    consecutive, chosen, instant, tried, best = longest, NEVER, NEVER, 0, (-1, 0)
     tried_all: dict[str, dict[str, Any]] = {}
     for d in range(longest, 0, -1):  # longest first: a full tie keeps the longer debounce
         with_d = replace(alerts, consecutive=d)
-        code, n_tried = _scan(codes, rule, valid, pseudo, seconds, allowed, with_d, horizon)
-        on = history_alerts(codes, rule, valid, code, with_d)
+        code, n_tried = _scan(codes, rule, valid, pseudo, allowed, with_d, horizon)
+        tried += n_tried
+        inst = NEVER
+        if d > 1 and code < 127:
+            inst, n_tried = _scan(codes, rule, valid, pseudo, allowed, with_d, horizon, code=code)
+            tried += n_tried
+        on = history_alerts(codes, rule, valid, code, with_d, inst)
         hit, n_events, delay = events_alerted(on, pseudo, horizon)
         fa = false_alarms(on, pseudo, horizon)
-        tried_all[str(d)] = {"code": int(code), "pseudo_events_alerted": int(hit), "pseudo_events": int(n_events),
-                             "false_alarms": int(fa), "delay_readings_sum": int(delay)}
-        tried += n_tried
+        tried_all[str(d)] = {"code": int(code), "instant_code": int(inst), "pseudo_events_alerted": int(hit),
+                             "pseudo_events": int(n_events), "false_alarms": int(fa), "delay_readings_sum": int(delay)}
         if (hit, -delay) > best:
-            consecutive, chosen, best = d, code, (hit, -delay)
+            consecutive, chosen, instant, best = d, code, inst, (hit, -delay)
     alerts = replace(alerts, consecutive=consecutive)
     out: dict[str, Any] = {
         "code": int(chosen),
         "consecutive": int(consecutive),
+        "instant_code": int(instant),
         "budget_per_week": float(alerts.max_false_alarms_per_week),
         "budget_confidence": float(alerts.budget_confidence),
         "budget_false_alarms": allowed,
@@ -250,30 +277,52 @@ def calibrate_decision(
             "for each debounce alerts.consecutive..1, the lowest int8 code before the device's false alarms "
             "(alerts, or horizon-long stretches of them, with no pseudo-anomalous reading within the horizon) "
             "on train+val first exceed the count whose Poisson upper bound at alerts.budget_confidence is within "
-            "alerts.max_false_alarms_per_week times its weeks; then the debounce whose alerts reach "
+            "alerts.max_false_alarms_per_week times its weeks; with a debounce above 1, the lowest instant code "
+            "(one reading at or above it raises at once) by the same rule; then the debounce whose alerts reach "
             "the most pseudo-anomalous events on a labelled reading (ties: the one that reaches them sooner, "
             "then the longer one); tinyad/learn/calibration.py"
         ),
     }
+    out["threshold"], out["probability"] = code_threshold(chosen, quant)
+    out["instant_threshold"], out["instant_probability"] = code_threshold(instant, quant)
     if chosen == NEVER:
-        out["threshold"] = 1.0
-        out["probability"] = None
         out["note"] = "even the least sensitive code is over budget: the alarm rule alone raises more alerts"
-    else:
-        hi = float(dequantize_output(np.array([chosen]), quant)[0])
-        lo = float(dequantize_output(np.array([chosen - 1]), quant)[0]) if chosen > -128 else hi - 1e-9
-        out["probability"] = hi
-        out["threshold"] = max((lo + hi) / 2.0, 0.0)  # strictly between the codes: maps back to `chosen`
-        if output_code_threshold(quant, out["threshold"]) != chosen:
-            raise AssertionError(f"calibrate_decision: threshold {out['threshold']} does not map back to code {chosen}")
-    alerts_on = history_alerts(codes, rule, valid, chosen, alerts)
+    alerts_on = history_alerts(codes, rule, valid, chosen, alerts, instant)
     out["history"] = _alert_figures(alerts_on, pseudo, valid, seconds, horizon)
     for s in ("train", "val"):
         rows = split == s
         if rows.any():
-            a = history_alerts(codes[rows], rule[rows], valid[rows], chosen, alerts)
+            a = history_alerts(codes[rows], rule[rows], valid[rows], chosen, alerts, instant)
             out[s] = _alert_figures(a, pseudo[rows], valid[rows], rows.sum() * float(period_s), horizon)
     return out
+
+
+def code_threshold(code: int, quant: dict[str, Any]) -> tuple[float, float | None]:
+    """``(threshold, probability)`` of an int8 output code: a probability strictly between the
+    code's and the one below (``output_code_threshold`` maps it back to ``code``) and the code's
+    own; ``(1.0, None)`` for 128 (never)."""
+    if code == NEVER:
+        return 1.0, None
+    hi = float(dequantize_output(np.array([code]), quant)[0])
+    lo = float(dequantize_output(np.array([code - 1]), quant)[0]) if code > -128 else hi - 1e-9
+    threshold = max((lo + hi) / 2.0, 0.0)
+    if output_code_threshold(quant, threshold) != code:
+        raise AssertionError(f"code_threshold: threshold {threshold} does not map back to code {code}")
+    return threshold, hi
+
+
+def instant_code(quant: dict[str, Any], alerts: AlertsConfig) -> int:
+    """The code at or above which one reading raises the alert at once (module docstring, step 5):
+    quant.json's calibrated ``decision.instant_code``; 128 (never) without calibration or with a
+    quant.json from before it."""
+    dec = quant.get("decision") if isinstance(quant, dict) else None
+    if not (alerts.calibrate and isinstance(dec, dict) and dec.get("instant_code") is not None):
+        return NEVER
+    c, code = dec["instant_code"], dec.get("code")
+    if isinstance(c, bool) or not isinstance(c, int) or not (isinstance(code, int) and code < c <= NEVER):
+        raise ValueError(f"quant.json: decision.instant_code must be an integer above decision.code ({code!r}) "
+                         f"up to 128, got {c!r}; rerun the quantize stage")
+    return int(c)
 
 
 def device_alerts(quant: dict[str, Any], alerts: AlertsConfig) -> AlertsConfig:

@@ -78,7 +78,7 @@ class Device:
 
     @classmethod
     def load(cls, params: str | Path = "params.yaml", models: str | Path = "models") -> "Device":
-        from tinyad.learn.calibration import decision_threshold
+        from tinyad.learn.calibration import decision_threshold, instant_code
         from tinyad.device.features import Scaler, feature_names, output_code_threshold
         from tinyad.device.tflite_model import read_tflite
 
@@ -94,7 +94,7 @@ class Device:
         threshold = decision_threshold(quant, cfg.alerts)
         code = output_code_threshold(quant, threshold)
         rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code,
-                                       scaler.stuck_run, cfg.features.use_humidity)
+                                       scaler.stuck_run, cfg.features.use_humidity, instant_code(quant, cfg.alerts))
         tflite = models / "model_int8.tflite"
         return cls(cfg, scaler, read_tflite(tflite), quant, rules, threshold,
                    hashlib.sha256(tflite.read_bytes()).hexdigest(), str(tflite))
@@ -393,7 +393,7 @@ def write_outputs(det: Detection, out: Path, log: Path, dev: Device, engine: str
     s = det.summary | {
         "log": str(log), "engine": engine, "model": dev.source, "tflite_sha256": dev.tflite_sha256,
         "registered_version": version, "decision_threshold": dev.threshold, "decision_code": dev.rules.decision_q,
-        "consecutive": dev.rules.consecutive, "clear_after": dev.rules.clear_after,
+        "instant_code": dev.rules.instant_q, "consecutive": dev.rules.consecutive, "clear_after": dev.rules.clear_after,
     }
     write_json(out / "summary.json", s)
     write_text(out / "summary.md", summary_markdown(s))
@@ -406,7 +406,9 @@ def summary_markdown(s: dict[str, Any]) -> str:
         f"Model: `{s['model']}` (sha256 {s['tflite_sha256'][:12]}; "
         f"{s['registered_version'] or 'not found in the MLflow registry'}), engine: {s['engine']}; "
         f"decision code {s['decision_code']} (probability {s['decision_threshold']:g}), "
-        f"{s['consecutive']} anomalous readings raise an alert, {s['clear_after']} normal ones clear it.", "",
+        f"{s['consecutive']} anomalous readings raise an alert"
+        + (f" (one at code {s['instant_code']} or above at once)" if s.get("instant_code", 128) < 128 else "")
+        + f", as one past the alarm band or stuck does; {s['clear_after']} normal ones clear it.", "",
         "| figure | value |", "|---|---:|",
         f"| readings (valid) | {s['readings']} ({s['valid_readings']}) |",
         f"| days | {s['days']:.2f} |",
