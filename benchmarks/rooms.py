@@ -249,7 +249,8 @@ def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"room": name, "ground_truth": bool(m["ground_truth"]),
                            "pseudo_share_train": m["_cluster"]["pseudo_anomalous_frac_by_split"]["train"],
                            "decision_code": m["_decision"].get("code"),
-                           "debounce": m["_decision"].get("consecutive"), "seconds": m["_seconds"],
+                           "debounce": m["_decision"].get("consecutive"),
+                           "instant_code": m["_decision"].get("instant_code"), "seconds": m["_seconds"],
                            # what the calibration held on the train+val history (against the pseudo-labels)
                            "history_fa_week": _get(m["_decision"], "history", "false_alarms_per_week"),
                            "test_days": m["data"]["test_days"], "events": m["data"].get("events", 0),
@@ -327,11 +328,12 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
         "",
         "## The device (int8 TFLM + alarm band + stuck-sensor rule, through the alert logic)",
         "",
-        HISTORY_NOTE,
+        HISTORY_NOTE + " Code, debounce, instant code: the calibrated decision (the debounce's readings in a row "
+        "at the code or above alert, and so does one at the instant code or above; -: none).",
         "",
         "| room | F1 | F1 point | F1 contextual | F1 collective | events caught | false alarms/week | alerts/week | "
-        "median delay (min) | pseudo share (train) | code | debounce | history false alarms/week | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "median delay (min) | pseudo share (train) | code | debounce | instant code | history false alarms/week | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         v = verdicts(r)
@@ -340,6 +342,7 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             f"{fmt(r.get('device.f1_contextual'))} | {fmt(r.get('device.f1_collective'))} | "
             f"{fmt(r.get('device.caught'), 2)} | {fmt(r.get('device.fa_week'), 2)} | {fmt(r.get('device.alerts_week'), 2)} | "
             f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | {fmt(r.get('debounce'))} | "
+            f"{'-' if r.get('instant_code') in (None, 128) else r['instant_code']} | "
             f"{fmt(r.get('history_fa_week'), 2)} | "
             f"{'PASS' if not v else 'FAIL: ' + '; '.join(v)} |"
         )
