@@ -380,6 +380,31 @@ def test_an_instant_code_catches_lone_spikes_beside_a_debounce_that_keeps_the_fl
     assert (one_dec["consecutive"], one_dec["instant_code"], one_dec["instant_probability"]) == (1, 128, None)
 
 
+def test_a_tie_in_events_and_delay_goes_to_the_debounce_that_alerts_less():
+    """One-reading events at a high code and lone middling readings far from them: a debounce of 1
+    stays above the middling ones, a debounce of 2 goes lower (lone readings never pair) and
+    reaches the events at once through its instant code, but its alerts last longer (a middling
+    pair after each spike holds them): the same events for more alerting, so the debounce of 1."""
+    weeks = 3.0
+    codes, pseudo = spiky_history(weeks, seed=9, flicker=False)
+    n = len(codes)
+    rng = np.random.default_rng(9)
+    spikes = np.flatnonzero(pseudo)
+    lone = [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False) if np.abs(spikes - i).min() > 2 * HORIZON]
+    codes[lone] = -100
+    for i in spikes:  # a middling pair just after each spike: two in a row hold the alert longer
+        codes[i + 4:i + 6] = -100
+    cfg = alerts_cfg(1.0, consecutive=2)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    one, two = dec["debounce"]["1"], dec["debounce"]["2"]
+    assert one["pseudo_events_alerted"] == two["pseudo_events_alerted"] == len(spikes)
+    assert one["delay_readings_sum"] == two["delay_readings_sum"] == 0
+    assert two["code"] < one["code"] and two["instant_code"] < 128
+    assert (two["false_alarms"], two["readings_alerted"]) > (one["false_alarms"], one["readings_alerted"])
+    assert (dec["consecutive"], dec["code"], dec["instant_code"]) == (1, one["code"], 128)
+
+
 def test_device_alerts_reads_the_calibrated_debounce_and_refuses_a_foreign_one():
     cfg = alerts_cfg(consecutive=3)
     assert device_alerts(QUANT, cfg) == cfg  # no calibration in quant.json: the configured logic

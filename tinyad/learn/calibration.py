@@ -46,7 +46,10 @@ pipeline has, the train and validation splits, as follows:
    readings, runs fewer than ``horizon`` apart merged; it is reached when the alert
    is on at one of its labelled readings, as evaluate counts an event caught).  Ties
    go to the debounce that reaches them sooner (the fewest readings from each
-   event's start to its alert, summed), then to the longer one.  A room whose
+   event's start to its alert, summed), then to the one that alerts less on the
+   history (fewer false alarms, then fewer readings under alert: with an instant
+   code, a debounce of 2 at a lower code may alert more for the same events), then
+   to the longer one.  A room whose
    events last one reading (a lone spike, an hourly log) then alerts on them; a
    room where single high readings are flicker keeps the longer debounce, since
    with one reading the budget is spent before the events are reached.  Where both
@@ -168,8 +171,7 @@ def _scan(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, pseudo: np.nda
     with the decision ``code``: the chosen instant code, tried from 127 down to ``code + 1``."""
     chosen, tried = NEVER, 0
     floor = -128 if code is None else int(code) + 1
-    candidates = sorted({int(c) for c in np.unique(codes[valid]) if c >= floor} | {127}, reverse=True)
-    candidates = [c for c in candidates if c >= floor]
+    candidates = sorted((c for c in {int(c) for c in np.unique(codes[valid])} | {127} if c >= floor), reverse=True)
     for c in candidates:
         on = (history_alerts(codes, rule, valid, c, alerts) if code is None
               else history_alerts(codes, rule, valid, code, alerts, instant=c))
@@ -244,7 +246,7 @@ def calibrate_decision(
     weeks = seconds / SECONDS_PER_WEEK
     allowed = allowed_false_alarms(float(alerts.max_false_alarms_per_week) * weeks, float(alerts.budget_confidence))
     longest = int(alerts.consecutive)
-    consecutive, chosen, instant, tried, best = longest, NEVER, NEVER, 0, (-1, 0)
+    consecutive, chosen, instant, tried, best = longest, NEVER, NEVER, 0, (-1, 0, 0, 0)
     tried_all: dict[str, dict[str, Any]] = {}
     for d in range(longest, 0, -1):  # longest first: a full tie keeps the longer debounce
         with_d = replace(alerts, consecutive=d)
@@ -257,10 +259,12 @@ def calibrate_decision(
         on = history_alerts(codes, rule, valid, code, with_d, inst)
         hit, n_events, delay = events_alerted(on, pseudo, horizon)
         fa = false_alarms(on, pseudo, horizon)
+        flagged = int((on & valid).sum())
         tried_all[str(d)] = {"code": int(code), "instant_code": int(inst), "pseudo_events_alerted": int(hit),
-                             "pseudo_events": int(n_events), "false_alarms": int(fa), "delay_readings_sum": int(delay)}
-        if (hit, -delay) > best:
-            consecutive, chosen, instant, best = d, code, inst, (hit, -delay)
+                             "pseudo_events": int(n_events), "false_alarms": int(fa), "delay_readings_sum": int(delay),
+                             "readings_alerted": flagged}
+        if (hit, -delay, -fa, -flagged) > best:
+            consecutive, chosen, instant, best = d, code, inst, (hit, -delay, -fa, -flagged)
     alerts = replace(alerts, consecutive=consecutive)
     out: dict[str, Any] = {
         "code": int(chosen),
@@ -280,7 +284,8 @@ def calibrate_decision(
             "alerts.max_false_alarms_per_week times its weeks; with a debounce above 1, the lowest instant code "
             "(one reading at or above it raises at once) by the same rule; then the debounce whose alerts reach "
             "the most pseudo-anomalous events on a labelled reading (ties: the one that reaches them sooner, "
-            "then the longer one); tinyad/learn/calibration.py"
+            "then the one with fewer false alarms, then fewer readings under alert, then the longer one); "
+            "tinyad/learn/calibration.py"
         ),
     }
     out["threshold"], out["probability"] = code_threshold(chosen, quant)
