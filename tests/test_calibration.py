@@ -38,6 +38,27 @@ def normal_history(weeks: float, seed: int) -> np.ndarray:
     return codes
 
 
+def calibrate_history(codes: np.ndarray, pseudo: np.ndarray, cfg: AlertsConfig) -> dict:
+    """``calibrate_decision`` on a history of model codes alone (no rule, every row valid), its
+    first three quarters the train split."""
+    n = len(codes)
+    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
+    return calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+
+
+def quiet_history(weeks: float, seed: int) -> tuple[np.random.Generator, int, np.ndarray, np.ndarray]:
+    """A room's model codes with no event yet (all near -128) and no label: the generator, the
+    row count, the codes and the pseudo-labels, for a test to add its events to."""
+    rng = np.random.default_rng(seed)
+    n = int(weeks * WEEK)
+    return rng, n, rng.integers(-128, -110, n), np.zeros(n, np.int64)
+
+
+def lone_readings(rng: np.random.Generator, n: int, events: np.ndarray, weeks: float) -> list[int]:
+    """Rows of about 30 lone readings a week, each more than two horizons from every event."""
+    return [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False) if np.abs(events - i).min() > 2 * HORIZON]
+
+
 def false_alarms(codes, code, cfg, pseudo=None):
     """Alerts on a history with no pseudo-anomaly: every alert is a false one."""
     n = len(codes)
@@ -245,10 +266,8 @@ def spiky_history(weeks: float, seed: int, flicker: bool) -> tuple[np.ndarray, n
 def test_the_debounce_is_shortened_when_the_events_are_one_reading_long():
     weeks = 3.0
     codes, pseudo = spiky_history(weeks, seed=5, flicker=False)
-    n = len(codes)
     cfg = alerts_cfg(1.0, consecutive=2)
-    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    dec = calibrate_history(codes, pseudo, cfg)
     assert dec["consecutive"] == 1, dec["debounce"]
     assert dec["debounce"]["2"]["pseudo_events_alerted"] == 0  # two in a row never happens
     assert dec["debounce"]["1"]["false_alarms"] <= 1.0 * weeks
@@ -261,14 +280,12 @@ def test_the_debounce_is_shortened_when_the_events_are_one_reading_long():
 def test_the_configured_debounce_is_kept_when_one_reading_would_spend_the_budget_on_flicker():
     weeks = 3.0
     codes, pseudo = spiky_history(weeks, seed=6, flicker=True)
-    n = len(codes)
     pseudo_long = pseudo.copy()
     for i in np.flatnonzero(pseudo):  # events of four readings: a debounce of two still catches them
         codes[i:i + 4] = 120
         pseudo_long[i:i + 4] = 1
     cfg = alerts_cfg(1.0, consecutive=2)
-    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo_long, split, PERIOD, cfg, QUANT, HORIZON)
+    dec = calibrate_history(codes, pseudo_long, cfg)
     assert dec["consecutive"] == 2, dec["debounce"]
     one, two = dec["debounce"]["1"], dec["debounce"]["2"]
     assert two["pseudo_events_alerted"] == two["pseudo_events"] == int(weeks * 5)
@@ -294,13 +311,11 @@ def test_an_event_is_reached_by_an_alert_on_its_labelled_readings_only():
 def test_a_tie_in_events_reached_goes_to_the_debounce_that_alerts_sooner():
     weeks = 3.0
     codes, pseudo = spiky_history(weeks, seed=7, flicker=False)
-    n = len(codes)
     for i in np.flatnonzero(pseudo):  # labels that run on after a spike: both debounces reach every event
         codes[i:i + 4] = 120
         pseudo[i:i + 4] = 1
     cfg = alerts_cfg(1.0, consecutive=2)
-    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    dec = calibrate_history(codes, pseudo, cfg)
     one, two = dec["debounce"]["1"], dec["debounce"]["2"]
     assert one["pseudo_events_alerted"] == two["pseudo_events_alerted"] == one["pseudo_events"] == int(weeks * 5)
     assert (one["delay_readings_sum"], two["delay_readings_sum"]) == (0, int(weeks * 5))  # one reading later, each
@@ -309,20 +324,15 @@ def test_a_tie_in_events_reached_goes_to_the_debounce_that_alerts_sooner():
 
 def test_a_tie_goes_to_the_longer_debounce_when_it_alerts_sooner_or_as_soon():
     weeks = 3.0
-    rng = np.random.default_rng(8)
-    n = int(weeks * WEEK)
-    codes = rng.integers(-128, -110, n)
-    pseudo = np.zeros(n, np.int64)
+    rng, n, codes, pseudo = quiet_history(weeks, seed=8)
     starts = np.arange(200, n - 200, 1000)[: int(5 * weeks)]
     for i in starts:  # each event rises in two steps: two middling readings, then high ones
         codes[i:i + 6] = [-100, -100, 120, 120, 120, 120]
         pseudo[i:i + 6] = 1
     # lone middling readings far from the events: a debounce of one that alerts on -100 spends the budget
-    lone = [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False) if np.abs(starts - i).min() > 2 * HORIZON]
+    lone = lone_readings(rng, n, starts, weeks)
     codes[lone] = -100
-    cfg = alerts_cfg(1.0, consecutive=2)
-    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    dec = calibrate_history(codes, pseudo, alerts_cfg(1.0, consecutive=2))
     one, two = dec["debounce"]["1"], dec["debounce"]["2"]
     assert one["pseudo_events_alerted"] == two["pseudo_events_alerted"] == len(starts)
     # one reading must wait for the high codes (2 readings in); two in a row alert on the middling ones (1 in)
@@ -331,8 +341,7 @@ def test_a_tie_goes_to_the_longer_debounce_when_it_alerts_sooner_or_as_soon():
     assert dec["consecutive"] == 2, dec["debounce"]
     # no event at all: a full tie (nothing reached, no delay) keeps the longest debounce
     quiet = rng.integers(-128, -110, n)
-    dec = calibrate_decision(quiet, np.zeros(n, bool), np.ones(n, bool), np.zeros(n, np.int64), split, PERIOD,
-                             alerts_cfg(1.0, consecutive=3), QUANT, HORIZON)
+    dec = calibrate_history(quiet, np.zeros(n, np.int64), alerts_cfg(1.0, consecutive=3))
     assert dec["consecutive"] == 3 and all(d["pseudo_events_alerted"] == 0 for d in dec["debounce"].values())
 
 
@@ -342,20 +351,16 @@ def test_an_instant_code_catches_lone_spikes_beside_a_debounce_that_keeps_the_fl
     the flicker and misses the slow events, a debounce of 2 alone misses the spikes; the
     debounce of 2 with an instant code reaches both within the budget."""
     weeks = 3.0
-    rng = np.random.default_rng(11)
-    n = int(weeks * WEEK)
-    codes = rng.integers(-128, -110, n)
-    pseudo = np.zeros(n, np.int64)
+    rng, n, codes, pseudo = quiet_history(weeks, seed=11)
     starts = np.arange(300, n - 300, 1200)[: int(6 * weeks)]
     for k, i in enumerate(starts):
         width = 1 if k % 2 else 4
         codes[i:i + width] = 120 if width == 1 else -100
         pseudo[i:i + width] = 1
-    lone = [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False) if np.abs(starts - i).min() > 2 * HORIZON]
+    lone = lone_readings(rng, n, starts, weeks)
     codes[lone] = -100
     cfg = alerts_cfg(1.0, consecutive=2)
-    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    dec = calibrate_history(codes, pseudo, cfg)
     one, two = dec["debounce"]["1"], dec["debounce"]["2"]
     assert one["code"] > -100 and one["pseudo_events_alerted"] == len(starts) // 2  # the spikes only
     assert (dec["consecutive"], dec["code"]) == (2, two["code"]) and two["code"] <= -100
@@ -390,13 +395,12 @@ def test_a_tie_in_events_and_delay_goes_to_the_debounce_that_alerts_less():
     n = len(codes)
     rng = np.random.default_rng(9)
     spikes = np.flatnonzero(pseudo)
-    lone = [i for i in rng.choice(n - 10, size=int(30 * weeks), replace=False) if np.abs(spikes - i).min() > 2 * HORIZON]
+    lone = lone_readings(rng, n, spikes, weeks)
     codes[lone] = -100
     for i in spikes:  # a middling pair just after each spike: two in a row hold the alert longer
         codes[i + 4:i + 6] = -100
     cfg = alerts_cfg(1.0, consecutive=2)
-    split = np.where(np.arange(n) < 3 * n // 4, "train", "val")
-    dec = calibrate_decision(codes, np.zeros(n, bool), np.ones(n, bool), pseudo, split, PERIOD, cfg, QUANT, HORIZON)
+    dec = calibrate_history(codes, pseudo, cfg)
     one, two = dec["debounce"]["1"], dec["debounce"]["2"]
     assert one["pseudo_events_alerted"] == two["pseudo_events_alerted"] == len(spikes)
     assert one["delay_readings_sum"] == two["delay_readings_sum"] == 0
