@@ -320,6 +320,8 @@ def macro_f1(rows: list[dict[str, Any]]) -> float | None:
 
 
 def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | None = None) -> str:
+    from tinyad.device.alerts import NEVER
+
     lines = [
         "# Multi-room benchmark (benchmarks/rooms.py)",
         "",
@@ -342,7 +344,7 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             f"{fmt(r.get('device.f1_contextual'))} | {fmt(r.get('device.f1_collective'))} | "
             f"{fmt(r.get('device.caught'), 2)} | {fmt(r.get('device.fa_week'), 2)} | {fmt(r.get('device.alerts_week'), 2)} | "
             f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | {fmt(r.get('debounce'))} | "
-            f"{'-' if r.get('instant_code') in (None, 128) else r['instant_code']} | "
+            f"{'-' if r.get('instant_code') in (None, NEVER) else r['instant_code']} | "
             f"{fmt(r.get('history_fa_week'), 2)} | "
             f"{'PASS' if not v else 'FAIL: ' + '; '.join(v)} |"
         )

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tinyad.device.alerts import NEVER
 from tinyad.device.features import dataset_inputs
 from tinyad.io import write_bytes, write_json
 from tinyad.learn.quantization import calibrate, quantize_model
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         result["metrics"]["decision"] = dec
         h = dec["val"] if "val" in dec else dec["history"]
         print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}), alert after {dec['consecutive']} reading(s) in a row"
-              + (f" or one at code {dec['instant_code']} or above" if dec["instant_code"] < 128 else "") + ", for at most "
+              + (f" or one at code {dec['instant_code']} or above" if dec["instant_code"] != NEVER else "") + ", for at most "
               f"{dec['budget_per_week']:g} false alarm(s) a week ({dec['budget_false_alarms']:g} allowed on the "
               f"{dec['history_weeks']:.1f}-week history at confidence {dec['budget_confidence']:g}); validation: {h['alerts_per_week']:.2f} alerts "
               f"a week, {h['false_alarms_per_week']:.2f} false alarms a week, {h['flagged_share']:.2%} of readings flagged")

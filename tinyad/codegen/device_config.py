@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tinyad.device.alerts import AlertRules
+from tinyad.device.alerts import NEVER, AlertRules
 from tinyad.learn.calibration import decision_threshold, device_alerts, instant_code
 from tinyad.codegen.cgen import banner, header_file, ident
 from tinyad.codegen.features import check_scaler, input_quant
@@ -158,7 +158,7 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         "/* One reading whose code is at or above INSTANT_Q raises the alert at once, as a reading",
         " * past the alarm band or a stuck sensor does; weaker ones need ALERT_CONSECUTIVE in a row",
         " * (128: never; the calibration picks it with a debounce above 1). */",
-        d("INSTANT_Q", "int8 output code" if values["INSTANT_Q"] < 128 else "never: every alert waits for the debounce"),
+        d("INSTANT_Q", "int8 output code" if values["INSTANT_Q"] != NEVER else "never: every alert waits for the debounce"),
         "",
         "/* The seed's alarm limits in tenths (thresholds.temp_alarm / hum_alarm); outside",
         " * [LO, HI] is anomalous. */",

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tinyad.device.alerts import AlertRules, RawReading, firmware_lines
+from tinyad.device.alerts import NEVER, AlertRules, RawReading, firmware_lines
 from tinyad.config import AlertsConfig, Config, load
 from tinyad.io import atomic_path, read_json, write_json, write_text
 
@@ -407,7 +407,7 @@ def summary_markdown(s: dict[str, Any]) -> str:
         f"{s['registered_version'] or 'not found in the MLflow registry'}), engine: {s['engine']}; "
         f"decision code {s['decision_code']} (probability {s['decision_threshold']:g}), "
         f"{s['consecutive']} anomalous readings raise an alert"
-        + (f" (one at code {s['instant_code']} or above at once)" if s.get("instant_code", 128) < 128 else "")
+        + (f" (one at code {s['instant_code']} or above at once)" if s.get("instant_code", NEVER) != NEVER else "")
         + f", as one past the alarm band or stuck does; {s['clear_after']} normal ones clear it.", "",
         "| figure | value |", "|---|---:|",
         f"| readings (valid) | {s['readings']} ({s['valid_readings']}) |",
