@@ -237,6 +237,11 @@ def test_a_rule_over_budget_turns_the_model_off_and_says_so():
     rule[1::500] = True  # 2 readings in a row outside the alarm band, 20 times a week
     dec = calibrate_decision(codes, rule, np.ones(n, bool), np.zeros(n, np.int64), np.full(n, "train"), PERIOD, cfg, QUANT, HORIZON)
     assert dec["code"] == 128 and "note" in dec
+    # every consumer reads it: no instant code either (128 beside code 128 is "never", not an error)
+    assert dec["consecutive"] == 2 and dec["instant_code"] == 128
+    assert instant_code({**QUANT, "decision": dec}, cfg) == 128
+    with pytest.raises(ValueError, match="decision.instant_code must be an integer above decision.code"):
+        instant_code({**QUANT, "decision": {**dec, "instant_code": 127}}, cfg)
 
 
 def test_decision_threshold_without_calibration_is_the_param():

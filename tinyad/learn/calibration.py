@@ -324,7 +324,8 @@ def instant_code(quant: dict[str, Any], alerts: AlertsConfig) -> int:
     if not (alerts.calibrate and isinstance(dec, dict) and dec.get("instant_code") is not None):
         return NEVER
     c, code = dec["instant_code"], dec.get("code")
-    if isinstance(c, bool) or not isinstance(c, int) or not (isinstance(code, int) and code < c <= NEVER):
+    # 128 (never) goes with any code, 128 included: a model that never decides never raises at once
+    if isinstance(c, bool) or not isinstance(c, int) or not (isinstance(code, int) and (code < c or c == NEVER) and c <= NEVER):
         raise ValueError(f"quant.json: decision.instant_code must be an integer above decision.code ({code!r}) "
                          f"up to 128, got {c!r}; rerun the quantize stage")
     return int(c)
