@@ -31,8 +31,12 @@ def test_class_weights_balance_the_classes_and_one_class_fails():
     w = class_weights(np.array([0] * 90 + [1] * 10), "balanced")
     assert w == {0: pytest.approx(100 / 180), 1: pytest.approx(100 / 20)}
     assert class_weights(np.array([0, 1]), "none") is None
-    with pytest.raises(ValueError, match="one class only"):
+    with pytest.raises(ValueError, match=r"one class only \(normal 5, anomalous 0\): no train reading is labelled "
+                                         r"anomalous: add an evidence policy to cluster.policies"):
         class_weights(np.zeros(5), "balanced")
+    with pytest.raises(ValueError, match=r"\(normal 0, anomalous 3\): every train reading is labelled anomalous: "
+                                         r"check thresholds"):
+        class_weights(np.ones(3), "none")
 
 
 def test_model_follows_the_config():

@@ -61,7 +61,11 @@ def class_weights(y: np.ndarray, how: str) -> dict[int, float] | None:
     y = np.asarray(y).astype(int)
     counts = np.bincount(y, minlength=2)
     if (counts == 0).any():
-        raise ValueError(f"train: the pseudo-labels of the train rows hold one class only (counts {counts.tolist()})")
+        hint = ("no train reading is labelled anomalous: add an evidence policy to cluster.policies (edge, context, "
+                "stuck, noise) or raise cluster.contamination" if counts[1] == 0 else
+                "every train reading is labelled anomalous: check thresholds.* (the alarm band) against the log")
+        raise ValueError(f"train: the pseudo-labels of the train rows hold one class only "
+                         f"(normal {counts[0]}, anomalous {counts[1]}): {hint}")
     if how == "none":
         return None
     n = counts.sum()
