@@ -14,7 +14,7 @@ from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.data.clustering import NOISE_ANCHOR_SHARE, NOISE_ANCHOR_SPAN
 from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, RECURRING_MIN_DAYS, RECURRING_SLOT_MIN, STUCK_FACTOR, STUCK_MIN_READINGS,
                                   PseudoLabeler, noise_levels, recurring_slots, scores, scores_overall_and_by_type,
-                                  stuck_span, time_slots)
+                                  stuck_span, time_slots, usual_repeat)
 
 THR = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0], temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
 
@@ -197,6 +197,15 @@ def test_the_stuck_span_follows_how_long_the_room_s_own_sensor_repeats():
     assert stuck_span(*days_of_runs([[]] * 10), cap) == STUCK_MIN_READINGS
     # without days (a caller that gives none) the configured span, as before
     assert stuck_span(calm[0], None, cap) == cap
+    # a room that repeats for the whole span on most days: no span is evidence, the policy is off
+    saturated = days_of_runs([[2, cap, 3]] * 6 + [[2, 15, 3]] * 4)
+    assert usual_repeat(*saturated) == cap and stuck_span(*saturated, cap) == 0
+    assert stuck_span(*saturated, cap + 1) == cap + 1  # one reading more and it is the cap again
+    X0 = np.random.default_rng(1).normal(0, 1, size=(len(saturated[0]), 2))
+    off = PseudoLabeler(ccfg(["stuck"]), THR, use_humidity=False, run_cap=cap).fit(X0, np.full(len(X0), 24.0), None,
+                                                                                  *saturated)
+    assert (off.stuck_run_, off.device_stuck_run, off.summary()["stuck_usual_repeat_readings"]) == (0, 0, cap)
+    assert off.predict(X0[:2], np.full(2, 24.0), None, np.full(2, float(cap)))[1].sum() == 0
     # learnt by fit, and the stuck policy flags from it
     X = np.random.default_rng(0).normal(0, 1, size=(len(noisy[0]), 2))
     temp = np.full(len(X), 24.0)
@@ -475,6 +484,15 @@ def test_a_room_whose_calm_nights_stand_out_in_run_keeps_them_normal_as_kmeans_i
     assert "run" not in res.metrics["cluster_features"] and "run" in res.scaler.features  # the model keeps run
     # the device applies the same span (TINYAD_STUCK_RUN): scaler.json carries it; off without the policy
     assert res.scaler.stuck_run == res.labeler.device_stuck_run == span
+    assert not any("stuck rule are off" in w for w in res.metrics["warnings"])
+    # a room calm for longer than the whole span every night: a repeat that long is no evidence, the
+    # policy and the device's rule are off, and the stage says why
+    calmer, long_calm, _ = calm_room(calm=run_cap + 10)
+    sat = build_dataset(calmer, cfg)
+    assert sat.labeler.stuck_usual_ == run_cap and sat.scaler.stuck_run == sat.labeler.device_stuck_run == 0
+    assert not (sat.dataset["pseudo_label"].to_numpy()[long_calm] == 1).any()
+    assert [w for w in sat.metrics["warnings"] if w.startswith("the stuck policy and the device's stuck rule are off: "
+                                                               f"this room's sensor repeats itself for {run_cap} readings")]
     cfg.cluster.policies = [p for p in cfg.cluster.policies if p != "stuck"]
     off = build_dataset(df, cfg)
     assert off.scaler.stuck_run == off.labeler.device_stuck_run == 0

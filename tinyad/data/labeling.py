@@ -67,7 +67,8 @@ What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     ``features.run_cap``, the ``features.stuck_min`` minutes, and at least
     ``STUCK_MIN_READINGS``) is anomalous, provided the cap is at least
     ``STUCK_MIN_READINGS`` readings: fewer repeats (an hourly log) are no evidence of
-    a stuck sensor.  The device applies the same rule (``device_stuck_run``,
+    a stuck sensor; nor is a repeat as long as the cap in a room whose usual longest
+    repeat already reaches it (the policy is then off, and the cluster stage warns).  The device applies the same rule (``device_stuck_run``,
     ``TINYAD_STUCK_RUN``), as it applies the alarm band: a model whose history held no
     stuck sensor has nothing to learn it from.
 ``noise`` (absolute evidence)
@@ -122,7 +123,7 @@ from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY
 
 __all__ = ["PseudoLabeler", "RECURRING_MIN_DAYS", "RECURRING_SLOT_MIN", "STUCK_MIN_READINGS", "noise_levels", "recurring_slots", "scores",
-           "scores_overall_and_by_type", "stuck_span", "time_slots"]
+           "scores_overall_and_by_type", "stuck_span", "time_slots", "usual_repeat"]
 
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
 TRIM_FACTOR = 3.0  # edge: refit K-means without the rows above the 1 - 3 * contamination quantile
@@ -175,13 +176,24 @@ def stuck_span(run: np.ndarray, day: np.ndarray | None, run_cap: int) -> int:
     move it, and a calm that comes every night sets it.  The span is ``STUCK_FACTOR``
     times that, never more than ``run_cap`` (the span ``features.stuck_min`` states: the
     latest the policy waits, and its span when ``day`` is not given) and never less than
-    ``STUCK_MIN_READINGS``.
+    ``STUCK_MIN_READINGS``.  0 (the policy and the device's rule off) when the usual
+    longest repeat itself reaches ``run_cap``: a live sensor in that room repeats for the
+    whole span on most days, so a repeat that long is no evidence of a stuck one (a
+    ``features.stuck_min`` or window too short for a calm room; the cluster stage warns).
     """
     r = np.asarray(run, dtype=np.float64)
     if day is None or len(r) == 0:
         return int(run_cap)
-    usual = float(_daily_max_median(r[:, None], day)[0])
+    usual = usual_repeat(r, day)
+    if usual >= run_cap:
+        return 0
     return int(min(run_cap, max(STUCK_MIN_READINGS, math.ceil(STUCK_FACTOR * usual))))
+
+
+def usual_repeat(run: np.ndarray, day: np.ndarray) -> float:
+    """The room's usual longest repeat (readings): the median over the calendar days ``day``
+    of each day's largest ``run`` (``stuck_span``)."""
+    return float(_daily_max_median(np.asarray(run, dtype=np.float64)[:, None], day)[0])
 
 
 def _daily_max_median(values: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -302,7 +314,8 @@ class PseudoLabeler:
     edge_: EdgeSpace | None = None  # the edge policy's space
     context_: EdgeSpace | None = None  # the context policy's space (None: off, or no time of day)
     budget_capped_: bool = False  # the union of edge and context was over the budget and was cut to it
-    stuck_run_: int | None = None  # the stuck policy's span in readings, learnt by fit (stuck_span)
+    stuck_run_: int | None = None  # the stuck policy's span in readings, learnt by fit (stuck_span; 0: off)
+    stuck_usual_: float | None = None  # the room's usual longest repeat it was learnt from (usual_repeat)
     noise_levels_: list[float] | None = None  # the noise policy's level per jitter column, learnt by fit
     recurring_slots_: list[int] = field(default_factory=list)  # slots whose edge/context flags are dropped (fit)
 
@@ -329,6 +342,7 @@ class PseudoLabeler:
         if not cfg.policies:
             raise ValueError(f"cluster.policies: empty; expected at least one of {list(ClusterConfig.POLICIES)}")
         self.stuck_run_ = None if run is None or self.run_cap is None else stuck_span(run, day, self.run_cap)
+        self.stuck_usual_ = None if self.stuck_run_ is None or day is None or not len(run) else usual_repeat(run, day)
         self.noise_levels_ = None if jitter is None else noise_levels(jitter, day)
         km = KMeans(n_clusters=cfg.k, n_init=cfg.n_init, random_state=cfg.seed)
         assign = km.fit_predict(X)
@@ -524,6 +538,8 @@ class PseudoLabeler:
             out["budget_capped"] = bool(self.budget_capped_)
         if self.stuck_run_ is not None:
             out["stuck_span_readings"] = int(self.stuck_run_)
+        if self.stuck_usual_ is not None:
+            out["stuck_usual_repeat_readings"] = round(self.stuck_usual_, 1)
         if self.noise_levels_ is not None:
             out["noise_levels"] = [round(v, 4) for v in self.noise_levels_]
         if self.spaces():
