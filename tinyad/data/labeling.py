@@ -68,9 +68,10 @@ What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     ``STUCK_MIN_READINGS``) is anomalous, provided the cap is at least
     ``STUCK_MIN_READINGS`` readings: fewer repeats (an hourly log) are no evidence of
     a stuck sensor; nor is a repeat as long as the cap in a room whose usual longest
-    repeat already reaches it (the policy is then off, and the cluster stage warns).  The device applies the same rule (``device_stuck_run``,
-    ``TINYAD_STUCK_RUN``), as it applies the alarm band: a model whose history held no
-    stuck sensor has nothing to learn it from.
+    repeat already reaches it (the policy is then off, and the cluster stage warns).
+    The device applies the same rule (``device_stuck_run``, ``TINYAD_STUCK_RUN``), as
+    it applies the alarm band: a model whose history held no stuck sensor has nothing
+    to learn it from.
 ``noise`` (absolute evidence)
     A reading whose jitter (a ``<q>_jitter`` feature: the mean step between the
     readings of the last ``features.jitter_min`` minutes, its two largest steps left
