@@ -73,3 +73,21 @@ def test_bad_use_gives_clear_errors():
     model = EcodBaseline().fit(features(100))
     with pytest.raises(ValueError, match="expected 4 features"):
         model.score(np.zeros((2, 3)))
+
+
+def test_a_column_constant_on_the_train_rows_keeps_every_score_finite():
+    """An hourly log's run feature in a short history never repeats: constant on the train rows.
+    PyOD alone scores every row NaN there; the constant column counts both tails, and the other
+    columns score as PyOD does."""
+    X = np.c_[features(3000), np.zeros(3000)]
+    model = EcodBaseline(contamination=0.05).fit(X)
+    assert model.varying_.tolist() == [True] * 4 + [False]
+    at_constant = np.r_[X[:5], [[8.0, 9.0, -9.0, 7.0, 0.0]]]
+    ref = np.array([model.model_.decision_function(at_constant[i : i + 1, :4])[0] for i in range(len(at_constant))])
+    np.testing.assert_allclose(model.score(at_constant), ref, rtol=1e-12, atol=1e-12)
+    off = at_constant.copy()
+    off[:, 4] = 2.0  # off the constant: the right tail of an empty one, log(n + 1) more
+    np.testing.assert_allclose(model.score(off) - model.score(at_constant), np.log(3001), rtol=1e-12)
+    assert np.isfinite(model.score(X)).all() and model.decision(X).mean() == pytest.approx(0.05, abs=0.01)
+    flat = EcodBaseline().fit(np.zeros((50, 2)))  # nothing varies: the train rows score 0, anything else is flagged
+    assert flat.model_ is None and flat.decision(np.array([[0.0, 0.0], [0.0, 1.0]])).tolist() == [False, True]

@@ -39,7 +39,9 @@ the precision-recall curve) and a boolean ``decision``:
     depend on which other rows are scored with it).  ``score`` computes that one-row
     result for every row at once with sorted train columns
     (``tests/test_baselines.py`` checks it against PyOD row by row); the skewness
-    signs are those of the train rows.
+    signs are those of the train rows.  A column constant on the train rows has no
+    skewness (PyOD's scores would all be NaN): both of its tails count, so a row off
+    the constant scores ``log(n + 1)`` there, and PyOD is fitted on the other columns.
 
 Estimators follow scikit-learn's conventions: parameters in ``__init__``, learned
 state ending in ``_``, ``fit`` returns ``self``.
@@ -145,9 +147,10 @@ class IsolationForestBaseline:
 @dataclass
 class EcodBaseline:
     contamination: float = 0.05
-    model_: Any = None
+    model_: Any = None  # PyOD's ECOD, fitted on the varying columns (None: every column is constant)
     sorted_: np.ndarray | None = None  # the train rows, each column sorted
     skew_sign_: np.ndarray | None = None
+    varying_: np.ndarray | None = None  # the columns not constant on the train rows
     threshold_: float | None = None
 
     def fit(self, X_scaled: Any) -> "EcodBaseline":
@@ -159,10 +162,14 @@ class EcodBaseline:
             raise ValueError(f"EcodBaseline: expected at least 2 rows of features, got shape {X.shape}")
         if not 0.0 < float(self.contamination) <= 0.5:
             raise ValueError(f"EcodBaseline: contamination must be in (0, 0.5], got {self.contamination}")
-        self.model_ = ECOD(contamination=float(self.contamination)).fit(X)
-        self.threshold_ = float(self.model_.threshold_)
+        # a column constant on the train rows (an hourly log's run, no repeat in a short history) has no
+        # skewness (scipy: NaN, which PyOD carries into every score): both tails count, and the train rows
+        # score 0 on it, so PyOD's threshold is fitted on the other columns alone
+        self.varying_ = np.ptp(X, axis=0) > 0
+        self.model_ = ECOD(contamination=float(self.contamination)).fit(X[:, self.varying_]) if self.varying_.any() else None
+        self.threshold_ = float(self.model_.threshold_) if self.model_ is not None else 0.0
         self.sorted_ = np.sort(X, axis=0)
-        self.skew_sign_ = np.sign(skew(X, axis=0))
+        self.skew_sign_ = np.where(self.varying_, np.sign(skew(X, axis=0)), 0.0)
         return self
 
     def score(self, X_scaled: Any) -> np.ndarray:
