@@ -361,6 +361,29 @@ def test_a_fahrenheit_log_read_as_celsius_warns_with_the_key_to_set(tmp_path, ca
     assert code == 0 and "warning" not in err and json.loads((out / "ingest.json").read_text())["warnings"] == []
 
 
+def test_a_log_whose_step_is_not_data_period_s_warns_with_the_value_to_set(tmp_path, capsys):
+    every_2_min = minutes("2026-01-05", 240)
+    every_2_min = "\n".join(every_2_min.splitlines()[:1] + every_2_min.splitlines()[1::2]) + "\n"
+    code, out, _, err = ingest_csv(tmp_path, capsys, every_2_min)
+    assert code == 0
+    warn = [ln for ln in err.splitlines() if ln.startswith("ingest: warning: ")]
+    assert len(warn) == 1 and "the readings come every 120 s (the median step between timestamps), but " \
+                              "data.period_s is 60: most of its grid periods will be missing" in warn[0]
+    assert warn[0].endswith("set data.period_s: 120")
+    assert json.loads((out / "ingest.json").read_text())["faults"]["missing"] == 119  # what the warning explains
+    seconds = "timestamp,temperature,humidity\n" + "".join(
+        f"{t:%Y-%m-%d %H:%M:%S},24.0,40.0\n" for t in pd.date_range("2026-01-05", periods=240, freq="20s"))
+    code, out, _, err = ingest_csv(tmp_path, capsys, seconds)
+    assert code == 0 and "every 20 s" in err and "readings sharing a period are merged" in err
+    assert "set data.period_s: 20" in err and json.loads((out / "ingest.json").read_text())["merged"] > 0
+    # a clock that drifts by a second (the UCI logs) is the same period: no warning
+    drift = "timestamp,temperature,humidity\n" + "".join(
+        f"{t + pd.Timedelta(seconds=i % 2):%Y-%m-%d %H:%M:%S},24.0,40.0\n"
+        for i, t in enumerate(pd.date_range("2026-01-05", periods=120, freq="1min")))
+    code, _, _, err = ingest_csv(tmp_path, capsys, drift)
+    assert code == 0 and "warning" not in err
+
+
 def test_a_celsius_log_read_as_fahrenheit_warns(tmp_path, capsys):
     code, _, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 60, temp=24.0), temperature_unit="F")
     assert code == 0 and "a deg C log? set data.csv.temperature_unit: C" in err

@@ -557,7 +557,7 @@ def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
     table, stats = to_grid(raw, period_s, cfg.resolution, has_labels=bool(cfg.label_col))
     if cfg.timezone:
         table, stats["timezone"] = to_local_time(table, cfg.timezone, period_s)
-    stats["warnings"] = check_log(raw, cfg)
+    stats["warnings"] = check_log(raw, cfg, period_s=period_s)
     stats["files"] = [str(p) for p in paths]
     stats["rows_per_file"] = {p.name: int(len(df)) for p, df in zip(paths, logs)}
     return table, stats

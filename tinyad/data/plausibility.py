@@ -23,6 +23,9 @@ humidity exactly 0 %RH       ``HUM_ZERO_MAX_SHARE`` of     error (no air is that
                              ``HUM_ZERO_MIN_READINGS``
 timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never set,
                              ``CLOCK_AHEAD``               or set to the future)
+median step between          within ``PERIOD_FACTOR`` of   warning (data.period_s:
+timestamps                   ``data.period_s``, once there  every window in minutes
+                             are ``PERIOD_MIN_STEPS``      is converted with it)
 ===========================  ============================  =======================
 
 Whether a log is long enough for ``cluster.k`` and the feature window is checked by
@@ -39,7 +42,8 @@ import pandas as pd
 
 from tinyad.config import CsvConfig
 
-__all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD", "check_log"]
+__all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
+           "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "check_log"]
 
 # the mean indoor temperature of any heated, cooled or unconditioned room people keep
 # things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
@@ -54,6 +58,11 @@ HUM_ZERO_MIN_READINGS = 10
 CLOCK_EARLIEST = pd.Timestamp("2000-01-01")
 # nor later than the machine's clock by more than this (time zones and clock skew)
 CLOCK_AHEAD = pd.Timedelta(days=1)
+# the log's median step between readings is within this factor of data.period_s (a
+# sensor read every 2 minutes on a 1-minute grid leaves half the periods missing, and
+# a 60-minute window would hold 2 hours of readings); checked once there are this many steps
+PERIOD_FACTOR = 1.5
+PERIOD_MIN_STEPS = 10
 
 
 def _f_to_c(x: float) -> float:
@@ -64,10 +73,12 @@ def _c_to_f(x: float) -> float:
     return x * 9.0 / 5.0 + 32.0
 
 
-def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None) -> list[str]:
+def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None,
+              period_s: int | None = None) -> list[str]:
     """Warnings for ``raw`` (the rows of ``read_log``, every file); raises ``IngestError``.
 
-    ``now`` (default: the machine's clock, UTC) bounds the timestamps from above.
+    ``now`` (default: the machine's clock, UTC) bounds the timestamps from above;
+    ``period_s`` (``data.period_s``; None: not checked) is compared with the log's step.
     """
     from tinyad.data.csvlog import IngestError
 
@@ -84,6 +95,19 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 f"{ts[i]} is {what} ({int(bad.sum())} rows): the device's clock was not set; correct the "
                 "timestamps of the log (its time of day is a model feature)"
             )
+    if period_s:
+        steps = np.diff(np.sort(ts.asi8)) / 1e9  # seconds (asi8: nanoseconds, with or without a zone)
+        steps = steps[steps > 0]
+        if len(steps) >= PERIOD_MIN_STEPS:
+            step = float(np.median(steps))
+            if not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
+                what = ("most of its grid periods will be missing" if step > period_s else
+                        "readings sharing a period are merged, the nearest kept")
+                warnings.append(
+                    f"{files}: the readings come every {step:g} s (the median step between timestamps), but "
+                    f"data.period_s is {period_s}: {what}, and every window in minutes (features.window_min, "
+                    f"stuck_min, jitter_min) is converted with it; set data.period_s: {int(round(step))}"
+                )
     valid = (raw["fault"] == "").to_numpy()
     temp = raw["temperature"].to_numpy(dtype=np.float64)[valid]
     if len(temp):
