@@ -368,13 +368,13 @@ def test_a_log_whose_step_is_not_data_period_s_warns_with_the_value_to_set(tmp_p
     assert code == 0
     warn = [ln for ln in err.splitlines() if ln.startswith("ingest: warning: ")]
     assert len(warn) == 1 and "the readings come every 120 s (the median step between timestamps), but " \
-                              "data.period_s is 60: most of its grid periods will be missing" in warn[0]
+                              "data.period_s is 60: about 50% of the grid's periods will be missing" in warn[0]
     assert warn[0].endswith("set data.period_s: 120")
     assert json.loads((out / "ingest.json").read_text())["faults"]["missing"] == 119  # what the warning explains
     seconds = "timestamp,temperature,humidity\n" + "".join(
         f"{t:%Y-%m-%d %H:%M:%S},24.0,40.0\n" for t in pd.date_range("2026-01-05", periods=240, freq="20s"))
     code, out, _, err = ingest_csv(tmp_path, capsys, seconds)
-    assert code == 0 and "every 20 s" in err and "readings sharing a period are merged" in err
+    assert code == 0 and "every 20 s" in err and "about 67% of the readings will be merged into a neighbour's period" in err
     assert "set data.period_s: 20" in err and json.loads((out / "ingest.json").read_text())["merged"] > 0
     # a clock that drifts by a second (the UCI logs) is the same period: no warning
     drift = "timestamp,temperature,humidity\n" + "".join(

@@ -101,8 +101,8 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
         if len(steps) >= PERIOD_MIN_STEPS:
             step = float(np.median(steps))
             if not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
-                what = ("most of its grid periods will be missing" if step > period_s else
-                        "readings sharing a period are merged, the nearest kept")
+                what = (f"about {1 - period_s / step:.0%} of the grid's periods will be missing" if step > period_s
+                        else f"about {1 - step / period_s:.0%} of the readings will be merged into a neighbour's period")
                 warnings.append(
                     f"{files}: the readings come every {step:g} s (the median step between timestamps), but "
                     f"data.period_s is {period_s}: {what}, and every window in minutes (features.window_min, "
