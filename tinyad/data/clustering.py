@@ -35,7 +35,7 @@ from tinyad.device.features import (
     split_labels,
     stuck_warning,
 )
-from tinyad.data.labeling import STUCK_MIN_READINGS, PseudoLabeler, scores_overall_and_by_type, time_slots
+from tinyad.data.labeling import PseudoLabeler, scores_overall_and_by_type, time_slots
 
 INTERIM_COLUMNS = ("timestamp", "temperature", "humidity", "fault", "label", "anomaly_type", "event_id")
 
@@ -118,8 +118,7 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     }
     stuck_cut = stuck_warning(cfg.features)
     warnings = [stuck_cut] if stuck_cut else []
-    if "stuck" in cfg.cluster.policies and labeler.stuck_run_ == 0 and labeler.stuck_usual_ is not None \
-            and labeler.run_cap >= STUCK_MIN_READINGS:
+    if labeler.stuck_configured and labeler.stuck_run_ == 0:  # stuck_span: the room's usual repeat reaches the cap
         warnings.append(f"the stuck policy and the device's stuck rule are off: this room's sensor repeats "
                         f"itself for {labeler.stuck_usual_:g} readings on a usual day (the median of the history's daily "
                         f"longest repeat), the whole features.stuck_min span ({cfg.features.run_cap} readings), so a "

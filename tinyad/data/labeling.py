@@ -451,9 +451,15 @@ class PseudoLabeler:
         ``cluster.policies``, no run feature, or a cap under ``STUCK_MIN_READINGS``).  The
         device applies the same rule (``tinyad.device.alerts.stuck_rule``, ``TINYAD_STUCK_RUN``):
         the cluster stage writes it into ``models/scaler.json`` (``Scaler.stuck_run``)."""
-        if "stuck" not in self.cluster_cfg.policies or self.run_cap is None or self.run_cap < STUCK_MIN_READINGS:
+        if not self.stuck_configured:
             return 0
         return int(self.run_cap if self.stuck_run_ is None else self.stuck_run_)
+
+    @property
+    def stuck_configured(self) -> bool:
+        """The stuck policy is in ``cluster.policies`` and has a run feature whose cap is at least
+        ``STUCK_MIN_READINGS``: what it needs before the room's own repeats are looked at."""
+        return "stuck" in self.cluster_cfg.policies and self.run_cap is not None and self.run_cap >= STUCK_MIN_READINGS
 
     def evidence(self, temperature: np.ndarray | None, humidity: np.ndarray | None,
                  run: np.ndarray | None, jitter: np.ndarray | None = None) -> dict[str, np.ndarray]:

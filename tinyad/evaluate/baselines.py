@@ -169,7 +169,8 @@ class EcodBaseline:
         self.model_ = ECOD(contamination=float(self.contamination)).fit(X[:, self.varying_]) if self.varying_.any() else None
         self.threshold_ = float(self.model_.threshold_) if self.model_ is not None else 0.0
         self.sorted_ = np.sort(X, axis=0)
-        self.skew_sign_ = np.where(self.varying_, np.sign(skew(X, axis=0)), 0.0)
+        self.skew_sign_ = np.zeros(X.shape[1])
+        self.skew_sign_[self.varying_] = np.sign(skew(X[:, self.varying_], axis=0))
         return self
 
     def score(self, X_scaled: Any) -> np.ndarray:
