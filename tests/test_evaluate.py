@@ -324,7 +324,8 @@ def test_budgets_read_the_new_keys_with_defaults():
 
 
 def test_alert_figures_count_rising_edges_and_time_from_timestamps():
-    from tinyad.evaluate.scoring import alert_figures, median_period_s, period_days
+    from tinyad.evaluate.metrics import median_period_s
+    from tinyad.evaluate.scoring import alert_figures, period_days
 
     # 5-minute readings with a gap: the longest alert spans it in time
     ts = pd.to_datetime(["2026-01-05 00:00", "2026-01-05 00:05", "2026-01-05 00:10", "2026-01-05 00:15",
@@ -344,6 +345,9 @@ def test_alert_figures_count_rising_edges_and_time_from_timestamps():
     with pytest.raises(ValueError, match="days must be > 0"):
         alert_figures(alert, valid, ts, 300.0, 0.0)
     assert median_period_s(ts) == 300.0
+    # any order, duplicates dropped (a merged log's repeated stamps are not zero steps); too short: the default
+    assert median_period_s(ts[::-1].append(ts[:3])) == 300.0
+    assert median_period_s(ts[:1]) == 60.0 and median_period_s(ts[:1], default=30.0) == 30.0
 
 
 def test_alerts_by_day_counts_alerts_where_they_start():

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad.config import CsvConfig
+from tinyad.evaluate.metrics import median_period_s
 
 __all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
            "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "check_log"]
@@ -96,10 +97,8 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 "timestamps of the log (its time of day is a model feature)"
             )
     if period_s:
-        steps = np.diff(np.sort(ts.asi8)) / 1e9  # seconds (asi8: nanoseconds, with or without a zone)
-        steps = steps[steps > 0]
-        if len(steps) >= PERIOD_MIN_STEPS:
-            step = float(np.median(steps))
+        if ts.nunique() > PERIOD_MIN_STEPS:
+            step = median_period_s(ts)
             if not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
                 what = (f"about {1 - period_s / step:.0%} of the grid's periods will be missing" if step > period_s
                         else f"about {1 - step / period_s:.0%} of the readings will be merged into a neighbour's period")

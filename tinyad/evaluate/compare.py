@@ -33,7 +33,6 @@ from tinyad.evaluate.scoring import (
     decision_code_warnings,
     events_of,
     headline_of,
-    median_period_s,
     period_days,
     pseudo_label_agreement,
     score_detector,
@@ -124,7 +123,7 @@ def evaluate(
     atype = test["anomaly_type"].astype(str).to_numpy()
     ts = pd.DatetimeIndex(test["timestamp"])
     if period_s is None:
-        period_s = median_period_s(ts)
+        period_s = M.median_period_s(ts)
     if not period_s > 0:
         raise ValueError(f"dataset: the test rows' timestamps do not increase (median step {period_s} s)")
     days = period_days(ts, period_s)

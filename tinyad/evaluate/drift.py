@@ -47,7 +47,7 @@ from tinyad.device.features import Scaler, compute_features, feature_names, roun
 from tinyad.io import atomic_path, write_text
 from tinyad.evaluate.report import fmt_pct, fmt_value
 from tinyad.evaluate.metrics import truth_of
-from tinyad.evaluate.scoring import alert_figures, alert_sequence, budgets, events_of, median_period_s, period_days
+from tinyad.evaluate.scoring import alert_figures, alert_sequence, budgets, events_of, period_days
 
 __all__ = ["HUM_NOISE_PER_DEG", "KINDS", "apply_drift", "drift_long", "drift_markdown", "drift_table", "write_drift"]
 
@@ -179,7 +179,7 @@ def drift_table(dataset: pd.DataFrame, scaler: Scaler, cfg: Config, tflite: byte
     truth, ground = truth_of(test)
     atype = test["anomaly_type"].astype(str).to_numpy()
     ts = pd.DatetimeIndex(test["timestamp"])
-    period_s = median_period_s(ts)
+    period_s = M.median_period_s(ts)
     events = events_of(test, truth, ground, period_days(ts, period_s))
     thr = decision_threshold(quant, cfg.alerts, lenient=True)
     from tinyad.device.runtime import Int8Runtime

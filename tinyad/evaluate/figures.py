@@ -244,11 +244,16 @@ def write_plots(res: Any, plots: Path, model: str = "int8_tflm") -> None:
     _alerts_plot(res, plots / "alerts.png", plt)
 
 
+def _step(ts) -> np.timedelta64:
+    """The reading period of the timestamps (``metrics.median_period_s``) as a timedelta."""
+    return np.timedelta64(round(M.median_period_s(ts) * 1e9), "ns")
+
+
 def _shade_events(ax, test: pd.DataFrame, ground: bool, truth_rows: np.ndarray) -> None:
     """Shade the true anomalies by type (without ground truth: the pseudo-anomalies, gray);
     very short ones get a minimum visible width."""
     ts = test["timestamp"].to_numpy()
-    step = np.median(np.diff(ts)) if len(ts) > 1 else np.timedelta64(60, "s")
+    step = _step(ts)
     min_width = (ts[-1] - ts[0]) / 300 if len(ts) > 1 else step
     kinds = test["anomaly_type"].astype(str).to_numpy() if ground else np.where(truth_rows == 1, "unknown", "none")
     for kind, color in TYPE_COLORS.items():
@@ -275,7 +280,7 @@ def _timeline(res: Any, path: Path, model: str, plt) -> None:
     heights = [0.45 * len(lanes), 3.0] + ([2.0] if has_hum else [])
     fig, axes = plt.subplots(len(heights), 1, figsize=(16, sum(heights) + 1.6), sharex=True,
                              gridspec_kw={"height_ratios": heights})
-    step = np.median(np.diff(ts)) if len(ts) > 1 else np.timedelta64(60, "s")
+    step = _step(ts)
     lane_ax = axes[0]
     _shade_events(lane_ax, test, ground, truth_rows)
     for i, n in enumerate(reversed(lanes)):
@@ -349,7 +354,7 @@ def _event_closeups(res: Any, path: Path, model: str, plt) -> None:
     fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.8), squeeze=False)
     ts = test["timestamp"].to_numpy()
     temp = test["temperature"].to_numpy(dtype=float)
-    step = np.median(np.diff(ts)) if len(ts) > 1 else np.timedelta64(60, "s")
+    step = _step(ts)
     pad = int(np.timedelta64(2, "h") / step) if step > np.timedelta64(0, "s") else 120
     for ax, e in zip(axes[0], picks):
         rows = np.flatnonzero(ev == e)
@@ -388,7 +393,7 @@ def _alerts_plot(res: Any, path: Path, plt) -> None:
     ts = test["timestamp"].to_numpy()
     has_hum = np.isfinite(test["humidity"].to_numpy(dtype=float)).any()
     names = [n for n in HEADLINE_DETECTORS if f"alert_{n}" in test]
-    step = np.median(np.diff(ts)) if len(ts) > 1 else np.timedelta64(60, "s")
+    step = _step(ts)
     heights = [3.0] + ([2.0] if has_hum else []) + [0.4 * len(names), 2.6]
     fig, axes = plt.subplots(len(heights), 1, figsize=(16, sum(heights) + 1.8), gridspec_kw={"height_ratios": heights})
     device = test["alert_device"].to_numpy(dtype=bool)

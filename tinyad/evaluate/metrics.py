@@ -40,6 +40,10 @@ Alert sequences and the test split
     alerts raised (rising edges), valid readings flagged (alert on) and their share:
     the figures the evaluation (``tinyad.evaluate.scoring.alert_figures``) and the calibration
     (``tinyad.learn.calibration``) both report.
+``median_period_s(timestamps)``
+    the reading period a log shows: the median step between its distinct
+    timestamps in time order, in seconds (what ingest checks ``data.period_s``
+    against, and what evaluate, the drift table and the figures count time with).
 ``alerts_by_day(alert, timestamps)`` / ``truth_of(test)``
     alerts raised each calendar day; the truth of the test rows (ground truth or the
     pseudo-labels).  ``MODELS``, ``BASELINES`` and ``LABELS`` name the detectors the
@@ -258,6 +262,17 @@ def alert_counts(alert: Any, valid: Any) -> dict[str, Any]:
     n_valid = int(v.sum())
     flagged = int((a & v).sum())
     return {"alerts": len(runs(a)), "flagged_readings": flagged, "flagged_share": flagged / n_valid if n_valid else 0.0}
+
+
+def median_period_s(timestamps: Any, default: float = 60.0) -> float:
+    """The median step, in seconds, between the distinct timestamps in time order
+    (duplicates dropped, any order, with or without a zone); ``default`` for fewer than 2."""
+    import pandas as pd
+
+    ts = np.unique(pd.DatetimeIndex(timestamps).to_numpy(dtype="datetime64[ns]"))  # sorted, distinct (zone: UTC)
+    if len(ts) < 2:
+        return float(default)
+    return float(np.median(np.diff(ts)) / np.timedelta64(1, "s"))
 
 
 def alerts_by_day(alert: Any, timestamps: Any):

@@ -103,14 +103,6 @@ def budgets(cfg: Config) -> dict[str, float]:
     }
 
 
-def median_period_s(timestamps: Any) -> float:
-    """The reading period: the median step between consecutive timestamps (60 s for fewer than 2)."""
-    ts = pd.DatetimeIndex(timestamps).to_numpy()
-    if len(ts) < 2:
-        return 60.0
-    return float(np.median(np.diff(ts)) / np.timedelta64(1, "s"))
-
-
 def period_days(timestamps: Any, period_s: float) -> float:
     """Days a log covers: first to last timestamp plus one reading period."""
     ts = pd.DatetimeIndex(timestamps).to_numpy()
