@@ -384,6 +384,32 @@ def test_a_log_whose_step_is_not_data_period_s_warns_with_the_value_to_set(tmp_p
     assert code == 0 and "warning" not in err
 
 
+def test_a_coarse_sensor_warns_and_a_fine_one_does_not(tmp_path, capsys):
+    from tinyad.data.plausibility import COARSE_STEP_C, value_step
+
+    def log(temps) -> str:
+        idx = pd.date_range("2026-01-05", periods=len(temps), freq="1min")
+        return "timestamp,temperature,humidity\n" + "".join(f"{t:%Y-%m-%d %H:%M:%S},{v:g},40.0\n" for t, v in zip(idx, temps))
+
+    swing = 22.0 + 2.0 * np.sin(np.arange(240) / 20.0)  # a room's swing, 20-24 deg C
+    whole = np.round(swing)  # a DHT11: whole degrees
+    assert value_step(whole) == 1.0 and value_step(np.round(swing, 1)) == pytest.approx(0.1)
+    assert value_step(np.array([24.0, 24.0, 25.0, np.nan])) is None  # two distinct values: no step to measure
+    code, _, _, err = ingest_csv(tmp_path, capsys, log(whole))
+    warn = [ln for ln in err.splitlines() if ln.startswith("ingest: warning: ")]
+    assert code == 0 and len(warn) == 1
+    assert "the temperatures come in steps of 1 deg C (the median gap between the distinct values), a coarse " \
+           "sensor" in warn[0] and "docs/detection.md, 'A coarse sensor'" in warn[0]
+    # a deg F log in whole degrees is 0.56 deg C steps: coarse too
+    code, _, _, err = ingest_csv(tmp_path, capsys, log(np.round(swing * 9 / 5 + 32)), temperature_unit="F")
+    assert code == 0 and "steps of 0.555556 deg C" in err and COARSE_STEP_C <= 5 / 9
+    # a DHT22's 0.1 steps: no warning; the same log rounded by the user to whole degrees: the warning says so
+    code, _, _, err = ingest_csv(tmp_path, capsys, log(np.round(swing, 1)))
+    assert code == 0 and "warning" not in err
+    code, _, _, err = ingest_csv(tmp_path, capsys, log(np.round(swing, 1)), resolution=1.0)
+    assert code == 0 and "the temperatures are rounded to data.csv.resolution 1, a coarse sensor" in err
+
+
 def test_a_celsius_log_read_as_fahrenheit_warns(tmp_path, capsys):
     code, _, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 60, temp=24.0), temperature_unit="F")
     assert code == 0 and "a deg C log? set data.csv.temperature_unit: C" in err

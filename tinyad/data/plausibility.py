@@ -26,6 +26,9 @@ timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never 
 median step between          within ``PERIOD_FACTOR`` of   warning (data.period_s:
 timestamps                   ``data.period_s``, once there  every window in minutes
                              are ``PERIOD_MIN_STEPS``      is converted with it)
+the temperature's step       below ``COARSE_STEP_C``       warning (a coarse sensor:
+(``value_step``, or                                        one step passes for an
+``data.csv.resolution``)                                   event)
 ===========================  ============================  =======================
 
 Whether a log is long enough for ``cluster.k`` and the feature window is checked by
@@ -44,7 +47,7 @@ from tinyad.config import CsvConfig
 from tinyad.evaluate.metrics import median_period_s
 
 __all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
-           "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "check_log"]
+           "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "COARSE_STEP_C", "check_log", "value_step"]
 
 # the mean indoor temperature of any heated, cooled or unconditioned room people keep
 # things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
@@ -64,6 +67,19 @@ CLOCK_AHEAD = pd.Timedelta(days=1)
 # a 60-minute window would hold 2 hours of readings); checked once there are this many steps
 PERIOD_FACTOR = 1.5
 PERIOD_MIN_STEPS = 10
+# a temperature read in steps this coarse or coarser (a DHT11's whole degrees, a
+# deg F log's 0.56 deg C) is warned about: a room's normal swing is a few such steps,
+# and one step up passes for an event.  The defaults were chosen at 0.1 deg C and
+# finer; docs/detection.md ("A coarse sensor") gives what 0.5 and 1 deg C steps cost
+COARSE_STEP_C = 0.5
+
+
+def value_step(x: np.ndarray) -> float | None:
+    """The step a sensor reads in: the median gap between the distinct finite values
+    of ``x`` (1.0 for whole degrees, 0.1 for a DHT22, 0.0167 for the UCI log's
+    minute means); None for fewer than three distinct values."""
+    v = np.unique(np.round(np.asarray(x, dtype=np.float64)[np.isfinite(x)], 6))
+    return float(np.median(np.diff(v))) if len(v) >= 3 else None
 
 
 def _f_to_c(x: float) -> float:
@@ -126,6 +142,16 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 f"{files}: the mean temperature is {mean:.1f} deg C (read as deg {unit}), outside "
                 f"{lo:g}-{hi:g} deg C where rooms are; {why}"
             )
+    step = value_step(temp)
+    if step is not None and max(step, cfg.resolution) >= COARSE_STEP_C:
+        what = (f"come in steps of {step:g} deg C (the median gap between the distinct values)"
+                if step >= cfg.resolution else f"are rounded to data.csv.resolution {cfg.resolution:g}")
+        warnings.append(
+            f"{files}: the temperatures {what}, a coarse sensor (a DHT11 reads whole degrees): a room's "
+            f"normal swing is a few such steps and one step passes for an event, so expect more false "
+            f"alarms and missed events than on a 0.1 deg C sensor (DHT22, SHT3x), which the defaults "
+            f"were chosen on (docs/detection.md, 'A coarse sensor')"
+        )
     if cfg.humidity_col:
         hum = raw["humidity"].to_numpy(dtype=np.float64)[valid]
         hum = hum[np.isfinite(hum)]
