@@ -582,3 +582,8 @@ def test_bad_inputs_give_clear_errors(workdir, tmp_path):
     ds = pd.read_parquet(workdir / "dataset.parquet").drop(columns=["event_id"])
     with pytest.raises(ValueError, match=r"missing column\(s\) \['event_id'\]"):
         evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})
+    ds = pd.read_parquet(workdir / "dataset.parquet")
+    first = int(np.flatnonzero(ds["split"].astype(str).to_numpy() == "test")[0])
+    ds.loc[first + 4, "timestamp"] = ds.loc[first + 3, "timestamp"]  # a repeated stamp: the period would be guessed
+    with pytest.raises(ValueError, match=r"the test rows' timestamps do not increase: test row 4 \("):
+        evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})

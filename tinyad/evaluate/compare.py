@@ -83,6 +83,11 @@ def evaluate(
     test_rows = np.flatnonzero(ds["split"].astype(str).to_numpy() == "test")
     if len(test_rows) == 0:
         raise ValueError("dataset: no row has split == 'test'")
+    stamps = pd.DatetimeIndex(ds["timestamp"].iloc[test_rows])
+    if not (stamps.is_monotonic_increasing and stamps.is_unique):
+        i = int(np.argmax(np.diff(stamps.asi8) <= 0)) + 1
+        raise ValueError(f"dataset: the test rows' timestamps do not increase: test row {i} ({stamps[i]}) follows "
+                         f"{stamps[i - 1]}; rerun ingest and cluster (they write the readings in time order)")
     X_test, rows_valid = dataset_inputs(ds, scaler, "test")
     if len(rows_valid) == 0:
         raise ValueError("dataset: the test split has no valid row to score")
@@ -124,8 +129,6 @@ def evaluate(
     ts = pd.DatetimeIndex(test["timestamp"])
     if period_s is None:
         period_s = M.median_period_s(ts)
-    if not period_s > 0:
-        raise ValueError(f"dataset: the test rows' timestamps do not increase (median step {period_s} s)")
     days = period_days(ts, period_s)
     events = events_of(test, truth, ground, days)
     event_id = events["event_id"]
