@@ -584,6 +584,12 @@ def test_bad_inputs_give_clear_errors(workdir, tmp_path):
         evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})
     ds = pd.read_parquet(workdir / "dataset.parquet")
     first = int(np.flatnonzero(ds["split"].astype(str).to_numpy() == "test")[0])
+    stamps = ds["timestamp"].copy()
     ds.loc[first + 4, "timestamp"] = ds.loc[first + 3, "timestamp"]  # a repeated stamp: the period would be guessed
-    with pytest.raises(ValueError, match=r"the test rows' timestamps do not increase: test row 4 \("):
+    with pytest.raises(ValueError, match=rf"the test rows' timestamps do not increase: test row 4 \(dataset row "
+                                         rf"{first + 4}, "):
+        evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})
+    ds["timestamp"] = stamps
+    ds.loc[len(ds) - 1, "timestamp"] = pd.NaT  # the last test row unstamped: named, not a row beside it
+    with pytest.raises(ValueError, match=rf"test row {len(ds) - 1 - first} \(dataset row {len(ds) - 1}\) has no timestamp"):
         evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})

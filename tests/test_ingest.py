@@ -394,12 +394,21 @@ def test_a_coarse_sensor_warns_and_a_fine_one_does_not(tmp_path, capsys):
     swing = 22.0 + 2.0 * np.sin(np.arange(240) / 20.0)  # a room's swing, 20-24 deg C
     whole = np.round(swing)  # a DHT11: whole degrees
     assert value_step(whole) == 1.0 and value_step(np.round(swing, 1)) == pytest.approx(0.1)
-    assert value_step(np.array([24.0, 24.0, 25.0, np.nan])) is None  # two distinct values: no step to measure
+    assert value_step(np.array([24.0, 24.0, 25.0, np.nan])) is None  # too few readings to measure a step
+    # a fine sensor's few outliers, each read once, do not outvote its own steps (an unweighted median would: 0.65)
+    spiky = np.round(22.0 + 0.1 * np.sin(np.arange(240) / 7.0), 1)
+    spiky[[40, 120, 200]] = [25.3, 26.8, 24.1]
+    assert value_step(spiky) == pytest.approx(0.1) and value_step(np.r_[[24.0] * 238, 24.1, 27.0]) is None
     code, _, _, err = ingest_csv(tmp_path, capsys, log(whole))
     warn = [ln for ln in err.splitlines() if ln.startswith("ingest: warning: ")]
     assert code == 0 and len(warn) == 1
-    assert "the temperatures come in steps of 1 deg C (the median gap between the distinct values), a coarse " \
+    assert "the temperatures come in steps of 1 deg C (the usual gap between neighbouring values), a coarse " \
            "sensor" in warn[0] and "docs/detection.md, 'A coarse sensor'" in warn[0]
+    code, _, _, err = ingest_csv(tmp_path, capsys, log(spiky))
+    assert code == 0 and "warning" not in err
+    # a DHT11 in a still room reads two values only: still whole degrees
+    code, _, _, err = ingest_csv(tmp_path, capsys, log(np.r_[[22.0] * 120, [23.0] * 120]))
+    assert code == 0 and "steps of 1 deg C" in err
     # a deg F log in whole degrees is 0.56 deg C steps: coarse too
     code, _, _, err = ingest_csv(tmp_path, capsys, log(np.round(swing * 9 / 5 + 32)), temperature_unit="F")
     assert code == 0 and "steps of 0.555556 deg C" in err and COARSE_STEP_C <= 5 / 9
@@ -407,6 +416,9 @@ def test_a_coarse_sensor_warns_and_a_fine_one_does_not(tmp_path, capsys):
     code, _, _, err = ingest_csv(tmp_path, capsys, log(np.round(swing, 1)))
     assert code == 0 and "warning" not in err
     code, _, _, err = ingest_csv(tmp_path, capsys, log(np.round(swing, 1)), resolution=1.0)
+    assert code == 0 and "the temperatures are rounded to data.csv.resolution 1, a coarse sensor" in err
+    # however few values the log holds: rounding to whole degrees is coarse
+    code, _, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 240), resolution=1.0)
     assert code == 0 and "the temperatures are rounded to data.csv.resolution 1, a coarse sensor" in err
 
 

@@ -115,8 +115,11 @@ class IngestError(ValueError):
 
 
 # ------------------------------------------------------------------- helpers
+DECIMALS = 6  # readings are rounded to this many decimals after their resolution (quantize)
+
+
 def quantize(x: np.ndarray, resolution: float) -> np.ndarray:
-    """Round to multiples of ``resolution`` (0: unchanged), then to 6 decimals.
+    """Round to multiples of ``resolution`` (0: unchanged), then to ``DECIMALS`` decimals.
 
     The second rounding makes 0.1-steps print and compare as the decimals they are
     (``24.1``, not ``24.100000000000001``); NaN stays NaN.
@@ -124,7 +127,7 @@ def quantize(x: np.ndarray, resolution: float) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if resolution <= 0:
         return x.copy()
-    return np.round(np.round(x / resolution) * resolution, 6)
+    return np.round(np.round(x / resolution) * resolution, DECIMALS)
 
 
 def flag_faults(temperature: np.ndarray, humidity: np.ndarray, has_humidity: bool = True):

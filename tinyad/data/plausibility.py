@@ -26,7 +26,7 @@ timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never 
 median step between          within ``PERIOD_FACTOR`` of   warning (data.period_s:
 timestamps                   ``data.period_s``, once there  every window in minutes
                              are ``PERIOD_MIN_STEPS``      is converted with it)
-the temperature's step       below ``COARSE_STEP_C``       warning (a coarse sensor:
+the temperature's step       finer than ``COARSE_STEP_C``  warning (a coarse sensor:
 (``value_step``, or                                        one step passes for an
 ``data.csv.resolution``)                                   event)
 ===========================  ============================  =======================
@@ -47,7 +47,7 @@ from tinyad.config import CsvConfig
 from tinyad.evaluate.metrics import median_period_s
 
 __all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
-           "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "COARSE_STEP_C", "check_log", "value_step"]
+           "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "check_log", "value_step"]
 
 # the mean indoor temperature of any heated, cooled or unconditioned room people keep
 # things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
@@ -72,14 +72,29 @@ PERIOD_MIN_STEPS = 10
 # and one step up passes for an event.  The defaults were chosen at 0.1 deg C and
 # finer; docs/detection.md ("A coarse sensor") gives what 0.5 and 1 deg C steps cost
 COARSE_STEP_C = 0.5
+# value_step measures a step once this many readings sit beside their neighbouring value
+VALUE_STEP_MIN_WEIGHT = 10
 
 
 def value_step(x: np.ndarray) -> float | None:
-    """The step a sensor reads in: the median gap between the distinct finite values
-    of ``x`` (1.0 for whole degrees, 0.1 for a DHT22, 0.0167 for the UCI log's
-    minute means); None for fewer than three distinct values."""
-    v = np.unique(np.round(np.asarray(x, dtype=np.float64)[np.isfinite(x)], 6))
-    return float(np.median(np.diff(v))) if len(v) >= 3 else None
+    """The step a sensor reads in: the gap between neighbouring distinct values of the
+    finite ``x``, its median weighted by the readings that sit on both sides of each gap
+    (the fewer of the two values' counts), so a few outliers, each read once, do not
+    outvote the sensor's own steps: 1.0 for whole degrees, 0.1 for a DHT22, a fraction
+    of 0.1 for the UCI log's minute means.  None where fewer than
+    ``VALUE_STEP_MIN_WEIGHT`` readings weigh in (a log of one or two values)."""
+    from tinyad.data.csvlog import DECIMALS
+
+    a = np.asarray(x, dtype=np.float64)
+    v, n = np.unique(np.round(a[np.isfinite(a)], DECIMALS), return_counts=True)
+    if len(v) < 2:
+        return None
+    gaps, w = np.diff(v), np.minimum(n[:-1], n[1:])
+    if w.sum() < VALUE_STEP_MIN_WEIGHT:
+        return None
+    order = np.argsort(gaps, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(gaps[order][np.searchsorted(cum, cum[-1] / 2.0)])
 
 
 def _f_to_c(x: float) -> float:
@@ -143,9 +158,12 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 f"{lo:g}-{hi:g} deg C where rooms are; {why}"
             )
     step = value_step(temp)
-    if step is not None and max(step, cfg.resolution) >= COARSE_STEP_C:
-        what = (f"come in steps of {step:g} deg C (the median gap between the distinct values)"
-                if step >= cfg.resolution else f"are rounded to data.csv.resolution {cfg.resolution:g}")
+    what = None
+    if step is not None and step >= max(COARSE_STEP_C, cfg.resolution):
+        what = f"come in steps of {step:g} deg C (the usual gap between neighbouring values)"
+    elif cfg.resolution >= COARSE_STEP_C:
+        what = f"are rounded to data.csv.resolution {cfg.resolution:g}"
+    if what:
         warnings.append(
             f"{files}: the temperatures {what}, a coarse sensor (a DHT11 reads whole degrees): a room's "
             f"normal swing is a few such steps and one step passes for an event, so expect more false "

@@ -84,10 +84,15 @@ def evaluate(
     if len(test_rows) == 0:
         raise ValueError("dataset: no row has split == 'test'")
     stamps = pd.DatetimeIndex(ds["timestamp"].iloc[test_rows])
+    if stamps.hasnans:
+        i = int(np.argmax(stamps.isna()))
+        raise ValueError(f"dataset: test row {i} (dataset row {test_rows[i]}) has no timestamp; rerun ingest and "
+                         "cluster (they stamp every reading)")
     if not (stamps.is_monotonic_increasing and stamps.is_unique):
-        i = int(np.argmax(np.diff(stamps.asi8) <= 0)) + 1
-        raise ValueError(f"dataset: the test rows' timestamps do not increase: test row {i} ({stamps[i]}) follows "
-                         f"{stamps[i - 1]}; rerun ingest and cluster (they write the readings in time order)")
+        i = int(np.argmax(stamps[1:] <= stamps[:-1])) + 1
+        raise ValueError(f"dataset: the test rows' timestamps do not increase: test row {i} (dataset row "
+                         f"{test_rows[i]}, {stamps[i]}) follows {stamps[i - 1]}; rerun ingest and cluster (they "
+                         "write the readings in time order)")
     X_test, rows_valid = dataset_inputs(ds, scaler, "test")
     if len(rows_valid) == 0:
         raise ValueError("dataset: the test split has no valid row to score")

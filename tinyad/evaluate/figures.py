@@ -355,7 +355,7 @@ def _event_closeups(res: Any, path: Path, model: str, plt) -> None:
     ts = test["timestamp"].to_numpy()
     temp = test["temperature"].to_numpy(dtype=float)
     step = _step(ts)
-    pad = int(np.timedelta64(2, "h") / step) if step > np.timedelta64(0, "s") else 120
+    pad = int(np.timedelta64(2, "h") / step)  # _step is positive: the median of distinct, ordered stamps
     for ax, e in zip(axes[0], picks):
         rows = np.flatnonzero(ev == e)
         a, b = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, len(test))
