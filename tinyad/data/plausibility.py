@@ -127,17 +127,15 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 f"{ts[i]} is {what} ({int(bad.sum())} rows): the device's clock was not set; correct the "
                 "timestamps of the log (its time of day is a model feature)"
             )
-    if period_s:
-        if ts.nunique() > PERIOD_MIN_STEPS:
-            step = median_period_s(ts)
-            if not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
-                what = (f"about {1 - period_s / step:.0%} of the grid's periods will be missing" if step > period_s
-                        else f"about {1 - step / period_s:.0%} of the readings will be merged into a neighbour's period")
-                warnings.append(
-                    f"{files}: the readings come every {step:g} s (the median step between timestamps), but "
-                    f"data.period_s is {period_s}: {what}, and every window in minutes (features.window_min, "
-                    f"stuck_min, jitter_min) is converted with it; set data.period_s: {int(round(step))}"
-                )
+    step = median_period_s(ts) if period_s and ts.nunique() > PERIOD_MIN_STEPS else None
+    if step is not None and not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
+        what = (f"about {1 - period_s / step:.0%} of the grid's periods will be missing" if step > period_s
+                else f"about {1 - step / period_s:.0%} of the readings will be merged into a neighbour's period")
+        warnings.append(
+            f"{files}: the readings come every {step:g} s (the median step between timestamps), but "
+            f"data.period_s is {period_s}: {what}, and every window in minutes (features.window_min, "
+            f"stuck_min, jitter_min) is converted with it; set data.period_s: {int(round(step))}"
+        )
     valid = (raw["fault"] == "").to_numpy()
     temp = raw["temperature"].to_numpy(dtype=np.float64)[valid]
     if len(temp):
@@ -157,10 +155,10 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 f"{files}: the mean temperature is {mean:.1f} deg C (read as deg {unit}), outside "
                 f"{lo:g}-{hi:g} deg C where rooms are; {why}"
             )
-    step = value_step(temp)
+    temp_step = value_step(temp)
     what = None
-    if step is not None and step >= max(COARSE_STEP_C, cfg.resolution):
-        what = f"come in steps of {step:g} deg C (the usual gap between neighbouring values)"
+    if temp_step is not None and temp_step >= max(COARSE_STEP_C, cfg.resolution):
+        what = f"come in steps of {temp_step:g} deg C (the usual gap between neighbouring values)"
     elif cfg.resolution >= COARSE_STEP_C:
         what = f"are rounded to data.csv.resolution {cfg.resolution:g}"
     if what:

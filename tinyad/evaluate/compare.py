@@ -131,7 +131,7 @@ def evaluate(
     truth_valid = truth[valid_in_test]
     pseudo_valid = test["pseudo_label"].to_numpy(dtype=np.int64)[valid_in_test]
     atype = test["anomaly_type"].astype(str).to_numpy()
-    ts = pd.DatetimeIndex(test["timestamp"])
+    ts = stamps  # the test rows' timestamps, checked above
     if period_s is None:
         period_s = M.median_period_s(ts)
     days = period_days(ts, period_s)
