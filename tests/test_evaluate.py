@@ -302,10 +302,13 @@ def test_budget_warnings_over_and_under_budget():
     assert len(w) == 1 and "far above (more than 3x)" in w[0] and "cluster.contamination" in w[0]
     assert budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.03}, budget, ground=False)[0].count("far") == 0
     # with ground truth only the false alarm events count against the budget
-    labelled = {"alerts_per_week": 30.0, "flagged_share": 0.2, "false_alarms_per_week": 0.5}
+    labelled = {"alerts_per_week": 30.0, "flagged_share": 0.2, "false_alarms_per_week": 0.5, "events": 3}
     assert budget_warnings(labelled, budget, ground=True) == []
     w = budget_warnings({**labelled, "false_alarms_per_week": 2.0}, budget, ground=True)
     assert len(w) == 1 and "2.00 false alarm events a week" in w[0]
+    # a labelled test split without an event: nothing was there to catch, and the user is told so
+    w = budget_warnings({**labelled, "events": 0}, budget, ground=True)
+    assert len(w) == 1 and w[0].startswith("the test split holds no labelled anomaly event") and "split.test" in w[0]
 
 
 def test_budgets_read_the_new_keys_with_defaults():

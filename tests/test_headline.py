@@ -40,6 +40,14 @@ def test_with_labels_the_device_f1_by_type_and_what_it_was_scored_on():
     assert 9 <= len(got) <= 16
 
 
+def test_a_test_split_without_an_event_has_no_share_of_events_caught():
+    m = stage_metrics(True)
+    m["evaluate"]["headline"]["device"]["events_caught_share"] = None  # event_scores: none caught of none
+    m["evaluate"]["data"]["events"] = 0
+    got = H.headline(m)
+    assert "caught" not in got and got["events"] == 0 and got["fa_wk"] == 1.5
+
+
 def test_without_labels_no_figure_is_scored_against_pseudo_labels():
     got = H.headline(stage_metrics(False))
     assert got["alerts_d"] == 2.5 and got["flagged"] == 0.04 and got["longest"] == 90.0

@@ -112,7 +112,7 @@ def test_event_scores_by_hand():
 
 def test_event_scores_without_events_or_catches():
     out = M.event_scores([1, 1, 0, 1], [-1, -1, -1, -1], [True] * 4, ["none"] * 4, days=0.5)
-    assert out["events"] == 0 and out["recall"] == 0.0
+    assert out["events"] == 0 and out["recall"] is None  # no share of events caught without an event
     assert out["median_delay_readings"] is None
     assert out["false_alarm_events"] == 2 and out["false_alarms_per_day"] == pytest.approx(4.0)
     with pytest.raises(ValueError, match="days"):

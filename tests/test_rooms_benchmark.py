@@ -138,3 +138,23 @@ def test_events_caught_by_kind_count_the_test_split_s_events_the_device_alerts_o
     line = [ln for ln in table.splitlines() if ln.startswith("| home |") and ln.count("|") == len(rooms.KINDS) + 2][-1]
     cells = dict(zip(rooms.KINDS, [c.strip() for c in line.split("|")[2:-1]]))
     assert cells["noise"] == "0.50" and cells["point"] == "1.00" and cells["stuck"] == "-"
+
+
+def test_a_room_whose_test_split_holds_no_anomaly_is_judged_on_its_false_alarms_alone():
+    """0 events caught of 0 is no miss and F1 0 on nothing to detect is no score: the room is
+    judged on its false alarms, and left out of the macro F1 (the table says so)."""
+    def metrics(anomalous_rows, events, recall, f1, fa):
+        det = {"f1": f1, "events": {"recall": recall, "false_alarm_events": fa, "median_delay_readings": None}}
+        return {"ground_truth": 1, "data": {"test_days": 7.0, "test_anomalous_rows": anomalous_rows, "events": events},
+                "_period_s": 60.0, "_cluster": {"pseudo_anomalous_frac_by_split": {"train": 0.01}},
+                "_decision": {}, "_seconds": 1.0, "device": det, "isolation_forest": {**det, "f1": 0.5}}
+
+    quiet = rooms.room_row("quiet", metrics(0, 0, None, 0.0, 2))
+    busy = rooms.room_row("busy", metrics(40, 4, 1.0, 0.9, 0))
+    assert quiet["device.f1"] is None and quiet["device.caught"] is None and quiet["isolation_forest.f1"] is None
+    assert rooms.verdicts(quiet) == ["false alarms 2.00/week > 1"]  # no "events caught 0 %", no F1 below IF
+    assert rooms.verdicts(rooms.room_row("calm", metrics(0, 0, None, 0.0, 0))) == []
+    assert rooms.verdicts(busy) == [] and busy["device.f1"] == 0.9
+    assert rooms.macro_f1([quiet, busy]) == pytest.approx(0.9)
+    table = rooms.markdown([quiet, busy], None)
+    assert "over the 1 labelled rooms: **0.900**" in table and "no anomaly in their test split: quiet." in table

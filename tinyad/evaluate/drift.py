@@ -153,7 +153,7 @@ def _device_scores(run: dict[str, np.ndarray], truth: np.ndarray, ground: bool, 
     for t, v in M.scores_by_type(y, dv, atype[valid_in_test][known]).items():
         out[t] = float(v["f1"])
     ev = M.event_scores(run["alerts"], events["event_id"], events["normal"], events["type"], events["days"])
-    out["events_caught"] = float(ev["recall"])
+    out["events_caught"] = None if ev["recall"] is None else float(ev["recall"])  # None: no event in the test split
     out["false_alarms_per_day"] = float(ev["false_alarms_per_day"])
     return out
 

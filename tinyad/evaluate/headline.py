@@ -38,7 +38,7 @@ class Figure:
     key: str  # dotted key in that file
     label: str  # words, with the unit
     truth: bool | None  # True: only with ground truth; False: only without; None: always
-    optional: bool = False  # absent when the test split has no anomaly of that type (a by-type F1)
+    optional: bool = False  # absent when the test split has none of what it is a share of (a type, an event)
 
 
 FIGURES: tuple[Figure, ...] = (
@@ -46,7 +46,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("f1_pt", "evaluate", "headline.device.f1_by_type.point", "  F1 on point anomalies", True, optional=True),
     Figure("f1_ctx", "evaluate", "headline.device.f1_by_type.contextual", "  F1 on contextual anomalies", True, optional=True),
     Figure("f1_col", "evaluate", "headline.device.f1_by_type.collective", "  F1 on collective anomalies", True, optional=True),
-    Figure("caught", "evaluate", "headline.device.events_caught_share", "  share of anomaly events caught", True),
+    Figure("caught", "evaluate", "headline.device.events_caught_share", "  share of anomaly events caught", True,
+           optional=True),  # absent when the test split holds no labelled event (none of none is no share)
     Figure("fa_wk", "evaluate", "headline.device.false_alarms_per_week", "  false alarm events a week", True),
     Figure("events", "evaluate", "data.events", "  anomaly events in the test split (scored on)", True),
     Figure("anom", "evaluate", "data.test_anomalous_rows", "  anomalous readings in the test split", True),

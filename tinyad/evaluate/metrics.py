@@ -29,7 +29,8 @@ Per event (on the alert sequence of consecutive readings, in time order)
     any event: the hysteresis tail of an alert raised during an event is not a
     false alarm.  Their count is divided by ``days`` (the days of data the
     sequence covers).  Returns events total/caught, event
-    recall, recall by type, false alarm events and their rate a day, and the median
+    recall (``None`` without an event: none caught of none is no share), recall by type,
+    false alarm events and their rate a day, and the median
     and max detection delay over caught events (``None`` when none is caught).
 ``runs(mask)``
     the maximal runs of True as ``(start, stop)`` index pairs (stop exclusive).
@@ -245,7 +246,7 @@ def event_scores(
     return {
         "events": int(len(ids)),
         "caught": n_caught,
-        "recall": _ratio(n_caught, len(ids)),
+        "recall": _ratio(n_caught, len(ids)) if len(ids) else None,
         "by_type": by_type,
         "false_alarm_events": false_alarms,
         "false_alarms_per_day": false_alarms / float(days),

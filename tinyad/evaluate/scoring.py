@@ -148,7 +148,8 @@ def budget_warnings(figures: dict[str, Any], budget: dict[str, float], ground: b
     """Warnings when the device's figures break the budgets (``budgets``).
 
     With ground truth: its false alarm events a week against
-    ``max_false_alarms_per_week``.  Without: every alert may be false, so its alerts a
+    ``max_false_alarms_per_week``, and a test split without a labelled event (nothing to
+    catch: the F1 and the share caught mean nothing).  Without: every alert may be false, so its alerts a
     week against that budget, and the share of valid readings it flags against
     ``contamination`` ("far above" beyond ``FAR_ABOVE`` times it).
     """
@@ -159,6 +160,9 @@ def budget_warnings(figures: dict[str, Any], budget: dict[str, float], ground: b
         if rate > max_week:
             out.append(f"the device raises {rate:.2f} false alarm events a week, over the false-alarm budget of "
                        f"{max_week:g} a week (alerts.max_false_alarms_per_week)")
+        if not figures["events"]:
+            out.append("the test split holds no labelled anomaly event: its F1 and events caught say nothing about "
+                       "detection; read its false alarms a week (a longer log, or a larger split.test, may hold one)")
         return out
     rate = float(figures["alerts_per_week"])
     if rate > max_week:
