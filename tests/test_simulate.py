@@ -65,7 +65,7 @@ def test_event_counts_are_exactly_per_day_times_days(default):
     data, table, events = default
     anomalies = data.sim.anomalies
     for kind in SUBKINDS:
-        want = round(getattr(anomalies, kind).per_day * data.sim.days)
+        want = round(getattr(anomalies, kind).per_day * anomalies.rate_scale * data.sim.days)
         assert sum(e.kind == kind for e in events) == want, kind
     assert [e.event_id for e in events] == list(range(len(events)))
     # every row of every event carries its label, type and id; nothing else is labelled
@@ -239,6 +239,20 @@ def test_anomaly_kinds_can_be_switched_off():
     assert events == [] and (table["label"] == 0).all() and (table["event_id"] == -1).all()
 
 
+@pytest.mark.parametrize("scale", [0.0, 0.1, 2.0])
+def test_rate_scale_makes_the_same_room_s_events_rarer_or_more_frequent(scale, default):
+    data, table, events = default
+    raw = raw_params()
+    raw["data"]["source"] = "sim"
+    raw["data"]["sim"]["anomalies"]["rate_scale"] = scale
+    scaled = load_dict(raw).data
+    t2, e2 = simulate(scaled)
+    per_kind = lambda evs: {k: sum(e.kind == k for e in evs) for k in SUBKINDS}  # noqa: E731
+    want = {k: round(getattr(data.sim.anomalies, k).per_day * scale * data.sim.days) for k in SUBKINDS}
+    assert per_kind(e2) == want and per_kind(events) != want
+    assert len(t2) == len(table) and ((t2["label"] == 1).sum() == 0) == (scale == 0)
+
+
 def test_too_many_events_is_a_clear_error():
     raw = raw_params()
     raw["data"]["sim"]["days"] = 1.0
@@ -259,6 +273,7 @@ def test_too_many_events_is_a_clear_error():
     (("anomalies", "noise", "std_c"), [1.5, 0.8], r"data\.sim\.anomalies\.noise\.std_c"),
     (("weekday_hours",), [[18.0, 6.0]], r"data\.sim\.weekday_hours"),
     (("hum_follow",), 1.5, r"data\.sim\.hum_follow"),
+    (("anomalies", "rate_scale"), -0.5, r"data\.sim\.anomalies\.rate_scale"),
 ])
 def test_bad_simulator_config_names_the_key(path, value, message):
     raw = copy.deepcopy(raw_params())

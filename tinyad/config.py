@@ -90,7 +90,7 @@ def _check_span(key: str, pair: list, lo: float | None = None) -> None:
 class AnomalyKindConfig:
     """One kind of labelled anomaly (tinyad/data/simulate.py says exactly what each does).
 
-    ``per_day`` events a day: the count is ``round(per_day * days)``, exact.
+    ``per_day`` events a day: the count is ``round(per_day * rate_scale * days)``, exact (``AnomaliesConfig.rate_scale``).
     ``temp_delta`` (deg C) and ``hum_delta`` (%RH) are drawn uniformly from
     [low, high] once an event; ``duration`` is in minutes (time, not readings:
     ``round(minutes * 60 / data.period_s)`` readings, at least one).  Used by
@@ -208,6 +208,8 @@ class AnomaliesConfig:
     noise: NoiseConfig
     # minutes of normal readings kept between two events (and before the first one)
     min_gap: float
+    # every kind's per_day is multiplied by this: 0.1 is the same room with a tenth of its events
+    rate_scale: float = 1.0
 
     def check(self, key: str) -> None:
         for name in ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise"):
@@ -219,6 +221,7 @@ class AnomaliesConfig:
             raise ConfigError(f"{key}.humidity.temp_delta: a humidity event leaves the temperature alone, "
                               f"expected [0.0, 0.0], got {list(self.humidity.temp_delta)!r}")
         _check_range(f"{key}.min_gap", self.min_gap, 0.0, 1e6)
+        _check_range(f"{key}.rate_scale", self.rate_scale, 0.0, 1000.0)
 
 
 @dataclass

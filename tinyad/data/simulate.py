@@ -54,7 +54,8 @@ rows keep label 0 (nothing happened to the room).
 
 Anomalies (``data.sim.anomalies`` / ``data.inject.anomalies``)
 --------------------------------------------------------------
-Each kind has an exact count, ``round(per_day * days)``; events are placed at random
+Each kind has an exact count, ``round(per_day * rate_scale * days)`` (``rate_scale``, 1 by
+default, makes the same room's events rarer or more frequent, every kind alike); events are placed at random
 (seeded), never overlapping, at least ``min_gap`` minutes apart, only where the
 background is valid.  Deltas are drawn uniformly once an event.  Every duration, gap
 and ramp is in MINUTES, turned into readings with ``data.period_s``
@@ -342,7 +343,7 @@ def inject_anomalies(
     placed: list[tuple[str, int, int, float, float]] = []
     for kind in SUBKINDS:
         kcfg = getattr(cfg, kind)
-        count = int(round(kcfg.per_day * days))
+        count = int(round(kcfg.per_day * cfg.rate_scale * days))
         if count and kind == "humidity" and np.isnan(hum[usable]).all():
             raise IngestError(
                 f"{key}.humidity: {count} humidity events asked for, but the series has no humidity "
