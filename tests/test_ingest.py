@@ -454,3 +454,44 @@ def test_a_non_utf8_log_names_file_line_and_byte_and_reads_with_data_csv_encodin
     assert list(pd.read_parquet(out / "readings.parquet")["temperature"]) == [24.0, 24.1]
     code, _, _, err = ingest_csv(tmp_path, capsys, content, encoding="latin-9x")
     assert code == 2 and "data.csv.encoding: 'latin-9x' is not a known text encoding" in one_line_error(err)
+
+
+def unix_log(start: str, n: int, scale: int = 1, fraction: str = "") -> str:
+    t0 = int(pd.Timestamp(start).timestamp())  # naive start: UTC
+    rows = [f"{(t0 + 60 * i) * scale}{fraction},24.0,40.0" for i in range(n)]
+    return "timestamp,temperature,humidity\n" + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("fmt, scale, fraction", [("unix", 1, ""), ("unix", 1, ".25"), ("unix_ms", 1000, "")])
+def test_unix_timestamps_read_as_utc_and_in_the_room_s_zone(tmp_path, capsys, fmt, scale, fraction):
+    text = unix_log("2026-01-05 00:00", 120, scale, fraction)
+    code, out, stdout, err = ingest_csv(tmp_path, capsys, text, timestamp_format=fmt)
+    assert code == 0, err
+    ts = pd.DatetimeIndex(pd.read_parquet(out / "readings.parquet")["timestamp"])
+    assert ts[0] == pd.Timestamp("2026-01-05 00:00") and len(ts) == 120  # UTC's wall clock (a fraction rounds to the grid)
+    warned = json.loads((out / "ingest.json").read_text())["warnings"]
+    assert len(warned) == 1 and "Unix time" in warned[0] and "set data.csv.timezone" in warned[0]
+    code, out, _, err = ingest_csv(tmp_path, capsys, text, timestamp_format=fmt, timezone="Europe/Berlin")
+    assert code == 0, err
+    ts = pd.DatetimeIndex(pd.read_parquet(out / "readings.parquet")["timestamp"])
+    assert ts[0] == pd.Timestamp("2026-01-05 01:00")  # Berlin in winter: UTC+1
+    assert json.loads((out / "ingest.json").read_text())["warnings"] == []
+
+
+def test_unix_timestamps_of_the_wrong_unit_or_not_numbers_name_the_line_and_the_key(tmp_path, capsys):
+    seconds, millis = unix_log("2026-01-05", 30), unix_log("2026-01-05", 30, 1000)
+    code, _, _, err = ingest_csv(tmp_path, capsys, millis, timestamp_format="unix")
+    line = one_line_error(err)
+    assert code == 2 and "line 2, column 'timestamp': timestamp '1767571200000' is not Unix time in seconds" in line
+    assert line.endswith("set data.csv.timestamp_format: unix_ms")
+    code, _, _, err = ingest_csv(tmp_path, capsys, seconds, timestamp_format="unix_ms")
+    assert code == 2 and one_line_error(err).endswith("set data.csv.timestamp_format: unix")
+    code, _, _, err = ingest_csv(tmp_path, capsys, seconds.replace("1767571260,", "12:01,"), timestamp_format="unix")
+    assert code == 2 and "line 3, column 'timestamp': cannot parse timestamp '12:01' (expected Unix time in seconds" \
+        in one_line_error(err)
+    # the default (ISO 8601) names the keys' Unix values when the cells are numbers
+    code, _, _, err = ingest_csv(tmp_path, capsys, seconds)
+    assert code == 2 and "'unix' or 'unix_ms'" in one_line_error(err)
+    # a clock never set stays the plausibility check's error, in Unix time too
+    code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("1970-01-02", 30), timestamp_format="unix")
+    assert code == 2 and "the device's clock was not set" in one_line_error(err)

@@ -302,7 +302,8 @@ class CsvConfig:
     # empty: no ground truth (label -1)
     label_col: str
     temperature_unit: str
-    # strftime format; empty: ISO 8601
+    # strftime format; empty: ISO 8601; "unix" / "unix_ms": seconds / milliseconds since
+    # 1970-01-01 UTC (UNIX_FORMATS; the room's local time then needs data.csv.timezone)
     timestamp_format: str
     delimiter: str
     # readings are rounded to this step (the DHT22 reports 0.1); 0 keeps them as read
@@ -317,6 +318,7 @@ class CsvConfig:
     encoding: str = "utf-8"
 
     DECIMALS = (".", ",")
+    UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers
 
     def __post_init__(self) -> None:
         _check_choice("data.csv.temperature_unit", self.temperature_unit, ("C", "F"))

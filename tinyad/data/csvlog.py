@@ -30,6 +30,11 @@ and offset-free times are read as the zone's local time (the repeated autumn hou
 told apart by the order of the lines, ``ambiguous="infer"``; a time inside the
 skipped spring hour refused); the readings are put on the grid in UTC and
 ``to_local_time`` turns the grid into the zone's wall clock, reporting each change.
+Unix time (``data.csv.timestamp_format`` ``unix``, ``unix_ms``: ``CsvConfig.UNIX_FORMATS``)
+is an instant: read as UTC, then converted like an offset-bearing log (without the key
+the table holds UTC's wall clock, and ``check_log`` warns); a column in the other unit
+(milliseconds read as seconds, or seconds throughout read as milliseconds) is refused
+naming the value to set.
 
 Sensor faults are data, not errors: they are flagged in ``fault``, their values set to
 NaN (both quantities: a DHT22 read succeeds or fails as a whole) and counted, never
@@ -64,6 +69,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import math
 from pathlib import Path
 
 import numpy as np
@@ -247,6 +253,8 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
     back to the zone's wall clock.
     """
     ser = pd.Series(cells, dtype=object).str.strip()
+    if fmt in CsvConfig.UNIX_FORMATS:
+        return _unix_timestamps(ser, cells, lines, path, col, fmt)
     want = f"format {fmt!r}" if fmt else "an ISO 8601 timestamp like '2015-02-04 17:51:00'"
     mixed = False
     try:
@@ -259,9 +267,10 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
     bad = ts.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
+        unix = " ('unix' or 'unix_ms' for seconds or milliseconds since 1970)" if _is_number(cells[i]) else ""
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} (expected {want}; "
-            "set data.csv.timestamp_format)"
+            f"set data.csv.timestamp_format{unix})"
         )
     if mixed:
         offsets = [_offset(c, fmt) for c in ser]
@@ -308,6 +317,50 @@ def _hhmm(offset) -> str:
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+# Unix seconds of the years 2001-5138 have 10-11 digits, milliseconds 13-14: a column of
+# one read as the other lands in 1970 or after the year 5000
+UNIX_MS_FROM = 1e11
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: Path, col: str,
+                     fmt: str) -> pd.DatetimeIndex:
+    """Unix time (``data.csv.timestamp_format`` ``unix``: seconds, ``unix_ms``: milliseconds since
+    1970-01-01 UTC, fractions allowed) -> naive UTC.  It is an instant, not a wall clock:
+    ``read_logs`` turns it into ``data.csv.timezone``'s local time, and without a zone the
+    table holds UTC (``tinyad.data.plausibility.check_log`` warns)."""
+    unit = CsvConfig.UNIX_FORMATS[fmt]
+    words = "seconds" if unit == "s" else "milliseconds"
+    num = pd.to_numeric(ser, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(num)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise IngestError(f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} "
+                          f"(expected Unix time in {words}, data.csv.timestamp_format {fmt!r})")
+    # a value of the other unit: milliseconds read as seconds anywhere, or seconds read as
+    # milliseconds throughout (a few early ones may be a clock never set: check_log says so)
+    wrong = num >= UNIX_MS_FROM if unit == "s" else np.full(len(num), (num < UNIX_MS_FROM).all())
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        raise IngestError(
+            f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is not Unix time in {words} "
+            f"(it would be {'after the year 5000' if unit == 's' else 'in 1970-1973'}); set "
+            f"data.csv.timestamp_format: {'unix_ms' if unit == 's' else 'unix'}"
+        )
+    late = num >= (pd.Timestamp.max - pd.Timestamp(0)).total_seconds() * (1.0 if unit == "s" else 1e3)
+    if late.any():  # beyond pandas' calendar
+        i = int(np.argmax(late))
+        raise IngestError(f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is after the year "
+                          f"2262 as Unix time in {words}: the device's clock was not set")
+    return pd.DatetimeIndex(pd.to_datetime(num, unit=unit)).as_unit("ns")
 
 
 def _localize(idx: pd.DatetimeIndex, cells: list[str], lines: np.ndarray, path: Path, col: str,

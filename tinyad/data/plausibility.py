@@ -23,6 +23,8 @@ humidity exactly 0 %RH       ``HUM_ZERO_MAX_SHARE`` of     error (no air is that
                              ``HUM_ZERO_MIN_READINGS``
 timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never set,
                              ``CLOCK_AHEAD``               or set to the future)
+Unix timestamps              with ``data.csv.timezone``    warning (the time of day
+                                                           would be UTC's)
 median step between          within ``PERIOD_FACTOR`` of   warning (data.period_s:
 timestamps                   ``data.period_s``, once there  every window in minutes
                              are ``PERIOD_MIN_STEPS``      is converted with it)
@@ -127,6 +129,12 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 f"{ts[i]} is {what} ({int(bad.sum())} rows): the device's clock was not set; correct the "
                 "timestamps of the log (its time of day is a model feature)"
             )
+    if cfg.timestamp_format in CsvConfig.UNIX_FORMATS and not cfg.timezone:
+        warnings.append(
+            f"{files}: the timestamps are Unix time (data.csv.timestamp_format {cfg.timestamp_format!r}), an "
+            "instant without the room's time zone: they are read as UTC, and the time of day (a model "
+            "feature) is then UTC's; set data.csv.timezone to the room's IANA zone (e.g. Europe/Berlin)"
+        )
     step = median_period_s(ts) if period_s and ts.nunique() > PERIOD_MIN_STEPS else None
     if step is not None and not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
         what = (f"about {1 - period_s / step:.0%} of the grid's periods will be missing" if step > period_s
