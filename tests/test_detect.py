@@ -52,6 +52,21 @@ def test_a_broken_serial_line_names_the_file_and_line(tmp_path):
         D.read_serial_log(log)
 
 
+def test_what_ingest_would_warn_about_a_csv_log_detect_warns_too(tmp_path, capsys):
+    """A Unix-time log without data.csv.timezone is scored on UTC's time of day: said on stderr."""
+    from tinyad.config import load
+
+    cfg = load(ROOT / "params.yaml")
+    t0 = int(pd.Timestamp("2026-01-05").timestamp())
+    log = tmp_path / "log.csv"
+    log.write_text("timestamp,temperature,humidity\n" + "".join(f"{t0 + 60 * i},24.0,40.0\n" for i in range(30)))
+    csv = replace(cfg.data.csv, timestamp_col="timestamp", temperature_col="temperature", humidity_col="humidity",
+                  timestamp_format="unix", timezone="")
+    table = D.read_csv_log(log, replace(cfg, data=replace(cfg.data, csv=csv)))
+    err = capsys.readouterr().err
+    assert len(table) == 30 and err.startswith("tinyad detect: warning: ") and "set data.csv.timezone" in err
+
+
 def test_unknown_preset_lists_the_options():
     with pytest.raises(ValueError, match=r"--data-preset 'ucii'.*uci_inject"):
         D.preset_csv("ucii")

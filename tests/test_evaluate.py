@@ -302,13 +302,28 @@ def test_budget_warnings_over_and_under_budget():
     assert len(w) == 1 and "far above (more than 3x)" in w[0] and "cluster.contamination" in w[0]
     assert budget_warnings({"alerts_per_week": 0.5, "flagged_share": 0.03}, budget, ground=False)[0].count("far") == 0
     # with ground truth only the false alarm events count against the budget
-    labelled = {"alerts_per_week": 30.0, "flagged_share": 0.2, "false_alarms_per_week": 0.5, "events": 3}
+    labelled = {"alerts_per_week": 30.0, "flagged_share": 0.2, "false_alarms_per_week": 0.5}
     assert budget_warnings(labelled, budget, ground=True) == []
     w = budget_warnings({**labelled, "false_alarms_per_week": 2.0}, budget, ground=True)
     assert len(w) == 1 and "2.00 false alarm events a week" in w[0]
-    # a labelled test split without an event: nothing was there to catch, and the user is told so
-    w = budget_warnings({**labelled, "events": 0}, budget, ground=True)
-    assert len(w) == 1 and w[0].startswith("the test split holds no labelled anomaly event") and "split.test" in w[0]
+
+
+
+def test_a_labelled_test_split_without_an_event_has_no_f1_and_says_so():
+    from tinyad.evaluate.scoring import NO_EVENT_WARNING, headline_of
+
+    def result(events, fa):
+        ev = {"events": events, "caught": 0, "recall": None if not events else 0.0, "false_alarm_events": fa}
+        return {"device": {"alerts": {"alerts": fa, "alerts_per_week": fa / 2.0}, "events": ev, "f1": 0.0, "by_type": {}}}
+
+    budget = {"max_false_alarms_per_week": 1.0, "contamination": 0.01}
+    head, warnings = headline_of(result(0, 4), True, 14.0, 60.0, 0.5, budget)
+    d = head["device"]
+    assert d["f1"] is None and d["events_caught_share"] is None and d["false_alarms_per_week"] == 2.0
+    assert warnings[-1] == NO_EVENT_WARNING and len(warnings) == 2  # the budget's, then the note
+    assert head["budgets"]["warnings"] == 1  # the note is no breach of a budget
+    head, warnings = headline_of(result(3, 0), True, 14.0, 60.0, 0.5, budget)
+    assert head["device"]["f1"] == 0.0 and warnings == []
 
 
 def test_budgets_read_the_new_keys_with_defaults():

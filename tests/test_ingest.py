@@ -492,6 +492,10 @@ def test_unix_timestamps_of_the_wrong_unit_or_not_numbers_name_the_line_and_the_
     # the default (ISO 8601) names the keys' Unix values when the cells are numbers
     code, _, _, err = ingest_csv(tmp_path, capsys, seconds)
     assert code == 2 and "'unix' or 'unix_ms'" in one_line_error(err)
+    # beyond the calendar pandas holds, either way: the line, not a bare overflow
+    code, _, _, err = ingest_csv(tmp_path, capsys, seconds.replace("1767571260,", "-99999999999,"), timestamp_format="unix")
+    assert code == 2 and "line 3, column 'timestamp': timestamp '-99999999999' is outside the years 1677-2262" \
+        in one_line_error(err)
     # a clock never set stays the plausibility check's error, in Unix time too
     code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("1970-01-02", 30), timestamp_format="unix")
     assert code == 2 and "the device's clock was not set" in one_line_error(err)

@@ -94,7 +94,7 @@ def test_seeds_table_gives_the_mean_and_range_and_counts_the_passing_runs():
     line_u = next(x for x in md.splitlines() if x.startswith("| u |"))
     assert "1.75 [0.50, 3.00]" in line_u and line_u.endswith("| 1/2 |")
     assert "| 0 | 0.800 | 2/2 |" in md and "| 1 | 0.600 | 0/2 |" in md
-    assert "**0.700** mean over the runs, [0.600, 0.800]" in md
+    assert "**0.700** mean over the 2 runs with an event to score, [0.600, 0.800]" in md
     assert "Not the default config: cluster.exposure=0.2" in md
 
 
@@ -158,3 +158,6 @@ def test_a_room_whose_test_split_holds_no_anomaly_is_judged_on_its_false_alarms_
     assert rooms.macro_f1([quiet, busy]) == pytest.approx(0.9)
     table = rooms.markdown([quiet, busy], None)
     assert "over the 1 labelled rooms: **0.900**" in table and "no anomaly in their test split: quiet." in table
+    # a run of draws in which no room had an event is no macro F1 of 0, and the mean leaves it out
+    md = rooms.seeds_markdown([[quiet, busy], [quiet, rooms.room_row("busy", metrics(0, 0, None, 0.0, 0))]], None)
+    assert "| 1 | - | 1/2 |" in md and "**0.900** mean over the 1 runs with an event to score" in md

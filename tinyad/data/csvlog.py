@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import csv
 import glob
-import math
 from pathlib import Path
 
 import numpy as np
@@ -267,7 +266,8 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
     bad = ts.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        unix = " ('unix' or 'unix_ms' for seconds or milliseconds since 1970)" if _is_number(cells[i]) else ""
+        unix = (" ('unix' or 'unix_ms' for seconds or milliseconds since 1970)"
+                if np.isfinite(_numbers(pd.Series([cells[i]]))[0]) else "")
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} (expected {want}; "
             f"set data.csv.timestamp_format{unix})"
@@ -324,11 +324,11 @@ def _hhmm(offset) -> str:
 UNIX_MS_FROM = 1e11
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
+def _numbers(cells: pd.Series) -> np.ndarray:
+    """The cells as floats (NaN where a cell is not a finite number): the one rule for what a
+    Unix timestamp cell may hold."""
+    num = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    return np.where(np.isfinite(num), num, np.nan)
 
 
 def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: Path, col: str,
@@ -339,8 +339,8 @@ def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: 
     table holds UTC (``tinyad.data.plausibility.check_log`` warns)."""
     unit = CsvConfig.UNIX_FORMATS[fmt]
     words = "seconds" if unit == "s" else "milliseconds"
-    num = pd.to_numeric(ser, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(num)
+    num = _numbers(ser)
+    bad = np.isnan(num)
     if bad.any():
         i = int(np.argmax(bad))
         raise IngestError(f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} "
@@ -352,14 +352,16 @@ def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: 
         i = int(np.argmax(wrong))
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is not Unix time in {words} "
-            f"(it would be {'after the year 5000' if unit == 's' else 'in 1970-1973'}); set "
+            f"(it would be {'after the year 5000' if unit == 's' else 'before 1973'}); set "
             f"data.csv.timestamp_format: {'unix_ms' if unit == 's' else 'unix'}"
         )
-    late = num >= (pd.Timestamp.max - pd.Timestamp(0)).total_seconds() * (1.0 if unit == "s" else 1e3)
-    if late.any():  # beyond pandas' calendar
-        i = int(np.argmax(late))
-        raise IngestError(f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is after the year "
-                          f"2262 as Unix time in {words}: the device's clock was not set")
+    per_s = 1.0 if unit == "s" else 1e3
+    lo, hi = ((t - pd.Timestamp(0)).total_seconds() * per_s for t in (pd.Timestamp.min, pd.Timestamp.max))
+    outside = (num <= lo) | (num >= hi)
+    if outside.any():  # beyond pandas' calendar
+        i = int(np.argmax(outside))
+        raise IngestError(f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is outside the years "
+                          f"1677-2262 as Unix time in {words}: the device's clock was not set")
     return pd.DatetimeIndex(pd.to_datetime(num, unit=unit)).as_unit("ns")
 
 

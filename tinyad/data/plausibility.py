@@ -26,8 +26,9 @@ timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never 
 Unix timestamps              with ``data.csv.timezone``    warning (the time of day
                                                            would be UTC's)
 median step between          within ``PERIOD_FACTOR`` of   warning (data.period_s:
-timestamps                   ``data.period_s``, once there  every window in minutes
-                             are ``PERIOD_MIN_STEPS``      is converted with it)
+timestamps                   ``data.period_s``, once       every window in minutes
+                             there are                     is converted with it)
+                             ``PERIOD_MIN_STEPS``
 the temperature's step       finer than ``COARSE_STEP_C``  warning (a coarse sensor:
 (``value_step``, or                                        one step passes for an
 ``data.csv.resolution``)                                   event)

@@ -42,12 +42,12 @@ class Figure:
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("f1", "evaluate", "headline.device.f1", "device F1, test split", True),
+    Figure("f1", "evaluate", "headline.device.f1", "device F1, test split", True, optional=True),
     Figure("f1_pt", "evaluate", "headline.device.f1_by_type.point", "  F1 on point anomalies", True, optional=True),
     Figure("f1_ctx", "evaluate", "headline.device.f1_by_type.contextual", "  F1 on contextual anomalies", True, optional=True),
     Figure("f1_col", "evaluate", "headline.device.f1_by_type.collective", "  F1 on collective anomalies", True, optional=True),
     Figure("caught", "evaluate", "headline.device.events_caught_share", "  share of anomaly events caught", True,
-           optional=True),  # absent when the test split holds no labelled event (none of none is no share)
+           optional=True),  # f1 and caught: absent when the test split holds no labelled event (nothing to detect)
     Figure("fa_wk", "evaluate", "headline.device.false_alarms_per_week", "  false alarm events a week", True),
     Figure("events", "evaluate", "data.events", "  anomaly events in the test split (scored on)", True),
     Figure("anom", "evaluate", "data.test_anomalous_rows", "  anomalous readings in the test split", True),

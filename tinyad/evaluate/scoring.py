@@ -148,8 +148,7 @@ def budget_warnings(figures: dict[str, Any], budget: dict[str, float], ground: b
     """Warnings when the device's figures break the budgets (``budgets``).
 
     With ground truth: its false alarm events a week against
-    ``max_false_alarms_per_week``, and a test split without a labelled event (nothing to
-    catch: the F1 and the share caught mean nothing).  Without: every alert may be false, so its alerts a
+    ``max_false_alarms_per_week``.  Without: every alert may be false, so its alerts a
     week against that budget, and the share of valid readings it flags against
     ``contamination`` ("far above" beyond ``FAR_ABOVE`` times it).
     """
@@ -160,9 +159,6 @@ def budget_warnings(figures: dict[str, Any], budget: dict[str, float], ground: b
         if rate > max_week:
             out.append(f"the device raises {rate:.2f} false alarm events a week, over the false-alarm budget of "
                        f"{max_week:g} a week (alerts.max_false_alarms_per_week)")
-        if not figures["events"]:
-            out.append("the test split holds no labelled anomaly event: its F1 and events caught say nothing about "
-                       "detection; read its false alarms a week (a longer log, or a larger split.test, may hold one)")
         return out
     rate = float(figures["alerts_per_week"])
     if rate > max_week:
@@ -275,8 +271,8 @@ def headline_figures(result: dict[str, Any], ground: bool, days: float) -> dict[
         out["false_alarms_per_week"] = 7.0 * ev["false_alarm_events"] / days
         out["events"] = ev["events"]
         out["events_caught"] = ev["caught"]
-        out["events_caught_share"] = ev["recall"]
-        out["f1"] = result["f1"]
+        out["events_caught_share"] = ev["recall"]  # None without an event
+        out["f1"] = result["f1"] if ev["events"] else None  # nothing to detect: no score (NO_EVENT_WARNING)
         out["f1_by_type"] = {t: v["f1"] for t, v in result.get("by_type", {}).items()}
     return out
 
@@ -295,5 +291,12 @@ def headline_of(result: dict[str, Any], ground: bool, days: float, period_s: flo
             head[name] = headline_figures(result[name], ground, days)
     warnings = budget_warnings(head["device"], budget, ground)
     head["budgets"] = {**budget, **budget_flags(head["device"], budget, ground), "warnings": len(warnings)}
+    if ground and not head["device"]["events"]:
+        warnings.append(NO_EVENT_WARNING)
     return head, warnings
+
+
+NO_EVENT_WARNING = ("the test split holds no labelled anomaly event: there was nothing to detect, so the headline "
+                    "has no F1 and no share of events caught; read its false alarms a week (a longer log, or a "
+                    "larger split.test, may hold an event)")
 

@@ -160,7 +160,9 @@ def read_csv_log(path: Path, cfg: Config, preset: str | None = None) -> pd.DataF
     from tinyad.data.csvlog import read_logs
 
     csv_cfg = cfg.data.csv if preset is None else preset_csv(preset)
-    table, _stats = read_logs(replace(csv_cfg, paths=[str(path.resolve())]), cfg.data.period_s)
+    table, stats = read_logs(replace(csv_cfg, paths=[str(path.resolve())]), cfg.data.period_s)
+    for w in stats.get("warnings", []):  # what ingest would warn about this log (plausibility.check_log)
+        print(f"tinyad detect: warning: {w}", file=sys.stderr)
     return table
 
 
