@@ -499,3 +499,15 @@ def test_unix_timestamps_of_the_wrong_unit_or_not_numbers_name_the_line_and_the_
     # a clock never set stays the plausibility check's error, in Unix time too
     code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("1970-01-02", 30), timestamp_format="unix")
     assert code == 2 and "the device's clock was not set" in one_line_error(err)
+
+
+@pytest.mark.parametrize("suffix, warned", [("Z", True), ("+00:00", True), ("+01:00", False), ("", False)])
+def test_an_iso_log_in_utc_without_data_csv_timezone_warns(tmp_path, capsys, suffix, warned):
+    """A Z export (Home Assistant, InfluxDB) keeps UTC's wall clock, hours off the room's, as Unix time does."""
+    rows = [f"{t:%Y-%m-%dT%H:%M:%S}{suffix},24.0,40.0" for t in pd.date_range("2026-01-05", periods=30, freq="1min")]
+    code, out, _, err = ingest_csv(tmp_path, capsys, "timestamp,temperature,humidity\n" + "\n".join(rows) + "\n")
+    assert code == 0, err
+    warnings = json.loads((out / "ingest.json").read_text())["warnings"]
+    utc = [w for w in warnings if "the timestamps are UTC" in w]
+    assert len(utc) == int(warned) and all("set data.csv.timezone" in w for w in utc)
+    assert pd.read_parquet(out / "readings.parquet")["timestamp"].iloc[0] == pd.Timestamp("2026-01-05")

@@ -32,7 +32,8 @@ skipped spring hour refused); the readings are put on the grid in UTC and
 ``to_local_time`` turns the grid into the zone's wall clock, reporting each change.
 Unix time (``data.csv.timestamp_format`` ``unix``, ``unix_ms``: ``CsvConfig.UNIX_FORMATS``)
 is an instant: read as UTC, then converted like an offset-bearing log (without the key
-the table holds UTC's wall clock, and ``check_log`` warns); a column in the other unit
+the table holds UTC's wall clock, and ``check_log`` warns, as it does for a log whose
+offsets are all +00:00, a ``Z`` export); a column in the other unit
 (milliseconds read as seconds, or seconds throughout read as milliseconds) is refused
 naming the value to set.
 
@@ -243,17 +244,18 @@ _TZ_HINT = "set data.csv.timezone to the log's IANA time zone (e.g. Europe/Berli
 
 
 def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: str,
-                timezone: str = "") -> pd.DatetimeIndex:
-    """Parse a file's timestamps.
+                timezone: str = "") -> tuple[pd.DatetimeIndex, bool]:
+    """Parse a file's timestamps: ``(times, utc)``.
 
     Without ``timezone``: the wall-clock time as written (a constant UTC offset is
     dropped).  With it: UTC (naive), from the offsets when the log has them, else by
     reading the times as local time in ``timezone``; ``read_logs`` converts the grid
-    back to the zone's wall clock.
+    back to the zone's wall clock.  ``utc``: without ``timezone``, the times are UTC's
+    wall clock (Unix time, or every offset +00:00), which ``check_log`` warns about.
     """
     ser = pd.Series(cells, dtype=object).str.strip()
     if fmt in CsvConfig.UNIX_FORMATS:
-        return _unix_timestamps(ser, cells, lines, path, col, fmt)
+        return _unix_timestamps(ser, cells, lines, path, col, fmt), not timezone
     want = f"format {fmt!r}" if fmt else "an ISO 8601 timestamp like '2015-02-04 17:51:00'"
     mixed = False
     try:
@@ -291,8 +293,9 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
     idx = pd.DatetimeIndex(ts)
     if idx.tz is not None:
         if timezone:
-            return idx.tz_convert("UTC").tz_localize(None).as_unit("ns")
-        return idx.tz_localize(None).as_unit("ns")  # one constant offset: keep the wall-clock time
+            return idx.tz_convert("UTC").tz_localize(None).as_unit("ns"), False
+        utc = idx[0].utcoffset() == pd.Timedelta(0)
+        return idx.tz_localize(None).as_unit("ns"), utc  # one constant offset: keep the wall-clock time
     if not timezone:
         step = idx[1:] - idx[:-1]
         back = np.flatnonzero((step <= -DST_BACK_STEP[0]) & (step >= -DST_BACK_STEP[1]))
@@ -303,8 +306,8 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
                 f"{cells[i]!r}, as at a daylight-saving change; {_TZ_HINT} so that the repeated hour is kept "
                 "instead of being merged as duplicates"
             )
-        return idx.as_unit("ns")
-    return _localize(idx, cells, lines, path, col, timezone)
+        return idx.as_unit("ns"), False
+    return _localize(idx, cells, lines, path, col, timezone), False
 
 
 def _offset(cell: str, fmt: str):
@@ -417,12 +420,15 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if not lines:
         raise IngestError(f"{path}: empty file (a header but no data lines)")
     line_arr = np.asarray(lines, dtype=np.int64)
-    ts = _timestamps(cols[cfg.timestamp_col], line_arr, path, cfg.timestamp_col, cfg.timestamp_format, cfg.timezone)
+    ts, utc = _timestamps(cols[cfg.timestamp_col], line_arr, path, cfg.timestamp_col, cfg.timestamp_format,
+                          cfg.timezone)
     temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
     n = len(line_arr)
     hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
            if cfg.humidity_col else np.full(n, np.nan))
-    return _finish(path, cfg, cols, line_arr, ts, temp, hum)
+    out = _finish(path, cfg, cols, line_arr, ts, temp, hum)
+    out.attrs["utc_clock"] = utc  # read_logs: check_log warns that the time of day is UTC's
+    return out
 
 
 def _encoding(name: str) -> str:
@@ -615,7 +621,8 @@ def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
     table, stats = to_grid(raw, period_s, cfg.resolution, has_labels=bool(cfg.label_col))
     if cfg.timezone:
         table, stats["timezone"] = to_local_time(table, cfg.timezone, period_s)
-    stats["warnings"] = check_log(raw, cfg, period_s=period_s)
+    utc = [str(p) for p, log in zip(paths, logs) if log.attrs.get("utc_clock")]
+    stats["warnings"] = check_log(raw, cfg, period_s=period_s, utc_files=utc)
     stats["files"] = [str(p) for p in paths]
     stats["rows_per_file"] = {p.name: int(len(df)) for p, df in zip(paths, logs)}
     return table, stats

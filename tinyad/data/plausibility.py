@@ -23,8 +23,8 @@ humidity exactly 0 %RH       ``HUM_ZERO_MAX_SHARE`` of     error (no air is that
                              ``HUM_ZERO_MIN_READINGS``
 timestamps                   ``CLOCK_EARLIEST`` .. now +   error (a clock never set,
                              ``CLOCK_AHEAD``               or set to the future)
-Unix timestamps              with ``data.csv.timezone``    warning (the time of day
-                                                           would be UTC's)
+UTC timestamps (Unix, or     with ``data.csv.timezone``    warning (the time of day
++00:00 / Z offsets)                                        would be UTC's)
 median step between          within ``PERIOD_FACTOR`` of   warning (data.period_s:
 timestamps                   ``data.period_s``, once       every window in minutes
                              there are                     is converted with it)
@@ -109,11 +109,13 @@ def _c_to_f(x: float) -> float:
 
 
 def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None,
-              period_s: int | None = None) -> list[str]:
+              period_s: int | None = None, utc_files: list[str] | None = None) -> list[str]:
     """Warnings for ``raw`` (the rows of ``read_log``, every file); raises ``IngestError``.
 
     ``now`` (default: the machine's clock, UTC) bounds the timestamps from above;
-    ``period_s`` (``data.period_s``; None: not checked) is compared with the log's step.
+    ``period_s`` (``data.period_s``; None: not checked) is compared with the log's step;
+    ``utc_files``: the files whose times are UTC's wall clock without ``data.csv.timezone``
+    (Unix time, or offsets all +00:00; ``read_log``).
     """
     from tinyad.data.csvlog import IngestError
 
@@ -130,11 +132,12 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
                 f"{ts[i]} is {what} ({int(bad.sum())} rows): the device's clock was not set; correct the "
                 "timestamps of the log (its time of day is a model feature)"
             )
-    if cfg.timestamp_format in CsvConfig.UNIX_FORMATS and not cfg.timezone:
+    if utc_files:
         warnings.append(
-            f"{files}: the timestamps are Unix time (data.csv.timestamp_format {cfg.timestamp_format!r}), an "
-            "instant without the room's time zone: they are read as UTC, and the time of day (a model "
-            "feature) is then UTC's; set data.csv.timezone to the room's IANA zone (e.g. Europe/Berlin)"
+            f"{', '.join(utc_files)}: the timestamps are UTC (Unix time, or a +00:00 / Z offset) and "
+            "data.csv.timezone is not set, so the time of day, a model feature, is UTC's, not the room's (the "
+            "device keeps local time); set data.csv.timezone to the room's IANA zone (e.g. Europe/Berlin, or "
+            "UTC if the room keeps UTC)"
         )
     step = median_period_s(ts) if period_s and ts.nunique() > PERIOD_MIN_STEPS else None
     if step is not None and not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
