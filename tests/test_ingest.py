@@ -511,3 +511,22 @@ def test_an_iso_log_in_utc_without_data_csv_timezone_warns(tmp_path, capsys, suf
     utc = [w for w in warnings if "the timestamps are UTC" in w]
     assert len(utc) == int(warned) and all("set data.csv.timezone" in w for w in utc)
     assert pd.read_parquet(out / "readings.parquet")["timestamp"].iloc[0] == pd.Timestamp("2026-01-05")
+
+
+def test_a_log_with_date_and_time_columns_reads_with_data_csv_time_col(tmp_path, capsys):
+    """A logger's export in the UCI 'Room Occupancy Estimation' shape: Date, Time, then the readings."""
+    idx = pd.date_range("2026-01-05 23:58", periods=30, freq="1min")
+    text = "Date,Time,Temp,RH\n" + "".join(f"{t:%Y/%m/%d},{t:%H:%M:%S},24.0,40.0\n" for t in idx)
+    cols = {"timestamp_col": "Date", "temperature_col": "Temp", "humidity_col": "RH"}
+    code, out, _, err = ingest_csv(tmp_path, capsys, text, time_col="Time", timestamp_format="%Y/%m/%d %H:%M:%S", **cols)
+    assert code == 0, err
+    ts = pd.DatetimeIndex(pd.read_parquet(out / "readings.parquet")["timestamp"])
+    assert list(ts) == list(idx)  # across midnight: the date column carries the day
+    # without the key the date alone is refused, naming the line; a missing Time column names the key
+    code, _, _, err = ingest_csv(tmp_path, capsys, text, timestamp_format="%Y/%m/%d %H:%M:%S", **cols)
+    assert code == 2 and "line 2, column 'Date': cannot parse timestamp '2026/01/05'" in one_line_error(err)
+    code, _, _, err = ingest_csv(tmp_path, capsys, text.replace("Time,", "Clock,", 1), time_col="Time", **cols)
+    assert code == 2 and "data.csv.time_col" in one_line_error(err) and "'Time'" in one_line_error(err)
+    code, _, _, err = ingest_csv(tmp_path, capsys, text.replace(",23:59:00,", ",23:5x:00,"), time_col="Time",
+                                 timestamp_format="%Y/%m/%d %H:%M:%S", **cols)
+    assert code == 2 and "line 3, column 'Date Time': cannot parse timestamp '2026/01/05 23:5x:00'" in one_line_error(err)

@@ -316,6 +316,9 @@ class CsvConfig:
     timezone: str = ""
     # the file's text encoding (a Python codec name: utf-8, latin-1, cp1252, ...)
     encoding: str = "utf-8"
+    # a log with the time of day in a column of its own (Date, Time): its name; each line's
+    # timestamp is then timestamp_col's cell, a space, and this one's (parsed as one timestamp)
+    time_col: str = ""
 
     DECIMALS = (".", ",")
     UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers

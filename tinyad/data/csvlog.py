@@ -30,6 +30,9 @@ and offset-free times are read as the zone's local time (the repeated autumn hou
 told apart by the order of the lines, ``ambiguous="infer"``; a time inside the
 skipped spring hour refused); the readings are put on the grid in UTC and
 ``to_local_time`` turns the grid into the zone's wall clock, reporting each change.
+A log with the date and the time of day in two columns (``Date``, ``Time``) names the
+second in ``data.csv.time_col``: each line's two cells, joined by a space, are parsed as
+one timestamp (``timestamp_format`` then describes the joined text).
 Unix time (``data.csv.timestamp_format`` ``unix``, ``unix_ms``: ``CsvConfig.UNIX_FORMATS``)
 is an instant: read as UTC, then converted like an offset-bearing log (without the key
 the table holds UTC's wall clock, and ``check_log`` warns, as it does for a log whose
@@ -409,6 +412,8 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if not path.is_file():
         raise IngestError(f"{path}: file not found")
     wanted = [("data.csv.timestamp_col", cfg.timestamp_col), ("data.csv.temperature_col", cfg.temperature_col)]
+    if cfg.time_col:
+        wanted.append(("data.csv.time_col", cfg.time_col))
     if cfg.humidity_col:
         wanted.append(("data.csv.humidity_col", cfg.humidity_col))
     if cfg.label_col:
@@ -420,8 +425,11 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if not lines:
         raise IngestError(f"{path}: empty file (a header but no data lines)")
     line_arr = np.asarray(lines, dtype=np.int64)
-    ts, utc = _timestamps(cols[cfg.timestamp_col], line_arr, path, cfg.timestamp_col, cfg.timestamp_format,
-                          cfg.timezone)
+    stamps, stamp_col = cols[cfg.timestamp_col], cfg.timestamp_col
+    if cfg.time_col:  # a Date column and a Time column: one timestamp
+        stamps = [f"{d.strip()} {t.strip()}" for d, t in zip(stamps, cols[cfg.time_col])]
+        stamp_col = f"{cfg.timestamp_col} {cfg.time_col}"
+    ts, utc = _timestamps(stamps, line_arr, path, stamp_col, cfg.timestamp_format, cfg.timezone)
     temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
     n = len(line_arr)
     hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
