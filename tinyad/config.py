@@ -323,6 +323,11 @@ class CsvConfig:
     DECIMALS = (".", ",")
     UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers
 
+    @property
+    def timestamp_label(self) -> str:
+        """The timestamp's column(s) as messages name them: ``Date`` or, with ``time_col``, ``Date Time``."""
+        return f"{self.timestamp_col} {self.time_col}" if self.time_col else self.timestamp_col
+
     def __post_init__(self) -> None:
         _check_choice("data.csv.temperature_unit", self.temperature_unit, ("C", "F"))
         if len(self.delimiter) != 1:

@@ -425,11 +425,10 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if not lines:
         raise IngestError(f"{path}: empty file (a header but no data lines)")
     line_arr = np.asarray(lines, dtype=np.int64)
-    stamps, stamp_col = cols[cfg.timestamp_col], cfg.timestamp_col
+    stamps = cols[cfg.timestamp_col]
     if cfg.time_col:  # a Date column and a Time column: one timestamp
         stamps = [f"{d.strip()} {t.strip()}" for d, t in zip(stamps, cols[cfg.time_col])]
-        stamp_col = f"{cfg.timestamp_col} {cfg.time_col}"
-    ts, utc = _timestamps(stamps, line_arr, path, stamp_col, cfg.timestamp_format, cfg.timezone)
+    ts, utc = _timestamps(stamps, line_arr, path, cfg.timestamp_label, cfg.timestamp_format, cfg.timezone)
     temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
     n = len(line_arr)
     hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)

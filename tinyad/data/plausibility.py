@@ -128,8 +128,7 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
         if bad.any():
             i = int(np.argmax(bad))
             raise IngestError(
-                f"{raw['file'].iloc[i]}: line {raw['line'].iloc[i]}, column "
-                f"{' '.join(c for c in (cfg.timestamp_col, cfg.time_col) if c)!r}: the timestamp "
+                f"{raw['file'].iloc[i]}: line {raw['line'].iloc[i]}, column {cfg.timestamp_label!r}: the timestamp "
                 f"{ts[i]} is {what} ({int(bad.sum())} rows): the device's clock was not set; correct the "
                 "timestamps of the log (its time of day is a model feature)"
             )
