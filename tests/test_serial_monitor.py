@@ -324,7 +324,8 @@ class Recording:
             signal.signal(signal.SIGINT, previous)
         self.lines: list[str] = []
         self._q: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pumper = threading.Thread(target=self._pump, daemon=True)
+        self._pumper.start()
 
     def _pump(self) -> None:
         for line in self.proc.stdout:
@@ -351,6 +352,8 @@ class Recording:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise
+        # the process has exited, but its last lines may still be in the pipe: the pump ends at EOF
+        self._pumper.join(timeout=10)
         while not self._q.empty():
             self.lines.append(self._q.get())
         return rc
