@@ -255,24 +255,23 @@ def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
                            "history_fa_week": _get(m["_decision"], "history", "false_alarms_per_week"),
                            "test_days": m["data"]["test_days"], "events": m["data"].get("events", 0),
                            "labelled": m.get("_labelled", {}), "caught_by_kind": m.get("_caught", {})}
-    # a labelled test split without an event has nothing to detect: no F1 (and no share of events
-    # caught, event_scores; evaluate's headline alike), only false alarms; left out of the macro F1
-    scored = bool(m["ground_truth"]) and m["data"].get("events", 0) > 0
     for det in DETECTORS:
         if det not in m:
             continue
         d = m[det]
         e = d.get("events", {})
+        head = m.get("headline", {}).get(det, {}) if isinstance(m.get("headline"), dict) else {}
         row[f"{det}.fa_week"] = e.get("false_alarm_events", 0) / weeks if e else None
         if m["ground_truth"]:
-            row[f"{det}.f1"] = d.get("f1") if scored else None
+            # evaluate's headline F1: None when the test split holds no event (nothing to detect, as the
+            # share caught, event_scores), so the room is judged on its false alarms and left out of the macro
+            row[f"{det}.f1"] = head.get("f1")
             for t in ("point", "contextual", "collective"):
                 row[f"{det}.f1_{t}"] = _get(d, "by_type", t, "f1")
             row[f"{det}.caught"] = e.get("recall")
             delay = e.get("median_delay_readings")
             row[f"{det}.delay_min"] = None if delay is None else delay * period_min
-        alerts = m.get("headline", {}).get(det, {}) if isinstance(m.get("headline"), dict) else {}
-        row[f"{det}.alerts_week"] = alerts.get("alerts_per_week", _alerts_per_week(m, det, weeks))
+        row[f"{det}.alerts_week"] = head.get("alerts_per_week", _alerts_per_week(m, det, weeks))
     return row
 
 

@@ -143,11 +143,17 @@ def test_events_caught_by_kind_count_the_test_split_s_events_the_device_alerts_o
 def test_a_room_whose_test_split_holds_no_anomaly_is_judged_on_its_false_alarms_alone():
     """0 events caught of 0 is no miss and F1 0 on nothing to detect is no score: the room is
     judged on its false alarms, and left out of the macro F1 (the table says so)."""
+    from tinyad.evaluate.scoring import headline_of
+
     def metrics(anomalous_rows, events, recall, f1, fa):
-        det = {"f1": f1, "events": {"recall": recall, "false_alarm_events": fa, "median_delay_readings": None}}
+        det = {"f1": f1, "by_type": {}, "alerts": {"alerts": fa, "alerts_per_week": float(fa)},
+               "events": {"events": events, "caught": events, "recall": recall, "false_alarm_events": fa,
+                          "median_delay_readings": None}}
+        result = {"device": det, "isolation_forest": {**det, "f1": 0.5}}
+        head, _ = headline_of(result, True, 7.0, 60.0, 0.5, {"max_false_alarms_per_week": 1.0, "contamination": 0.01})
         return {"ground_truth": 1, "data": {"test_days": 7.0, "test_anomalous_rows": anomalous_rows, "events": events},
                 "_period_s": 60.0, "_cluster": {"pseudo_anomalous_frac_by_split": {"train": 0.01}},
-                "_decision": {}, "_seconds": 1.0, "device": det, "isolation_forest": {**det, "f1": 0.5}}
+                "_decision": {}, "_seconds": 1.0, "headline": head, **result}
 
     quiet = rooms.room_row("quiet", metrics(0, 0, None, 0.0, 2))
     busy = rooms.room_row("busy", metrics(40, 4, 1.0, 0.9, 0))
