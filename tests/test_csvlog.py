@@ -255,3 +255,65 @@ def test_csv_config_is_checked():
     bad["data"]["csv"]["paths"] = []
     with pytest.raises(ValueError, match=r"data\.csv\.paths"):
         load_dict(bad)
+
+
+# ---------------------------------------------------------------- on-change logs
+def _periodic(n: int = 3000, seed: int = 3) -> pd.DataFrame:
+    """A periodic log's rows (read_log's columns) of a steady room at 0.1 steps: many repeats,
+    a labelled event, and a failed read."""
+    rng = np.random.default_rng(seed)
+    temp = np.round(22.0 + np.cumsum(rng.choice([-0.1, 0.0, 0.0, 0.0, 0.1], n)), 1)
+    hum = np.round(40.0 + np.cumsum(rng.choice([-0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1], n)), 1)
+    fault = np.full(n, "", dtype=object)
+    fault[300] = "nan"
+    temp[300] = hum[300] = np.nan
+    label = np.zeros(n, dtype=np.int8)
+    label[400:420] = 1
+    return pd.DataFrame({
+        "timestamp": pd.date_range("2026-01-05", periods=n, freq="1min"), "temperature": temp, "humidity": hum,
+        "fault": fault, "label": label, "anomaly_type": np.where(label == 1, "collective", "none"),
+        "line": np.arange(2, n + 2), "file": "x",
+    })
+
+
+def test_an_on_change_log_read_with_a_hold_is_the_periodic_log(tmp_path):
+    """benchmarks/on_change.py's logger writes the periodic table on change; read back with a
+    hold, the file is the periodic table again, and without it its silent periods are missing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("on_change_benchmark", ROOT / "benchmarks" / "on_change.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    periodic, _ = to_grid(_periodic(), 60, 0.1, has_labels=True)
+    lines = bench.on_change_log(periodic, 0.1, humidity=True, labels=True)
+    assert len(lines) < 0.6 * len(periodic)  # a steady room: most periods have no line
+    path = tmp_path / "log.csv"
+    lines.to_csv(path, index=False)
+    held, stats = read_logs(csv_cfg(paths=[str(path)], label_col="label", hold_min=60), 60)
+    pd.testing.assert_frame_equal(held, periodic)
+    assert stats["held"] == len(periodic) - len(lines) and stats["warnings"] == []
+    bare, stats = read_logs(csv_cfg(paths=[str(path)], label_col="label"), 60)
+    assert stats["held"] == 0 and (bare["fault"] == "missing").sum() == len(periodic) - len(lines)
+    assert any("an on-change log" in w for w in stats["warnings"])
+
+
+def test_the_hold_ends_after_hold_periods_and_at_a_failed_read():
+    stamps = pd.to_datetime(["2026-01-05 00:00", "2026-01-05 00:10", "2026-01-05 00:12", "2026-01-05 00:20"])
+    raw = pd.DataFrame({"timestamp": stamps, "temperature": [21.0, np.nan, 22.0, 23.0],
+                        "humidity": [40.0, np.nan, 41.0, 42.0], "fault": ["", "nan", "", ""], "label": [-1] * 4,
+                        "anomaly_type": ["unknown"] * 4, "line": [2, 3, 4, 5], "file": "x"})
+    table, stats = to_grid(raw, 60, hold=3)
+    fault = list(table["fault"])
+    # 00:01-00:03 repeat 21.0; 00:04-00:09 are missing (silent too long); after the failed read at 00:10, 00:11
+    # is missing (nothing valid to repeat); 00:13-00:15 repeat 22.0, 00:16-00:19 missing
+    assert fault[1:4] == [""] * 3 and list(table["temperature"].iloc[1:4]) == [21.0] * 3
+    assert fault[4:10] == ["missing"] * 6 and fault[10:12] == ["nan", "missing"]
+    assert fault[13:16] == [""] * 3 and fault[16:20] == ["missing"] * 4
+    assert stats["held"] == 6
+
+
+def test_hold_min_is_minutes_and_a_negative_one_is_refused():
+    from tinyad.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data.csv.hold_min: expected a value in \[0.0, 10080.0\], got -5"):
+        csv_cfg(hold_min=-5)

@@ -530,3 +530,33 @@ def test_a_log_with_date_and_time_columns_reads_with_data_csv_time_col(tmp_path,
     code, _, _, err = ingest_csv(tmp_path, capsys, text.replace(",23:59:00,", ",23:5x:00,"), time_col="Time",
                                  timestamp_format="%Y/%m/%d %H:%M:%S", **cols)
     assert code == 2 and "line 3, column 'Date Time': cannot parse timestamp '2026/01/05 23:5x:00'" in one_line_error(err)
+
+
+def test_an_on_change_log_warns_and_reads_with_data_csv_hold_min(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    n = 1440  # a day of a steady room at 0.1 steps, temperature only
+    temp = np.round(22.0 + np.cumsum(rng.choice([-0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1], n)), 1)
+    idx = pd.date_range("2026-01-05", periods=n, freq="1min")
+    keep = np.r_[True, temp[1:] != temp[:-1]]
+    text = "timestamp,temperature\n" + "".join(f"{t:%Y-%m-%d %H:%M:%S},{v:.1f}\n" for t, v in zip(idx[keep], temp[keep]))
+    code, out, _, err = ingest_csv(tmp_path, capsys, text, humidity_col="")
+    assert code == 0, err
+    warn = [ln for ln in err.splitlines() if ln.startswith("ingest: warning: ")]
+    # one warning, the on-change one: not "set data.period_s" to the median step of a sparse log
+    assert len(warn) == 1 and f"0 of {keep.sum() - 1} consecutive readings repeat the one before it" in warn[0]
+    assert "an on-change log" in warn[0] and "set data.csv.hold_min" in warn[0]
+    report = json.loads((out / "ingest.json").read_text())
+    assert report["missing"] == np.flatnonzero(keep)[-1] + 1 - keep.sum() and report["held"] == 0
+    code, out, _, err = ingest_csv(tmp_path, capsys, text, humidity_col="", hold_min=240)
+    assert code == 0 and "warning" not in err
+    report = json.loads((out / "ingest.json").read_text())
+    assert report["missing"] == 0 and report["held"] == np.flatnonzero(keep)[-1] + 1 - keep.sum()
+    table = pd.read_parquet(out / "readings.parquet")
+    last = np.flatnonzero(keep)[-1]  # the log ends at its last change
+    assert list(table["temperature"]) == list(temp[:last + 1])  # the periodic log, as the device reads it
+    # a periodic log with dropouts repeats a steady room's readings: no warning
+    gaps = rng.random(n) < 0.3
+    periodic = "timestamp,temperature\n" + "".join(f"{t:%Y-%m-%d %H:%M:%S},{v:.1f}\n"
+                                                   for t, v in zip(idx[~gaps], temp[~gaps]))
+    code, _, _, err = ingest_csv(tmp_path, capsys, periodic, humidity_col="")
+    assert code == 0 and "on-change" not in err

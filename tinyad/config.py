@@ -319,6 +319,11 @@ class CsvConfig:
     # a log with the time of day in a column of its own (Date, Time): its name; each line's
     # timestamp is then timestamp_col's cell, a space, and this one's (parsed as one timestamp)
     time_col: str = ""
+    # an on-change log (a reading written only when the value changes: Home Assistant,
+    # Zigbee and BLE loggers): a grid period without a reading repeats the last valid one,
+    # as the sensor would have read it, for up to this many minutes (then: missing, the
+    # sensor silent); 0: every period without a reading is missing (a periodic logger)
+    hold_min: float = 0.0
 
     DECIMALS = (".", ",")
     UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers
@@ -333,6 +338,7 @@ class CsvConfig:
         if len(self.delimiter) != 1:
             raise ConfigError(f"data.csv.delimiter: expected one character, got {self.delimiter!r}")
         _check_range("data.csv.resolution", self.resolution, 0.0, 10.0)
+        _check_range("data.csv.hold_min", self.hold_min, 0.0, 7 * 24 * 60.0)
         _check_choice("data.csv.decimal", self.decimal, self.DECIMALS)
         if self.decimal == self.delimiter:
             raise ConfigError(

@@ -62,6 +62,12 @@ in the UCI occupancy logs) still gives one reading a period.  Exactly duplicated
 timestamps keep the last occurrence (``duplicates`` in the report); when two
 different timestamps round to the same grid point, the one nearest to it is kept
 (``merged``).  Values are rounded to ``data.csv.resolution`` (0.1, the DHT22's step).
+An on-change log (a value written only when it changes, as Home Assistant, Zigbee and
+BLE loggers keep them) leaves the periods of a steady room without a reading; with
+``data.csv.hold_min`` each such period repeats the last valid reading, as the device
+would have read it, for up to that many minutes (``held`` in the report), and a longer
+silence is ``missing``.  Without it they are all ``missing``, and ``check_log`` warns
+when a log looks on-change.
 
 Labels (``data.csv.label_col``, optional): ``0``/``1`` (``1``: anomaly of unknown
 type, ``anomaly_type`` = ``unknown``), or a type name ``none``/``normal``,
@@ -78,7 +84,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tinyad.config import CsvConfig
+from tinyad.config import CsvConfig, minutes_to_readings
 from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY, UNKNOWN_TYPE
 from tinyad.paths import project_root
 from tinyad.data.plausibility import check_log
@@ -533,11 +539,14 @@ def _finish(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts, te
 
 
 # ---------------------------------------------------------------- resampling
-def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_labels: bool = False):
+def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_labels: bool = False,
+            hold: int = 0):
     """Sort, de-duplicate and put readings on a regular grid; return (table, stats).
 
     ``raw`` has the columns of ``read_log``.  Periods without a reading become rows
-    with fault ``missing``, NaN values and label -1/``unknown``.
+    with fault ``missing``, NaN values and label -1/``unknown``, except, with ``hold``
+    > 0 (an on-change log), the ``hold`` periods after a valid reading: they repeat it,
+    label included (``held`` in the stats).  A fault ends the hold.
     """
     if raw.empty:
         raise IngestError("no readings to resample")
@@ -577,14 +586,37 @@ def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_label
     fault[pos] = df["fault"].to_numpy(dtype=object)
     label[pos] = df["label"].to_numpy()
     atype[pos] = df["anomaly_type"].to_numpy(dtype=object)
+    held = _held(pos, fault, hold)
+    src = _last_reading(pos, n_rows)[held]
+    for col in (temp, hum, fault, label, atype):
+        col[held] = col[src]
     event_id = events_from_labels(label) if has_labels else np.full(n_rows, -1, dtype=np.int32)
     table = tidy_table(grid, temp, hum, fault, label, atype, event_id)
     stats = {
         "readings_read": int(len(raw)),
         "duplicates": n_dup,
         "merged": n_merged,
+        "held": int(held.sum()),
     }
     return table, stats
+
+
+def _last_reading(pos: np.ndarray, n_rows: int) -> np.ndarray:
+    """For each grid row, the row of the latest reading at or before it (-1: none yet)."""
+    last = np.full(n_rows, -1, dtype=np.int64)
+    last[pos] = pos
+    return np.maximum.accumulate(last)
+
+
+def _held(pos: np.ndarray, fault: np.ndarray, hold: int) -> np.ndarray:
+    """The grid rows an on-change log's last reading stands for: without a reading of
+    their own, at most ``hold`` periods after a valid (fault-free) one."""
+    n_rows = len(fault)
+    if hold <= 0:
+        return np.zeros(n_rows, dtype=bool)
+    last = _last_reading(pos, n_rows)
+    age = np.arange(n_rows) - last
+    return (fault == "missing") & (last >= 0) & (age <= hold) & (fault[np.maximum(last, 0)] == "")
 
 
 def to_local_time(table: pd.DataFrame, timezone: str, period_s: int):
@@ -617,7 +649,7 @@ def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
     """Read every configured log into one table on the ``period_s`` grid.
 
     Returns ``(table, stats)``; stats holds ``files`` (list of paths),
-    ``rows_per_file``, ``readings_read``, ``duplicates`` and ``merged``, and with
+    ``rows_per_file``, ``readings_read``, ``duplicates``, ``merged`` and ``held``, and with
     ``data.csv.timezone`` the ``timezone`` report of ``to_local_time``, and
     ``warnings``: what ``tinyad.data.plausibility.check_log`` found implausible (it raises
     ``IngestError`` for what no room can produce).
@@ -625,7 +657,8 @@ def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
     paths = resolve_paths(list(cfg.paths), root)
     logs = [read_log(p, cfg) for p in paths]
     raw = pd.concat(logs, ignore_index=True)
-    table, stats = to_grid(raw, period_s, cfg.resolution, has_labels=bool(cfg.label_col))
+    hold = minutes_to_readings(cfg.hold_min, period_s, least=0)
+    table, stats = to_grid(raw, period_s, cfg.resolution, has_labels=bool(cfg.label_col), hold=hold)
     if cfg.timezone:
         table, stats["timezone"] = to_local_time(table, cfg.timezone, period_s)
     utc = [str(p) for p, log in zip(paths, logs) if log.attrs.get("utc_clock")]

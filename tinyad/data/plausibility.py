@@ -29,6 +29,11 @@ median step between          within ``PERIOD_FACTOR`` of   warning (data.period_
 timestamps                   ``data.period_s``, once       every window in minutes
                              there are                     is converted with it)
                              ``PERIOD_MIN_STEPS``
+hardly a reading repeats     ``ON_CHANGE_MAX_REPEATS``     warning (an on-change log:
+the one before it, and       of ``ON_CHANGE_MIN_PAIRS`` or set data.csv.hold_min)
+periods without one          more, ``ON_CHANGE_GAP_SHARE``
+                             of the steps longer than
+                             ``PERIOD_FACTOR`` periods
 the temperature's step       finer than ``COARSE_STEP_C``  warning (a coarse sensor:
 (``value_step``, or                                        one step passes for an
 ``data.csv.resolution``)                                   event)
@@ -50,7 +55,8 @@ from tinyad.config import CsvConfig
 from tinyad.evaluate.metrics import median_period_s
 
 __all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
-           "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "check_log", "value_step"]
+           "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "ON_CHANGE_MIN_PAIRS", "ON_CHANGE_MAX_REPEATS", "ON_CHANGE_GAP_SHARE",
+           "ON_CHANGE_PERIOD_PCT", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "check_log", "on_change", "value_step"]
 
 # the mean indoor temperature of any heated, cooled or unconditioned room people keep
 # things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
@@ -70,6 +76,19 @@ CLOCK_AHEAD = pd.Timedelta(days=1)
 # a 60-minute window would hold 2 hours of readings); checked once there are this many steps
 PERIOD_FACTOR = 1.5
 PERIOD_MIN_STEPS = 10
+# an on-change log (a reading written only when the value changes: Home Assistant, Zigbee,
+# BLE loggers) hardly ever repeats the reading on the line before it (at data.csv.resolution)
+# and leaves the periods of a steady room without a line.  A periodic logger repeats a
+# steady room's reading (0.6 % of the pairs of rooms.md's 0.01-step sensor, 2-6 % at 0.1),
+# and a log with dropouts has repeats between them: the warning needs both signs, over at
+# least ON_CHANGE_MIN_PAIRS pairs of consecutive lines: at most ON_CHANGE_MAX_REPEATS of
+# them repeat, and at least ON_CHANGE_GAP_SHARE of the steps between valid readings are
+# longer than PERIOD_FACTOR periods.  Such a log's own period shows in its shortest steps
+# (the ON_CHANGE_PERIOD_PCT-th percentile), not the median
+ON_CHANGE_MIN_PAIRS = 200
+ON_CHANGE_MAX_REPEATS = 0.002
+ON_CHANGE_GAP_SHARE = 0.1
+ON_CHANGE_PERIOD_PCT = 5
 # a temperature read in steps this coarse or coarser (a DHT11's whole degrees, a
 # deg F log's 0.56 deg C) is warned about: a room's normal swing is a few such steps,
 # and one step up passes for an event.  The defaults were chosen at 0.1 deg C and
@@ -98,6 +117,31 @@ def value_step(x: np.ndarray) -> float | None:
     order = np.argsort(gaps, kind="stable")
     cum = np.cumsum(w[order])
     return float(gaps[order][np.searchsorted(cum, cum[-1] / 2.0)])
+
+
+def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
+    """Does ``raw`` (``read_log``'s rows) look like an on-change log?  ``None`` if not, else
+    ``{"pairs", "repeats", "gap_share", "step_s"}``: the pairs of consecutive valid lines
+    compared and how many of them repeat, the share
+    of the steps between them longer than ``PERIOD_FACTOR`` periods, and the log's own
+    period (its shortest steps).  See ``ON_CHANGE_MIN_PAIRS``."""
+    from tinyad.data.csvlog import quantize
+
+    lines = raw.sort_values("timestamp", kind="stable")
+    valid = (lines["fault"] == "").to_numpy()
+    pairs = valid[1:] & valid[:-1]  # two valid lines in a row (a failed read between: not compared)
+    if pairs.sum() < ON_CHANGE_MIN_PAIRS:
+        return None
+    same = pairs.copy()
+    for col in ("temperature", "humidity") if cfg.humidity_col else ("temperature",):
+        x = quantize(lines[col].to_numpy(dtype=np.float64), cfg.resolution)
+        same &= x[1:] == x[:-1]
+    step = np.diff(pd.DatetimeIndex(lines["timestamp"][valid]).asi8) / 1e9
+    gap_share = float(np.mean(step > PERIOD_FACTOR * period_s))
+    if same.sum() > ON_CHANGE_MAX_REPEATS * pairs.sum() or gap_share < ON_CHANGE_GAP_SHARE:
+        return None
+    return {"pairs": int(pairs.sum()), "repeats": int(same.sum()), "gap_share": gap_share,
+            "step_s": float(np.percentile(step[step > 0], ON_CHANGE_PERIOD_PCT))}
 
 
 def _f_to_c(x: float) -> float:
@@ -139,12 +183,25 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
             "device keeps local time); set data.csv.timezone to the room's IANA zone (e.g. Europe/Berlin, or "
             "UTC if the room keeps UTC)"
         )
-    step = median_period_s(ts) if period_s and ts.nunique() > PERIOD_MIN_STEPS else None
+    sparse = on_change(raw, cfg, period_s) if period_s else None
+    if sparse and not cfg.hold_min:
+        warnings.append(
+            f"{files}: {sparse['repeats']} of {sparse['pairs']} consecutive readings repeat the one before it, and "
+            f"{sparse['gap_share']:.0%} of the steps between them are longer than {PERIOD_FACTOR:g} periods: an "
+            "on-change log (a value written only when it changes, e.g. a Home Assistant export)? Its missing "
+            "periods are a steady room, not a silent sensor: set data.csv.hold_min to how long a value may stand "
+            "unreported (e.g. 60), so that they repeat the last reading as the device would read it"
+        )
+    step, how = None, "the median step between timestamps"
+    if sparse:
+        step, how = sparse["step_s"], "the shortest steps of an on-change log"
+    elif period_s and ts.nunique() > PERIOD_MIN_STEPS:
+        step = median_period_s(ts)
     if step is not None and not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
         what = (f"about {1 - period_s / step:.0%} of the grid's periods will be missing" if step > period_s
                 else f"about {1 - step / period_s:.0%} of the readings will be merged into a neighbour's period")
         warnings.append(
-            f"{files}: the readings come every {step:g} s (the median step between timestamps), but "
+            f"{files}: the readings come every {step:g} s ({how}), but "
             f"data.period_s is {period_s}: {what}, and every window in minutes (features.window_min, "
             f"stuck_min, jitter_min) is converted with it; set data.period_s: {int(round(step))}"
         )

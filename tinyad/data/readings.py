@@ -26,7 +26,7 @@ def build_readings(data: DataConfig, root: str | Path | None = None):
     """Make the interim table for ``data.source``: (table, events, stats).
 
     ``events`` lists injected events (empty for plain CSV), ``stats`` the reader's
-    counts (files, readings read, duplicates, merged).  ``root`` overrides the project
+    counts (files, readings read, duplicates, merged, held).  ``root`` overrides the project
     root that relative CSV paths resolve against.
     """
     if data.source == "sim":
@@ -94,6 +94,7 @@ def ingest_report(table: pd.DataFrame, events: list[Event], stats: dict, data: D
         "readings_read": int(stats.get("readings_read", 0)),
         "duplicates": int(stats.get("duplicates", 0)),
         "merged": int(stats.get("merged", 0)),
+        "held": int(stats.get("held", 0)),
         "valid_rows": int(np.sum(fault == "")),
         "missing": int(missing.sum()),
         "gaps": gaps,
