@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -317,3 +318,42 @@ def test_hold_min_is_minutes_and_a_negative_one_is_refused():
 
     with pytest.raises(ConfigError, match=r"data.csv.hold_min: expected a value in \[0.0, 10080.0\], got -5"):
         csv_cfg(hold_min=-5)
+
+
+def test_a_home_assistant_history_export_reads_as_one_reading_a_period(tmp_path):
+    text = ("entity_id,state,last_changed\n"
+            "sensor.room_temperature,21.5,2026-01-05T08:00:00.000Z\n"
+            "sensor.room_humidity,40,2026-01-05T08:00:00.000Z\n"
+            "light.desk,on,2026-01-05T08:01:00.000Z\n"
+            "sensor.room_temperature,21.6,2026-01-05T08:03:00.000Z\n"
+            "sensor.room_humidity,unavailable,2026-01-05T08:05:00.000Z\n"
+            "sensor.room_humidity,41,2026-01-05T08:06:00.000Z\n"
+            "sensor.room_temperature,21.7,2026-01-05T08:20:00.000Z\n")
+    path = write(tmp_path, text)
+    cfg = csv_cfg(paths=[str(path)], timestamp_col="last_changed", temperature_col="sensor.room_temperature",
+                  humidity_col="sensor.room_humidity", entity_col="entity_id", value_col="state", hold_min=10,
+                  timezone="Europe/Berlin")
+    table, stats = read_logs(cfg, 60)
+    assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 09:00") and len(table) == 21  # local time
+    temp, hum, fault = (table[c].tolist() for c in ("temperature", "humidity", "fault"))
+    assert temp[:5] == [21.5] * 3 + [21.6] * 2 and hum[:5] == [40.0] * 5 and fault[:5] == [""] * 5
+    assert fault[5] == "nan"  # unavailable: a failed read, and the hold does not cross it
+    assert temp[6:17] == [21.6] * 11 and hum[6:17] == [41.0] * 11 and fault[6:17] == [""] * 11
+    assert fault[17:20] == ["missing"] * 3  # 08:17-08:19: both silent for more than 10 minutes
+    # 08:20: the temperature changes; the humidity's last line (08:06) is older than the hold: a failed read
+    assert temp[20] != temp[20] and fault[20] == "nan"
+    assert stats["warnings"] == []
+    # an entity named in the config that the log does not hold is refused, listing those it holds
+    with pytest.raises(IngestError, match=r"log.csv: column 'entity_id': no line of the entity "
+                                          r"'sensor.kitchen_temperature' \(data.csv.temperature_col\); "
+                                          r"entities present: \['light.desk', 'sensor.room_humidity'"):
+        read_logs(dataclasses.replace(cfg, temperature_col="sensor.kitchen_temperature"), 60)
+
+
+def test_a_long_log_needs_its_value_column_and_a_hold():
+    from tinyad.config import ConfigError
+
+    with pytest.raises(ConfigError, match="data.csv.entity_col, data.csv.value_col: a long log"):
+        csv_cfg(entity_col="entity_id", hold_min=120)
+    with pytest.raises(ConfigError, match="data.csv.hold_min: a long log"):
+        csv_cfg(entity_col="entity_id", value_col="state")

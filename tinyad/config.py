@@ -324,6 +324,12 @@ class CsvConfig:
     # as the sensor would have read it, for up to this many minutes (then: missing, the
     # sensor silent); 0: every period without a reading is missing (a periodic logger)
     hold_min: float = 0.0
+    # a long log, one line per value (Home Assistant's history export: entity_id, state,
+    # last_changed): the column naming whose value a line holds; temperature_col and
+    # humidity_col then name the entities (sensor.room_temperature), value_col the column
+    # of the values.  Such a log is on-change: it needs hold_min
+    entity_col: str = ""
+    value_col: str = ""
 
     DECIMALS = (".", ",")
     UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers
@@ -339,6 +345,15 @@ class CsvConfig:
             raise ConfigError(f"data.csv.delimiter: expected one character, got {self.delimiter!r}")
         _check_range("data.csv.resolution", self.resolution, 0.0, 10.0)
         _check_range("data.csv.hold_min", self.hold_min, 0.0, 7 * 24 * 60.0)
+        if bool(self.entity_col) != bool(self.value_col):
+            raise ConfigError("data.csv.entity_col, data.csv.value_col: a long log (one line per value) names both "
+                              f"(e.g. entity_id and state), got {self.entity_col!r} and {self.value_col!r}")
+        if self.entity_col and not self.hold_min:
+            raise ConfigError("data.csv.hold_min: a long log (data.csv.entity_col) holds a line when a value "
+                              "changes; set how long a value stands unreported (e.g. 120 minutes)")
+        if self.entity_col and self.label_col:
+            raise ConfigError("data.csv.label_col: a long log (data.csv.entity_col) has no label column; "
+                              "set data.csv.label_col: ''")
         _check_choice("data.csv.decimal", self.decimal, self.DECIMALS)
         if self.decimal == self.delimiter:
             raise ConfigError(

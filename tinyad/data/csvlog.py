@@ -67,7 +67,11 @@ BLE loggers keep them) leaves the periods of a steady room without a reading; wi
 ``data.csv.hold_min`` each such period repeats the last valid reading, as the device
 would have read it, for up to that many minutes (``held`` in the report), and a longer
 silence is ``missing``.  Without it they are all ``missing``, and ``check_log`` warns
-when a log looks on-change.
+when a log looks on-change.  A long log, one line per value (Home Assistant's history
+export: ``entity_id,state,last_changed``), names its columns in ``data.csv.entity_col``
+and ``value_col`` and its two entities in ``temperature_col`` and ``humidity_col``: each
+line of either is a reading holding the other's last value for up to ``hold_min``
+(``_long_to_wide``); other entities' lines are skipped, ``unavailable`` is a failed read.
 
 Labels (``data.csv.label_col``, optional): ``0``/``1`` (``1``: anomaly of unknown
 type, ``anomaly_type`` = ``unknown``), or a type name ``none``/``normal``,
@@ -117,7 +121,8 @@ TEMP_RANGE_C = (-40.0, 80.0)
 HUM_RANGE = (0.0, 100.0)
 MAX_GRID_ROWS = 20_000_000
 
-_NAN_CELLS = {"", "nan", "na", "n/a", "null", "none"}
+# a failed read: an empty cell, a NaN, or Home Assistant's states of a sensor not read
+_NAN_CELLS = {"", "nan", "na", "n/a", "null", "none", "unavailable", "unknown"}
 _LABELS = {  # a label cell (lower case) -> (label, anomaly_type)
     **{cell: (0, NO_ANOMALY) for cell in ("0", "0.0", NO_ANOMALY, "normal", "false")},
     **{cell: (1, UNKNOWN_TYPE) for cell in ("1", "1.0", "true", "anomaly")},
@@ -417,10 +422,14 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: file not found")
-    wanted = [("data.csv.timestamp_col", cfg.timestamp_col), ("data.csv.temperature_col", cfg.temperature_col)]
+    wanted = [("data.csv.timestamp_col", cfg.timestamp_col)]
+    if cfg.entity_col:
+        wanted += [("data.csv.entity_col", cfg.entity_col), ("data.csv.value_col", cfg.value_col)]
+    else:
+        wanted.append(("data.csv.temperature_col", cfg.temperature_col))
     if cfg.time_col:
         wanted.append(("data.csv.time_col", cfg.time_col))
-    if cfg.humidity_col:
+    if cfg.humidity_col and not cfg.entity_col:
         wanted.append(("data.csv.humidity_col", cfg.humidity_col))
     if cfg.label_col:
         wanted.append(("data.csv.label_col", cfg.label_col))
@@ -435,6 +444,11 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if cfg.time_col:  # a Date column and a Time column: one timestamp
         stamps = [f"{d.strip()} {t.strip()}" for d, t in zip(stamps, cols[cfg.time_col])]
     ts, utc = _timestamps(stamps, line_arr, path, cfg.timestamp_label, cfg.timestamp_format, cfg.timezone)
+    if cfg.entity_col:
+        line_arr, ts, temp, hum = _long_to_wide(path, cfg, cols, line_arr, ts)
+        out = _finish(path, cfg, cols, line_arr, ts, temp, hum)
+        out.attrs["utc_clock"] = utc
+        return out
     temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
     n = len(line_arr)
     hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
@@ -442,6 +456,38 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     out = _finish(path, cfg, cols, line_arr, ts, temp, hum)
     out.attrs["utc_clock"] = utc  # read_logs: check_log warns that the time of day is UTC's
     return out
+
+
+def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts: pd.DatetimeIndex):
+    """A long log's lines of the temperature and humidity entities as readings: one at each
+    line of either, holding the other entity's last value for up to ``data.csv.hold_min``
+    (NaN beyond it, or before its first line).  Lines of other entities are skipped.
+    Returns (lines, timestamps, temperature, humidity) in time order."""
+    entity = np.array([c.strip() for c in cols[cfg.entity_col]], dtype=object)
+    cells = cols[cfg.value_col]
+    order = np.lexsort((line_arr, ts.asi8))  # time order; a tie keeps the file's order
+    rows = pd.DataFrame({"timestamp": ts[order], "line": line_arr[order]})
+    hold = pd.Timedelta(minutes=cfg.hold_min)
+    names = [("data.csv.temperature_col", cfg.temperature_col)]
+    if cfg.humidity_col:
+        names.append(("data.csv.humidity_col", cfg.humidity_col))
+    mine = np.isin(entity[order], [name for _, name in names])
+    out = rows[mine].drop_duplicates("timestamp", keep="last").reset_index(drop=True)
+    values = []
+    for key, name in names:
+        at = order[entity[order] == name]
+        if not len(at):
+            present = sorted(set(entity))
+            raise IngestError(
+                f"{path}: column {cfg.entity_col!r}: no line of the entity {name!r} ({key}); entities present: "
+                f"{present[:8]}{' ...' if len(present) > 8 else ''}"
+            )
+        own = pd.DataFrame({"timestamp": ts[at], "value": _numeric([cells[i] for i in at], line_arr[at], path,
+                                                                   cfg.value_col, cfg.decimal)})
+        held = pd.merge_asof(out[["timestamp"]], own, on="timestamp", direction="backward", tolerance=hold)
+        values.append(held["value"].to_numpy(dtype=np.float64))
+    hum = values[1] if cfg.humidity_col else np.full(len(out), np.nan)
+    return out["line"].to_numpy(), pd.DatetimeIndex(out["timestamp"]), values[0], hum
 
 
 def _encoding(name: str) -> str:
