@@ -38,11 +38,13 @@ The work is ``tinyad/learn/quantization.py``'s; the int8 model runs through
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from tinyad.device.alerts import NEVER
 from tinyad.device.features import dataset_inputs
 from tinyad.io import write_bytes, write_json
+from tinyad.learn.calibration import short_history_warning
 from tinyad.learn.quantization import calibrate, quantize_model
 from tinyad.stage import parse_args, read_inputs
 
@@ -69,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{dec['budget_per_week']:g} false alarm(s) a week ({dec['budget_false_alarms']:g} allowed on the "
               f"{dec['history_weeks']:.1f}-week history at confidence {dec['budget_confidence']:g}); validation: {h['alerts_per_week']:.2f} alerts "
               f"a week, {h['false_alarms_per_week']:.2f} false alarms a week, {h['flagged_share']:.2%} of readings flagged")
+        short = short_history_warning(dec)
+        if short:
+            print(f"quantize: warning: {short}", file=sys.stderr)
     write_bytes(args.out, result["tflite"])
     write_json(args.quant, result["quant"])
     write_json(args.metrics, result["metrics"])

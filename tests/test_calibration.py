@@ -10,6 +10,7 @@ from tinyad.evaluate import metrics as M
 from tinyad.learn.calibration import allowed_false_alarms, calibrate_decision, poisson_upper
 from tinyad.learn.calibration import decision_threshold, device_alerts, events_alerted, history_alerts, instant_code
 from tinyad.learn.calibration import false_alarms as false_alarms_of
+from tinyad.learn.calibration import history_weeks_needed, short_history_warning
 from tinyad.config import AlertsConfig, ConfigError
 from tinyad.device.features import output_code_threshold
 
@@ -170,6 +171,14 @@ def test_a_history_too_short_to_bound_the_rate_allows_no_false_alarm():
     assert at9["budget_false_alarms"] == 0 and at0["budget_false_alarms"] == 2
     assert at9["history"]["false_alarms"] == 0 < at0["history"]["false_alarms"] <= 2
     assert at9["code"] > at0["code"]
+    # and says so: two weeks are short of the 2.3 that bound it; the 0.0 confidence bounds nothing
+    warning = short_history_warning(at9)
+    assert warning and "holds 2.0 weeks, too short to show that the device keeps to 1 false alarm(s) a week" in warning
+    assert "bounds the rate only to 1.2 a week" in warning and "log at least 2.3 weeks of history" in warning
+    assert short_history_warning(at0) is None and history_weeks_needed(1.0, 0.9) == pytest.approx(2.302585)
+    long = calibrate_decision(*(np.tile(a, 2) for a in (codes, *args[:4])), PERIOD, alerts_cfg(1.0, confidence=0.9),
+                              QUANT, HORIZON)
+    assert long["history_weeks"] == pytest.approx(4.0) and short_history_warning(long) is None
 
 
 def test_alerts_explained_by_pseudo_anomalies_are_not_false_alarms():

@@ -611,3 +611,30 @@ def test_bad_inputs_give_clear_errors(workdir, tmp_path):
     ds.loc[len(ds) - 1, "timestamp"] = pd.NaT  # the last test row unstamped: named, not a row beside it
     with pytest.raises(ValueError, match=rf"test row {len(ds) - 1 - first} \(dataset row {len(ds) - 1}\) has no timestamp"):
         evaluate(ds, Scaler.load(workdir / "scaler.json"), base_config(), None, b"", {})
+
+
+def test_a_history_too_short_to_bound_the_false_alarm_rate_is_a_warning_of_quantize_and_evaluate(workdir, tmp_path):
+    """The fixture's log is three days: its history (train and validation) cannot show a rate of
+    one false alarm a week, and the calibrated run says so in evaluate's warnings and summary."""
+    from tinyad.config import load
+    from tinyad.learn.calibration import short_history_warning
+    from tinyad.learn.quantization import calibrate
+
+    d = tmp_path / "short"
+    d.mkdir()
+    for name in ("scaler.json", "model.keras", "model_int8.tflite", "params.yaml", "dataset.parquet"):
+        (d / name).write_bytes((workdir / name).read_bytes())
+    cfg = load(d / "params.yaml")
+    quant = json.loads((workdir / "quant.json").read_text())
+    ds = pd.read_parquet(d / "dataset.parquet")
+    quant["decision"] = calibrate(ds, Scaler.load(d / "scaler.json"), cfg,
+                                  (d / "model_int8.tflite").read_bytes(), quant)
+    warning = short_history_warning(quant["decision"])
+    assert warning and quant["decision"]["history_weeks"] < 0.5 and quant["decision"]["budget_false_alarms"] == 0
+    (d / "quant.json").write_text(json.dumps(quant))
+    proc = subprocess.run([sys.executable, "-m", "stages.evaluate", *stage_args(d)], cwd=ROOT,
+                          capture_output=True, text=True, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    metrics = json.loads((d / "metrics/evaluate.json").read_text())
+    assert warning in metrics["warnings"] and f"evaluate: warning: {warning}" in proc.stderr
+    assert f"> **Warning:** {warning}" in (d / "plots/evaluate/summary.md").read_text()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tinyad.evaluate import metrics as M
 from tinyad.evaluate.baselines import EcodBaseline, IsolationForestBaseline, KMeansDistance, ThresholdRule
-from tinyad.learn.calibration import code_threshold, decision_threshold, device_alerts, instant_code
+from tinyad.learn.calibration import code_threshold, decision_threshold, device_alerts, instant_code, short_history_warning
 from tinyad.device.alerts import absolute_rule
 from tinyad.config import Config
 from tinyad.device.features import Scaler, dataset_inputs
@@ -183,7 +183,9 @@ def evaluate(
 
     budget = budgets(cfg)
     headline, warnings = headline_of(result, ground, days, period_s, thr, budget)
-    warnings = decision_code_warnings(quant, thr) + warnings
+    dec = quant.get("decision")
+    short = short_history_warning(dec) if isinstance(dec, dict) and "history_weeks" in dec else None
+    warnings = decision_code_warnings(quant, thr) + ([short] if short else []) + warnings
     data: dict[str, Any] = {
         "test_rows": int(len(test)),
         "test_valid_rows": int(valid_in_test.sum()),

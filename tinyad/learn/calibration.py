@@ -35,7 +35,11 @@ pipeline has, the train and validation splits, as follows:
    bound at ``alerts.budget_confidence`` (``poisson_upper(k, confidence)``) is within
    the budget times the weeks: with 0.9 and a 4.7-week history, 1 false alarm where the
    budget alone allows 4.  A history too short for even ``k`` = 0 to bound the rate
-   allows none, and the report's ``budget_false_alarms`` says so.
+   allows none, and the report's ``budget_false_alarms`` says so: the calibration then
+   picks the most sensitive setting without a false alarm on the history, which new
+   weeks break more often, and ``short_history_warning`` (printed by quantize, listed by
+   evaluate) says how many weeks would bound it (``history_weeks_needed``: 2.3 at one a
+   week and 0.9).
    ``alerts.budget_confidence: 0`` allows the budget times the weeks itself, rounded down.
    If even code 127 is over budget (the alarm band alone raises more), the model
    never decides (code 128) and the report says so.
@@ -94,7 +98,8 @@ from tinyad.config import AlertsConfig
 from tinyad.device.features import dequantize_output, output_code_threshold
 
 __all__ = ["allowed_false_alarms", "calibrate_decision", "code_threshold", "decision_threshold", "device_alerts",
-           "events_alerted", "false_alarms", "history_alerts", "instant_code", "poisson_upper"]
+           "events_alerted", "false_alarms", "history_alerts", "history_weeks_needed", "instant_code", "poisson_upper",
+           "short_history_warning"]
 
 SECONDS_PER_WEEK = 7 * 86400.0
 
@@ -104,6 +109,29 @@ def poisson_upper(k: int | np.ndarray, confidence: float) -> float | np.ndarray:
     ``k`` events were counted (Garwood's exact bound: half the chi-squared quantile with
     2k + 2 degrees of freedom)."""
     return chi2.ppf(confidence, 2 * (np.asarray(k) + 1)) / 2.0
+
+
+def history_weeks_needed(budget_per_week: float, confidence: float) -> float:
+    """The weeks of history on which no false alarm bounds the rate within ``budget_per_week``
+    at ``confidence`` (``poisson_upper(0, confidence) / budget``: 2.3 weeks at 1 a week and
+    0.9); 0 with ``confidence`` 0 or no budget (nothing to bound)."""
+    if confidence == 0 or budget_per_week <= 0:
+        return 0.0
+    return float(poisson_upper(0, confidence)) / float(budget_per_week)
+
+
+def short_history_warning(decision: dict[str, Any]) -> str | None:
+    """A warning when the calibration's history (``decision``: ``calibrate_decision``'s report) is
+    too short for even no false alarm on it to bound the rate within the budget, else None."""
+    budget, conf, weeks = (float(decision[k]) for k in ("budget_per_week", "budget_confidence", "history_weeks"))
+    need = history_weeks_needed(budget, conf)
+    if weeks >= need:
+        return None
+    return (f"the train and validation history holds {weeks:.1f} weeks, too short to show that the device keeps to "
+            f"{budget:g} false alarm(s) a week: at alerts.budget_confidence {conf:g}, even none on it bounds the rate "
+            f"only to {float(poisson_upper(0, conf)) / weeks:.1f} a week, so the calibration chose the most sensitive "
+            f"setting without a false alarm there; expect more on new weeks, and log at least {need:.1f} weeks of "
+            "history (the train and validation splits) to bound it")
 
 
 def allowed_false_alarms(budget: float, confidence: float) -> float:
