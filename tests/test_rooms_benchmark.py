@@ -167,3 +167,30 @@ def test_a_room_whose_test_split_holds_no_anomaly_is_judged_on_its_false_alarms_
     # a run of draws in which no room had an event is no macro F1 of 0, and the mean leaves it out
     md = rooms.seeds_markdown([[quiet, busy], [quiet, rooms.room_row("busy", metrics(0, 0, None, 0.0, 0))]], None)
     assert "| 1 | - | 1/2 |" in md and "**0.900** mean over the 1 runs with an event to score" in md
+
+
+def test_drawn_rooms_are_reproducible_configs_with_the_band_around_the_room_s_own_range():
+    """benchmarks/random_rooms.py: the same --seed draws the same rooms, each composes into a
+    config, and its alarm band encloses every normal reading the room shows (the user's band)."""
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("random_rooms_benchmark", ROOT / "benchmarks" / "random_rooms.py")
+    rr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rr)
+    from tinyad.data.simulate import simulate
+
+    first, again = ([rr.random_room(np.random.default_rng(seed)) for seed in (4, 5)] for _ in range(2))
+    assert first == again and first[0] != first[1]
+    for room in first:
+        cfg = rooms.compose_cfg(rr.overrides(room))
+        assert cfg.data.period_s == room["period_s"] and cfg.data.sim.base_temp_c == room["base_temp_c"]
+        assert cfg.features.use_humidity == room["humidity"] == cfg.data.sim.humidity
+        table, _ = simulate(cfg.data)
+        normal = (table["label"] == 0).to_numpy() & (table["fault"] == "").to_numpy()
+        t = table["temperature"].to_numpy()[normal]
+        lo, hi = cfg.thresholds.temp_alarm
+        assert lo <= t.min() - 2.0 and t.max() + 5.0 <= hi < t.max() + 6.0
+        if room["humidity"]:
+            h = table["humidity"].to_numpy()[normal]
+            hlo, hhi = cfg.thresholds.hum_alarm
+            assert hlo <= h.min() and h.max() < hhi
