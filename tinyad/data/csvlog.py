@@ -444,15 +444,12 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if cfg.time_col:  # a Date column and a Time column: one timestamp
         stamps = [f"{d.strip()} {t.strip()}" for d, t in zip(stamps, cols[cfg.time_col])]
     ts, utc = _timestamps(stamps, line_arr, path, cfg.timestamp_label, cfg.timestamp_format, cfg.timezone)
-    if cfg.entity_col:
+    if cfg.entity_col:  # a long log: one line per value
         line_arr, ts, temp, hum = _long_to_wide(path, cfg, cols, line_arr, ts)
-        out = _finish(path, cfg, cols, line_arr, ts, temp, hum)
-        out.attrs["utc_clock"] = utc
-        return out
-    temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
-    n = len(line_arr)
-    hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
-           if cfg.humidity_col else np.full(n, np.nan))
+    else:
+        temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
+        hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
+               if cfg.humidity_col else np.full(len(line_arr), np.nan))
     out = _finish(path, cfg, cols, line_arr, ts, temp, hum)
     out.attrs["utc_clock"] = utc  # read_logs: check_log warns that the time of day is UTC's
     return out

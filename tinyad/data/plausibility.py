@@ -126,9 +126,9 @@ def value_step(x: np.ndarray) -> float | None:
 def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
     """Does ``raw`` (``read_log``'s rows) look like an on-change log?  ``None`` if not, else
     ``{"pairs", "repeats", "gap_share", "step_s"}``: the pairs of consecutive valid lines
-    compared and how many of them repeat, the share
-    of the steps between them longer than ``PERIOD_FACTOR`` periods, and the log's own
-    period (its shortest steps).  See ``ON_CHANGE_MIN_PAIRS``."""
+    compared and how many of them repeat, the share of the steps between valid readings
+    longer than ``PERIOD_FACTOR`` periods, and the log's own period (its shortest steps).
+    See ``ON_CHANGE_MIN_PAIRS``."""
     from tinyad.data.csvlog import quantize
 
     lines = raw.sort_values("timestamp", kind="stable")
