@@ -1,6 +1,6 @@
 """Rooms nobody chose: the default pipeline on simulated rooms whose every parameter is drawn.
 
-    python benchmarks/random_rooms.py                 # 12 rooms (about 3 min), benchmarks/results/random_rooms.md
+    python benchmarks/random_rooms.py                 # 12 rooms (about 2 min), benchmarks/results/random_rooms.md
     python benchmarks/random_rooms.py --rooms 20 --seed 2
 
 The presets of ``conf/data/`` (``benchmarks/rooms.py``) are eight rooms a building

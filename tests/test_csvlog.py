@@ -338,16 +338,40 @@ def test_a_home_assistant_history_export_reads_as_one_reading_a_period(tmp_path)
     temp, hum, fault = (table[c].tolist() for c in ("temperature", "humidity", "fault"))
     assert temp[:5] == [21.5] * 3 + [21.6] * 2 and hum[:5] == [40.0] * 5 and fault[:5] == [""] * 5
     assert fault[5] == "nan"  # unavailable: a failed read, and the hold does not cross it
-    assert temp[6:17] == [21.6] * 11 and hum[6:17] == [41.0] * 11 and fault[6:17] == [""] * 11
-    assert fault[17:20] == ["missing"] * 3  # 08:17-08:19: both silent for more than 10 minutes
-    # 08:20: the temperature changes; the humidity's last line (08:06) is older than the hold: a failed read
-    assert temp[20] != temp[20] and fault[20] == "nan"
-    assert stats["warnings"] == []
+    # a value stands for at most 10 minutes after its own line: the temperature of 08:03 until 08:13
+    assert temp[6:14] == [21.6] * 8 and hum[6:14] == [41.0] * 8 and fault[6:14] == [""] * 8
+    assert fault[14:20] == ["missing"] * 6
+    # 08:20: the temperature changes, but the humidity's last line (08:06) is older than the hold:
+    # no reading of the room there (missing, not a failed read)
+    assert temp[20] != temp[20] and fault[20] == "missing"
+    assert stats["warnings"] == [] and stats["duplicates"] == 1  # both entities at 08:00: one reading
     # an entity named in the config that the log does not hold is refused, listing those it holds
     with pytest.raises(IngestError, match=r"log.csv: column 'entity_id': no line of the entity "
                                           r"'sensor.kitchen_temperature' \(data.csv.temperature_col\); "
                                           r"entities present: \['light.desk', 'sensor.room_humidity'"):
         read_logs(dataclasses.replace(cfg, temperature_col="sensor.kitchen_temperature"), 60)
+
+
+def test_a_long_log_has_no_reading_before_both_entities_have_reported(tmp_path):
+    text = ("entity_id,state,last_changed\n"
+            "sensor.t,21.0,2026-01-05 08:00:00\n"
+            "sensor.h,40,2026-01-05 08:02:00\n"
+            "sensor.t,21.1,2026-01-05 08:03:00\n")
+    cfg = csv_cfg(paths=[str(write(tmp_path, text))], timestamp_col="last_changed", temperature_col="sensor.t",
+                  humidity_col="sensor.h", entity_col="entity_id", value_col="state", hold_min=30)
+    table, _ = read_logs(cfg, 60)
+    # 08:00 and 08:01: no humidity yet, so no reading of the room (missing, not a failed read)
+    assert list(table["fault"]) == ["missing", "missing", "", ""]
+    assert list(table["temperature"].iloc[2:]) == [21.0, 21.1] and list(table["humidity"].iloc[2:]) == [40.0, 40.0]
+
+
+def test_the_hold_is_minutes_counted_in_periods_at_any_period(tmp_path):
+    """At a 5-minute period, hold_min 12 holds two periods (12 minutes, rounded to periods)."""
+    lines = ["2026-01-05 00:00:00,21.0,40.0", "2026-01-05 00:30:00,21.5,40.0", "2026-01-05 00:35:00,21.6,40.0"]
+    path = write(tmp_path, "timestamp,temperature,humidity\n" + "\n".join(lines) + "\n")
+    table, stats = read_logs(csv_cfg(paths=[str(path)], hold_min=12), 300)
+    assert list(table["fault"]) == ["", "", "", "missing", "missing", "missing", "", ""]
+    assert list(table["temperature"].iloc[:3]) == [21.0] * 3 and stats["held"] == 2
 
 
 def test_a_long_log_needs_its_value_column_and_a_hold():

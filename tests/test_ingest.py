@@ -560,3 +560,9 @@ def test_an_on_change_log_warns_and_reads_with_data_csv_hold_min(tmp_path, capsy
                                                    for t, v in zip(idx[~gaps], temp[~gaps]))
     code, _, _, err = ingest_csv(tmp_path, capsys, periodic, humidity_col="")
     assert code == 0 and "on-change" not in err
+
+
+def test_a_hold_shorter_than_one_period_is_refused_naming_both_keys(tmp_path, capsys):
+    code, _, _, err = ingest_csv(tmp_path, capsys, minutes("2026-01-05", 3), hold_min=0.4)
+    assert code == 2 and "data.csv.hold_min: 0.4 minutes hold no period of data.period_s 60 s; expected 0 (no hold) " \
+                          "or at least 1 minutes" in one_line_error(err)

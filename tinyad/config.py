@@ -332,6 +332,10 @@ class CsvConfig:
     value_col: str = ""
 
     DECIMALS = (".", ",")
+    # the hold_min suggested for an on-change log (ingest's warning, the long log's error):
+    # longer than a steady room stays silent, and than the default features.stuck_min,
+    # so that a stuck sensor's silence, held, is a run of repeats the stuck-sensor rule sees
+    SUGGESTED_HOLD_MIN = 120.0
     UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers
 
     @property
@@ -350,7 +354,7 @@ class CsvConfig:
                               f"(e.g. entity_id and state), got {self.entity_col!r} and {self.value_col!r}")
         if self.entity_col and not self.hold_min:
             raise ConfigError("data.csv.hold_min: a long log (data.csv.entity_col) holds a line when a value "
-                              "changes; set how long a value stands unreported (e.g. 120 minutes)")
+                              f"changes; set how long a value stands unreported (e.g. {self.SUGGESTED_HOLD_MIN:g} minutes)")
         if self.entity_col and self.label_col:
             raise ConfigError("data.csv.label_col: a long log (data.csv.entity_col) has no label column; "
                               "set data.csv.label_col: ''")
@@ -407,6 +411,9 @@ class DataConfig:
         _check_range("data.period_s", self.period_s, 1, 3600)
         if self.source != "sim" and not self.csv.paths:
             raise ConfigError(f"data.csv.paths: data.source is {self.source!r} but no CSV file is named")
+        if self.csv.hold_min and minutes_to_readings(self.csv.hold_min, self.period_s, least=0) < 1:
+            raise ConfigError(f"data.csv.hold_min: {self.csv.hold_min:g} minutes hold no period of data.period_s "
+                              f"{self.period_s} s; expected 0 (no hold) or at least {self.period_s / 60.0:g} minutes")
 
 
 # --------------------------------------------------------------------- features

@@ -65,13 +65,17 @@ different timestamps round to the same grid point, the one nearest to it is kept
 An on-change log (a value written only when it changes, as Home Assistant, Zigbee and
 BLE loggers keep them) leaves the periods of a steady room without a reading; with
 ``data.csv.hold_min`` each such period repeats the last valid reading, as the device
-would have read it, for up to that many minutes (``held`` in the report), and a longer
-silence is ``missing``.  Without it they are all ``missing``, and ``check_log`` warns
-when a log looks on-change.  A long log, one line per value (Home Assistant's history
-export: ``entity_id,state,last_changed``), names its columns in ``data.csv.entity_col``
-and ``value_col`` and its two entities in ``temperature_col`` and ``humidity_col``: each
-line of either is a reading holding the other's last value for up to ``hold_min``
-(``_long_to_wide``); other entities' lines are skipped, ``unavailable`` is a failed read.
+would have read it, for up to that many minutes after it (``held`` in the report);
+beyond that, and after a failed read, periods are ``missing``.  The hold fills any
+period without a line (a periodic log's dropouts too), label included.  Without it
+they are all ``missing``, and ``check_log`` warns when a log looks on-change.  A long
+log, one line per value (Home Assistant's history export:
+``entity_id,state,last_changed``), names its columns in ``data.csv.entity_col`` and
+``value_col`` and its two entities in ``temperature_col`` and ``humidity_col``: each
+line of either is a reading with the other's last value (``_long_to_wide``), a value
+standing for at most ``hold_min`` after its own line (``to_grid``: a reading with an
+older one is ``missing``); other entities' lines are skipped, ``unavailable`` and
+``unknown`` are failed reads.
 
 Labels (``data.csv.label_col``, optional): ``0``/``1`` (``1``: anomaly of unknown
 type, ``anomaly_type`` = ``unknown``), or a type name ``none``/``normal``,
@@ -444,33 +448,36 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if cfg.time_col:  # a Date column and a Time column: one timestamp
         stamps = [f"{d.strip()} {t.strip()}" for d, t in zip(stamps, cols[cfg.time_col])]
     ts, utc = _timestamps(stamps, line_arr, path, cfg.timestamp_label, cfg.timestamp_format, cfg.timezone)
+    age = None
     if cfg.entity_col:  # a long log: one line per value
-        line_arr, ts, temp, hum = _long_to_wide(path, cfg, cols, line_arr, ts)
+        line_arr, ts, temp, hum, age, entity = _long_to_wide(path, cfg, cols, line_arr, ts)
     else:
         temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
         hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
                if cfg.humidity_col else np.full(len(line_arr), np.nan))
     out = _finish(path, cfg, cols, line_arr, ts, temp, hum)
+    if age is not None:
+        out["age_s"] = age  # to_grid: the reading's values are this old (a long log's held entity)
+        out["entity"] = entity  # check_log: a long log's own period is in each entity's steps
     out.attrs["utc_clock"] = utc  # read_logs: check_log warns that the time of day is UTC's
     return out
 
 
 def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts: pd.DatetimeIndex):
     """A long log's lines of the temperature and humidity entities as readings: one at each
-    line of either, holding the other entity's last value for up to ``data.csv.hold_min``
-    (NaN beyond it, or before its first line).  Lines of other entities are skipped.
-    Returns (lines, timestamps, temperature, humidity) in time order."""
+    line of either, with the other entity's last value, and the age of the older of the two
+    (seconds; infinite before the other's first line), which ``to_grid`` holds to
+    ``data.csv.hold_min`` like any reading's.  Lines of other entities are skipped.
+    Returns (lines, timestamps, temperature, humidity, age, entity) in time order."""
     entity = np.array([c.strip() for c in cols[cfg.entity_col]], dtype=object)
     cells = cols[cfg.value_col]
     order = np.lexsort((line_arr, ts.asi8))  # time order; a tie keeps the file's order
-    rows = pd.DataFrame({"timestamp": ts[order], "line": line_arr[order]})
-    hold = pd.Timedelta(minutes=cfg.hold_min)
     names = [("data.csv.temperature_col", cfg.temperature_col)]
     if cfg.humidity_col:
         names.append(("data.csv.humidity_col", cfg.humidity_col))
-    mine = np.isin(entity[order], [name for _, name in names])
-    out = rows[mine].drop_duplicates("timestamp", keep="last").reset_index(drop=True)
-    values = []
+    mine = order[np.isin(entity[order], [name for _, name in names])]
+    out = pd.DataFrame({"timestamp": ts[mine]})
+    values, age = [], np.zeros(len(mine))
     for key, name in names:
         at = order[entity[order] == name]
         if not len(at):
@@ -479,12 +486,14 @@ def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, 
                 f"{path}: column {cfg.entity_col!r}: no line of the entity {name!r} ({key}); entities present: "
                 f"{present[:8]}{' ...' if len(present) > 8 else ''}"
             )
-        own = pd.DataFrame({"timestamp": ts[at], "value": _numeric([cells[i] for i in at], line_arr[at], path,
-                                                                   cfg.value_col, cfg.decimal)})
-        held = pd.merge_asof(out[["timestamp"]], own, on="timestamp", direction="backward", tolerance=hold)
-        values.append(held["value"].to_numpy(dtype=np.float64))
-    hum = values[1] if cfg.humidity_col else np.full(len(out), np.nan)
-    return out["line"].to_numpy(), pd.DatetimeIndex(out["timestamp"]), values[0], hum
+        own = pd.DataFrame({"timestamp": ts[at], "since": ts[at],
+                            "value": _numeric([cells[i] for i in at], line_arr[at], path, cfg.value_col, cfg.decimal)})
+        last = pd.merge_asof(out, own, on="timestamp", direction="backward")
+        values.append(last["value"].to_numpy(dtype=np.float64))
+        since = (last["timestamp"] - last["since"]).dt.total_seconds().to_numpy()
+        age = np.maximum(age, np.where(np.isnan(since), np.inf, since))
+    hum = values[1] if cfg.humidity_col else np.full(len(mine), np.nan)
+    return line_arr[mine], pd.DatetimeIndex(out["timestamp"]), values[0], hum, age, entity[mine]
 
 
 def _encoding(name: str) -> str:
@@ -589,7 +598,9 @@ def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_label
     ``raw`` has the columns of ``read_log``.  Periods without a reading become rows
     with fault ``missing``, NaN values and label -1/``unknown``, except, with ``hold``
     > 0 (an on-change log), the ``hold`` periods after a valid reading: they repeat it,
-    label included (``held`` in the stats).  A fault ends the hold.
+    label included (``held`` in the stats).  A fault ends the hold.  A long log's reading
+    carries the age of its older value (``age_s``, ``_long_to_wide``): the hold counts from
+    that value's own line, and a reading older than ``hold`` periods is ``missing``.
     """
     if raw.empty:
         raise IngestError("no readings to resample")
@@ -629,10 +640,14 @@ def to_grid(raw: pd.DataFrame, period_s: int, resolution: float = 0.0, has_label
     fault[pos] = df["fault"].to_numpy(dtype=object)
     label[pos] = df["label"].to_numpy()
     atype[pos] = df["anomaly_type"].to_numpy(dtype=object)
-    held = _held(pos, fault, hold)
-    src = _last_reading(pos, n_rows)[held]
+    age = np.zeros(n_rows)
+    if "age_s" in df:  # periods since the older value's own line (a long log)
+        age[pos] = np.round(df["age_s"].to_numpy(dtype=np.float64) / period_s)
+        stale = age > hold
+        temp[stale], hum[stale], fault[stale] = np.nan, np.nan, "missing"
+    held, src = _held(pos, fault, hold, age)
     for col in (temp, hum, fault, label, atype):
-        col[held] = col[src]
+        col[held] = col[src[held]]
     event_id = events_from_labels(label) if has_labels else np.full(n_rows, -1, dtype=np.int32)
     table = tidy_table(grid, temp, hum, fault, label, atype, event_id)
     stats = {
@@ -651,15 +666,17 @@ def _last_reading(pos: np.ndarray, n_rows: int) -> np.ndarray:
     return np.maximum.accumulate(last)
 
 
-def _held(pos: np.ndarray, fault: np.ndarray, hold: int) -> np.ndarray:
-    """The grid rows an on-change log's last reading stands for: without a reading of
-    their own, at most ``hold`` periods after a valid (fault-free) one."""
+def _held(pos: np.ndarray, fault: np.ndarray, hold: int, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grid rows an on-change log's last reading stands for, and that reading's row: rows
+    without a reading of their own, at most ``hold`` periods after the line of a valid
+    (fault-free) one's oldest value (``age``: its values' age in periods at its own row)."""
     n_rows = len(fault)
-    if hold <= 0:
-        return np.zeros(n_rows, dtype=bool)
     last = _last_reading(pos, n_rows)
-    age = np.arange(n_rows) - last
-    return (fault == "missing") & (last >= 0) & (age <= hold) & (fault[np.maximum(last, 0)] == "")
+    if hold <= 0:
+        return np.zeros(n_rows, dtype=bool), last
+    src = np.maximum(last, 0)
+    since = np.arange(n_rows) - last + age[src]
+    return (fault == "missing") & (last >= 0) & (since <= hold) & (fault[src] == ""), src
 
 
 def to_local_time(table: pd.DataFrame, timezone: str, period_s: int):

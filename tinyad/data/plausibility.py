@@ -89,10 +89,8 @@ ON_CHANGE_MIN_PAIRS = 200
 ON_CHANGE_MAX_REPEATS = 0.002
 ON_CHANGE_GAP_SHARE = 0.01
 ON_CHANGE_PERIOD_PCT = 5
-# the data.csv.hold_min the warning suggests: longer than a steady room stays silent, and
-# than the default features.stuck_min (60), so that a stuck sensor's silence, held, is a
-# run of repeats long enough for the stuck-sensor rule (benchmarks/on_change.py uses it)
-ON_CHANGE_HOLD_MIN = 120.0
+# the data.csv.hold_min the warning suggests (benchmarks/on_change.py uses it too)
+ON_CHANGE_HOLD_MIN = CsvConfig.SUGGESTED_HOLD_MIN
 # a temperature read in steps this coarse or coarser (a DHT11's whole degrees, a
 # deg F log's 0.56 deg C) is warned about: a room's normal swing is a few such steps,
 # and one step up passes for an event.  The defaults were chosen at 0.1 deg C and
@@ -133,6 +131,14 @@ def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
 
     lines = raw.sort_values("timestamp", kind="stable")
     valid = (lines["fault"] == "").to_numpy()
+    if "entity" in lines:  # a long log (data.csv.entity_col) is on-change: its period is in each entity's steps
+        steps = [np.diff(pd.DatetimeIndex(lines["timestamp"][valid & (lines["entity"] == e).to_numpy()]).asi8) / 1e9
+                 for e in pd.unique(lines["entity"])]
+        step = np.concatenate(steps) if steps else np.zeros(0)
+        if (step > 0).sum() <= PERIOD_MIN_STEPS:
+            return None
+        return {"pairs": int(len(step)), "repeats": 0, "gap_share": float(np.mean(step > PERIOD_FACTOR * period_s)),
+                "step_s": float(np.percentile(step[step > 0], ON_CHANGE_PERIOD_PCT))}
     pairs = valid[1:] & valid[:-1]  # two valid lines in a row (a failed read between: not compared)
     if pairs.sum() < ON_CHANGE_MIN_PAIRS:
         return None
@@ -199,7 +205,7 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
     step, how = None, "the median step between timestamps"
     if sparse:
         step, how = sparse["step_s"], "the shortest steps of an on-change log"
-    elif period_s and ts.nunique() > PERIOD_MIN_STEPS:
+    elif period_s and ts.nunique() > PERIOD_MIN_STEPS and not cfg.entity_col:
         step = median_period_s(ts)
     if step is not None and not period_s / PERIOD_FACTOR <= step <= period_s * PERIOD_FACTOR:
         what = (f"about {1 - period_s / step:.0%} of the grid's periods will be missing" if step > period_s

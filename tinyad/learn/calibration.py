@@ -127,11 +127,13 @@ def short_history_warning(decision: dict[str, Any]) -> str | None:
     need = history_weeks_needed(budget, conf)
     if weeks >= need:
         return None
+    chose = ("the model never decides (even its least sensitive code raised a false alarm there)"
+             if int(decision.get("code", 0)) == NEVER else
+             "the calibration chose the most sensitive setting without a false alarm there; expect more on new weeks")
     return (f"the train and validation history holds {weeks:.1f} weeks, too short to show that the device keeps to "
             f"{budget:g} false alarm(s) a week: at alerts.budget_confidence {conf:g}, even none on it bounds the rate "
-            f"only to {float(poisson_upper(0, conf)) / weeks:.1f} a week, so the calibration chose the most sensitive "
-            f"setting without a false alarm there; expect more on new weeks, and log at least {need:.1f} weeks of "
-            "history (the train and validation splits) to bound it")
+            f"only to {float(poisson_upper(0, conf)) / weeks:.1f} a week, and {chose}; log at least {need:.1f} weeks "
+            "of history (the train and validation splits) to bound it")
 
 
 def allowed_false_alarms(budget: float, confidence: float) -> float:
