@@ -168,3 +168,31 @@ def test_a_recorded_serial_log_gives_the_alerts_of_its_csv(pipeline, device, pro
     pd.testing.assert_frame_equal(from_serial.readings[cols], from_csv.readings[cols])
     pd.testing.assert_frame_equal(from_serial.alerts.drop(columns="labelled_anomaly"),
                                   from_csv.alerts.drop(columns="labelled_anomaly"))
+
+
+def test_a_home_assistant_export_replays_as_the_same_room_logged_every_minute(pipeline, device, tmp_path, capsys):
+    """`tinyad detect --data-preset home_assistant`: the export, read with the two-hour hold, gives
+    every reading's score and alert of the same readings logged every minute (UTC's wall clock
+    both: the preset leaves data.csv.timezone to the user, and detect says so)."""
+    from tests.helpers.readings import home_assistant_export
+
+    text, readings, _ = home_assistant_export(minutes=2 * 1440, outage=False)  # (its outage: test_ingest.py)
+    export = tmp_path / "export.csv"
+    export.write_text(text)
+    from_export = D.read_log(export, device.cfg, "home_assistant")
+    assert "set data.csv.timezone" in capsys.readouterr().err
+    every_minute = tmp_path / "every_minute.csv"
+    readings.to_csv(every_minute, index=False, date_format="%Y-%m-%d %H:%M:%S")
+    csv = replace(device.cfg.data.csv, timestamp_col="timestamp", time_col="", temperature_col="temperature",
+                  humidity_col="humidity", label_col="", timestamp_format="", timezone="", temperature_unit="C",
+                  delimiter=",", decimal=".", entity_col="", value_col="", hold_min=0.0)
+    periodic = D.read_csv_log(every_minute, replace(device.cfg, data=replace(device.cfg.data, csv=csv)))
+    n = len(from_export)
+    assert n <= len(periodic)
+    a = D.detect(from_export, device, "python").readings
+    b = D.detect(periodic.iloc[:n].reset_index(drop=True), device, "python").readings
+    cols = ["timestamp", "score", "model", "alert"]
+    b = b.set_index("timestamp").loc[a["timestamp"]].reset_index()  # the periods the export has a reading for
+    assert len(a) == n and (a["fault"] == "").all()  # without an outage, a reading every minute
+    pd.testing.assert_frame_equal(a.loc[a["fault"] == "", cols].reset_index(drop=True),
+                                  b.loc[a["fault"] == "", cols].reset_index(drop=True))

@@ -571,21 +571,11 @@ def test_a_hold_shorter_than_one_period_is_refused_naming_both_keys(tmp_path, ca
 def test_the_home_assistant_option_reads_a_history_export_through_the_stage(tmp_path, monkeypatch):
     """conf/data/home_assistant.yaml, composed as `dvc exp run -S data=home_assistant` would, with
     the user's file and time zone: a day of a room on change, a lamp, an outage."""
-    rng = np.random.default_rng(11)
-    idx = pd.date_range("2026-01-05 00:00", periods=1440, freq="1min", tz="UTC")
-    day = np.sin(np.arange(1440) / 1440 * 2 * np.pi)
-    values = {"sensor.room_temperature": np.round(21 + 0.8 * day + rng.normal(0, 0.03, 1440), 1),
-              "sensor.room_humidity": np.round(45 - 2 * day + rng.normal(0, 0.2, 1440), 0)}
-    lines = []
-    for name, v in values.items():
-        keep = np.r_[True, v[1:] != v[:-1]]
-        lines += [(t, name, f"{x:g}") for t, x in zip(idx[keep], v[keep])]
-    outage = idx[600] + pd.Timedelta(seconds=20)
-    lines += [(idx[300], "light.desk", "on"), (outage, "sensor.room_temperature", "unavailable")]
-    lines.sort(key=lambda r: (r[0], r[1]))
+    from tests.helpers.readings import home_assistant_export
+
+    text, readings, outage = home_assistant_export()
     log = tmp_path / "home_assistant_export.csv"
-    log.write_text("entity_id,state,last_changed\n" + "".join(
-        f"{name},{x},{t.strftime('%Y-%m-%dT%H:%M:%S.000Z')}\n" for t, name, x in lines))
+    log.write_text(text)
     params = tmp_path / "params.yaml"
     monkeypatch.chdir(ROOT)
     compose(["data=home_assistant", f"data.csv.paths=['{log}']", "data.csv.timezone=Europe/Berlin"],
@@ -596,10 +586,18 @@ def test_the_home_assistant_option_reads_a_history_export_through_the_stage(tmp_
     report = json.loads((out / "ingest.json").read_text())
     assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 01:00")  # local time
     assert report["warnings"] == [] and report["held"] > 0.3 * len(table)
-    # one failed read: the outage's minute, then nothing to hold until the temperature's next line
-    assert report["faults"]["nan"] == 1 and table["fault"].iloc[600] == "nan"
+    # the outage: from its minute to the temperature's next line there is no reading of the room
+    # (a failed read at each line, missing between them), and nothing else failed
+    at = int((outage - readings["timestamp"].iloc[0]) / pd.Timedelta(minutes=1))
+    t_lines = [ln for ln in text.splitlines() if ln.startswith("sensor.room_temperature,") and "unavailable" not in ln]
+    back = min(pd.Timestamp(ln.split(",")[2]).tz_localize(None) for ln in t_lines
+               if pd.Timestamp(ln.split(",")[2]).tz_localize(None) > outage)
+    until = int((back - readings["timestamp"].iloc[0]) / pd.Timedelta(minutes=1))
+    fault = table["fault"].to_numpy()
+    assert fault[at] == "nan" and set(fault[at:until]) <= {"nan", "missing"} and fault[until] == ""
+    assert report["faults"]["nan"] == (fault[at:until] == "nan").sum() >= 1
     valid = (table["fault"] == "").to_numpy()
-    assert valid.mean() > 0.95 and len(table) <= 1440
+    assert valid.mean() > 0.95 and len(table) <= len(readings)
     got = table.loc[valid, ["temperature", "humidity"]].to_numpy()
-    want = np.c_[values["sensor.room_temperature"], values["sensor.room_humidity"]][: len(table)][valid]
+    want = readings[["temperature", "humidity"]].to_numpy()[: len(table)][valid]
     np.testing.assert_array_equal(got, want)  # each reading the device would have read

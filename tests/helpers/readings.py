@@ -89,3 +89,31 @@ def room_log(days: float = 3.0, seed: int = 0) -> pd.DataFrame:
         "timestamp": ts, "temperature": temp, "humidity": hum, "fault": fault,
         "label": label, "anomaly_type": kind, "event_id": event,
     })
+
+
+def home_assistant_export(seed: int = 11, minutes: int = 1440,
+                          outage: bool = True) -> tuple[str, pd.DataFrame, pd.Timestamp]:
+    """A Home Assistant history export of a room (``entity_id,state,last_changed``, UTC ``Z``
+    times): its two sensors' lines when their value changes (temperature 0.1 deg C, humidity
+    whole %RH), a desk lamp's line, and (``outage``) one ``unavailable`` temperature line.
+    Returns the text, the readings the room gave every minute (UTC, as the device would have
+    read them) and the outage's minute."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2026-01-05 00:00", periods=minutes, freq="1min", tz="UTC")
+    day = np.sin(np.arange(minutes) / 1440 * 2 * np.pi)
+    values = {"sensor.room_temperature": np.round(21 + 0.8 * day + rng.normal(0, 0.03, minutes), 1),
+              "sensor.room_humidity": np.round(45 - 2 * day + rng.normal(0, 0.4, minutes), 0)}
+    lines = []
+    for name, v in values.items():
+        keep = np.r_[True, v[1:] != v[:-1]]
+        lines += [(t, name, f"{x:g}") for t, x in zip(idx[keep], v[keep])]
+    at = idx[minutes * 5 // 12]
+    lines.append((idx[minutes // 5], "light.desk", "on"))
+    if outage:
+        lines.append((at + pd.Timedelta(seconds=20), "sensor.room_temperature", "unavailable"))
+    lines.sort(key=lambda r: (r[0], r[1]))
+    text = "entity_id,state,last_changed\n" + "".join(
+        f"{name},{x},{t.strftime('%Y-%m-%dT%H:%M:%S.000Z')}\n" for t, name, x in lines)
+    readings = pd.DataFrame({"timestamp": idx.tz_localize(None), "temperature": values["sensor.room_temperature"],
+                             "humidity": values["sensor.room_humidity"]})
+    return text, readings, at.tz_localize(None)
