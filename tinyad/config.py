@@ -333,7 +333,7 @@ class CsvConfig:
 
     DECIMALS = (".", ",")
     # the hold_min suggested for an on-change log (ingest's warning, the long log's error):
-    # longer than a steady room stays silent, and than the default features.stuck_min,
+    # longer than most silences of a steady room, and than the default features.stuck_min,
     # so that a stuck sensor's silence, held, is a run of repeats the stuck-sensor rule sees
     SUGGESTED_HOLD_MIN = 120.0
     UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers
