@@ -15,7 +15,7 @@ pipeline (``rooms.run_room``):
   that the log ends where the room does), read back as a CSV log with the defaults:
   every period without a line is ``missing``;
 - ``on-change, hold``: the same file with ``data.csv.hold_min`` at the value ingest's
-  warning suggests (``tinyad.data.plausibility.ON_CHANGE_HOLD_MIN``): each such period
+  warning suggests (``tinyad.config.CsvConfig.SUGGESTED_HOLD_MIN``): each such period
   repeats the last reading for up to that long, as the device reads it.
 
 A labelled room's log carries its truth as a label column (the anomaly type), so its
@@ -43,7 +43,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import rooms as R  # noqa: E402
 
-from tinyad.data.plausibility import ON_CHANGE_HOLD_MIN as HOLD_MIN  # noqa: E402  (the hold ingest suggests)
+from tinyad.config import CsvConfig  # noqa: E402
+
+HOLD_MIN = CsvConfig.SUGGESTED_HOLD_MIN  # the hold ingest's warning suggests
 
 DEFAULT_ROOMS = ("home", "office", "temp_only", "hires", "uci")
 WAYS = ("periodic", "on-change", "on-change, hold")

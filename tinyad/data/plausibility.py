@@ -56,7 +56,7 @@ from tinyad.evaluate.metrics import median_period_s
 
 __all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
            "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "ON_CHANGE_MIN_PAIRS", "ON_CHANGE_MAX_REPEATS", "ON_CHANGE_GAP_SHARE",
-           "ON_CHANGE_PERIOD_PCT", "ON_CHANGE_HOLD_MIN", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "check_log", "on_change", "value_step"]
+           "ON_CHANGE_PERIOD_PCT", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "check_log", "on_change", "value_step"]
 
 # the mean indoor temperature of any heated, cooled or unconditioned room people keep
 # things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
@@ -89,8 +89,6 @@ ON_CHANGE_MIN_PAIRS = 200
 ON_CHANGE_MAX_REPEATS = 0.002
 ON_CHANGE_GAP_SHARE = 0.01
 ON_CHANGE_PERIOD_PCT = 5
-# the data.csv.hold_min the warning suggests (benchmarks/on_change.py uses it too)
-ON_CHANGE_HOLD_MIN = CsvConfig.SUGGESTED_HOLD_MIN
 # a temperature read in steps this coarse or coarser (a DHT11's whole degrees, a
 # deg F log's 0.56 deg C) is warned about: a room's normal swing is a few such steps,
 # and one step up passes for an event.  The defaults were chosen at 0.1 deg C and
@@ -200,7 +198,7 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
             f"{sparse['gap_share']:.0%} of the steps between them are longer than {PERIOD_FACTOR:g} periods: an "
             "on-change log (a value written only when it changes, e.g. a Home Assistant export)? Its missing "
             "periods are a steady room, not a silent sensor: set data.csv.hold_min to how long a value may stand "
-            f"unreported (e.g. {ON_CHANGE_HOLD_MIN:g}), so that they repeat the last reading as the device would read it"
+            f"unreported (e.g. {CsvConfig.SUGGESTED_HOLD_MIN:g}), so that they repeat the last reading as the device would read it"
         )
     step, how = None, "the median step between timestamps"
     if sparse:
