@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.rooms):
         room = random_room(rng)
         drawn.append((f"r{i + 1:02d}", room, overrides(room)))
-    rows, start = [], __import__("time").perf_counter()
+    rows, start = [], time.perf_counter()
     for i, (name, room, ov) in enumerate(drawn, 1):
         print(f"random_rooms: {name} {room}", file=sys.stderr, flush=True)
         rows.append(R.room_row(name, R.run_room(ov)))
-        print(eta_line("random_rooms: room", i, len(drawn), __import__("time").perf_counter() - start), file=sys.stderr,
+        print(eta_line("random_rooms: room", i, len(drawn), time.perf_counter() - start), file=sys.stderr,
               flush=True)
     table = R.markdown(rows, None).replace("# Multi-room benchmark (benchmarks/rooms.py)",
                                            f"# Drawn rooms (benchmarks/random_rooms.py --rooms {args.rooms} --seed {args.seed})", 1)
