@@ -352,6 +352,49 @@ def test_a_home_assistant_history_export_reads_as_one_reading_a_period(tmp_path)
         read_logs(dataclasses.replace(cfg, temperature_col="sensor.kitchen_temperature"), 60)
 
 
+def test_note_lines_are_skipped_with_data_csv_comment_and_a_repeated_header_always(tmp_path):
+    text = ("# logger v2, room 3\n"
+            "timestamp,temperature,humidity\n"
+            "2026-01-05 08:00:00,21.5,40.0\n"
+            "# battery replaced\n"
+            "2026-01-05 08:01:00,21.6,40.1\n"
+            "timestamp,temperature,humidity\n"  # a second file appended to the first
+            "2026-01-05 08:02:00,21.7,40.2\n")
+    path = write(tmp_path, text)
+    with pytest.raises(IngestError, match=r"log.csv: line 1: column 'timestamp' \(data.csv.timestamp_col\) not found; "
+                                          r"columns present: \['# logger v2', 'room 3'\] \(delimiter ','\); a note line\? "
+                                          r"set data.csv.comment: '#'$"):
+        read_log(path, csv_cfg())
+    log = read_log(path, csv_cfg(comment="#"))
+    assert log["temperature"].tolist() == [21.5, 21.6, 21.7] and log["line"].tolist() == [3, 5, 7]
+    # a note line inside a log read without the key is no reading: refused at its line, not skipped
+    with pytest.raises(IngestError, match=r"log.csv: line 3: expected 3 fields \(','-separated, as in the header\), "
+                                          r"got 1: '# battery replaced'"):
+        read_log(write(tmp_path, text.split("\n", 1)[1]), csv_cfg())
+
+
+@pytest.mark.parametrize("comment", ["# ", "a,b"])
+def test_a_comment_with_spaces_or_the_delimiter_is_refused(comment):
+    from tinyad.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data.csv.comment: expected the text a note line starts with"):
+        csv_cfg(comment=comment)
+
+
+def test_an_influxdb_annotated_csv_reads_as_the_room_logged_every_minute(tmp_path):
+    """Two tables (one per field), each after its annotations and with its own header line."""
+    from tests.helpers.readings import influxdb_export
+
+    text, readings = influxdb_export(minutes=30)
+    cfg = csv_cfg(paths=[str(write(tmp_path, text))], comment="#", timestamp_col="_time", entity_col="_field",
+                  value_col="_value", hold_min=2, timezone="UTC")
+    table, stats = read_logs(cfg, 60)
+    assert (table["fault"] == "").all() and stats["warnings"] == []
+    np.testing.assert_array_equal(table["timestamp"], readings["timestamp"])
+    np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),
+                                  readings[["temperature", "humidity"]].to_numpy())
+
+
 def test_a_long_log_has_no_reading_before_both_entities_have_reported(tmp_path):
     text = ("entity_id,state,last_changed\n"
             "sensor.t,21.0,2026-01-05 08:00:00\n"

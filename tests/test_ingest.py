@@ -601,3 +601,25 @@ def test_the_home_assistant_option_reads_a_history_export_through_the_stage(tmp_
     got = table.loc[valid, ["temperature", "humidity"]].to_numpy()
     want = readings[["temperature", "humidity"]].to_numpy()[: len(table)][valid]
     np.testing.assert_array_equal(got, want)  # each reading the device would have read
+
+
+def test_the_influxdb_option_reads_an_annotated_csv_through_the_stage(tmp_path, monkeypatch):
+    """conf/data/influxdb.yaml, composed as `dvc exp run -S data=influxdb` would, with the user's
+    file and time zone: a day of a room read every minute, one table per field."""
+    from tests.helpers.readings import influxdb_export
+
+    text, readings = influxdb_export()
+    log = tmp_path / "influxdb_export.csv"
+    log.write_text(text)
+    params = tmp_path / "params.yaml"
+    monkeypatch.chdir(ROOT)
+    compose(["data=influxdb", f"data.csv.paths=['{log}']", "data.csv.timezone=Europe/Berlin"],
+            conf_dir=ROOT / "conf", out=params)
+    code, out = run_main(tmp_path, params)
+    assert code == 0
+    table = pd.read_parquet(out / "readings.parquet")
+    report = json.loads((out / "ingest.json").read_text())
+    assert report["warnings"] == [] and (table["fault"] == "").all() and len(table) == len(readings)
+    assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 01:00")  # local time
+    np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),
+                                  readings[["temperature", "humidity"]].to_numpy())

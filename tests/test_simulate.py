@@ -430,7 +430,8 @@ def expected_kinds(cfg) -> set[str]:
 
 
 def test_presets_are_listed_and_documented():
-    on_disk = {p.stem for p in (CONF / "data").glob("*.yaml")} - {"sim", "uci", "uci_inject", "recorded", "home_assistant"}
+    on_disk = {p.stem for p in (CONF / "data").glob("*.yaml")} - {"sim", "uci", "uci_inject", "recorded", "home_assistant",
+                                                                       "influxdb"}
     assert on_disk == set(PRESETS)
     doc = (ROOT / "docs" / "rooms.md").read_text()
     for name in PRESETS:

@@ -330,6 +330,9 @@ class CsvConfig:
     # of the values.  Such a log is on-change: it needs hold_min
     entity_col: str = ""
     value_col: str = ""
+    # lines whose first field starts with this text are notes, not readings, and are skipped
+    # (InfluxDB's annotated CSV: "#"; a logger's "# device ..." preamble); "": none
+    comment: str = ""
 
     DECIMALS = (".", ",")
     # the hold_min suggested for an on-change log (ingest's warning, the long log's error):
@@ -358,6 +361,9 @@ class CsvConfig:
         if self.entity_col and self.label_col:
             raise ConfigError("data.csv.label_col: a long log (data.csv.entity_col) has no label column; "
                               "set data.csv.label_col: ''")
+        if self.comment != self.comment.strip() or self.delimiter in self.comment:
+            raise ConfigError(f"data.csv.comment: expected the text a note line starts with (e.g. '#'), without "
+                              f"spaces or the delimiter {self.delimiter!r}, got {self.comment!r}")
         _check_choice("data.csv.decimal", self.decimal, self.DECIMALS)
         if self.decimal == self.delimiter:
             raise ConfigError(

@@ -517,29 +517,41 @@ def _decode_error(path: Path, encoding: str) -> str:
 
 
 def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
-    """Header, column indices, the wanted cells and their line numbers; every row as wide as the header."""
+    """Header, column indices, the wanted cells and their line numbers; every row as wide as the header.
+
+    Skipped, as they hold no reading: blank lines, lines whose first field starts with
+    ``data.csv.comment`` (notes, InfluxDB's annotations), and a line that repeats the header
+    (files joined into one, an annotated CSV's next table)."""
+
+    def skipped(row: list[str]) -> bool:
+        return (not any(c.strip() for c in row)
+                or bool(cfg.comment) and row[0].strip().startswith(cfg.comment))
+
     with path.open(newline="", encoding=_encoding(cfg.encoding)) as fh:
         reader = csv.reader(fh, delimiter=cfg.delimiter)
         header = next(reader, None)
-        while header is not None and not any(c.strip() for c in header):
-            header = next(reader, None)  # leading blank lines
+        while header is not None and skipped(header):
+            header = next(reader, None)  # leading blank or note lines
         if header is None:
             raise IngestError(f"{path}: empty file (expected a header line naming the columns)")
         header = [c.strip() for c in header]
         index = {}
         for key, name in wanted:
             if name not in header:
+                hint = ""
+                if not cfg.comment and header[0].startswith("#"):
+                    hint = "; a note line? set data.csv.comment: '#'"
                 raise IngestError(
                     f"{path}: line {reader.line_num}: column {name!r} ({key}) not found; "
-                    f"columns present: {header} (delimiter {cfg.delimiter!r})"
+                    f"columns present: {header} (delimiter {cfg.delimiter!r}){hint}"
                 )
             index[name] = header.index(name)
         cols = {name: [] for _, name in wanted}
         lines: list[int] = []
         width = len(header)
         for row in reader:
-            if not row or not any(c.strip() for c in row):
-                continue  # blank line
+            if skipped(row) or [c.strip() for c in row] == header:
+                continue
             if len(row) != width:
                 # too many fields would shift every value after the extra one (a decimal comma
                 # in a comma-separated log, a stray column): refused, never guessed
