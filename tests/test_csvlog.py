@@ -395,6 +395,26 @@ def test_an_influxdb_annotated_csv_reads_as_the_room_logged_every_minute(tmp_pat
                                   readings[["temperature", "humidity"]].to_numpy())
 
 
+def test_a_long_log_s_on_change_figures_count_each_entity_s_own_lines(tmp_path):
+    """plausibility.on_change on a long log: the steps and the repeats of each entity's own
+    lines (a Home Assistant export repeats none; a periodic export, InfluxDB's, does)."""
+    from tests.helpers.readings import home_assistant_export, influxdb_export
+    from tinyad.data.plausibility import on_change
+
+    text, _, _ = home_assistant_export(outage=False)
+    cfg = csv_cfg(timestamp_col="last_changed", temperature_col="sensor.room_temperature",
+                  humidity_col="sensor.room_humidity", entity_col="entity_id", value_col="state", hold_min=120)
+    lines = text.splitlines()[1:]
+    got = on_change(read_log(write(tmp_path, text), cfg), cfg, 60)
+    own = [ln for ln in lines if ln.startswith("sensor.room_")]
+    assert got["repeats"] == 0 and got["pairs"] == len(own) - 2  # one step fewer than lines, per entity
+    text, readings = influxdb_export(minutes=600)
+    cfg = csv_cfg(comment="#", timestamp_col="_time", entity_col="_field", value_col="_value", hold_min=2)
+    got = on_change(read_log(write(tmp_path, text, "influx.csv"), cfg), cfg, 60)
+    want = sum(int((np.diff(readings[c].to_numpy()) == 0).sum()) for c in ("temperature", "humidity"))
+    assert got["pairs"] == 2 * (len(readings) - 1) and got["repeats"] == want > 0 and got["step_s"] == 60.0
+
+
 def test_a_long_log_has_no_reading_before_both_entities_have_reported(tmp_path):
     text = ("entity_id,state,last_changed\n"
             "sensor.t,21.0,2026-01-05 08:00:00\n"

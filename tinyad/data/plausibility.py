@@ -124,18 +124,23 @@ def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
     ``{"pairs", "repeats", "gap_share", "step_s"}``: the pairs of consecutive valid lines
     compared and how many of them repeat, the share of the steps between valid readings
     longer than ``PERIOD_FACTOR`` periods, and the log's own period (its shortest steps).
-    See ``ON_CHANGE_MIN_PAIRS``."""
+    See ``ON_CHANGE_MIN_PAIRS``.  A long log (``data.csv.entity_col``, which needs
+    ``hold_min``) is taken as on-change; its figures are those of each entity's own lines."""
     from tinyad.data.csvlog import quantize
 
     lines = raw.sort_values("timestamp", kind="stable")
     valid = (lines["fault"] == "").to_numpy()
     if "entity" in lines:  # a long log (data.csv.entity_col) is on-change: its period is in each entity's steps
-        steps = [np.diff(pd.DatetimeIndex(lines["timestamp"][valid & (lines["entity"] == e).to_numpy()]).asi8) / 1e9
-                 for e in pd.unique(lines["entity"])]
-        step = np.concatenate(steps) if steps else np.zeros(0)
+        steps, repeats = [], 0
+        for entity, col in ((cfg.temperature_col, "temperature"), (cfg.humidity_col, "humidity")):
+            own = lines[valid & (lines["entity"] == entity).to_numpy()] if entity else lines.iloc[:0]
+            steps.append(np.diff(pd.DatetimeIndex(own["timestamp"]).asi8) / 1e9)
+            x = quantize(own[col].to_numpy(dtype=np.float64), cfg.resolution)
+            repeats += int((x[1:] == x[:-1]).sum())  # the entity's line repeats its line before
+        step = np.concatenate(steps)
         if (step > 0).sum() <= PERIOD_MIN_STEPS:
             return None
-        return {"pairs": int(len(step)), "repeats": 0, "gap_share": float(np.mean(step > PERIOD_FACTOR * period_s)),
+        return {"pairs": int(len(step)), "repeats": repeats, "gap_share": float(np.mean(step > PERIOD_FACTOR * period_s)),
                 "step_s": float(np.percentile(step[step > 0], ON_CHANGE_PERIOD_PCT))}
     pairs = valid[1:] & valid[:-1]  # two valid lines in a row (a failed read between: not compared)
     if pairs.sum() < ON_CHANGE_MIN_PAIRS:
