@@ -415,6 +415,44 @@ def test_a_long_log_s_on_change_figures_count_each_entity_s_own_lines(tmp_path):
     assert got["pairs"] == 2 * (len(readings) - 1) and got["repeats"] == want > 0 and got["step_s"] == 60.0
 
 
+def test_an_export_of_several_rooms_is_refused_mixed_and_reads_one_room_with_data_csv_sensor(tmp_path):
+    from tests.helpers.readings import influxdb_export
+
+    text, office = influxdb_export(minutes=30, rooms=("office", "lab"))
+    path = write(tmp_path, text)
+    cfg = csv_cfg(paths=[str(path)], comment="#", timestamp_col="_time", entity_col="_field", value_col="_value",
+                  hold_min=2, timezone="UTC")
+    with pytest.raises(IngestError, match=r"log.csv: lines 5 and 69: the entity 'temperature' \('_field'\) has two "
+                                          r"values at 2026-01-05 00:00:00 \(.+ and .+\): two sensors' series\? keep one "
+                                          r"with data.csv.sensor_col .* and data.csv.sensor$"):
+        read_logs(cfg, 60)
+    table, _ = read_logs(dataclasses.replace(cfg, sensor_col="room", sensor="office"), 60)
+    np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),
+                                  office[["temperature", "humidity"]].to_numpy())
+    with pytest.raises(IngestError, match=r"log.csv: column 'room': no line of the sensor 'kitchen' \(data.csv.sensor\); "
+                                          r"sensors present: \['lab', 'office'\]"):
+        read_logs(dataclasses.replace(cfg, sensor_col="room", sensor="kitchen"), 60)
+
+
+def test_a_wide_log_of_several_sensors_reads_the_one_named(tmp_path):
+    text = ("timestamp,mote,temperature,humidity\n"
+            "2026-01-05 08:00:10,1,21.5,40.0\n"
+            "2026-01-05 08:00:40,2,25.0,30.0\n"
+            "2026-01-05 08:01:05,1,21.6,40.1\n"
+            "2026-01-05 08:01:30,2,oops,30.0\n"  # another sensor's line: skipped, not parsed
+            "2026-01-05 08:02:12, 1 ,21.7,40.2\n")
+    log = read_log(write(tmp_path, text), csv_cfg(sensor_col="mote", sensor="1"))
+    assert log["temperature"].tolist() == [21.5, 21.6, 21.7] and log["line"].tolist() == [2, 4, 6]
+
+
+@pytest.mark.parametrize("over", [dict(sensor_col="mote"), dict(sensor="1"), dict(sensor_col="mote", sensor=" ")])
+def test_a_sensor_column_without_its_sensor_or_the_reverse_is_refused(over):
+    from tinyad.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data.csv.sensor_col, data.csv.sensor: a log of several sensors names both"):
+        csv_cfg(**over)
+
+
 def test_a_long_log_has_no_reading_before_both_entities_have_reported(tmp_path):
     text = ("entity_id,state,last_changed\n"
             "sensor.t,21.0,2026-01-05 08:00:00\n"

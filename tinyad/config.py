@@ -333,6 +333,10 @@ class CsvConfig:
     # lines whose first field starts with this text are notes, not readings, and are skipped
     # (InfluxDB's annotated CSV: "#"; a logger's "# device ..." preamble); "": none
     comment: str = ""
+    # a log of several sensors (or rooms) in one file: the column naming each line's sensor
+    # (an InfluxDB tag such as room, a logger's sensor id) and the one to read; "": one sensor
+    sensor_col: str = ""
+    sensor: str = ""
 
     DECIMALS = (".", ",")
     # the hold_min suggested for an on-change log (ingest's warning, the long log's error):
@@ -355,6 +359,9 @@ class CsvConfig:
         if bool(self.entity_col) != bool(self.value_col):
             raise ConfigError("data.csv.entity_col, data.csv.value_col: a long log (one line per value) names both "
                               f"(e.g. entity_id and state), got {self.entity_col!r} and {self.value_col!r}")
+        if bool(self.sensor_col) != bool(self.sensor.strip()):
+            raise ConfigError("data.csv.sensor_col, data.csv.sensor: a log of several sensors names both, the column "
+                              f"and the sensor to read (e.g. room and office), got {self.sensor_col!r} and {self.sensor!r}")
         if self.entity_col and not self.hold_min:
             raise ConfigError("data.csv.hold_min: a long log (data.csv.entity_col) holds a line when a value "
                               f"changes; set how long a value stands unreported (e.g. {self.SUGGESTED_HOLD_MIN:g} minutes)")

@@ -119,24 +119,27 @@ def home_assistant_export(seed: int = 11, minutes: int = 1440,
     return text, readings, at.tz_localize(None)
 
 
-def influxdb_export(minutes: int = 1440, seed: int = 12) -> tuple[str, pd.DataFrame]:
-    """An InfluxDB 2.x annotated CSV of a room read every minute: the ``#group``, ``#datatype``
-    and ``#default`` annotations, then one table per field (temperature, humidity), each with
-    its header line and a blank line after it, UTC ``Z`` times.  Returns the text and the
-    readings (naive UTC)."""
+def influxdb_export(minutes: int = 1440, seed: int = 12,
+                    rooms: tuple[str, ...] = ("office",)) -> tuple[str, pd.DataFrame]:
+    """An InfluxDB 2.x annotated CSV of rooms read every minute (tag ``room``): the ``#group``,
+    ``#datatype`` and ``#default`` annotations, then one table per room and field
+    (temperature, humidity), each with its header line and a blank line after it, UTC ``Z``
+    times.  Returns the text and the first room's readings (naive UTC)."""
     rng = np.random.default_rng(seed)
     idx = pd.date_range("2026-01-05 00:00", periods=minutes, freq="1min", tz="UTC")
     day = np.sin(np.arange(minutes) / 1440 * 2 * np.pi)
-    fields = {"temperature": np.round(21 + 0.8 * day + rng.normal(0, 0.1, minutes), 1),
-              "humidity": np.round(45 - 2 * day + rng.normal(0, 0.4, minutes), 1)}
     start, stop = idx[0].strftime("%Y-%m-%dT%H:%M:%SZ"), (idx[-1] + pd.Timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = ("#group,false,false,true,true,false,false,true,true,true\n"
             "#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,double,string,string,string\n"
             "#default,_result,,,,,,,,\n")
-    for table, (field, values) in enumerate(fields.items()):
-        text += ",result,table,_start,_stop,_time,_value,_field,_measurement,room\n"
-        text += "".join(f",,{table},{start},{stop},{t.strftime('%Y-%m-%dT%H:%M:%SZ')},{v:g},{field},dht22,office\n"
-                        for t, v in zip(idx, values))
-        text += "\n"
-    readings = pd.DataFrame({"timestamp": idx.tz_localize(None), **fields})
-    return text, readings
+    first = None
+    for r, room in enumerate(rooms):
+        fields = {"temperature": np.round(21 + r + 0.8 * day + rng.normal(0, 0.1, minutes), 1),
+                  "humidity": np.round(45 - 2 * day + rng.normal(0, 0.4, minutes), 1)}
+        for f, (field, values) in enumerate(fields.items()):
+            text += ",result,table,_start,_stop,_time,_value,_field,_measurement,room\n"
+            text += "".join(f",,{2 * r + f},{start},{stop},{t.strftime('%Y-%m-%dT%H:%M:%SZ')},{v:g},{field},dht22,{room}\n"
+                            for t, v in zip(idx, values))
+            text += "\n"
+        first = first if first is not None else pd.DataFrame({"timestamp": idx.tz_localize(None), **fields})
+    return text, first

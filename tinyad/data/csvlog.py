@@ -437,10 +437,14 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
         wanted.append(("data.csv.humidity_col", cfg.humidity_col))
     if cfg.label_col:
         wanted.append(("data.csv.label_col", cfg.label_col))
+    if cfg.sensor_col:
+        wanted.append(("data.csv.sensor_col", cfg.sensor_col))
     try:
         header, index, cols, lines = _read_rows(path, cfg, wanted)
     except UnicodeDecodeError:
         raise IngestError(_decode_error(path, cfg.encoding)) from None
+    if cfg.sensor_col and lines:
+        cols, lines = _one_sensor(path, cfg, cols, lines)
     if not lines:
         raise IngestError(f"{path}: empty file (a header but no data lines)")
     line_arr = np.asarray(lines, dtype=np.int64)
@@ -461,6 +465,18 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
         out["entity"] = entity  # check_log: a long log's own period is in each entity's steps
     out.attrs["utc_clock"] = utc  # read_logs: check_log warns that the time of day is UTC's
     return out
+
+
+def _one_sensor(path: Path, cfg: CsvConfig, cols: dict, lines: list[int]) -> tuple[dict, list[int]]:
+    """The lines of ``data.csv.sensor`` (``data.csv.sensor_col``'s cell, stripped); the other
+    sensors' lines are skipped, and a sensor the log does not hold is refused."""
+    keep = [c.strip() == cfg.sensor.strip() for c in cols[cfg.sensor_col]]
+    if not any(keep):
+        present = sorted({c.strip() for c in cols[cfg.sensor_col]})
+        raise IngestError(f"{path}: column {cfg.sensor_col!r}: no line of the sensor {cfg.sensor!r} (data.csv.sensor); "
+                          f"sensors present: {present[:8]}{' ...' if len(present) > 8 else ''}")
+    return ({k: [v for v, m in zip(vals, keep) if m] for k, vals in cols.items()},
+            [ln for ln, m in zip(lines, keep) if m])
 
 
 def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts: pd.DatetimeIndex):
@@ -488,12 +504,26 @@ def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, 
             )
         own = pd.DataFrame({"timestamp": ts[at], "since": ts[at],
                             "value": _numeric([cells[i] for i in at], line_arr[at], path, cfg.value_col, cfg.decimal)})
+        _one_series(path, cfg, name, own["timestamp"].to_numpy(), own["value"].to_numpy(), line_arr[at])
         last = pd.merge_asof(out, own, on="timestamp", direction="backward")
         values.append(last["value"].to_numpy(dtype=np.float64))
         since = (last["timestamp"] - last["since"]).dt.total_seconds().to_numpy()
         age = np.maximum(age, np.where(np.isnan(since), np.inf, since))
     hum = values[1] if cfg.humidity_col else np.full(len(mine), np.nan)
     return line_arr[mine], pd.DatetimeIndex(out["timestamp"]), values[0], hum, age, entity[mine]
+
+
+def _one_series(path: Path, cfg: CsvConfig, name: str, ts: np.ndarray, value: np.ndarray, lines: np.ndarray) -> None:
+    """Refuse an entity with two values at one time (two sensors' series in one long log, an
+    InfluxDB export of several rooms): read together they would be one room's readings."""
+    same = (ts[1:] == ts[:-1]) & (value[1:] != value[:-1]) & np.isfinite(value[1:]) & np.isfinite(value[:-1])
+    if same.any():
+        i = int(np.argmax(same))
+        raise IngestError(
+            f"{path}: lines {lines[i]} and {lines[i + 1]}: the entity {name!r} ({cfg.entity_col!r}) has two values at "
+            f"{pd.Timestamp(ts[i])} ({value[i]:g} and {value[i + 1]:g}): two sensors' series? keep one with "
+            "data.csv.sensor_col (e.g. an InfluxDB tag column) and data.csv.sensor"
+        )
 
 
 def _encoding(name: str) -> str:
