@@ -568,22 +568,27 @@ def test_a_hold_shorter_than_one_period_is_refused_naming_both_keys(tmp_path, ca
                           "or at least 1 minutes" in one_line_error(err)
 
 
+def ingest_with_option(tmp_path: Path, monkeypatch, option: str, text: str) -> tuple[pd.DataFrame, dict]:
+    """The stage on a user's export, with conf/data/<option>.yaml composed as `dvc exp run -S data=<option>`
+    would, the file and the room's time zone (Europe/Berlin) set: (readings table, ingest report)."""
+    log = tmp_path / f"{option}_export.csv"
+    log.write_text(text)
+    params = tmp_path / "params.yaml"
+    monkeypatch.chdir(ROOT)
+    compose([f"data={option}", f"data.csv.paths=['{log}']", "data.csv.timezone=Europe/Berlin"],
+            conf_dir=ROOT / "conf", out=params)
+    code, out = run_main(tmp_path, params)
+    assert code == 0
+    return pd.read_parquet(out / "readings.parquet"), json.loads((out / "ingest.json").read_text())
+
+
 def test_the_home_assistant_option_reads_a_history_export_through_the_stage(tmp_path, monkeypatch):
     """conf/data/home_assistant.yaml, composed as `dvc exp run -S data=home_assistant` would, with
     the user's file and time zone: a day of a room on change, a lamp, an outage."""
     from tests.helpers.readings import home_assistant_export
 
     text, readings, outage = home_assistant_export()
-    log = tmp_path / "home_assistant_export.csv"
-    log.write_text(text)
-    params = tmp_path / "params.yaml"
-    monkeypatch.chdir(ROOT)
-    compose(["data=home_assistant", f"data.csv.paths=['{log}']", "data.csv.timezone=Europe/Berlin"],
-            conf_dir=ROOT / "conf", out=params)
-    code, out = run_main(tmp_path, params)
-    assert code == 0
-    table = pd.read_parquet(out / "readings.parquet")
-    report = json.loads((out / "ingest.json").read_text())
+    table, report = ingest_with_option(tmp_path, monkeypatch, "home_assistant", text)
     assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 01:00")  # local time
     assert report["warnings"] == [] and report["held"] > 0.3 * len(table)
     # the outage: from its minute to the temperature's next line there is no reading of the room
@@ -609,16 +614,7 @@ def test_the_influxdb_option_reads_an_annotated_csv_through_the_stage(tmp_path, 
     from tests.helpers.readings import influxdb_export
 
     text, readings = influxdb_export()
-    log = tmp_path / "influxdb_export.csv"
-    log.write_text(text)
-    params = tmp_path / "params.yaml"
-    monkeypatch.chdir(ROOT)
-    compose(["data=influxdb", f"data.csv.paths=['{log}']", "data.csv.timezone=Europe/Berlin"],
-            conf_dir=ROOT / "conf", out=params)
-    code, out = run_main(tmp_path, params)
-    assert code == 0
-    table = pd.read_parquet(out / "readings.parquet")
-    report = json.loads((out / "ingest.json").read_text())
+    table, report = ingest_with_option(tmp_path, monkeypatch, "influxdb", text)
     assert report["warnings"] == [] and (table["fault"] == "").all() and len(table) == len(readings)
     assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 01:00")  # local time
     np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),
