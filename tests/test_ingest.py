@@ -462,7 +462,8 @@ def unix_log(start: str, n: int, scale: int = 1, fraction: str = "") -> str:
     return "timestamp,temperature,humidity\n" + "\n".join(rows) + "\n"
 
 
-@pytest.mark.parametrize("fmt, scale, fraction", [("unix", 1, ""), ("unix", 1, ".25"), ("unix_ms", 1000, "")])
+@pytest.mark.parametrize("fmt, scale, fraction", [("unix", 1, ""), ("unix", 1, ".25"), ("unix_ms", 1000, ""),
+                                                   ("unix_us", 10**6, ""), ("unix_ns", 10**9, "")])
 def test_unix_timestamps_read_as_utc_and_in_the_room_s_zone(tmp_path, capsys, fmt, scale, fraction):
     text = unix_log("2026-01-05 00:00", 120, scale, fraction)
     code, out, stdout, err = ingest_csv(tmp_path, capsys, text, timestamp_format=fmt)
@@ -489,9 +490,18 @@ def test_unix_timestamps_of_the_wrong_unit_or_not_numbers_name_the_line_and_the_
     code, _, _, err = ingest_csv(tmp_path, capsys, seconds.replace("1767571260,", "12:01,"), timestamp_format="unix")
     assert code == 2 and "line 3, column 'timestamp': cannot parse timestamp '12:01' (expected Unix time in seconds" \
         in one_line_error(err)
-    # the default (ISO 8601) names the keys' Unix values when the cells are numbers
-    code, _, _, err = ingest_csv(tmp_path, capsys, seconds)
-    assert code == 2 and "'unix' or 'unix_ms'" in one_line_error(err)
+    # nanoseconds (InfluxDB 1.x) read as milliseconds, microseconds throughout read as nanoseconds
+    code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("2026-01-05", 30, 10**9), timestamp_format="unix_ms")
+    line = one_line_error(err)
+    assert code == 2 and "timestamp '1767571200000000000' is not Unix time in milliseconds (it would be after the " \
+        "year 5000); set data.csv.timestamp_format: unix_ns" in line
+    code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("2026-01-05", 30, 10**6), timestamp_format="unix_ns")
+    assert code == 2 and "is not Unix time in nanoseconds (it would be before 1973); set data.csv.timestamp_format: " \
+        "unix_us" in one_line_error(err)
+    # the default (ISO 8601) names the Unix value of the key when the cells are numbers, by their size
+    for scale, fmt in ((1, "unix"), (1000, "unix_ms"), (10**9, "unix_ns")):
+        code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("2026-01-05", 30, scale))
+        assert code == 2 and f"set data.csv.timestamp_format: '{fmt}', Unix time in " in one_line_error(err)
     # beyond the calendar pandas holds, either way: the line, not a bare overflow
     code, _, _, err = ingest_csv(tmp_path, capsys, seconds.replace("1767571260,", "-99999999999,"), timestamp_format="unix")
     assert code == 2 and "line 3, column 'timestamp': timestamp '-99999999999' is outside the years 1677-2262" \

@@ -302,8 +302,9 @@ class CsvConfig:
     # empty: no ground truth (label -1)
     label_col: str
     temperature_unit: str
-    # strftime format; empty: ISO 8601; "unix" / "unix_ms": seconds / milliseconds since
-    # 1970-01-01 UTC (UNIX_FORMATS; the room's local time then needs data.csv.timezone)
+    # strftime format; empty: ISO 8601; "unix" / "unix_ms" / "unix_us" / "unix_ns": seconds /
+    # milli- / micro- / nanoseconds since 1970-01-01 UTC (UNIX_FORMATS; the room's local
+    # time then needs data.csv.timezone)
     timestamp_format: str
     delimiter: str
     # readings are rounded to this step (the DHT22 reports 0.1); 0 keeps them as read
@@ -343,7 +344,8 @@ class CsvConfig:
     # longer than most silences of a steady room, and than the default features.stuck_min,
     # so that a stuck sensor's silence, held, is a run of repeats the stuck-sensor rule sees
     SUGGESTED_HOLD_MIN = 120.0
-    UNIX_FORMATS = {"unix": "s", "unix_ms": "ms"}  # timestamp_format -> the unit of the numbers
+    # timestamp_format -> the unit of the numbers (InfluxDB 1.x writes nanoseconds)
+    UNIX_FORMATS = {"unix": "s", "unix_ms": "ms", "unix_us": "us", "unix_ns": "ns"}
 
     @property
     def timestamp_label(self) -> str:

@@ -33,12 +33,13 @@ skipped spring hour refused); the readings are put on the grid in UTC and
 A log with the date and the time of day in two columns (``Date``, ``Time``) names the
 second in ``data.csv.time_col``: each line's two cells, joined by a space, are parsed as
 one timestamp (``timestamp_format`` then describes the joined text).
-Unix time (``data.csv.timestamp_format`` ``unix``, ``unix_ms``: ``CsvConfig.UNIX_FORMATS``)
+Unix time (``data.csv.timestamp_format`` ``unix``, ``unix_ms``, ``unix_us``, ``unix_ns``:
+``CsvConfig.UNIX_FORMATS``)
 is an instant: read as UTC, then converted like an offset-bearing log (without the key
 the table holds UTC's wall clock, and ``check_log`` warns, as it does for a log whose
-offsets are all +00:00, a ``Z`` export); a column in the other unit
-(milliseconds read as seconds, or seconds throughout read as milliseconds) is refused
-naming the value to set.
+offsets are all +00:00, a ``Z`` export); a column in another unit (a finer one anywhere,
+milliseconds read as seconds, or a coarser one throughout, seconds read as milliseconds)
+is refused naming the value to set, told by the numbers' size (``unix_format_of``).
 
 Sensor faults are data, not errors: they are flagged in ``fault``, their values set to
 NaN (both quantities: a DHT22 read succeeds or fails as a whole) and counted, never
@@ -286,8 +287,9 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
     bad = ts.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        unix = (" ('unix' or 'unix_ms' for seconds or milliseconds since 1970)"
-                if np.isfinite(_numbers(pd.Series([cells[i]]))[0]) else "")
+        num = _numbers(pd.Series([cells[i]]))[0]
+        unix = (f": {unix_format_of(num)!r}, Unix time in {UNIX_WORDS[CsvConfig.UNIX_FORMATS[unix_format_of(num)]]} by "
+                "its size" if np.isfinite(num) else "")
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} (expected {want}; "
             f"set data.csv.timestamp_format{unix})"
@@ -340,9 +342,21 @@ def _hhmm(offset) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-# Unix seconds of the years 2001-5138 have 10-11 digits, milliseconds 13-14: a column of
-# one read as the other lands in 1970 or after the year 5000
-UNIX_MS_FROM = 1e11
+# Unix seconds of the years 2001-5138 have 10-11 digits, milliseconds 13-14, microseconds
+# 16-17, nanoseconds 19: a column of one unit read as another lands in 1970 or after the
+# year 5000, so a value's size tells its unit
+UNIX_S_UNTIL = 1e11
+UNIX_SCALE = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}  # the unit's ticks a second
+UNIX_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+
+def unix_format_of(num: float) -> str:
+    """The ``data.csv.timestamp_format`` whose unit a Unix timestamp of this size is in: the
+    first unit in which it is before the year 5000 (``UNIX_S_UNTIL`` seconds)."""
+    for fmt, unit in CsvConfig.UNIX_FORMATS.items():
+        if abs(num) < UNIX_S_UNTIL * UNIX_SCALE[unit]:
+            return fmt
+    return "unix_ns"
 
 
 def _numbers(cells: pd.Series) -> np.ndarray:
@@ -354,29 +368,32 @@ def _numbers(cells: pd.Series) -> np.ndarray:
 
 def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: Path, col: str,
                      fmt: str) -> pd.DatetimeIndex:
-    """Unix time (``data.csv.timestamp_format`` ``unix``: seconds, ``unix_ms``: milliseconds since
-    1970-01-01 UTC, fractions allowed) -> naive UTC.  It is an instant, not a wall clock:
-    ``read_logs`` turns it into ``data.csv.timezone``'s local time, and without a zone the
-    table holds UTC (``tinyad.data.plausibility.check_log`` warns)."""
+    """Unix time (``data.csv.timestamp_format`` ``unix``: seconds, ``unix_ms``, ``unix_us``,
+    ``unix_ns``: milli-, micro-, nanoseconds since 1970-01-01 UTC, fractions allowed) -> naive
+    UTC.  It is an instant, not a wall clock: ``read_logs`` turns it into
+    ``data.csv.timezone``'s local time, and without a zone the table holds UTC
+    (``tinyad.data.plausibility.check_log`` warns)."""
     unit = CsvConfig.UNIX_FORMATS[fmt]
-    words = "seconds" if unit == "s" else "milliseconds"
+    words = UNIX_WORDS[unit]
     num = _numbers(ser)
     bad = np.isnan(num)
     if bad.any():
         i = int(np.argmax(bad))
         raise IngestError(f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} "
                           f"(expected Unix time in {words}, data.csv.timestamp_format {fmt!r})")
-    # a value of the other unit: milliseconds read as seconds anywhere, or seconds read as
-    # milliseconds throughout (a few early ones may be a clock never set: check_log says so)
-    wrong = num >= UNIX_MS_FROM if unit == "s" else np.full(len(num), (num < UNIX_MS_FROM).all())
+    # a value of a finer unit anywhere (after the year 5000 read in this one), or a coarser
+    # unit throughout (before 1973; a few early ones may be a clock never set: check_log says so)
+    per_s = UNIX_SCALE[unit]
+    wrong = num >= UNIX_S_UNTIL * per_s
+    if not wrong.any() and unit != "s" and (num < UNIX_S_UNTIL * per_s / 1e3).all():
+        wrong = np.ones(len(num), dtype=bool)
     if wrong.any():
-        i = int(np.argmax(wrong))
+        i = int(np.argmax(wrong)) if num[wrong].max() >= UNIX_S_UNTIL * per_s else int(np.argmax(num))
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is not Unix time in {words} "
-            f"(it would be {'after the year 5000' if unit == 's' else 'before 1973'}); set "
-            f"data.csv.timestamp_format: {'unix_ms' if unit == 's' else 'unix'}"
+            f"(it would be {'after the year 5000' if num[i] >= UNIX_S_UNTIL * per_s else 'before 1973'}); set "
+            f"data.csv.timestamp_format: {unix_format_of(num[i])}"
         )
-    per_s = 1.0 if unit == "s" else 1e3
     lo, hi = ((t - pd.Timestamp(0)).total_seconds() * per_s for t in (pd.Timestamp.min, pd.Timestamp.max))
     outside = (num <= lo) | (num >= hi)
     if outside.any():  # beyond pandas' calendar
