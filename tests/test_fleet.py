@@ -59,6 +59,17 @@ def test_a_room_defaults_to_the_data_option_of_its_name_and_gets_its_overrides_a
     assert params["model"]["epochs"] == 7 and params["data"]["sim"]["weekday_hours"]  # the office preset
 
 
+def test_the_docs_building_of_one_export_composes_each_room_on_its_own_sensor(tmp_path):
+    """docs/fleet.md's fleet whose rooms share one InfluxDB export: each room reads its own tag."""
+    doc = (ROOT / "docs" / "fleet.md").read_text()
+    block = doc.split("one file for every room")[1].split("```yaml\n")[1].split("```")[0]
+    fleet = F.load_fleet(write(tmp_path / "building-a.yaml", "name: building-a\n" + block), ROOT / "conf")
+    for name in ("office", "lab"):
+        csv = yaml.safe_load(F.compose_room(fleet, fleet.rooms[name], ROOT))["data"]["csv"]
+        assert (csv["paths"], csv["entity_col"], csv["sensor_col"], csv["sensor"]) == (
+            ["data/raw/building-a.csv"], "_field", "room", name)
+
+
 def test_a_typo_in_a_rooms_override_names_the_room(tmp_path):
     path = write(tmp_path / "x.yaml", "rooms:\n  home: {overrides: [model.epoch=3]}\n")
     fleet = F.load_fleet(path, ROOT / "conf")
