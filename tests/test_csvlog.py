@@ -373,6 +373,36 @@ def test_note_lines_are_skipped_with_data_csv_comment_and_a_repeated_header_alwa
         read_log(write(tmp_path, text.split("\n", 1)[1]), csv_cfg())
 
 
+def test_a_quote_in_a_note_line_does_not_swallow_the_readings_after_it(tmp_path):
+    text = ('# moved to "office\ntimestamp,temperature,humidity\n2026-01-05 08:00:00,21.5,40.0\n'
+            '  # door open, "draught\n2026-01-05 08:01:00,21.6,40.1\n"2026-01-05 08:02:00",21.7,40.2\n')
+    log = read_log(write(tmp_path, text), csv_cfg(comment="#"))
+    assert log["temperature"].tolist() == [21.5, 21.6, 21.7] and log["line"].tolist() == [3, 5, 6]
+
+
+def test_joined_files_with_byte_order_marks_and_a_note_after_the_header_without_the_key(tmp_path):
+    one = "timestamp,temperature,humidity\n2026-01-05 08:00:00,21.5,40.0\n"
+    two = "timestamp,temperature,humidity\n2026-01-05 08:01:00,21.6,40.1\n"
+    path = tmp_path / "joined.csv"
+    path.write_bytes(one.encode("utf-8-sig") + two.encode("utf-8-sig"))  # `cat a.csv b.csv`
+    assert read_log(path, csv_cfg())["temperature"].tolist() == [21.5, 21.6]
+    with pytest.raises(IngestError, match=r"log.csv: line 3: expected 3 fields .* got 1: '# battery replaced'; "
+                                          r"a note line\? set data.csv.comment: '#'$"):
+        read_log(write(tmp_path, one + "# battery replaced\n"), csv_cfg())
+
+
+def test_a_sensor_reporting_twice_in_one_timestamp_now_and_then_is_read_the_last_value_kept(tmp_path):
+    times = pd.date_range("2026-01-05 08:00", periods=200, freq="30s")
+    rows = [f"sensor.t,{21 + 0.1 * (i % 7):.1f},{t:%Y-%m-%dT%H:%M:%S}Z" for i, t in enumerate(times)]
+    rows.insert(50, rows[49].replace(",21.", ",25.", 1))  # one double report of 200 lines
+    rows.insert(20, rows[19].split(",")[0] + ",unavailable," + rows[19].split(",")[2])  # and a failed read beside one
+    text = "entity_id,state,last_changed\n" + "\n".join(rows) + "\n"
+    cfg = csv_cfg(paths=[str(write(tmp_path, text))], timestamp_col="last_changed", temperature_col="sensor.t",
+                  humidity_col="", entity_col="entity_id", value_col="state", hold_min=2, timezone="UTC")
+    table, stats = read_logs(cfg, 30)
+    assert stats["duplicates"] == 2 and (table["temperature"] == 25.0).sum() == 1
+
+
 @pytest.mark.parametrize("comment", ["# ", "a,b"])
 def test_a_comment_with_spaces_or_the_delimiter_is_refused(comment):
     from tinyad.config import ConfigError
@@ -399,7 +429,7 @@ def test_a_long_log_s_on_change_figures_count_each_entity_s_own_lines(tmp_path):
     """plausibility.on_change on a long log: the steps and the repeats of each entity's own
     lines (a Home Assistant export repeats none; a periodic export, InfluxDB's, does)."""
     from tests.helpers.readings import home_assistant_export, influxdb_export
-    from tinyad.data.plausibility import on_change
+    from tinyad.data.plausibility import on_change, periodic
 
     text, _, _ = home_assistant_export(outage=False)
     cfg = csv_cfg(timestamp_col="last_changed", temperature_col="sensor.room_temperature",
@@ -410,9 +440,17 @@ def test_a_long_log_s_on_change_figures_count_each_entity_s_own_lines(tmp_path):
     assert got["repeats"] == 0 and got["pairs"] == len(own) - 2  # one step fewer than lines, per entity
     text, readings = influxdb_export(minutes=600)
     cfg = csv_cfg(comment="#", timestamp_col="_time", entity_col="_field", value_col="_value", hold_min=2)
-    got = on_change(read_log(write(tmp_path, text, "influx.csv"), cfg), cfg, 60)
+    raw = read_log(write(tmp_path, text, "influx.csv"), cfg)
+    got = on_change(raw, cfg, 60)
     want = sum(int((np.diff(readings[c].to_numpy()) == 0).sum()) for c in ("temperature", "humidity"))
     assert got["pairs"] == 2 * (len(readings) - 1) and got["repeats"] == want > 0 and got["step_s"] == 60.0
+    # the figure's use: a periodic writer held for far more than a few periods is warned about, once held less not
+    from tinyad.data.plausibility import PERIODIC_HOLD_PERIODS, check_log
+
+    long_hold = dataclasses.replace(cfg, hold_min=120)
+    assert periodic(got) and any("a logger that writes every period" in w for w in check_log(raw, long_hold, period_s=60))
+    short = dataclasses.replace(cfg, hold_min=PERIODIC_HOLD_PERIODS)
+    assert not any("a logger that writes every period" in w for w in check_log(raw, short, period_s=60))
 
 
 def test_an_export_of_several_rooms_is_refused_mixed_and_reads_one_room_with_data_csv_sensor(tmp_path):
@@ -423,8 +461,9 @@ def test_an_export_of_several_rooms_is_refused_mixed_and_reads_one_room_with_dat
     cfg = csv_cfg(paths=[str(path)], comment="#", timestamp_col="_time", entity_col="_field", value_col="_value",
                   hold_min=2, timezone="UTC")
     with pytest.raises(IngestError, match=r"log.csv: lines 5 and 69: the entity 'temperature' \('_field'\) has two "
-                                          r"values at 2026-01-05 00:00:00 \(.+ and .+\): two sensors' series\? keep one "
-                                          r"with data.csv.sensor_col .* and data.csv.sensor$"):
+                                          r"values at '2026-01-05T00:00:00Z' \(.+ and .+\), and so at 30 of its 30 "
+                                          r"times: two sensors' series\? keep one with data.csv.sensor_col .* and "
+                                          r"data.csv.sensor$"):
         read_logs(cfg, 60)
     table, _ = read_logs(dataclasses.replace(cfg, sensor_col="room", sensor="office"), 60)
     np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),

@@ -499,9 +499,19 @@ def test_unix_timestamps_of_the_wrong_unit_or_not_numbers_name_the_line_and_the_
     assert code == 2 and "is not Unix time in nanoseconds (it would be before 1973); set data.csv.timestamp_format: " \
         "unix_us" in one_line_error(err)
     # the default (ISO 8601) names the Unix value of the key when the cells are numbers, by their size
-    for scale, fmt in ((1, "unix"), (1000, "unix_ms"), (10**9, "unix_ns")):
+    for scale, fmt, word in ((1, "unix", "seconds"), (1000, "unix_ms", "milliseconds"), (10**9, "unix_ns", "nanoseconds")):
         code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("2026-01-05", 30, scale))
-        assert code == 2 and f"set data.csv.timestamp_format: '{fmt}', Unix time in " in one_line_error(err)
+        assert code == 2 and one_line_error(err).endswith(
+            f"set data.csv.timestamp_format: {fmt} (Unix time in {word}, by its size))")
+    # a cell pandas reads as the year -5: the line, not a bare overflow
+    code, _, _, err = ingest_csv(tmp_path, capsys, "timestamp,temperature,humidity\n2026-01-05 00:00:00,24,40\n-5,24,40\n")
+    assert code == 2 and "line 3, column 'timestamp': timestamp '-5' is outside the years 1677-2262" in one_line_error(err)
+    # ... and no Unix format for a number that is no time in any unit (a temperature in the timestamp's column)
+    code, _, _, err = ingest_csv(tmp_path, capsys, "timestamp,temperature,humidity\n21.5,24.0,40.0\n")
+    assert code == 2 and one_line_error(err).endswith("set data.csv.timestamp_format)")
+    # a clock never set (milliseconds since boot) is no unit to switch to: the plausibility check says so
+    code, _, _, err = ingest_csv(tmp_path, capsys, unix_log("1970-01-01", 30, 1000), timestamp_format="unix_ms")
+    assert code == 2 and "the device's clock was not set" in one_line_error(err)
     # beyond the calendar pandas holds, either way: the line, not a bare overflow
     code, _, _, err = ingest_csv(tmp_path, capsys, seconds.replace("1767571260,", "-99999999999,"), timestamp_format="unix")
     assert code == 2 and "line 3, column 'timestamp': timestamp '-99999999999' is outside the years 1677-2262" \
@@ -625,7 +635,11 @@ def test_the_influxdb_option_reads_an_annotated_csv_through_the_stage(tmp_path, 
 
     text, readings = influxdb_export()
     table, report = ingest_with_option(tmp_path, monkeypatch, "influxdb", text)
-    assert report["warnings"] == [] and (table["fault"] == "").all() and len(table) == len(readings)
+    # the option's two-hour hold suits an on-change writer; this export repeats like a periodic one
+    assert len(report["warnings"]) == 1 and "consecutive readings repeat the one before it: a logger that writes " \
+        "every period, not on change? data.csv.hold_min 120 repeats the last reading over up to 120 minutes of an " \
+        "outage; set it to a few periods (e.g. 2)" in report["warnings"][0]
+    assert (table["fault"] == "").all() and len(table) == len(readings)
     assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 01:00")  # local time
     np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),
                                   readings[["temperature", "humidity"]].to_numpy())

@@ -331,8 +331,8 @@ class CsvConfig:
     # of the values.  Such a log is on-change: it needs hold_min
     entity_col: str = ""
     value_col: str = ""
-    # lines whose first field starts with this text are notes, not readings, and are skipped
-    # (InfluxDB's annotated CSV: "#"; a logger's "# device ..." preamble); "": none
+    # lines starting with this text (leading spaces aside) are notes, not readings, and are
+    # skipped (InfluxDB's annotated CSV: "#"; a logger's "# device ..." preamble); "": none
     comment: str = ""
     # a log of several sensors (or rooms) in one file: the column naming each line's sensor
     # (an InfluxDB tag such as room, a logger's sensor id) and the one to read; "": one sensor
@@ -372,7 +372,7 @@ class CsvConfig:
                               "set data.csv.label_col: ''")
         if self.comment != self.comment.strip() or self.delimiter in self.comment:
             raise ConfigError(f"data.csv.comment: expected the text a note line starts with (e.g. '#'), without "
-                              f"spaces or the delimiter {self.delimiter!r}, got {self.comment!r}")
+                              f"surrounding spaces or the delimiter {self.delimiter!r}, got {self.comment!r}")
         _check_choice("data.csv.decimal", self.decimal, self.DECIMALS)
         if self.decimal == self.delimiter:
             raise ConfigError(

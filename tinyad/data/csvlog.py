@@ -287,9 +287,8 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
     bad = ts.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        num = _numbers(pd.Series([cells[i]]))[0]
-        unix = (f": {unix_format_of(num)!r}, Unix time in {UNIX_WORDS[CsvConfig.UNIX_FORMATS[unix_format_of(num)]]} by "
-                "its size" if np.isfinite(num) else "")
+        unix = unix_format_of(_numbers(pd.Series([cells[i]]))[0])  # NaN: no format
+        unix = f": {unix} (Unix time in {UNIX_UNITS[CsvConfig.UNIX_FORMATS[unix]][1]}, by its size)" if unix else ""
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} (expected {want}; "
             f"set data.csv.timestamp_format{unix})"
@@ -311,6 +310,11 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
                 f"{_TZ_HINT} to convert the log to its local time"
             )
     idx = pd.DatetimeIndex(ts)
+    far = (idx.year < 1678) | (idx.year > 2261)  # parsed, but beyond pandas' calendar (a cell like '-5')
+    if far.any():
+        i = int(np.argmax(far))
+        raise IngestError(f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is outside the years "
+                          f"1677-2262: no time a clock gives (expected {want})")
     if idx.tz is not None:
         if timezone:
             return idx.tz_convert("UTC").tz_localize(None).as_unit("ns"), False
@@ -342,21 +346,23 @@ def _hhmm(offset) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-# Unix seconds of the years 2001-5138 have 10-11 digits, milliseconds 13-14, microseconds
-# 16-17, nanoseconds 19: a column of one unit read as another lands in 1970 or after the
+# Unix time's units (CsvConfig.UNIX_FORMATS' values): ticks a second, and the word.  Unix
+# seconds of the years 1973-5138 have 9-11 digits, milliseconds 12-14, microseconds 15-17,
+# nanoseconds 18-20: a column of one unit read as another lands before 1973 or after the
 # year 5000, so a value's size tells its unit
-UNIX_S_UNTIL = 1e11
-UNIX_SCALE = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}  # the unit's ticks a second
-UNIX_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+UNIX_UNITS = {"s": (1.0, "seconds"), "ms": (1e3, "milliseconds"), "us": (1e6, "microseconds"), "ns": (1e9, "nanoseconds")}
+assert set(UNIX_UNITS) == set(CsvConfig.UNIX_FORMATS.values()), "CsvConfig.UNIX_FORMATS and UNIX_UNITS disagree"
+UNIX_S_FROM, UNIX_S_UNTIL = 1e8, 1e11  # Unix seconds of 1973-03 and of the year 5138
 
 
-def unix_format_of(num: float) -> str:
-    """The ``data.csv.timestamp_format`` whose unit a Unix timestamp of this size is in: the
-    first unit in which it is before the year 5000 (``UNIX_S_UNTIL`` seconds)."""
+def unix_format_of(num: float) -> str | None:
+    """The ``data.csv.timestamp_format`` whose unit puts a Unix timestamp of this size in the
+    years 1973-5138; ``None`` for none (a smaller number: a clock never set, or no time)."""
     for fmt, unit in CsvConfig.UNIX_FORMATS.items():
-        if abs(num) < UNIX_S_UNTIL * UNIX_SCALE[unit]:
+        per_s = UNIX_UNITS[unit][0]
+        if UNIX_S_FROM * per_s <= num < UNIX_S_UNTIL * per_s:
             return fmt
-    return "unix_ns"
+    return None
 
 
 def _numbers(cells: pd.Series) -> np.ndarray:
@@ -374,25 +380,24 @@ def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: 
     ``data.csv.timezone``'s local time, and without a zone the table holds UTC
     (``tinyad.data.plausibility.check_log`` warns)."""
     unit = CsvConfig.UNIX_FORMATS[fmt]
-    words = UNIX_WORDS[unit]
+    per_s, words = UNIX_UNITS[unit]
     num = _numbers(ser)
     bad = np.isnan(num)
     if bad.any():
         i = int(np.argmax(bad))
         raise IngestError(f"{path}: line {lines[i]}, column {col!r}: cannot parse timestamp {cells[i]!r} "
                           f"(expected Unix time in {words}, data.csv.timestamp_format {fmt!r})")
-    # a value of a finer unit anywhere (after the year 5000 read in this one), or a coarser
-    # unit throughout (before 1973; a few early ones may be a clock never set: check_log says so)
-    per_s = UNIX_SCALE[unit]
-    wrong = num >= UNIX_S_UNTIL * per_s
-    if not wrong.any() and unit != "s" and (num < UNIX_S_UNTIL * per_s / 1e3).all():
-        wrong = np.ones(len(num), dtype=bool)
-    if wrong.any():
-        i = int(np.argmax(wrong)) if num[wrong].max() >= UNIX_S_UNTIL * per_s else int(np.argmax(num))
+    # a value of a finer unit anywhere (after the year 5000 read in this one), or of a coarser
+    # one throughout (before 1973; a few early ones may be a clock never set, and a log whose
+    # every value is before 1973 even in seconds is one: check_log says so)
+    late = num >= UNIX_S_UNTIL * per_s
+    i = int(np.argmax(late)) if late.any() else int(np.argmax(num))
+    if late.any() or (num < UNIX_S_FROM * per_s).all() and unix_format_of(num[i]):
+        right = unix_format_of(num[i])
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is not Unix time in {words} "
-            f"(it would be {'after the year 5000' if num[i] >= UNIX_S_UNTIL * per_s else 'before 1973'}); set "
-            f"data.csv.timestamp_format: {unix_format_of(num[i])}"
+            f"(it would be {'after the year 5000' if late.any() else 'before 1973'})"
+            + (f"; set data.csv.timestamp_format: {right}" if right else "")
         )
     lo, hi = ((t - pd.Timestamp(0)).total_seconds() * per_s for t in (pd.Timestamp.min, pd.Timestamp.max))
     outside = (num <= lo) | (num >= hi)
@@ -400,7 +405,8 @@ def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: 
         i = int(np.argmax(outside))
         raise IngestError(f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is outside the years "
                           f"1677-2262 as Unix time in {words}: the device's clock was not set")
-    return pd.DatetimeIndex(pd.to_datetime(num, unit=unit)).as_unit("ns")
+    whole = pd.to_numeric(ser, errors="coerce")  # integers stay exact (float64 rounds nanoseconds)
+    return pd.DatetimeIndex(pd.to_datetime(whole if whole.dtype.kind == "i" else num, unit=unit)).as_unit("ns")
 
 
 def _localize(idx: pd.DatetimeIndex, cells: list[str], lines: np.ndarray, path: Path, col: str,
@@ -471,7 +477,7 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     ts, utc = _timestamps(stamps, line_arr, path, cfg.timestamp_label, cfg.timestamp_format, cfg.timezone)
     age = None
     if cfg.entity_col:  # a long log: one line per value
-        line_arr, ts, temp, hum, age, entity = _long_to_wide(path, cfg, cols, line_arr, ts)
+        line_arr, ts, temp, hum, age, entity = _long_to_wide(path, cfg, cols, line_arr, ts, stamps)
     else:
         temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
         hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
@@ -489,19 +495,20 @@ def _one_sensor(path: Path, cfg: CsvConfig, cols: dict, lines: list[int]) -> tup
     sensors' lines are skipped, and a sensor the log does not hold is refused."""
     keep = [c.strip() == cfg.sensor.strip() for c in cols[cfg.sensor_col]]
     if not any(keep):
-        present = sorted({c.strip() for c in cols[cfg.sensor_col]})
         raise IngestError(f"{path}: column {cfg.sensor_col!r}: no line of the sensor {cfg.sensor!r} (data.csv.sensor); "
-                          f"sensors present: {present[:8]}{' ...' if len(present) > 8 else ''}")
+                          f"sensors present: {_listing(cols[cfg.sensor_col])}")
     return ({k: [v for v, m in zip(vals, keep) if m] for k, vals in cols.items()},
             [ln for ln, m in zip(lines, keep) if m])
 
 
-def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts: pd.DatetimeIndex):
+def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts: pd.DatetimeIndex,
+                  stamps: list[str]):
     """A long log's lines of the temperature and humidity entities as readings: one at each
     line of either, with the other entity's last value, and the age of the older of the two
     (seconds; infinite before the other's first line), which ``to_grid`` holds to
-    ``data.csv.hold_min`` like any reading's.  Lines of other entities are skipped.
-    Returns (lines, timestamps, temperature, humidity, age, entity) in time order."""
+    ``data.csv.hold_min`` like any reading's.  Lines of other entities are skipped; an entity
+    that holds two series is refused (``_one_series``; ``stamps``: the timestamp cells, as
+    the file has them).  Returns (lines, timestamps, temperature, humidity, age, entity) in time order."""
     entity = np.array([c.strip() for c in cols[cfg.entity_col]], dtype=object)
     cells = cols[cfg.value_col]
     order = np.lexsort((line_arr, ts.asi8))  # time order; a tie keeps the file's order
@@ -514,14 +521,11 @@ def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, 
     for key, name in names:
         at = order[entity[order] == name]
         if not len(at):
-            present = sorted(set(entity))
-            raise IngestError(
-                f"{path}: column {cfg.entity_col!r}: no line of the entity {name!r} ({key}); entities present: "
-                f"{present[:8]}{' ...' if len(present) > 8 else ''}"
-            )
+            raise IngestError(f"{path}: column {cfg.entity_col!r}: no line of the entity {name!r} ({key}); "
+                              f"entities present: {_listing(entity)}")
         own = pd.DataFrame({"timestamp": ts[at], "since": ts[at],
                             "value": _numeric([cells[i] for i in at], line_arr[at], path, cfg.value_col, cfg.decimal)})
-        _one_series(path, cfg, name, own["timestamp"].to_numpy(), own["value"].to_numpy(), line_arr[at])
+        _one_series(path, cfg, name, own["value"].to_numpy(), at, ts, line_arr, stamps)
         last = pd.merge_asof(out, own, on="timestamp", direction="backward")
         values.append(last["value"].to_numpy(dtype=np.float64))
         since = (last["timestamp"] - last["since"]).dt.total_seconds().to_numpy()
@@ -530,17 +534,36 @@ def _long_to_wide(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, 
     return line_arr[mine], pd.DatetimeIndex(out["timestamp"]), values[0], hum, age, entity[mine]
 
 
-def _one_series(path: Path, cfg: CsvConfig, name: str, ts: np.ndarray, value: np.ndarray, lines: np.ndarray) -> None:
-    """Refuse an entity with two values at one time (two sensors' series in one long log, an
-    InfluxDB export of several rooms): read together they would be one room's readings."""
-    same = (ts[1:] == ts[:-1]) & (value[1:] != value[:-1]) & np.isfinite(value[1:]) & np.isfinite(value[:-1])
-    if same.any():
-        i = int(np.argmax(same))
+# a long log's entity with two values at one time on more than this share of its times
+# holds two sensors' series (_one_series); fewer are a sensor's own double reports
+MIXED_SERIES_SHARE = 0.01
+
+
+def _one_series(path: Path, cfg: CsvConfig, name: str, value: np.ndarray, at: np.ndarray, ts: pd.DatetimeIndex,
+                lines: np.ndarray, stamps: list[str]) -> None:
+    """Refuse an entity with two values at one time on more than ``MIXED_SERIES_SHARE`` of its
+    times (``at``: its lines, in time order; values compared at ``data.csv.resolution``, failed
+    reads left out): two sensors' series in one long log, an InfluxDB export of several rooms,
+    read together would be one room's readings.  A sensor that now and then reports twice in
+    one timestamp is read (the last value kept, ``to_grid``'s duplicates).  Series whose
+    times never coincide are not told apart here."""
+    ok = np.isfinite(value)
+    t, v, at = ts.asi8[at][ok], quantize(value[ok], cfg.resolution), at[ok]
+    two = np.flatnonzero((t[1:] == t[:-1]) & (v[1:] != v[:-1]))
+    if len(two) and len(two) > MIXED_SERIES_SHARE * len(np.unique(t)):
+        a, b = at[two[0]], at[two[0] + 1]
         raise IngestError(
-            f"{path}: lines {lines[i]} and {lines[i + 1]}: the entity {name!r} ({cfg.entity_col!r}) has two values at "
-            f"{pd.Timestamp(ts[i])} ({value[i]:g} and {value[i + 1]:g}): two sensors' series? keep one with "
-            "data.csv.sensor_col (e.g. an InfluxDB tag column) and data.csv.sensor"
+            f"{path}: lines {lines[a]} and {lines[b]}: the entity {name!r} ({cfg.entity_col!r}) has two values at "
+            f"{stamps[a].strip()!r} ({v[two[0]]:g} and {v[two[0] + 1]:g}), and so at {len(two)} of its "
+            f"{len(np.unique(t))} times: two sensors' series? keep one with data.csv.sensor_col (e.g. an InfluxDB "
+            "tag column) and data.csv.sensor"
         )
+
+
+def _listing(values) -> str:
+    """The distinct values of a column, sorted, the first eight (for a message)."""
+    present = sorted({str(v).strip() for v in values})
+    return f"{present[:8]}{' ...' if len(present) > 8 else ''}"
 
 
 def _encoding(name: str) -> str:
@@ -566,28 +589,31 @@ def _decode_error(path: Path, encoding: str) -> str:
 def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
     """Header, column indices, the wanted cells and their line numbers; every row as wide as the header.
 
-    Skipped, as they hold no reading: blank lines, lines whose first field starts with
-    ``data.csv.comment`` (notes, InfluxDB's annotations), and a line that repeats the header
-    (files joined into one, an annotated CSV's next table)."""
+    Skipped, as they hold no reading: blank lines, note lines (whose text, leading spaces
+    aside, starts with ``data.csv.comment``: InfluxDB's annotations), blanked before the CSV
+    is parsed so that a quote in a note cannot open a field over the readings after it, and
+    a line that repeats the header (files joined into one, an annotated CSV's next table)."""
+    note = "; a note line? set data.csv.comment: '#'"
 
-    def skipped(row: list[str]) -> bool:
-        return (not any(c.strip() for c in row)
-                or bool(cfg.comment) and row[0].strip().startswith(cfg.comment))
+    def lines_of(fh):  # one line out for every line in: reader.line_num stays the file's
+        for line in fh:
+            yield "\n" if cfg.comment and line.lstrip().startswith(cfg.comment) else line
+
+    def cells(row: list[str]) -> list[str]:
+        return [c.strip().lstrip("\ufeff") for c in row]  # a joined file's byte-order mark too
 
     with path.open(newline="", encoding=_encoding(cfg.encoding)) as fh:
-        reader = csv.reader(fh, delimiter=cfg.delimiter)
+        reader = csv.reader(lines_of(fh), delimiter=cfg.delimiter)
         header = next(reader, None)
-        while header is not None and skipped(header):
+        while header is not None and not any(c.strip() for c in header):
             header = next(reader, None)  # leading blank or note lines
         if header is None:
             raise IngestError(f"{path}: empty file (expected a header line naming the columns)")
-        header = [c.strip() for c in header]
+        header = cells(header)
         index = {}
         for key, name in wanted:
             if name not in header:
-                hint = ""
-                if not cfg.comment and header[0].startswith("#"):
-                    hint = "; a note line? set data.csv.comment: '#'"
+                hint = note if not cfg.comment and header[0].startswith("#") else ""
                 raise IngestError(
                     f"{path}: line {reader.line_num}: column {name!r} ({key}) not found; "
                     f"columns present: {header} (delimiter {cfg.delimiter!r}){hint}"
@@ -597,7 +623,7 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
         lines: list[int] = []
         width = len(header)
         for row in reader:
-            if skipped(row) or [c.strip() for c in row] == header:
+            if not any(c.strip() for c in row) or cells(row) == header:
                 continue
             if len(row) != width:
                 # too many fields would shift every value after the extra one (a decimal comma
@@ -606,6 +632,8 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
                 if len(row) > width and cfg.delimiter == ",":
                     hint = ("; a decimal comma? set data.csv.decimal: ',' with a data.csv.delimiter "
                             "other than ','")
+                if not cfg.comment and row[0].strip().startswith("#"):
+                    hint = note
                 raise IngestError(
                     f"{path}: line {reader.line_num}: expected {width} fields "
                     f"({cfg.delimiter!r}-separated, as in the header), got {len(row)}: "

@@ -34,6 +34,10 @@ the one before it, and       of ``ON_CHANGE_MIN_PAIRS`` or set data.csv.hold_min
 periods without one          more, ``ON_CHANGE_GAP_SHARE``
                              of the steps longer than
                              ``PERIOD_FACTOR`` periods
+a hold (data.csv.hold_min)   more repeats than             warning (it would fill an
+on a periodic logger         ``ON_CHANGE_MAX_REPEATS``,    outage with the last
+                             a hold over                   reading: a few periods)
+                             ``PERIODIC_HOLD_PERIODS``
 the temperature's step       finer than ``COARSE_STEP_C``  warning (a coarse sensor:
 (``value_step``, or                                        one step passes for an
 ``data.csv.resolution``)                                   event)
@@ -56,7 +60,8 @@ from tinyad.evaluate.metrics import median_period_s
 
 __all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
            "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "ON_CHANGE_MIN_PAIRS", "ON_CHANGE_MAX_REPEATS", "ON_CHANGE_GAP_SHARE",
-           "ON_CHANGE_PERIOD_PCT", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "check_log", "on_change", "value_step"]
+           "ON_CHANGE_PERIOD_PCT", "PERIODIC_HOLD_PERIODS", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "change_figures",
+           "check_log", "on_change", "periodic", "value_step"]
 
 # the mean indoor temperature of any heated, cooled or unconditioned room people keep
 # things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
@@ -89,6 +94,9 @@ ON_CHANGE_MIN_PAIRS = 200
 ON_CHANGE_MAX_REPEATS = 0.002
 ON_CHANGE_GAP_SHARE = 0.01
 ON_CHANGE_PERIOD_PCT = 5
+# a hold longer than this many periods on a log that repeats like a periodic logger is
+# warned about: it would fill an outage of the sensor with its last reading
+PERIODIC_HOLD_PERIODS = 5
 # a temperature read in steps this coarse or coarser (a DHT11's whole degrees, a
 # deg F log's 0.56 deg C) is warned about: a room's normal swing is a few such steps,
 # and one step up passes for an event.  The defaults were chosen at 0.1 deg C and
@@ -119,42 +127,61 @@ def value_step(x: np.ndarray) -> float | None:
     return float(gaps[order][np.searchsorted(cum, cum[-1] / 2.0)])
 
 
-def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
-    """Does ``raw`` (``read_log``'s rows) look like an on-change log?  ``None`` if not, else
-    ``{"pairs", "repeats", "gap_share", "step_s"}``: the pairs of consecutive valid lines
-    compared and how many of them repeat, the share of the steps between valid readings
-    longer than ``PERIOD_FACTOR`` periods, and the log's own period (its shortest steps).
-    See ``ON_CHANGE_MIN_PAIRS``.  A long log (``data.csv.entity_col``, which needs
-    ``hold_min``) is taken as on-change; its figures are those of each entity's own lines."""
+def change_figures(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
+    """How ``raw`` (``read_log``'s rows) changes from line to line: ``{"pairs", "repeats",
+    "gap_share", "step_s"}``, the pairs of consecutive valid lines compared (a failed read
+    between two is no pair) and how many of them repeat the line before at
+    ``data.csv.resolution``, the share of the steps between valid readings longer than
+    ``PERIOD_FACTOR`` periods, and the log's own period (its shortest steps,
+    ``ON_CHANGE_PERIOD_PCT``).  A long log's (``data.csv.entity_col``) are those of each
+    entity's own lines.  ``None`` with too few pairs to tell (``ON_CHANGE_MIN_PAIRS``; a long
+    log: ``PERIOD_MIN_STEPS`` steps)."""
     from tinyad.data.csvlog import quantize
 
     lines = raw.sort_values("timestamp", kind="stable")
-    valid = (lines["fault"] == "").to_numpy()
-    if "entity" in lines:  # a long log (data.csv.entity_col) is on-change: its period is in each entity's steps
-        steps, repeats = [], 0
-        for entity, col in ((cfg.temperature_col, "temperature"), (cfg.humidity_col, "humidity")):
-            own = lines[valid & (lines["entity"] == entity).to_numpy()] if entity else lines.iloc[:0]
-            steps.append(np.diff(pd.DatetimeIndex(own["timestamp"]).asi8) / 1e9)
+    if "entity" in lines:  # a long log: each entity's own lines
+        series = [(lines[(lines["entity"] == e).to_numpy()], [col])
+                  for e, col in ((cfg.temperature_col, "temperature"), (cfg.humidity_col, "humidity")) if e]
+        least = PERIOD_MIN_STEPS + 1
+    else:
+        series = [(lines, ["temperature", "humidity"] if cfg.humidity_col else ["temperature"])]
+        least = ON_CHANGE_MIN_PAIRS
+    pairs = repeats = 0
+    steps = []
+    for own, cols in series:
+        valid = (own["fault"] == "").to_numpy()
+        pair = valid[1:] & valid[:-1]
+        same = pair.copy()
+        for col in cols:
             x = quantize(own[col].to_numpy(dtype=np.float64), cfg.resolution)
-            repeats += int((x[1:] == x[:-1]).sum())  # the entity's line repeats its line before
-        step = np.concatenate(steps)
-        if (step > 0).sum() <= PERIOD_MIN_STEPS:
-            return None
-        return {"pairs": int(len(step)), "repeats": repeats, "gap_share": float(np.mean(step > PERIOD_FACTOR * period_s)),
-                "step_s": float(np.percentile(step[step > 0], ON_CHANGE_PERIOD_PCT))}
-    pairs = valid[1:] & valid[:-1]  # two valid lines in a row (a failed read between: not compared)
-    if pairs.sum() < ON_CHANGE_MIN_PAIRS:
+            same &= x[1:] == x[:-1]
+        pairs, repeats = pairs + int(pair.sum()), repeats + int(same.sum())
+        steps.append(np.diff(pd.DatetimeIndex(own["timestamp"][valid]).asi8) / 1e9)
+    step = np.concatenate(steps)
+    if pairs < least or not (step > 0).any():
         return None
-    same = pairs.copy()
-    for col in ("temperature", "humidity") if cfg.humidity_col else ("temperature",):
-        x = quantize(lines[col].to_numpy(dtype=np.float64), cfg.resolution)
-        same &= x[1:] == x[:-1]
-    step = np.diff(pd.DatetimeIndex(lines["timestamp"][valid]).asi8) / 1e9
-    gap_share = float(np.mean(step > PERIOD_FACTOR * period_s))
-    if same.sum() > ON_CHANGE_MAX_REPEATS * pairs.sum() or gap_share < ON_CHANGE_GAP_SHARE:
-        return None
-    return {"pairs": int(pairs.sum()), "repeats": int(same.sum()), "gap_share": gap_share,
+    return {"pairs": pairs, "repeats": repeats, "gap_share": float(np.mean(step > PERIOD_FACTOR * period_s)),
             "step_s": float(np.percentile(step[step > 0], ON_CHANGE_PERIOD_PCT))}
+
+
+def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
+    """Does ``raw`` look like an on-change log?  Its ``change_figures`` if so, else ``None``:
+    at most ``ON_CHANGE_MAX_REPEATS`` of its pairs repeat and at least
+    ``ON_CHANGE_GAP_SHARE`` of its steps are long.  A long log (``data.csv.entity_col``,
+    which needs ``hold_min``) is read as one whatever its figures: its period is in each
+    entity's shortest steps."""
+    f = change_figures(raw, cfg, period_s)
+    if f is None or cfg.entity_col:
+        return f
+    if f["repeats"] > ON_CHANGE_MAX_REPEATS * f["pairs"] or f["gap_share"] < ON_CHANGE_GAP_SHARE:
+        return None
+    return f
+
+
+def periodic(figures: dict | None) -> bool:
+    """The ``change_figures`` of a periodic logger: more of its pairs repeat than an on-change
+    log's can (``ON_CHANGE_MAX_REPEATS``)."""
+    return figures is not None and figures["repeats"] > ON_CHANGE_MAX_REPEATS * figures["pairs"]
 
 
 def _f_to_c(x: float) -> float:
@@ -197,6 +224,15 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
             "UTC if the room keeps UTC)"
         )
     sparse = on_change(raw, cfg, period_s) if period_s else None
+    if period_s and cfg.hold_min * 60.0 > PERIODIC_HOLD_PERIODS * period_s:
+        figures = sparse or change_figures(raw, cfg, period_s)
+        if periodic(figures):
+            warnings.append(
+                f"{files}: {figures['repeats']} of {figures['pairs']} consecutive readings repeat the one before it: "
+                f"a logger that writes every period, not on change? data.csv.hold_min {cfg.hold_min:g} repeats the "
+                f"last reading over up to {cfg.hold_min:g} minutes of an outage; set it to a few periods (e.g. "
+                f"{2 * period_s / 60.0:g}){'' if cfg.entity_col else ' or 0'}"
+            )
     if sparse and not cfg.hold_min:
         warnings.append(
             f"{files}: {sparse['repeats']} of {sparse['pairs']} consecutive readings repeat the one before it, and "
