@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
                   title=f"ingest: {cfg.data.source}, {report['rows']} readings, {report['events']['total']} events")
     print(f"ingest: {report['rows']} rows ({report['days']} days), {report['faults']['total']} faults, "
           f"{report['events']['total']} anomaly events -> {args.out}")
+    skipped = {k: v for k, v in report.get("skipped_lines", {}).items() if v}
+    if skipped:  # lines that hold no reading of the room: counted, never silently dropped
+        print("ingest: lines skipped: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in skipped.items()))
     for line in timezone_lines(report):
         print(line)
     for w in report["warnings"]:

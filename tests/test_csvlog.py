@@ -465,9 +465,10 @@ def test_an_export_of_several_rooms_is_refused_mixed_and_reads_one_room_with_dat
                                           r"times: two sensors' series\? keep one with data.csv.sensor_col .* and "
                                           r"data.csv.sensor$"):
         read_logs(cfg, 60)
-    table, _ = read_logs(dataclasses.replace(cfg, sensor_col="room", sensor="office"), 60)
+    table, stats = read_logs(dataclasses.replace(cfg, sensor_col="room", sensor="office"), 60)
     np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),
                                   office[["temperature", "humidity"]].to_numpy())
+    assert stats["skipped_lines"] == {"notes": 3, "repeated_headers": 3, "other_sensors": 60, "other_entities": 0}
     with pytest.raises(IngestError, match=r"log.csv: column 'room': no line of the sensor 'kitchen' \(data.csv.sensor\); "
                                           r"sensors present: \['lab', 'office'\]"):
         read_logs(dataclasses.replace(cfg, sensor_col="room", sensor="kitchen"), 60)

@@ -611,6 +611,7 @@ def test_the_home_assistant_option_reads_a_history_export_through_the_stage(tmp_
     table, report = ingest_with_option(tmp_path, monkeypatch, "home_assistant", text)
     assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 01:00")  # local time
     assert report["warnings"] == [] and report["held"] > 0.3 * len(table)
+    assert report["skipped_lines"]["other_entities"] == 1  # the desk lamp's line
     # the outage: from its minute to the temperature's next line there is no reading of the room
     # (a failed read at each line, missing between them), and nothing else failed
     at = int((outage - readings["timestamp"].iloc[0]) / pd.Timedelta(minutes=1))
@@ -640,6 +641,8 @@ def test_the_influxdb_option_reads_an_annotated_csv_through_the_stage(tmp_path, 
         "every period, not on change? data.csv.hold_min 120 repeats the last reading over up to 120 minutes of an " \
         "outage; set it to a few periods (e.g. 2)" in report["warnings"][0]
     assert (table["fault"] == "").all() and len(table) == len(readings)
+    # the annotations and the second table's header hold no reading: counted, not silently dropped
+    assert report["skipped_lines"] == {"notes": 3, "repeated_headers": 1, "other_sensors": 0, "other_entities": 0}
     assert table["timestamp"].iloc[0] == pd.Timestamp("2026-01-05 01:00")  # local time
     np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy(),
                                   readings[["temperature", "humidity"]].to_numpy())

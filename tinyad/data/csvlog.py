@@ -463,11 +463,14 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     if cfg.sensor_col:
         wanted.append(("data.csv.sensor_col", cfg.sensor_col))
     try:
-        header, index, cols, lines = _read_rows(path, cfg, wanted)
+        header, index, cols, lines, skipped = _read_rows(path, cfg, wanted)
     except UnicodeDecodeError:
         raise IngestError(_decode_error(path, cfg.encoding)) from None
+    skipped |= {"other_sensors": 0, "other_entities": 0}
     if cfg.sensor_col and lines:
+        n = len(lines)
         cols, lines = _one_sensor(path, cfg, cols, lines)
+        skipped["other_sensors"] = n - len(lines)
     if not lines:
         raise IngestError(f"{path}: empty file (a header but no data lines)")
     line_arr = np.asarray(lines, dtype=np.int64)
@@ -477,7 +480,9 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
     ts, utc = _timestamps(stamps, line_arr, path, cfg.timestamp_label, cfg.timestamp_format, cfg.timezone)
     age = None
     if cfg.entity_col:  # a long log: one line per value
+        n = len(line_arr)
         line_arr, ts, temp, hum, age, entity = _long_to_wide(path, cfg, cols, line_arr, ts, stamps)
+        skipped["other_entities"] = n - len(line_arr)
     else:
         temp = _numeric(cols[cfg.temperature_col], line_arr, path, cfg.temperature_col, cfg.decimal)
         hum = (_numeric(cols[cfg.humidity_col], line_arr, path, cfg.humidity_col, cfg.decimal)
@@ -487,6 +492,7 @@ def read_log(path: str | Path, cfg: CsvConfig) -> pd.DataFrame:
         out["age_s"] = age  # to_grid: the reading's values are this old (a long log's held entity)
         out["entity"] = entity  # check_log: a long log's own period is in each entity's steps
     out.attrs["utc_clock"] = utc  # read_logs: check_log warns that the time of day is UTC's
+    out.attrs["skipped"] = skipped  # read_logs: the lines that hold no reading of the room, counted
     return out
 
 
@@ -587,17 +593,23 @@ def _decode_error(path: Path, encoding: str) -> str:
 
 
 def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
-    """Header, column indices, the wanted cells and their line numbers; every row as wide as the header.
+    """Header, column indices, the wanted cells, their line numbers and the lines skipped
+    (``{"notes", "repeated_headers"}``); every row as wide as the header.
 
     Skipped, as they hold no reading: blank lines, note lines (whose text, leading spaces
     aside, starts with ``data.csv.comment``: InfluxDB's annotations), blanked before the CSV
     is parsed so that a quote in a note cannot open a field over the readings after it, and
     a line that repeats the header (files joined into one, an annotated CSV's next table)."""
     note = "; a note line? set data.csv.comment: '#'"
+    skipped = {"notes": 0, "repeated_headers": 0}
 
     def lines_of(fh):  # one line out for every line in: reader.line_num stays the file's
         for line in fh:
-            yield "\n" if cfg.comment and line.lstrip().startswith(cfg.comment) else line
+            if cfg.comment and line.lstrip().startswith(cfg.comment):
+                skipped["notes"] += 1
+                yield "\n"
+            else:
+                yield line
 
     def cells(row: list[str]) -> list[str]:
         return [c.strip().lstrip("\ufeff") for c in row]  # a joined file's byte-order mark too
@@ -623,7 +635,10 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
         lines: list[int] = []
         width = len(header)
         for row in reader:
-            if not any(c.strip() for c in row) or cells(row) == header:
+            if not any(c.strip() for c in row):
+                continue
+            if cells(row) == header:
+                skipped["repeated_headers"] += 1
                 continue
             if len(row) != width:
                 # too many fields would shift every value after the extra one (a decimal comma
@@ -642,7 +657,7 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
             for name, j in index.items():
                 cols[name].append(row[j])
             lines.append(reader.line_num)
-    return header, index, cols, lines
+    return header, index, cols, lines, skipped
 
 
 def _finish(path: Path, cfg: CsvConfig, cols: dict, line_arr: np.ndarray, ts, temp: np.ndarray,
@@ -796,7 +811,9 @@ def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
     """Read every configured log into one table on the ``period_s`` grid.
 
     Returns ``(table, stats)``; stats holds ``files`` (list of paths),
-    ``rows_per_file``, ``readings_read``, ``duplicates``, ``merged`` and ``held``, and with
+    ``rows_per_file``, ``readings_read``, ``duplicates``, ``merged``, ``held`` and
+    ``skipped_lines`` (the lines that hold no reading of the room: ``notes``,
+    ``repeated_headers``, ``other_sensors``, ``other_entities``), and with
     ``data.csv.timezone`` the ``timezone`` report of ``to_local_time``, and
     ``warnings``: what ``tinyad.data.plausibility.check_log`` found implausible (it raises
     ``IngestError`` for what no room can produce).
@@ -812,4 +829,5 @@ def read_logs(cfg: CsvConfig, period_s: int, root: str | Path | None = None):
     stats["warnings"] = check_log(raw, cfg, period_s=period_s, utc_files=utc)
     stats["files"] = [str(p) for p in paths]
     stats["rows_per_file"] = {p.name: int(len(df)) for p, df in zip(paths, logs)}
+    stats["skipped_lines"] = {k: sum(int(log.attrs["skipped"][k]) for log in logs) for k in logs[0].attrs["skipped"]}
     return table, stats

@@ -110,6 +110,8 @@ def ingest_report(table: pd.DataFrame, events: list[Event], stats: dict, data: D
     }
     if "files" in stats:
         report["files"] = len(stats["files"])
+    if "skipped_lines" in stats:
+        report["skipped_lines"] = dict(stats["skipped_lines"])
     if "timezone" in stats:
         report["timezone"] = stats["timezone"]
     report["warnings"] = list(stats.get("warnings", []))
