@@ -403,6 +403,18 @@ def test_a_sensor_reporting_twice_in_one_timestamp_now_and_then_is_read_the_last
     assert stats["duplicates"] == 2 and (table["temperature"] == 25.0).sum() == 1
 
 
+def test_a_note_mark_inside_a_quoted_field_and_notes_after_a_byte_order_mark(tmp_path):
+    text = ('timestamp,temperature,humidity,remark\n2026-01-05 08:00:00,21.5,40.0,"door\n# open"\n'
+            '2026-01-05 08:01:00,21.6,40.1,\n2026-01-05 08:02:00,21.7,40.2,\n')
+    log = read_log(write(tmp_path, text), csv_cfg(comment="#"))  # the "# open" line is the field's, no note
+    assert log["temperature"].tolist() == [21.5, 21.6, 21.7] and log["line"].tolist() == [3, 4, 5]
+    one = "# device a\ntimestamp,temperature,humidity\n2026-01-05 08:00:00,21.5,40.0\n"
+    two = "# device b\ntimestamp,temperature,humidity\n2026-01-05 08:01:00,21.6,40.1\n"
+    path = tmp_path / "joined.csv"
+    path.write_bytes(one.encode("utf-8-sig") + two.encode("utf-8-sig"))
+    assert read_log(path, csv_cfg(comment="#"))["temperature"].tolist() == [21.5, 21.6]
+
+
 @pytest.mark.parametrize("comment", ["# ", "a,b"])
 def test_a_comment_with_spaces_or_the_delimiter_is_refused(comment):
     from tinyad.config import ConfigError
@@ -425,6 +437,11 @@ def test_an_influxdb_annotated_csv_reads_as_the_room_logged_every_minute(tmp_pat
                                   readings[["temperature", "humidity"]].to_numpy())
 
 
+def _repeats_some(figures: dict) -> bool:
+    """More than a handful of the pairs repeat (a periodic logger's sign, alone)."""
+    return figures["repeats"] > 0.01 * figures["pairs"]
+
+
 def test_a_long_log_s_on_change_figures_count_each_entity_s_own_lines(tmp_path):
     """plausibility.on_change on a long log: the steps and the repeats of each entity's own
     lines (a Home Assistant export repeats none; a periodic export, InfluxDB's, does)."""
@@ -445,8 +462,16 @@ def test_a_long_log_s_on_change_figures_count_each_entity_s_own_lines(tmp_path):
     want = sum(int((np.diff(readings[c].to_numpy()) == 0).sum()) for c in ("temperature", "humidity"))
     assert got["pairs"] == 2 * (len(readings) - 1) and got["repeats"] == want > 0 and got["step_s"] == 60.0
     # the figure's use: a periodic writer held for far more than a few periods is warned about, once held less not
-    from tinyad.data.plausibility import PERIODIC_HOLD_PERIODS, check_log
+    from tinyad.data.plausibility import PERIODIC_HOLD_PERIODS, change_figures, check_log
 
+    # an on-change export of a finer sensor than the resolution repeats once rounded, but is no
+    # periodic logger: its steady periods have no line (no warning on its two-hour hold)
+    text, _, _ = home_assistant_export(outage=False, decimals=2)
+    fine = csv_cfg(timestamp_col="last_changed", temperature_col="sensor.room_temperature",
+                   humidity_col="sensor.room_humidity", entity_col="entity_id", value_col="state", hold_min=120)
+    fine_raw = read_log(write(tmp_path, text, "fine.csv"), fine)
+    assert _repeats_some(change_figures(fine_raw, fine, 60)) and not periodic(change_figures(fine_raw, fine, 60))
+    assert not any("a logger that writes every period" in w for w in check_log(fine_raw, fine, period_s=60))
     long_hold = dataclasses.replace(cfg, hold_min=120)
     assert periodic(got) and any("a logger that writes every period" in w for w in check_log(raw, long_hold, period_s=60))
     short = dataclasses.replace(cfg, hold_min=PERIODIC_HOLD_PERIODS)
@@ -472,6 +497,10 @@ def test_an_export_of_several_rooms_is_refused_mixed_and_reads_one_room_with_dat
     with pytest.raises(IngestError, match=r"log.csv: column 'room': no line of the sensor 'kitchen' \(data.csv.sensor\); "
                                           r"sensors present: \['lab', 'office'\]"):
         read_logs(dataclasses.replace(cfg, sensor_col="room", sensor="kitchen"), 60)
+    # three rooms: the times that clash are counted once each
+    text, _ = influxdb_export(minutes=30, rooms=("office", "lab", "kitchen"))
+    with pytest.raises(IngestError, match=r"has two values at .*, and so at 30 of its 30 times"):
+        read_logs(dataclasses.replace(cfg, paths=[str(write(tmp_path, text, "three.csv"))]), 60)
 
 
 def test_a_wide_log_of_several_sensors_reads_the_one_named(tmp_path):

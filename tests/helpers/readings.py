@@ -91,17 +91,18 @@ def room_log(days: float = 3.0, seed: int = 0) -> pd.DataFrame:
     })
 
 
-def home_assistant_export(seed: int = 11, minutes: int = 1440,
-                          outage: bool = True) -> tuple[str, pd.DataFrame, pd.Timestamp]:
+def home_assistant_export(seed: int = 11, minutes: int = 1440, outage: bool = True,
+                          decimals: int = 1) -> tuple[str, pd.DataFrame, pd.Timestamp]:
     """A Home Assistant history export of a room (``entity_id,state,last_changed``, UTC ``Z``
     times): its two sensors' lines when their value changes (temperature 0.1 deg C, humidity
-    whole %RH), a desk lamp's line, and (``outage``) one ``unavailable`` temperature line.
+    whole %RH; the temperature's ``decimals``), a desk lamp's line, and (``outage``) one
+    ``unavailable`` temperature line.
     Returns the text, the readings the room gave every minute (UTC, as the device would have
     read them) and the outage's minute."""
     rng = np.random.default_rng(seed)
     idx = pd.date_range("2026-01-05 00:00", periods=minutes, freq="1min", tz="UTC")
     day = np.sin(np.arange(minutes) / 1440 * 2 * np.pi)
-    values = {"sensor.room_temperature": np.round(21 + 0.8 * day + rng.normal(0, 0.03, minutes), 1),
+    values = {"sensor.room_temperature": np.round(21 + 0.8 * day + rng.normal(0, 0.03, minutes), decimals),
               "sensor.room_humidity": np.round(45 - 2 * day + rng.normal(0, 0.4, minutes), 0)}
     lines = []
     for name, v in values.items():

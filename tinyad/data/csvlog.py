@@ -96,7 +96,7 @@ import pandas as pd
 from tinyad.config import CsvConfig, minutes_to_readings
 from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY, UNKNOWN_TYPE
 from tinyad.paths import project_root
-from tinyad.data.plausibility import check_log
+from tinyad.data.plausibility import CLOCK_EARLIEST, check_log
 
 __all__ = [
     "IngestError",
@@ -349,18 +349,22 @@ def _hhmm(offset) -> str:
 # Unix time's units (CsvConfig.UNIX_FORMATS' values): ticks a second, and the word.  Unix
 # seconds of the years 1973-5138 have 9-11 digits, milliseconds 12-14, microseconds 15-17,
 # nanoseconds 18-20: a column of one unit read as another lands before 1973 or after the
-# year 5000, so a value's size tells its unit
+# year 5000 (UNIX_S_FROM, UNIX_S_UNTIL), so a value's size tells that its unit is wrong;
+# the unit to set is the one that puts it in the years 2000-2100, if any
 UNIX_UNITS = {"s": (1.0, "seconds"), "ms": (1e3, "milliseconds"), "us": (1e6, "microseconds"), "ns": (1e9, "nanoseconds")}
 assert set(UNIX_UNITS) == set(CsvConfig.UNIX_FORMATS.values()), "CsvConfig.UNIX_FORMATS and UNIX_UNITS disagree"
 UNIX_S_FROM, UNIX_S_UNTIL = 1e8, 1e11  # Unix seconds of 1973-03 and of the year 5138
+# Unix seconds of the earliest clock the plausibility check takes as set, and of 2100
+UNIX_S_LIKELY = tuple((t - pd.Timestamp(0)).total_seconds() for t in (CLOCK_EARLIEST, pd.Timestamp("2100-01-01")))
 
 
 def unix_format_of(num: float) -> str | None:
     """The ``data.csv.timestamp_format`` whose unit puts a Unix timestamp of this size in the
-    years 1973-5138; ``None`` for none (a smaller number: a clock never set, or no time)."""
+    years 2000-2100 (``UNIX_S_LIKELY``); ``None`` for none (a clock never set, a far future,
+    or no time)."""
     for fmt, unit in CsvConfig.UNIX_FORMATS.items():
         per_s = UNIX_UNITS[unit][0]
-        if UNIX_S_FROM * per_s <= num < UNIX_S_UNTIL * per_s:
+        if UNIX_S_LIKELY[0] * per_s <= num < UNIX_S_LIKELY[1] * per_s:
             return fmt
     return None
 
@@ -556,13 +560,13 @@ def _one_series(path: Path, cfg: CsvConfig, name: str, value: np.ndarray, at: np
     ok = np.isfinite(value)
     t, v, at = ts.asi8[at][ok], quantize(value[ok], cfg.resolution), at[ok]
     two = np.flatnonzero((t[1:] == t[:-1]) & (v[1:] != v[:-1]))
-    if len(two) and len(two) > MIXED_SERIES_SHARE * len(np.unique(t)):
+    clash, times = len(np.unique(t[two])), len(np.unique(t))  # the times with two values or more
+    if clash and clash > MIXED_SERIES_SHARE * times:
         a, b = at[two[0]], at[two[0] + 1]
         raise IngestError(
             f"{path}: lines {lines[a]} and {lines[b]}: the entity {name!r} ({cfg.entity_col!r}) has two values at "
-            f"{stamps[a].strip()!r} ({v[two[0]]:g} and {v[two[0] + 1]:g}), and so at {len(two)} of its "
-            f"{len(np.unique(t))} times: two sensors' series? keep one with data.csv.sensor_col (e.g. an InfluxDB "
-            "tag column) and data.csv.sensor"
+            f"{stamps[a].strip()!r} ({v[two[0]]:g} and {v[two[0] + 1]:g}), and so at {clash} of its {times} times: "
+            "two sensors' series? keep one with data.csv.sensor_col (e.g. an InfluxDB tag column) and data.csv.sensor"
         )
 
 
@@ -592,6 +596,12 @@ def _decode_error(path: Path, encoding: str) -> str:
     return f"{path}: not valid {encoding} text (set data.csv.encoding to the file's encoding, e.g. latin-1 or cp1252)"
 
 
+def _text(cell: str) -> str:
+    """A cell or line without surrounding spaces and without a byte-order mark (a file joined
+    from files that each begin with one)."""
+    return cell.strip().lstrip("\ufeff").strip()
+
+
 def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
     """Header, column indices, the wanted cells, their line numbers and the lines skipped
     (``{"notes", "repeated_headers"}``); every row as wide as the header.
@@ -604,15 +614,17 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
     skipped = {"notes": 0, "repeated_headers": 0}
 
     def lines_of(fh):  # one line out for every line in: reader.line_num stays the file's
+        quoted = False  # inside a quoted field that runs over lines: no line there is a note
         for line in fh:
-            if cfg.comment and line.lstrip().startswith(cfg.comment):
+            if cfg.comment and not quoted and _text(line).startswith(cfg.comment):
                 skipped["notes"] += 1
                 yield "\n"
             else:
+                quoted ^= line.count('"') % 2 == 1
                 yield line
 
     def cells(row: list[str]) -> list[str]:
-        return [c.strip().lstrip("\ufeff") for c in row]  # a joined file's byte-order mark too
+        return [_text(c) for c in row]
 
     with path.open(newline="", encoding=_encoding(cfg.encoding)) as fh:
         reader = csv.reader(lines_of(fh), delimiter=cfg.delimiter)
@@ -625,7 +637,7 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
         index = {}
         for key, name in wanted:
             if name not in header:
-                hint = note if not cfg.comment and header[0].startswith("#") else ""
+                hint = note if not cfg.comment and _text(header[0]).startswith("#") else ""
                 raise IngestError(
                     f"{path}: line {reader.line_num}: column {name!r} ({key}) not found; "
                     f"columns present: {header} (delimiter {cfg.delimiter!r}){hint}"
@@ -647,7 +659,7 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
                 if len(row) > width and cfg.delimiter == ",":
                     hint = ("; a decimal comma? set data.csv.decimal: ',' with a data.csv.delimiter "
                             "other than ','")
-                if not cfg.comment and row[0].strip().startswith("#"):
+                if not cfg.comment and _text(row[0]).startswith("#"):
                     hint = note
                 raise IngestError(
                     f"{path}: line {reader.line_num}: expected {width} fields "

@@ -164,24 +164,33 @@ def change_figures(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | N
             "step_s": float(np.percentile(step[step > 0], ON_CHANGE_PERIOD_PCT))}
 
 
-def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
-    """Does ``raw`` look like an on-change log?  Its ``change_figures`` if so, else ``None``:
-    at most ``ON_CHANGE_MAX_REPEATS`` of its pairs repeat and at least
-    ``ON_CHANGE_GAP_SHARE`` of its steps are long.  A long log (``data.csv.entity_col``,
-    which needs ``hold_min``) is read as one whatever its figures: its period is in each
-    entity's shortest steps."""
-    f = change_figures(raw, cfg, period_s)
+def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int, figures: dict | None = None) -> dict | None:
+    """Does ``raw`` look like an on-change log?  Its ``change_figures`` (or ``figures``, those
+    figures computed already) if so, else ``None``: at most ``ON_CHANGE_MAX_REPEATS`` of its
+    pairs repeat and at least ``ON_CHANGE_GAP_SHARE`` of its steps are long.  A long log
+    (``data.csv.entity_col``, which needs ``hold_min``) is read as one whatever its figures:
+    its period is in each entity's shortest steps."""
+    f = change_figures(raw, cfg, period_s) if figures is None else figures
     if f is None or cfg.entity_col:
         return f
-    if f["repeats"] > ON_CHANGE_MAX_REPEATS * f["pairs"] or f["gap_share"] < ON_CHANGE_GAP_SHARE:
+    if _repeats(f) or f["gap_share"] < ON_CHANGE_GAP_SHARE:
         return None
     return f
 
 
 def periodic(figures: dict | None) -> bool:
-    """The ``change_figures`` of a periodic logger: more of its pairs repeat than an on-change
-    log's can (``ON_CHANGE_MAX_REPEATS``)."""
-    return figures is not None and figures["repeats"] > ON_CHANGE_MAX_REPEATS * figures["pairs"]
+    """The ``change_figures`` of a logger that writes every period: over at least
+    ``ON_CHANGE_MIN_PAIRS`` pairs, more of them repeat than an on-change log's can
+    (``ON_CHANGE_MAX_REPEATS``), and fewer than ``ON_CHANGE_GAP_SHARE`` of its steps are long
+    (an on-change log of a finer sensor than ``data.csv.resolution`` repeats once rounded,
+    but leaves its steady periods without a line)."""
+    return (figures is not None and figures["pairs"] >= ON_CHANGE_MIN_PAIRS and _repeats(figures)
+            and figures["gap_share"] < ON_CHANGE_GAP_SHARE)
+
+
+def _repeats(figures: dict) -> bool:
+    """More of the pairs repeat than an on-change log's can."""
+    return figures["repeats"] > ON_CHANGE_MAX_REPEATS * figures["pairs"]
 
 
 def _f_to_c(x: float) -> float:
@@ -223,9 +232,9 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
             "device keeps local time); set data.csv.timezone to the room's IANA zone (e.g. Europe/Berlin, or "
             "UTC if the room keeps UTC)"
         )
-    sparse = on_change(raw, cfg, period_s) if period_s else None
+    figures = change_figures(raw, cfg, period_s) if period_s else None
+    sparse = on_change(raw, cfg, period_s, figures) if period_s else None
     if period_s and cfg.hold_min * 60.0 > PERIODIC_HOLD_PERIODS * period_s:
-        figures = sparse or change_figures(raw, cfg, period_s)
         if periodic(figures):
             warnings.append(
                 f"{files}: {figures['repeats']} of {figures['pairs']} consecutive readings repeat the one before it: "
