@@ -36,7 +36,9 @@ periods without one          more, ``ON_CHANGE_GAP_SHARE``
                              ``PERIOD_FACTOR`` periods
 a hold (data.csv.hold_min)   more repeats than             warning (it would fill an
 on a periodic logger         ``ON_CHANGE_MAX_REPEATS``,    outage with the last
-                             a hold over                   reading: a few periods)
+                             fewer long steps than         reading: a few periods)
+                             ``ON_CHANGE_GAP_SHARE``, a
+                             hold over
                              ``PERIODIC_HOLD_PERIODS``
 the temperature's step       finer than ``COARSE_STEP_C``  warning (a coarse sensor:
 (``value_step``, or                                        one step passes for an
@@ -61,7 +63,7 @@ from tinyad.evaluate.metrics import median_period_s
 __all__ = ["ROOM_TEMP_MEAN_C", "ROOM_HUM_MEAN", "HUM_ZERO_MAX_SHARE", "HUM_ZERO_MIN_READINGS", "CLOCK_EARLIEST", "CLOCK_AHEAD",
            "PERIOD_FACTOR", "PERIOD_MIN_STEPS", "ON_CHANGE_MIN_PAIRS", "ON_CHANGE_MAX_REPEATS", "ON_CHANGE_GAP_SHARE",
            "ON_CHANGE_PERIOD_PCT", "PERIODIC_HOLD_PERIODS", "COARSE_STEP_C", "VALUE_STEP_MIN_WEIGHT", "change_figures",
-           "check_log", "on_change", "periodic", "value_step"]
+           "check_log", "judged_on_change", "on_change", "periodic", "value_step"]
 
 # the mean indoor temperature of any heated, cooled or unconditioned room people keep
 # things in (the seed's room: 24 deg C; a cold store or a sauna is outside it: a warning)
@@ -164,18 +166,22 @@ def change_figures(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | N
             "step_s": float(np.percentile(step[step > 0], ON_CHANGE_PERIOD_PCT))}
 
 
-def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int, figures: dict | None = None) -> dict | None:
-    """Does ``raw`` look like an on-change log?  Its ``change_figures`` (or ``figures``, those
-    figures computed already) if so, else ``None``: at most ``ON_CHANGE_MAX_REPEATS`` of its
-    pairs repeat and at least ``ON_CHANGE_GAP_SHARE`` of its steps are long.  A long log
-    (``data.csv.entity_col``, which needs ``hold_min``) is read as one whatever its figures:
-    its period is in each entity's shortest steps."""
-    f = change_figures(raw, cfg, period_s) if figures is None else figures
-    if f is None or cfg.entity_col:
-        return f
-    if _repeats(f) or f["gap_share"] < ON_CHANGE_GAP_SHARE:
+def on_change(raw: pd.DataFrame, cfg: CsvConfig, period_s: int) -> dict | None:
+    """Does ``raw`` look like an on-change log?  Its ``change_figures`` if so, else ``None``
+    (``judged_on_change``)."""
+    return judged_on_change(change_figures(raw, cfg, period_s), cfg)
+
+
+def judged_on_change(figures: dict | None, cfg: CsvConfig) -> dict | None:
+    """``figures`` (``change_figures``) if they are an on-change log's, else ``None``: at most
+    ``ON_CHANGE_MAX_REPEATS`` of its pairs repeat and at least ``ON_CHANGE_GAP_SHARE`` of its
+    steps are long.  A long log (``data.csv.entity_col``, which needs ``hold_min``) is read as
+    one whatever its figures: its period is in each entity's shortest steps."""
+    if figures is None or cfg.entity_col:
+        return figures
+    if _repeats(figures) or figures["gap_share"] < ON_CHANGE_GAP_SHARE:
         return None
-    return f
+    return figures
 
 
 def periodic(figures: dict | None) -> bool:
@@ -233,15 +239,14 @@ def check_log(raw: pd.DataFrame, cfg: CsvConfig, now: pd.Timestamp | None = None
             "UTC if the room keeps UTC)"
         )
     figures = change_figures(raw, cfg, period_s) if period_s else None
-    sparse = on_change(raw, cfg, period_s, figures) if period_s else None
-    if period_s and cfg.hold_min * 60.0 > PERIODIC_HOLD_PERIODS * period_s:
-        if periodic(figures):
-            warnings.append(
-                f"{files}: {figures['repeats']} of {figures['pairs']} consecutive readings repeat the one before it: "
-                f"a logger that writes every period, not on change? data.csv.hold_min {cfg.hold_min:g} repeats the "
-                f"last reading over up to {cfg.hold_min:g} minutes of an outage; set it to a few periods (e.g. "
-                f"{2 * period_s / 60.0:g}){'' if cfg.entity_col else ' or 0'}"
-            )
+    sparse = judged_on_change(figures, cfg)
+    if periodic(figures) and cfg.hold_min * 60.0 > PERIODIC_HOLD_PERIODS * period_s:
+        warnings.append(
+            f"{files}: {figures['repeats']} of {figures['pairs']} consecutive readings repeat the one before it: "
+            f"a logger that writes every period, not on change? data.csv.hold_min {cfg.hold_min:g} repeats the "
+            f"last reading over up to {cfg.hold_min:g} minutes of an outage; set it to a few periods (e.g. "
+            f"{2 * period_s / 60.0:g}){'' if cfg.entity_col else ' or 0'}"
+        )
     if sparse and not cfg.hold_min:
         warnings.append(
             f"{files}: {sparse['repeats']} of {sparse['pairs']} consecutive readings repeat the one before it, and "
