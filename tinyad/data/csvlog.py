@@ -310,7 +310,7 @@ def _timestamps(cells: list[str], lines: np.ndarray, path: Path, col: str, fmt: 
                 f"{_TZ_HINT} to convert the log to its local time"
             )
     idx = pd.DatetimeIndex(ts)
-    far = (idx.year < 1678) | (idx.year > 2261)  # parsed, but beyond pandas' calendar (a cell like '-5')
+    far = (idx.year <= pd.Timestamp.min.year) | (idx.year >= pd.Timestamp.max.year)  # beyond pandas' calendar ('-5')
     if far.any():
         i = int(np.argmax(far))
         raise IngestError(f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is outside the years "
@@ -385,7 +385,8 @@ def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: 
     (``tinyad.data.plausibility.check_log`` warns)."""
     unit = CsvConfig.UNIX_FORMATS[fmt]
     per_s, words = UNIX_UNITS[unit]
-    num = _numbers(ser)
+    whole = pd.to_numeric(ser, errors="coerce")  # parsed once; integers stay exact (float64 rounds nanoseconds)
+    num = _numbers(whole)
     bad = np.isnan(num)
     if bad.any():
         i = int(np.argmax(bad))
@@ -396,8 +397,8 @@ def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: 
     # every value is before 1973 even in seconds is one: check_log says so)
     late = num >= UNIX_S_UNTIL * per_s
     i = int(np.argmax(late)) if late.any() else int(np.argmax(num))
-    if late.any() or (num < UNIX_S_FROM * per_s).all() and unix_format_of(num[i]):
-        right = unix_format_of(num[i])
+    right = unix_format_of(num[i])
+    if late.any() or (num < UNIX_S_FROM * per_s).all() and right:
         raise IngestError(
             f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is not Unix time in {words} "
             f"(it would be {'after the year 5000' if late.any() else 'before 1973'})"
@@ -409,7 +410,6 @@ def _unix_timestamps(ser: pd.Series, cells: list[str], lines: np.ndarray, path: 
         i = int(np.argmax(outside))
         raise IngestError(f"{path}: line {lines[i]}, column {col!r}: timestamp {cells[i]!r} is outside the years "
                           f"1677-2262 as Unix time in {words}: the device's clock was not set")
-    whole = pd.to_numeric(ser, errors="coerce")  # integers stay exact (float64 rounds nanoseconds)
     return pd.DatetimeIndex(pd.to_datetime(whole if whole.dtype.kind == "i" else num, unit=unit)).as_unit("ns")
 
 
@@ -596,6 +596,9 @@ def _decode_error(path: Path, encoding: str) -> str:
     return f"{path}: not valid {encoding} text (set data.csv.encoding to the file's encoding, e.g. latin-1 or cp1252)"
 
 
+NOTE_MARK = "#"  # how most loggers' notes start: the data.csv.comment a refused note line's hint suggests
+
+
 def _text(cell: str) -> str:
     """A cell or line without surrounding spaces and without a byte-order mark (a file joined
     from files that each begin with one)."""
@@ -610,7 +613,7 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
     aside, starts with ``data.csv.comment``: InfluxDB's annotations), blanked before the CSV
     is parsed so that a quote in a note cannot open a field over the readings after it, and
     a line that repeats the header (files joined into one, an annotated CSV's next table)."""
-    note = "; a note line? set data.csv.comment: '#'"
+    note = f"; a note line? set data.csv.comment: {NOTE_MARK!r}"
     skipped = {"notes": 0, "repeated_headers": 0}
 
     def lines_of(fh):  # one line out for every line in: reader.line_num stays the file's
@@ -637,7 +640,7 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
         index = {}
         for key, name in wanted:
             if name not in header:
-                hint = note if not cfg.comment and _text(header[0]).startswith("#") else ""
+                hint = note if not cfg.comment and _text(header[0]).startswith(NOTE_MARK) else ""
                 raise IngestError(
                     f"{path}: line {reader.line_num}: column {name!r} ({key}) not found; "
                     f"columns present: {header} (delimiter {cfg.delimiter!r}){hint}"
@@ -659,7 +662,7 @@ def _read_rows(path: Path, cfg: CsvConfig, wanted: list[tuple[str, str]]):
                 if len(row) > width and cfg.delimiter == ",":
                     hint = ("; a decimal comma? set data.csv.decimal: ',' with a data.csv.delimiter "
                             "other than ','")
-                if not cfg.comment and _text(row[0]).startswith("#"):
+                if not cfg.comment and _text(row[0]).startswith(NOTE_MARK):
                     hint = note
                 raise IngestError(
                     f"{path}: line {reader.line_num}: expected {width} fields "
