@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rooms", type=int, default=12, help="how many rooms to draw")
     ap.add_argument("--seed", type=int, default=1, help="the draw of the rooms' parameters")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "random_rooms.md"))
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="Hydra overrides for every room, after its own (the table says so), e.g. alerts.raise_margin=0")
     args = ap.parse_args(argv)
     from tinyad.tools.progress import eta_line
     from tinyad.tools.quiet import quiet_tensorflow
@@ -145,11 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     rows, start = [], time.perf_counter()
     for i, (name, room, ov) in enumerate(drawn, 1):
         print(f"random_rooms: {name} {room}", file=sys.stderr, flush=True)
-        rows.append(R.room_row(name, R.run_room(ov)))
+        rows.append(R.room_row(name, R.run_room(ov, extra=args.set)))
         print(eta_line("random_rooms: room", i, len(drawn), time.perf_counter() - start), file=sys.stderr,
               flush=True)
-    table = R.markdown(rows, None).replace("# Multi-room benchmark (benchmarks/rooms.py)",
-                                           f"# Drawn rooms (benchmarks/random_rooms.py --rooms {args.rooms} --seed {args.seed})", 1)
+    command = f"benchmarks/random_rooms.py --rooms {args.rooms} --seed {args.seed}" + "".join(f" --set {o}" for o in args.set)
+    table = R.markdown(rows, None, args.set).replace("# Multi-room benchmark (benchmarks/rooms.py)",
+                                                     f"# Drawn rooms ({command})", 1)
     head, sep, rest = table.partition("\n## The device")
     text = head + "\n## The drawn rooms\n\n" + params_markdown(drawn) + sep + rest
     R.write_table(text, Path(args.out), {"rooms": {n: {**r, "overrides": ov} for n, r, ov in drawn}, "rows": rows})

@@ -250,6 +250,7 @@ def room_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
                            "pseudo_share_train": m["_cluster"]["pseudo_anomalous_frac_by_split"]["train"],
                            "decision_code": m["_decision"].get("code"),
                            "debounce": m["_decision"].get("consecutive"),
+                           "raise_code": m["_decision"].get("raise_code"),
                            "instant_code": m["_decision"].get("instant_code"), "seconds": m["_seconds"],
                            # what the calibration held on the train+val history (against the pseudo-labels)
                            "history_fa_week": _get(m["_decision"], "history", "false_alarms_per_week"),
@@ -334,12 +335,14 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
         "",
         "## The device (int8 TFLM + alarm band + stuck-sensor rule, through the alert logic)",
         "",
-        HISTORY_NOTE + " Code, debounce, instant code: the calibrated decision (the debounce's readings in a row "
-        "at the code or above alert, and so does one at the instant code or above; -: none).",
+        HISTORY_NOTE + " Code, raise code, debounce, instant code: the calibrated decision (the debounce's readings "
+        "in a row at the raise code or above alert, readings at the code or above hold the alert, and one at the "
+        "instant code or above alerts at once; -: none).",
         "",
         "| room | F1 | F1 point | F1 contextual | F1 collective | events caught | false alarms/week | alerts/week | "
-        "median delay (min) | pseudo share (train) | code | debounce | instant code | history false alarms/week | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "median delay (min) | pseudo share (train) | code | raise code | debounce | instant code | history false alarms/week "
+        "| verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         v = verdicts(r)
@@ -347,7 +350,8 @@ def markdown(rows: list[dict[str, Any]], epochs: int | None, extra: list[str] | 
             f"| {r['room']} | {fmt(r.get('device.f1'))} | {fmt(r.get('device.f1_point'))} | "
             f"{fmt(r.get('device.f1_contextual'))} | {fmt(r.get('device.f1_collective'))} | "
             f"{fmt(r.get('device.caught'), 2)} | {fmt(r.get('device.fa_week'), 2)} | {fmt(r.get('device.alerts_week'), 2)} | "
-            f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | {fmt(r.get('debounce'))} | "
+            f"{fmt(r.get('device.delay_min'), 0)} | {r['pseudo_share_train']:.2%} | {fmt(r.get('decision_code'))} | "
+            f"{fmt(r.get('raise_code', r.get('decision_code')))} | {fmt(r.get('debounce'))} | "
             f"{'-' if r.get('instant_code') in (None, NEVER) else r['instant_code']} | "
             f"{fmt(r.get('history_fa_week'), 2)} | "
             f"{'PASS' if not v else 'FAIL: ' + '; '.join(v)} |"

@@ -24,7 +24,7 @@ With ``alerts.calibrate`` the decision threshold is calibrated here, on the int8
 model as the device runs it (TensorFlow Lite Micro, one reading at a time) over the
 train and validation history, to the false-alarm budget
 ``alerts.max_false_alarms_per_week``, held with ``alerts.budget_confidence``
-(``tinyad/learn/calibration.py``); the chosen code, its debounce, its instant code and
+(``tinyad/learn/calibration.py``); the chosen code, its debounce, its raise and instant codes and
 the alert figures they reached go into ``quant.json`` (``decision``) and the metrics.
 This stage also reads ``thresholds``, ``alerts`` and ``data.period_s`` for it.
 
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         result["metrics"]["decision"] = dec
         h = dec["val"] if "val" in dec else dec["history"]
         print(f"quantize: decision code {dec['code']} (probability {dec['threshold']:.3f}), alert after {dec['consecutive']} reading(s) in a row"
+              + (f" at code {dec['raise_code']} or above (held from the decision code)" if dec["raise_code"] != dec["code"] else "")
               + (f" or one at code {dec['instant_code']} or above" if dec["instant_code"] != NEVER else "") + ", for at most "
               f"{dec['budget_per_week']:g} false alarm(s) a week ({dec['budget_false_alarms']:g} allowed on the "
               f"{dec['history_weeks']:.1f}-week history at confidence {dec['budget_confidence']:g}); validation: {h['alerts_per_week']:.2f} alerts "

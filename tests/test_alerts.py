@@ -33,7 +33,7 @@ from tinyad.device.alerts import (
     stuck_rule,
     tenths,
 )
-from tinyad.config import AlertsConfig, ConfigError, ThresholdsConfig
+from tinyad.config import AlertsConfig, ConfigError, ThresholdsConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "firmware" / "lib" / "tinyad"
@@ -158,10 +158,15 @@ def test_bad_rules_are_refused():
         AlertRules(0, 1, 0, 200, 280, 300, 500)
     with pytest.raises(ValueError, match="decision_q"):
         AlertRules(1, 1, 129, 200, 280, 300, 500)
-    with pytest.raises(ValueError, match=r"instant_q: expected a code from decision_q \(10\) to 128, got 9"):
+    with pytest.raises(ValueError, match=r"instant_q: expected a code from raise_q \(10\) to 128, got 9"):
         AlertRules(2, 1, 10, 200, 280, 300, 500, instant_q=9)
     with pytest.raises(ValueError, match="instant_q"):
         AlertRules(2, 1, 10, 200, 280, 300, 500, instant_q=129)
+    with pytest.raises(ValueError, match=r"raise_q: expected a code from decision_q \(10\) to 128, got 9"):
+        AlertRules(2, 1, 10, 200, 280, 300, 500, raise_q=9)
+    with pytest.raises(ValueError, match=r"instant_q: expected a code from raise_q \(40\) to 128, got 30"):
+        AlertRules(2, 1, 10, 200, 280, 300, 500, instant_q=30, raise_q=40)
+    assert AlertRules(2, 1, 10, 200, 280, 300, 500).raise_q == 10  # none given: the decision code
 
 
 # --------------------------------------------------------- sample validation
@@ -311,7 +316,29 @@ def test_the_replay_command_applies_the_instant_code(tmp_path, capsys):
     assert [json.loads(ln)["t"] for ln in capsys.readouterr().out.splitlines()] == [0]
     with pytest.raises(SystemExit):
         main(args + ["--instant-q", "-1"])
-    assert "instant_q: expected a code from decision_q (0) to 128, got -1" in capsys.readouterr().err
+    assert "instant_q: expected a code from raise_q (0) to 128, got -1" in capsys.readouterr().err
+
+
+def test_the_replay_command_applies_the_raise_code(tmp_path, capsys):
+    """Readings under the raise code do not raise an alert; once one is raised, they hold it."""
+    from tinyad.device.alerts import main
+
+    clear_after = load(ROOT / "params.yaml").alerts.clear_after
+    # params' debounce of 2: the 4th reading (at 60) raises at a raise code of 50; the three at 10 after it
+    # (decision code 0) hold it, and only clear_after normal ones clear it
+    scores = [10, 10, 60, 60, 10, 10, 10] + [-50] * clear_after
+    log = tmp_path / "r.csv"
+    log.write_text("t,temp,hum,score\n" + "".join(f"{60 * i},24.0,40.{i % 2},{q}\n" for i, q in enumerate(scores)))
+    args = [str(log), "--params", str(ROOT / "params.yaml"), "--decision-q", "0", "--stuck-run", "0", "--mode", "alert"]
+
+    def changes() -> list[tuple[int, str]]:
+        lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
+        return [(e["t"] // 60, e["event"]) for e in lines if e["event"] in ("alert", "clear")]
+
+    assert main(args + ["--raise-q", "50"]) == 0
+    assert changes() == [(3, "alert"), (7 + clear_after - 1, "clear")]
+    assert main(args) == 0  # without a raise code the 2nd reading at 10 raises it
+    assert changes() == [(1, "alert"), (7 + clear_after - 1, "clear")]
 
 
 def test_clearing_an_alert_keeps_the_repeat_count():
@@ -345,7 +372,8 @@ DRIVER = r"""
 #include "tinyad_alerts.h"
 #include "tinyad_sample.h"
 
-/* stdin: "C consecutive clear_after decision_q temp_lo temp_hi hum_lo hum_hi stuck_run stuck_hum instant_q" once, then
+/* stdin: "C consecutive clear_after decision_q temp_lo temp_hi hum_lo hum_hi stuck_run stuck_hum instant_q raise_q"
+   once, then
    "S status temp_hex hum_hex use_hum"  -> "fault t10 h10 has_hum"
    "A has_score score t10 h10 has_hum"  -> "event model threshold stuck alert_model alert_threshold alert_stuck
                                             active repeats" */
@@ -354,12 +382,13 @@ int main(void)
     char kind;
     tinyad_alert_cfg_t cfg;
     tinyad_alert_state_t st;
-    int c[10];
+    int c[11];
     tinyad_alert_init(&st);
-    if (scanf(" C %d %d %d %d %d %d %d %d %d %d", &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8],
-              &c[9]) != 10)
+    if (scanf(" C %d %d %d %d %d %d %d %d %d %d %d", &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8],
+              &c[9], &c[10]) != 11)
         return 2;
     cfg.stuck_run = (uint16_t)c[7]; cfg.stuck_hum = (uint8_t)c[8]; cfg.instant_q = (int16_t)c[9];
+    cfg.raise_q = (int16_t)c[10];
     cfg.consecutive = (uint16_t)c[0]; cfg.clear_after = (uint16_t)c[1]; cfg.decision_q = (int16_t)c[2];
     cfg.temp_lo = (int16_t)c[3]; cfg.temp_hi = (int16_t)c[4]; cfg.hum_lo = (int16_t)c[5]; cfg.hum_hi = (int16_t)c[6];
     while (scanf(" %c", &kind) == 1) {
@@ -409,7 +438,7 @@ def driver(tmp_path_factory) -> Path:
 def run_driver(exe: Path, rules: AlertRules, commands: list[str]) -> list[str]:
     head = (f"C {rules.consecutive} {rules.clear_after} {rules.decision_q} "
             f"{rules.temp_lo} {rules.temp_hi} {rules.hum_lo} {rules.hum_hi} {rules.stuck_run} {int(rules.stuck_hum)} "
-            f"{rules.instant_q}\n")
+            f"{rules.instant_q} {rules.raise_q}\n")
     proc = subprocess.run([str(exe)], input=head + "\n".join(commands) + "\n", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
@@ -444,26 +473,29 @@ def test_c_sample_check_equals_python(driver):
     assert {e.split()[0] for e in expected} == {"ok", "nan", "timeout", "dht_error", "impossible"}
 
 
-@pytest.mark.parametrize("seed, decision_q, stuck_run, stuck_hum, instant_q",
-                         [(1, -20, 0, True, 128), (2, 64, 3, True, 100), (3, 128, 5, False, 128), (4, 0, 1, True, 0),
-                          (5, 128, 4, True, 128), (6, -50, 0, True, 20), (7, -100, 0, False, 60)])
-def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run, stuck_hum, instant_q):
+@pytest.mark.parametrize("seed, decision_q, stuck_run, stuck_hum, instant_q, raise_q",
+                         [(1, -20, 0, True, 128, 30), (2, 64, 3, True, 100, 80), (3, 128, 5, False, 128, 128),
+                          (4, 0, 1, True, 0, 0), (5, 128, 4, True, 128, 128), (6, -50, 0, True, 20, -50),
+                          (7, -100, 0, False, 60, -10), (8, -60, 0, True, 128, 127)])
+def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run, stuck_hum, instant_q, raise_q):
     rng = random.Random(seed)
     rules = AlertRules(consecutive=rng.randint(2, 4) if instant_q < 128 else rng.randint(1, 4),
                        clear_after=rng.randint(1, 6), decision_q=decision_q,
                        temp_lo=200, temp_hi=280, hum_lo=300, hum_hi=500, stuck_run=stuck_run, stuck_hum=stuck_hum,
-                       instant_q=instant_q)
+                       instant_q=instant_q, raise_q=raise_q)
     state = AlertState(rules.consecutive, rules.clear_after)
     cmds, expected = [], []
     # bursts so that runs of anomalies of every length occur
-    anomalous_share, stuck_share, prev, raised_at_once = 0.5, 0.0, (240, 400, True), 0
+    anomalous_share, stuck_share, prev, raised_at_once, held_only = 0.5, 0.0, (240, 400, True), 0, 0
     for i in range(3000):
         if i % 50 == 0:
             anomalous_share = rng.random()
         has_score = rng.random() < 0.9
         anomalous = rng.random() < anomalous_share
         q = rules.decision_q
-        if anomalous and q <= 127:
+        if anomalous and q < rules.raise_q and rng.random() < 0.4:  # between the codes: holds, does not raise
+            score = rng.randint(q, rules.raise_q - 1)
+        elif anomalous and q <= 127:
             score = rng.randint(q, 127)
         elif not anomalous and q > -128:
             score = rng.randint(-128, min(q, 128) - 1)
@@ -484,7 +516,9 @@ def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run
         threshold = rules.threshold(t10, h10 if has_hum else None)
         at_once = not state.active and not threshold and not stuck and rules.instant(score if has_score else None)
         raised_at_once += at_once and state.anomalous_run + 1 < rules.consecutive
-        event, am, at, ast = state.step(model, threshold, stuck, rules.instant(score if has_score else None))
+        raising = rules.raising(score if has_score else None)
+        held_only += state.active and model and not (raising or threshold or stuck)
+        event, am, at, ast = state.step(model, threshold, stuck, rules.instant(score if has_score else None), raising)
         alerted = event == "alert"
         expected.append(f"{event or '-'} {int(model)} {int(threshold)} {int(stuck)} {int(am and alerted)} "
                         f"{int(at and alerted)} {int(ast and alerted)} {int(state.active)} {state.repeats}")
@@ -497,3 +531,5 @@ def test_c_alert_state_machine_equals_python(driver, seed, decision_q, stuck_run
         assert sum(e.split()[3] == "1" for e in expected) > 20  # the stuck rule fired
     if instant_q < 128:
         assert raised_at_once > 3  # alerts the debounce alone would not have raised yet
+    if decision_q < raise_q:
+        assert held_only > 20  # readings under the raise code that held an active alert

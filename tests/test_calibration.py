@@ -9,6 +9,7 @@ from scipy.stats import poisson
 from tinyad.evaluate import metrics as M
 from tinyad.learn.calibration import allowed_false_alarms, calibrate_decision, poisson_upper
 from tinyad.learn.calibration import decision_threshold, device_alerts, events_alerted, history_alerts, instant_code
+from tinyad.learn.calibration import device_rules, raise_code
 from tinyad.learn.calibration import false_alarms as false_alarms_of
 from tinyad.learn.calibration import history_weeks_needed, short_history_warning
 from tinyad.config import AlertsConfig, ConfigError
@@ -20,11 +21,13 @@ WEEK = 7 * 86400 // PERIOD
 HORIZON = 65  # a 60-reading window + clear_after 5
 
 
-def alerts_cfg(budget=1.0, consecutive=2, clear_after_min=5, calibrate=True, confidence=0.0) -> AlertsConfig:
+def alerts_cfg(budget=1.0, consecutive=2, clear_after_min=5, calibrate=True, confidence=0.0,
+               raise_margin=0.0) -> AlertsConfig:
     """Confidence 0 by default: the scan against the budget itself (the tests of the
-    confidence bound set it)."""
+    confidence bound set it); raise margin 0: no hysteresis (the tests of the raise code set it)."""
     return AlertsConfig(decision_threshold=0.5, consecutive=consecutive, clear_after_min=clear_after_min, period_s=PERIOD,
-                        calibrate=calibrate, max_false_alarms_per_week=budget, budget_confidence=confidence)
+                        calibrate=calibrate, max_false_alarms_per_week=budget, budget_confidence=confidence,
+                        raise_margin=raise_margin)
 
 
 def normal_history(weeks: float, seed: int) -> np.ndarray:
@@ -431,3 +434,88 @@ def test_device_alerts_reads_the_calibrated_debounce_and_refuses_a_foreign_one()
     for bad in (0, 4, 1.5, True, "2"):
         with pytest.raises(ValueError, match="decision.consecutive"):
             device_alerts({**QUANT, "decision": {"consecutive": bad}}, cfg)
+
+
+def edge_history(weeks: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Events of six readings, each at one code from 40 (the first) to 127 (labelled), and lone
+    pairs of normal readings at codes up to -20 (not labelled): every code from -20 to 40
+    raises on every event, and a code under -20 raises on some pairs too."""
+    rng, n, codes, pseudo = quiet_history(weeks, seed)
+    starts = np.arange(300, n - 300, 1500)
+    for k, i in enumerate(starts):
+        codes[i:i + 6] = 40 if k == 0 else rng.integers(40, 128)
+        pseudo[i:i + 6] = 1
+    for i in lone_readings(rng, n, starts, weeks):
+        codes[i:i + 2] = rng.integers(-90, -19, 2)
+    return codes, pseudo
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.25, 0.5, 1.0])
+def test_the_raise_code_sits_between_the_decision_code_and_the_highest_that_reaches_every_event(margin):
+    """The scan stops at the edge of the history's false alarms; the raise code goes
+    ``raise_margin`` of the way up to the highest code whose alerts reach as many events (40,
+    the events' lowest), so a normal reading just above the edge no longer raises an alert
+    while every event of the history still does, and the decision code still holds it."""
+    weeks = 4.0
+    codes, pseudo = edge_history(weeks, seed=21)
+    n = len(codes)
+    cfg = alerts_cfg(1.0, consecutive=1, raise_margin=margin)
+    dec = calibrate_history(codes, pseudo, cfg)
+    plain = calibrate_history(codes, pseudo, alerts_cfg(1.0, consecutive=1))
+    code, top = dec["code"], 40
+    assert code == plain["code"] <= -20 and plain["raise_code"] == code  # margin 0: no hysteresis
+    assert dec["raise_code"] == code + int(np.floor((top - code) * margin + 0.5))
+    one = dec["debounce"]["1"]
+    assert one["pseudo_events_alerted"] == one["pseudo_events"] == plain["debounce"]["1"]["pseudo_events_alerted"]
+    assert dec["history"]["false_alarms"] <= plain["history"]["false_alarms"]
+    # one more code up and an event would be missed: the top is the highest that reaches them all
+    on = history_alerts(codes, np.zeros(n, bool), np.ones(n, bool), code, cfg, raise_at=top + 1)
+    assert events_alerted(on, pseudo, HORIZON)[0] < one["pseudo_events"]
+    # what the consumers read, and its probability
+    quant = {**QUANT, "decision": dec}
+    assert raise_code(quant, cfg) == dec["raise_code"]
+    assert output_code_threshold(QUANT, dec["raise_threshold"]) == dec["raise_code"]
+    assert raise_code(quant, alerts_cfg(calibrate=False)) == output_code_threshold(QUANT, 0.5)
+
+
+def test_the_raise_code_keeps_a_new_normal_hour_from_alerting():
+    """A fresh month of the same room whose normal hours reach a little past the history's (a
+    drier night): with the raise code they raise no alert; at the decision code alone they do."""
+    weeks = 4.0
+    codes, pseudo = edge_history(weeks, seed=22)
+    cfg = alerts_cfg(1.0, consecutive=1, raise_margin=0.5)
+    dec = calibrate_history(codes, pseudo, cfg)
+    rng, n, fresh, _ = quiet_history(weeks, seed=23)
+    for i in rng.choice(n - 10, size=40, replace=False):
+        fresh[i:i + 3] = dec["code"] + 2  # past the decision code, under the raise code
+    valid, rule = np.ones(n, bool), np.zeros(n, bool)
+    assert dec["code"] + 2 < dec["raise_code"]
+    assert len(M.runs(history_alerts(fresh, rule, valid, dec["code"], cfg))) > 30
+    assert not history_alerts(fresh, rule, valid, dec["code"], cfg, raise_at=dec["raise_code"]).any()
+
+
+def test_the_device_rules_carry_the_raise_code_and_a_foreign_one_is_refused():
+    class Cfg:  # the three sections device_rules reads
+        from tinyad.config import ThresholdsConfig
+        alerts = alerts_cfg(1.0, consecutive=2, raise_margin=0.5)
+        thresholds = ThresholdsConfig(temp_normal=[23.0, 25.0], hum_normal=[35.0, 45.0],
+                                      temp_alarm=[20.0, 28.0], hum_alarm=[30.0, 50.0])
+
+        class features:
+            use_humidity = True
+
+    codes, pseudo = edge_history(4.0, seed=24)
+    dec = calibrate_history(codes, pseudo, Cfg.alerts)
+    rules = device_rules({**QUANT, "decision": dec}, Cfg, stuck_run=7)
+    assert (rules.decision_q, rules.raise_q, rules.instant_q) == (dec["code"], dec["raise_code"], dec["instant_code"])
+    assert rules.consecutive == dec["consecutive"] and rules.stuck_run == 7
+    for bad in (dec["code"] - 1, 129, True, 1.5):
+        with pytest.raises(ValueError, match="decision.raise_code must be an integer from decision.code"):
+            raise_code({**QUANT, "decision": {**dec, "raise_code": bad}}, Cfg.alerts)
+    assert raise_code({**QUANT, "decision": {k: v for k, v in dec.items() if k != "raise_code"}}, Cfg.alerts) == dec["code"]
+
+
+def test_a_raise_margin_out_of_range_is_refused_in_one_line():
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ConfigError, match="alerts.raise_margin"):
+            alerts_cfg(raise_margin=bad)

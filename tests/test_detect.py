@@ -120,8 +120,10 @@ def test_simulated_labelled_log_equals_the_host_firmware(pipeline, device, progr
     r = py.readings
     ok = (r["fault"] == "").to_numpy()
     instant = (r["score"].fillna(-129) >= device.rules.instant_q).to_numpy()
+    raising = (r["score"].fillna(-129) >= device.rules.raise_q).to_numpy()
     assert (alert_active(r["model"], r["threshold"] | r["stuck"], ok, device.rules.consecutive,
-                         device.rules.clear_after, instant) == r["alert"].to_numpy()).all()
+                         device.rules.clear_after, instant, raising) == r["alert"].to_numpy()).all()
+    assert device.rules.raise_q > device.rules.decision_q  # the calibrated hysteresis is what both replay
     assert device.rules.stuck_run > 0 and r["stuck"].any()  # the simulator's stuck sensors: the rule decides
     D.write_outputs(py, tmp_path / "out", log, device, "python", None)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -688,7 +688,10 @@ class AlertsConfig(_PeriodBound):
     with ``budget_confidence`` that the rate behind the history's count is within it;
     ``decision_threshold`` is then only the fallback named in the report, and
     ``consecutive`` is the longest debounce: the calibration picks one from 1 to it
-    (``tinyad.learn.calibration.device_alerts``).
+    (``tinyad.learn.calibration.device_alerts``), and a raise code above the decision
+    code, ``raise_margin`` of the way to the highest code that raises on as many of the
+    history's events: a model reading must reach it to raise an alert, and one at the
+    decision code holds it (``tinyad.learn.calibration.raise_code``).
 
     The hold is set in time, as the feature windows are: an alert clears after
     ``clear_after_min`` minutes of normal readings, ``clear_after`` readings at
@@ -702,6 +705,9 @@ class AlertsConfig(_PeriodBound):
     calibrate: bool
     max_false_alarms_per_week: float
     budget_confidence: float
+    # with calibrate: how far the raise code sits from the decision code towards the highest code
+    # that raises on as many of the history's events (0: no hysteresis, 1: that highest code)
+    raise_margin: float = 0.5
     # data.period_s (bound by Config; 0 = not bound yet)
     period_s: int = 0
 
@@ -713,6 +719,7 @@ class AlertsConfig(_PeriodBound):
         _check_range("alerts.consecutive", self.consecutive, 1, 1000)
         _check_range("alerts.clear_after_min", self.clear_after_min, 0.0, 100000.0)
         _check_range("alerts.max_false_alarms_per_week", self.max_false_alarms_per_week, 0.0, 1000.0)
+        _check_range("alerts.raise_margin", self.raise_margin, 0.0, 1.0)
         if self.budget_confidence != 0 and not 0.5 <= self.budget_confidence <= 0.999:
             raise ConfigError(f"alerts.budget_confidence: expected 0 (off) or a value in [0.5, 0.999], "
                               f"got {self.budget_confidence!r}")

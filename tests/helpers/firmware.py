@@ -64,7 +64,7 @@ def config_constants(generated: Path) -> dict[str, int]:
 def rules_from_generated(consts: dict[str, int]) -> AlertRules:
     return AlertRules(
         consecutive=consts["TINYAD_ALERT_CONSECUTIVE"], clear_after=consts["TINYAD_ALERT_CLEAR_AFTER"],
-        decision_q=consts["TINYAD_DECISION_Q"], instant_q=consts["TINYAD_INSTANT_Q"],
+        decision_q=consts["TINYAD_DECISION_Q"], instant_q=consts["TINYAD_INSTANT_Q"], raise_q=consts["TINYAD_RAISE_Q"],
         temp_lo=consts["TINYAD_TEMP_ALARM_LO"], temp_hi=consts["TINYAD_TEMP_ALARM_HI"],
         hum_lo=consts["TINYAD_HUM_ALARM_LO"], hum_hi=consts["TINYAD_HUM_ALARM_HI"],
         stuck_run=consts["TINYAD_STUCK_RUN"], stuck_hum=bool(consts.get("TINYAD_USE_HUMIDITY", 1)),

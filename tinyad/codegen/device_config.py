@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinyad.device.alerts import NEVER, AlertRules
-from tinyad.learn.calibration import decision_threshold, device_alerts, instant_code
+from tinyad.learn.calibration import decision_threshold, device_rules
 from tinyad.codegen.cgen import banner, header_file, ident
 from tinyad.codegen.features import check_scaler, input_quant
 from tinyad.config import SLEEP_MODES, Config
-from tinyad.device.features import Scaler, feature_names, output_code_threshold
+from tinyad.device.features import Scaler, feature_names
 
 __all__ = ["DEVICE_CONSTANTS", "DeviceConstant", "generate_config_header"]
 
@@ -46,6 +46,7 @@ DEVICE_CONSTANTS: tuple[DeviceConstant, ...] = (
     DeviceConstant("PERIOD_S", "data.period_s: seconds between readings"),
     DeviceConstant("DECISION_Q", "smallest int8 output code above the decision threshold"),
     DeviceConstant("INSTANT_Q", "quant.json decision.instant_code: one reading at or above it raises at once (128: never)"),
+    DeviceConstant("RAISE_Q", "quant.json decision.raise_code: model readings raise an alert from it, hold one from DECISION_Q"),
     DeviceConstant("TEMP_ALARM_LO", "thresholds.temp_alarm[0], tenths"),
     DeviceConstant("TEMP_ALARM_HI", "thresholds.temp_alarm[1], tenths"),
     DeviceConstant("HUM_ALARM_LO", "thresholds.hum_alarm[0], tenths"),
@@ -74,6 +75,7 @@ def _values(cfg: Config, rules: AlertRules, reference_levels: tuple[int, int] | 
         "PERIOD_S": int(cfg.data.period_s),
         "DECISION_Q": rules.decision_q,
         "INSTANT_Q": rules.instant_q,
+        "RAISE_Q": rules.raise_q,
         "TEMP_ALARM_LO": rules.temp_lo, "TEMP_ALARM_HI": rules.temp_hi,
         "HUM_ALARM_LO": rules.hum_lo, "HUM_ALARM_HI": rules.hum_hi,
         "STUCK_RUN": rules.stuck_run,
@@ -105,9 +107,7 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
     except (KeyError, TypeError):
         raise ValueError("quant: expected {'output': {'scale': s, 'zero_point': z}}") from None
     threshold = decision_threshold(quant, cfg.alerts)
-    code = output_code_threshold(quant, threshold)
-    rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code,
-                                   scaler.stuck_run, cfg.features.use_humidity, instant_code(quant, cfg.alerts))
+    rules = device_rules(quant, cfg, scaler.stuck_run)
     dec = quant.get("decision") if cfg.alerts.calibrate else None
     if dec:
         v = dec.get("val", dec.get("history", {}))
@@ -155,6 +155,10 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
         *how,
         d("DECISION_Q", "smallest int8 output code above the threshold"),
         "",
+        "/* Hysteresis: a model reading must reach RAISE_Q to raise an alert (ALERT_CONSECUTIVE in a",
+        " * row), one at DECISION_Q or above holds it (alerts.raise_margin; RAISE_Q == DECISION_Q: none). */",
+        d("RAISE_Q", "int8 output code" if values["RAISE_Q"] != values["DECISION_Q"] else "the decision code: no hysteresis"),
+        "",
         "/* One reading whose code is at or above INSTANT_Q raises the alert at once, as a reading",
         " * past the alarm band or a stuck sensor does; weaker ones need ALERT_CONSECUTIVE in a row",
         " * (128: never; the calibration picks it with a debounce above 1). */",
@@ -174,8 +178,8 @@ def generate_config_header(cfg: Config, scaler: Scaler, quant: dict[str, Any], p
           if values["STUCK_RUN"] else "no stuck rule (cluster.policies, features.names)"),
         "",
         "/* Alert state machine (params alerts). */",
-        d("ALERT_CONSECUTIVE", "anomalous valid readings in a row raise the alert (one is enough past INSTANT_Q,"
-          " the band or stuck)"),
+        d("ALERT_CONSECUTIVE", "anomalous valid readings in a row (the model's at RAISE_Q) raise the alert (one is"
+          " enough past INSTANT_Q, the band or stuck)"),
         d("ALERT_CLEAR_AFTER", "normal valid readings in a row clear it"),
         "",
         "/* Board (params firmware). */",

@@ -12,7 +12,9 @@ This mirrors, operation for operation, the portable C in ``firmware/lib/tinyad``
   anomalous valid readings in a row raise the alert, and so does one reading that is
   evidence enough on its own (past the alarm band, stuck, or a model code at or above
   ``instant_q``, 128 never); ``clear_after`` normal ones in a row clear it; faulty
-  readings never reach it;
+  readings never reach it.  To *raise* an alert the model's readings must reach
+  ``raise_q`` (at or above ``decision_q``; the same code: no difference); an alert
+  already raised is held by any reading at ``decision_q`` or above (hysteresis);
 * ``firmware_lines`` = ``tinyad_app_step`` (tinyad_app.c) + ``tinyad_format_line``:
   the serial lines the firmware prints, as parsed JSON objects, so that a
   firmware-in-the-loop test compares them with the host simulator's output line by
@@ -150,8 +152,8 @@ def absolute_rule(band: np.ndarray, run: np.ndarray | None, stuck_run: int) -> n
 
 @dataclass(frozen=True)
 class AlertRules:
-    """``tinyad_alert_cfg_t``: counts, the int8 decision and instant codes, alarm limits in tenths,
-    the stuck span."""
+    """``tinyad_alert_cfg_t``: counts, the int8 decision, raise and instant codes, alarm limits in
+    tenths, the stuck span.  ``raise_q`` None is ``decision_q`` (no hysteresis)."""
 
     consecutive: int
     clear_after: int
@@ -163,25 +165,33 @@ class AlertRules:
     stuck_run: int = 0  # repeats at or above which the sensor is stuck (0: never)
     stuck_hum: bool = True  # repeats compare humidity too (features.use_humidity)
     instant_q: int = NEVER  # one reading with score >= instant_q raises at once (128: never)
+    raise_q: int | None = None  # an idle alert counts model readings with score >= raise_q (None: decision_q)
 
     def __post_init__(self) -> None:
+        if self.raise_q is None:
+            object.__setattr__(self, "raise_q", self.decision_q)
         if self.consecutive < 1 or self.clear_after < 1:
             raise ValueError(f"AlertRules: consecutive and clear_after must be >= 1, got {self}")
         if not -128 <= self.decision_q <= NEVER:
             raise ValueError(f"AlertRules.decision_q: expected an int8 code or 128, got {self.decision_q}")
-        if not self.decision_q <= self.instant_q <= NEVER:
-            raise ValueError(f"AlertRules.instant_q: expected a code from decision_q ({self.decision_q}) to 128, "
+        if not self.decision_q <= self.raise_q <= NEVER:
+            raise ValueError(f"AlertRules.raise_q: expected a code from decision_q ({self.decision_q}) to 128, "
+                             f"got {self.raise_q}")
+        if not self.raise_q <= self.instant_q <= NEVER:
+            raise ValueError(f"AlertRules.instant_q: expected a code from raise_q ({self.raise_q}) to 128, "
                              f"got {self.instant_q}")
         if not 0 <= self.stuck_run <= 0xFFFF:
             raise ValueError(f"AlertRules.stuck_run: expected 0..65535 readings, got {self.stuck_run}")
 
     @classmethod
     def from_config(cls, alerts: AlertsConfig, thresholds: ThresholdsConfig, decision_q: int,
-                    stuck_run: int = 0, use_humidity: bool = True, instant_q: int = NEVER) -> "AlertRules":
+                    stuck_run: int = 0, use_humidity: bool = True, instant_q: int = NEVER,
+                    raise_q: int | None = None) -> "AlertRules":
         """From params (``alerts``, ``thresholds.temp_alarm/hum_alarm``, ``features.use_humidity``),
         the code ``tinyad.device.features.output_code_threshold(quant, alerts.decision_threshold)``,
-        the stuck span (``Scaler.stuck_run``, models/scaler.json) and the instant code
-        (``tinyad.learn.calibration.instant_code``)."""
+        the stuck span (``Scaler.stuck_run``, models/scaler.json), the instant code
+        (``tinyad.learn.calibration.instant_code``) and the raise code
+        (``tinyad.learn.calibration.raise_code``; None: ``decision_q``)."""
         return cls(
             consecutive=int(alerts.consecutive),
             clear_after=int(alerts.clear_after),
@@ -193,10 +203,14 @@ class AlertRules:
             stuck_run=int(stuck_run),
             stuck_hum=bool(use_humidity),
             instant_q=int(instant_q),
+            raise_q=None if raise_q is None else int(raise_q),
         )
 
     def model(self, score: int | None) -> bool:
         return score is not None and int(score) >= self.decision_q
+
+    def raising(self, score: int | None) -> bool:
+        return score is not None and int(score) >= self.raise_q
 
     def instant(self, score: int | None) -> bool:
         return score is not None and int(score) >= self.instant_q
@@ -239,22 +253,25 @@ class AlertState:
         return self.repeats
 
     def step(self, model: bool, threshold: bool, stuck: bool = False,
-             instant: bool = False) -> tuple[str, bool, bool, bool]:
+             instant: bool = False, raising: bool | None = None) -> tuple[str, bool, bool, bool]:
         """One valid reading's rule outcomes -> ``(event, model, threshold, stuck)``.
 
-        ``instant``: the model's code is at or above the instant code (so ``model`` is
-        true too); with ``threshold`` or ``stuck`` it raises the alert without waiting
-        for ``consecutive`` readings.  ``event`` is ``""``, ``"alert"`` (then the flags
-        are the rules of the run that raised it) or ``"clear"`` (then they are this
-        reading's, i.e. false).
+        ``raising``: the model's code is at or above the raise code (None: ``model``),
+        what an idle alert counts; ``model`` (at or above the decision code) holds an
+        active one.  ``instant``: the code is at or above the instant code (so
+        ``raising`` is true too); with ``threshold`` or ``stuck`` it raises the alert
+        without waiting for ``consecutive`` readings.  ``event`` is ``""``, ``"alert"``
+        (then the flags are the rules of the run that raised it) or ``"clear"`` (then
+        they are this reading's, i.e. false).
         """
         model, threshold, stuck = bool(model), bool(threshold), bool(stuck)
+        raising = model if raising is None else bool(raising)
         anomalous = model or threshold or stuck
         at_once = bool(instant) or threshold or stuck
         if not self.active:
-            if anomalous:
+            if raising or threshold or stuck:
                 self.anomalous_run = min(self.anomalous_run + 1, 0xFFFF)
-                self.run_model |= model
+                self.run_model |= raising
                 self.run_threshold |= threshold
                 self.run_stuck |= stuck
                 if self.anomalous_run >= self.consecutive or at_once:
@@ -276,19 +293,25 @@ class AlertState:
 
 
 def alert_active(model: np.ndarray, threshold: np.ndarray, valid: np.ndarray,
-                 consecutive: int, clear_after: int, instant: np.ndarray | None = None) -> np.ndarray:
+                 consecutive: int, clear_after: int, instant: np.ndarray | None = None,
+                 raising: np.ndarray | None = None) -> np.ndarray:
     """Whether the alert is on after each row (invalid rows leave it as it was).
 
-    ``threshold``: the absolute evidence (``absolute_rule``), raising at once;
-    ``instant``: the rows whose model code is at or above the instant code (None: none)."""
+    ``model``: the rows whose code is at or above the decision code (they hold an
+    alert); ``raising``: those at or above the raise code (they raise one; None:
+    ``model``); ``threshold``: the absolute evidence (``absolute_rule``), raising at
+    once; ``instant``: the rows whose model code is at or above the instant code
+    (None: none)."""
     state = AlertState(consecutive, clear_after)
     out = np.zeros(len(valid), dtype=bool)
     inst = np.zeros(len(valid), dtype=bool) if instant is None else np.asarray(instant, dtype=bool)
-    if len(inst) != len(valid):
-        raise ValueError(f"alert_active: {len(inst)} instant flags for {len(valid)} rows")
-    for i, (m, th, v, s) in enumerate(zip(model, threshold, valid, inst)):
+    rais = np.asarray(model, dtype=bool) if raising is None else np.asarray(raising, dtype=bool)
+    for name, a in (("instant", inst), ("raising", rais)):
+        if len(a) != len(valid):
+            raise ValueError(f"alert_active: {len(a)} {name} flags for {len(valid)} rows")
+    for i, (m, th, v, s, r) in enumerate(zip(model, threshold, valid, inst, rais)):
         if v:
-            state.step(bool(m), bool(th), False, bool(s))
+            state.step(bool(m), bool(th), False, bool(s), bool(r))
         out[i] = state.active
     return out
 
@@ -332,7 +355,8 @@ def firmware_lines(readings: Iterable[RawReading], scores: Sequence[int | None],
         stuck = rules.stuck(state.count_repeat(t10, h10, rules.stuck_hum))
         model = rules.model(score)
         threshold = rules.threshold(t10, h10)
-        event, ev_model, ev_threshold, ev_stuck = state.step(model, threshold, stuck, rules.instant(score))
+        event, ev_model, ev_threshold, ev_stuck = state.step(model, threshold, stuck, rules.instant(score),
+                                                             rules.raising(score))
         fields = _reading_fields(raw.t, t10, h10, score)
         if event:
             lines.append({"t": fields["t"], "event": event, **{k: fields[k] for k in ("temp", "hum", "score")},
@@ -361,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("csv", help="CSV with columns t (seconds), temp, hum, score (empty: no score)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--decision-q", type=int, required=True, help="int8 decision code (TINYAD_DECISION_Q)")
+    ap.add_argument("--raise-q", type=int, default=None,
+                    help="int8 code an idle alert's model readings must reach (TINYAD_RAISE_Q; default: --decision-q)")
     ap.add_argument("--instant-q", type=int, default=NEVER,
                     help="int8 code at or above which one reading raises at once (TINYAD_INSTANT_Q; default 128: never)")
     ap.add_argument("--stuck-run", type=int, default=None,
@@ -380,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         stuck_run = Scaler.load(args.scaler).stuck_run
     try:
         rules = AlertRules.from_config(cfg.alerts, cfg.thresholds, args.decision_q, stuck_run, cfg.features.use_humidity,
-                                       args.instant_q)
+                                       args.instant_q, args.raise_q)
     except ValueError as e:
         ap.error(str(e))
     readings, scores = [], []

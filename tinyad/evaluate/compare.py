@@ -18,7 +18,8 @@ import pandas as pd
 
 from tinyad.evaluate import metrics as M
 from tinyad.evaluate.baselines import EcodBaseline, IsolationForestBaseline, KMeansDistance, ThresholdRule
-from tinyad.learn.calibration import code_threshold, decision_threshold, device_alerts, instant_code, short_history_warning
+from tinyad.learn.calibration import (code_threshold, decision_threshold, device_alerts, instant_code, raise_code,
+                                      short_history_warning)
 from tinyad.device.alerts import absolute_rule
 from tinyad.config import Config
 from tinyad.device.features import Scaler, dataset_inputs
@@ -101,17 +102,18 @@ def evaluate(
     valid_in_test = np.isin(test_rows, rows_valid)
     thr = decision_threshold(quant, cfg.alerts, lenient=True)
     inst_thr, _ = code_threshold(instant_code(quant, cfg.alerts), quant)  # 1.0: no instant code
+    raise_thr, _ = code_threshold(raise_code(quant, cfg.alerts, lenient=True), quant)
     runtime = Int8Runtime(tflite, quant)
 
-    # --- models (each with its instant decisions: the calibrated code's probability)
+    # --- models (each with its raising and instant decisions: the calibrated codes' probabilities)
     det: dict[str, Detection] = {}
     prob = run_keras(keras_model, X_test)
-    det["keras_float"] = Detection(prob, prob > thr, prob > inst_thr)
+    det["keras_float"] = Detection(prob, prob > thr, prob > inst_thr, prob > raise_thr)
     q_in = runtime.quantize(X_test)
-    q_lite = runtime.run(q_in, "litert")
-    det["int8_litert"] = Detection(runtime.probabilities(q_lite), runtime.decide(q_lite, thr), runtime.decide(q_lite, inst_thr))
-    q_tflm = runtime.run(q_in, "tflm")
-    det["int8_tflm"] = Detection(runtime.probabilities(q_tflm), runtime.decide(q_tflm, thr), runtime.decide(q_tflm, inst_thr))
+    q_lite, q_tflm = runtime.run(q_in, "litert"), runtime.run(q_in, "tflm")
+    for name, q in (("int8_litert", q_lite), ("int8_tflm", q_tflm)):
+        det[name] = Detection(runtime.probabilities(q), runtime.decide(q, thr), runtime.decide(q, inst_thr),
+                              runtime.decide(q, raise_thr))
 
     # --- baselines
     use_hum = cfg.features.use_humidity
@@ -147,6 +149,7 @@ def evaluate(
         np.where(rule.decision, 1.0 + np.clip(rule.score, 0.0, None), np.where(absolute, 1.0, det["int8_tflm"].score)),
         det["int8_tflm"].decision | absolute,
         det["int8_tflm"].instant,
+        det["int8_tflm"].raising,
     )
     alert_method = ""
     result: dict[str, Any] = {}
@@ -157,6 +160,10 @@ def evaluate(
         instant_rows = np.zeros(n_test, dtype=bool)
         if d.instant is not None:
             instant_rows[valid_in_test] = d.instant
+        raising_rows = None
+        if d.raising is not None:
+            raising_rows = np.zeros(n_test, dtype=bool)
+            raising_rows[valid_in_test] = d.raising
         if name == "device":
             on_rows[valid_in_test] = det["int8_tflm"].decision
             rule_rows[valid_in_test] = absolute
@@ -166,7 +173,7 @@ def evaluate(
             on_rows[valid_in_test] = d.decision
         # the model's runs get the debounce calibrated with its threshold; the baselines the configured one
         logic = device_alerts(quant, cfg.alerts) if name in MODELS else cfg.alerts
-        alerts, how = alert_sequence(on_rows, rule_rows, valid_in_test, logic, instant_rows)
+        alerts, how = alert_sequence(on_rows, rule_rows, valid_in_test, logic, instant_rows, raising_rows)
         if name == "device":
             alert_method = how
         test[f"alert_{name}"] = alerts

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad.evaluate import metrics as M
-from tinyad.learn.calibration import decision_threshold, device_alerts, instant_code
+from tinyad.learn.calibration import decision_threshold, device_alerts, instant_code, raise_code
 from tinyad.config import Config
 from tinyad.device.baseline import correct_readings, reference_levels
 from tinyad.device.features import Scaler, compute_features, feature_names, round_half_away, uses_humidity
@@ -121,11 +121,13 @@ def _device_decisions(readings: pd.DataFrame, test_mask: np.ndarray, scaler: Sca
     names = feature_names(cfg.features)  # the stuck rule reads the drifted readings' own run feature
     rule = absolute_rule(band, X[rows, names.index("run")] if "run" in names else None, scaler.stuck_run)
     n = int(test_mask.sum())
-    on_rows, rule_rows, instant_rows = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    on_rows, rule_rows, instant_rows, raising_rows = (np.zeros(n, dtype=bool) for _ in range(4))
     on_rows[valid_in_test] = model
     rule_rows[valid_in_test] = rule
     instant_rows[valid_in_test] = codes >= instant_code(runtime.quant, cfg.alerts)
-    alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, device_alerts(runtime.quant, cfg.alerts), instant_rows)
+    raising_rows[valid_in_test] = codes >= raise_code(runtime.quant, cfg.alerts, lenient=True)
+    alerts, _ = alert_sequence(on_rows, rule_rows, valid_in_test, device_alerts(runtime.quant, cfg.alerts), instant_rows,
+                               raising_rows)
     return {"valid": valid_in_test, "model": on_rows, "rule": rule_rows, "device": on_rows | rule_rows, "alerts": alerts}
 
 

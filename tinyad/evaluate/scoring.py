@@ -29,18 +29,20 @@ class Detection:
     score: np.ndarray  # higher = more anomalous
     decision: np.ndarray  # bool
     instant: np.ndarray | None = None  # bool: decisions strong enough to raise at once (the model's instant code)
+    raising: np.ndarray | None = None  # bool: decisions strong enough to raise an alert (the raise code; None: decision)
 
 
 def alert_sequence(model: np.ndarray, rule: np.ndarray, valid: np.ndarray, cfg: AlertsConfig,
-                   instant: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+                   instant: np.ndarray | None = None, raising: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """The alert state after each row of a time-ordered sequence.
 
     ``model`` and ``rule`` are the per-row outcomes of the model and of the device's
     absolute rules (ignored where ``valid`` is False: the device skips those
     readings, and its alert state is held over them); ``instant`` the model's rows at
-    or above its instant code (None: none).  The device's state machine
-    (``alerts.consecutive`` anomalous readings, or one ``rule`` or ``instant`` reading,
-    raise the alert, ``alerts.clear_after_min`` of normal ones, ``clear_after``
+    or above its instant code (None: none); ``raising`` the model's rows at or above its
+    raise code (None: ``model``).  The device's state machine
+    (``alerts.consecutive`` raising readings, or one ``rule`` or ``instant`` reading,
+    raise the alert, anomalous ones hold it, ``alerts.clear_after_min`` of normal ones, ``clear_after``
     readings, clear it) is mirrored by ``tinyad.device.alerts.alert_active``; if that
     module is missing, the per-reading outcomes are the alerts (the hook to replace).
     Returns the alerts and a description of what was used.
@@ -52,11 +54,12 @@ def alert_sequence(model: np.ndarray, rule: np.ndarray, valid: np.ndarray, cfg: 
         from tinyad.device.alerts import alert_active
     except ImportError:
         return hold_over_invalid((model | rule)[valid], valid), "per-reading decisions (tinyad/device/alerts.py absent)"
-    out = np.asarray(alert_active(model, rule, valid, cfg.consecutive, cfg.clear_after, instant), dtype=bool)
+    out = np.asarray(alert_active(model, rule, valid, cfg.consecutive, cfg.clear_after, instant, raising), dtype=bool)
     if out.shape != valid.shape:
         raise ValueError(f"tinyad.device.alerts.alert_active: returned shape {out.shape} for {valid.shape} rows")
     return out, (
         f"tinyad.device.alerts.alert_active: the device's state machine, consecutive={cfg.consecutive}"
+        f"{'' if raising is None or np.array_equal(raising, model) else ' at the raise code, held at the decision code'}"
         f"{'' if instant is None or not np.any(instant) else ' (or one reading at the instant code)'}, "
         f"clear_after={cfg.clear_after}, state held over invalid readings"
     )

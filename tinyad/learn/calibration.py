@@ -74,8 +74,20 @@ pipeline has, the train and validation splits, as follows:
    their instant codes on.  ``instant_code(quant, alerts_cfg)`` is what every
    consumer reads (128 with a debounce of 1, where every anomalous reading raises
    at once anyway, and without calibration).
+6. A *raise code* is chosen for each debounce too, before its instant code: the
+   code a model reading must reach to raise an alert, while one at the decision code
+   holds an alert already raised (hysteresis; ``raise_code(quant, alerts_cfg)``).  The
+   scan of step 3 stops where the history's false alarms begin, so the decision code
+   sits at the edge of what the history showed; a normal hour it did not show (a
+   drier night, a warmer week) lands just above that edge more often than an event
+   does.  Codes above the decision code are tried upwards while the alerts, raised at
+   them and held at the decision code, still reach as many pseudo-anomalous events of
+   the history within the allowed false alarms; the raise code is
+   ``alerts.raise_margin`` of the way from the decision code to the highest such code
+   (0: the decision code itself, no hysteresis).  Every per-reading figure (the
+   decision, int8/float agreement) stays at the decision code.
 
-The chosen code, its debounce, its instant code, their probabilities, and the alert figures
+The chosen code, its debounce, its raise and instant codes, their probabilities, and the alert figures
 they reached on the train and on the validation split go into ``models/quant.json``
 (``decision``), the metrics and ``tinyad_config.h``; ``decision_threshold(quant,
 alerts_cfg)`` is what every consumer reads.
@@ -93,13 +105,13 @@ import numpy as np
 from scipy.stats import chi2
 
 from tinyad.evaluate import metrics as M
-from tinyad.device.alerts import NEVER, alert_active
+from tinyad.device.alerts import NEVER, AlertRules, alert_active
 from tinyad.config import AlertsConfig
 from tinyad.device.features import dequantize_output, output_code_threshold
 
 __all__ = ["allowed_false_alarms", "calibrate_decision", "code_threshold", "decision_threshold", "device_alerts",
-           "events_alerted", "false_alarms", "history_alerts", "history_weeks_needed", "instant_code", "poisson_upper",
-           "short_history_warning"]
+           "device_rules", "events_alerted", "false_alarms", "history_alerts", "history_weeks_needed", "instant_code",
+           "poisson_upper", "raise_code", "short_history_warning"]
 
 SECONDS_PER_WEEK = 7 * 86400.0
 
@@ -149,13 +161,15 @@ def allowed_false_alarms(budget: float, confidence: float) -> float:
 
 
 def history_alerts(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, code: int,
-                   alerts: AlertsConfig, instant: int = NEVER) -> np.ndarray:
+                   alerts: AlertsConfig, instant: int = NEVER, raise_at: int | None = None) -> np.ndarray:
     """Alert state after each row: model ``codes >= code`` OR ``rule``, held over invalid rows;
-    a code at or above ``instant`` raises at once (128: never)."""
+    model readings raise an alert from ``raise_at`` (None: ``code``), and a code at or above
+    ``instant`` raises at once (128: never)."""
     valid = np.asarray(valid, dtype=bool)
     codes = np.asarray(codes, dtype=np.int64)
+    raising = None if raise_at is None else valid & (codes >= int(raise_at))
     return alert_active(valid & (codes >= int(code)), np.asarray(rule, dtype=bool), valid, alerts.consecutive,
-                        alerts.clear_after, valid & (codes >= int(instant)))
+                        alerts.clear_after, valid & (codes >= int(instant)), raising)
 
 
 def false_alarms(alerts: np.ndarray, pseudo: np.ndarray, horizon: int) -> int:
@@ -194,22 +208,46 @@ def _alert_figures(alerts: np.ndarray, pseudo: np.ndarray, valid: np.ndarray, se
     }
 
 
+def _candidates(codes: np.ndarray, valid: np.ndarray, floor: int) -> list[int]:
+    """The codes worth trying from ``floor`` up: those the history's valid readings hold, and 127."""
+    return sorted(c for c in {int(c) for c in np.unique(codes[valid])} | {127} if c >= floor)
+
+
 def _scan(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, pseudo: np.ndarray,
-          allowed: float, alerts: AlertsConfig, horizon: int, code: int | None = None) -> tuple[int, int]:
+          allowed: float, alerts: AlertsConfig, horizon: int, code: int | None = None,
+          raise_at: int | None = None) -> tuple[int, int]:
     """Step 3 for one debounce (``code`` None): the chosen code and the number of codes tried
     (``allowed``: the false alarms the history may hold, ``allowed_false_alarms``); step 5
-    with the decision ``code``: the chosen instant code, tried from 127 down to ``code + 1``."""
+    with the decision ``code`` and its raise code ``raise_at``: the chosen instant code, tried
+    from 127 down to ``raise_at + 1``."""
     chosen, tried = NEVER, 0
-    floor = -128 if code is None else int(code) + 1
-    candidates = sorted((c for c in {int(c) for c in np.unique(codes[valid])} | {127} if c >= floor), reverse=True)
-    for c in candidates:
+    floor = -128 if code is None else int(code if raise_at is None else raise_at) + 1
+    for c in reversed(_candidates(codes, valid, floor)):
         on = (history_alerts(codes, rule, valid, c, alerts) if code is None
-              else history_alerts(codes, rule, valid, code, alerts, instant=c))
+              else history_alerts(codes, rule, valid, code, alerts, instant=c, raise_at=raise_at))
         tried += 1
         if false_alarms(on, pseudo, horizon) > allowed:
             break
         chosen = c
     return chosen, tried
+
+
+def _raise_scan(codes: np.ndarray, rule: np.ndarray, valid: np.ndarray, pseudo: np.ndarray,
+                allowed: float, alerts: AlertsConfig, horizon: int, code: int) -> tuple[int, int]:
+    """Step 6 for one debounce and its decision ``code``: the raise code (``alerts.raise_margin``
+    of the way from ``code`` to the highest code, tried upwards, whose alerts still reach as
+    many pseudo-anomalous events within ``allowed`` false alarms) and the number of codes tried."""
+    if code >= 127 or alerts.raise_margin == 0:
+        return int(code), 0
+    reached = events_alerted(history_alerts(codes, rule, valid, code, alerts), pseudo, horizon)[0]
+    top, tried = int(code), 0
+    for c in _candidates(codes, valid, int(code) + 1):
+        on = history_alerts(codes, rule, valid, code, alerts, raise_at=c)
+        tried += 1
+        if events_alerted(on, pseudo, horizon)[0] < reached or false_alarms(on, pseudo, horizon) > allowed:
+            break
+        top = c
+    return int(code) + int(math.floor((top - int(code)) * float(alerts.raise_margin) + 0.5)), tried
 
 
 def pseudo_event_spans(pseudo: np.ndarray, horizon: int) -> list[tuple[int, int]]:
@@ -276,29 +314,33 @@ def calibrate_decision(
     weeks = seconds / SECONDS_PER_WEEK
     allowed = allowed_false_alarms(float(alerts.max_false_alarms_per_week) * weeks, float(alerts.budget_confidence))
     longest = int(alerts.consecutive)
-    consecutive, chosen, instant, tried, best = longest, NEVER, NEVER, 0, (-1, 0, 0, 0)
+    consecutive, chosen, raised, instant, tried, best = longest, NEVER, NEVER, NEVER, 0, (-1, 0, 0, 0)
     tried_all: dict[str, dict[str, Any]] = {}
     for d in range(longest, 0, -1):  # longest first: a full tie keeps the longer debounce
         with_d = replace(alerts, consecutive=d)
         code, n_tried = _scan(codes, rule, valid, pseudo, allowed, with_d, horizon)
         tried += n_tried
+        rcode, n_tried = _raise_scan(codes, rule, valid, pseudo, allowed, with_d, horizon, code)
+        tried += n_tried
         inst = NEVER
-        if d > 1 and code < 127:
-            inst, n_tried = _scan(codes, rule, valid, pseudo, allowed, with_d, horizon, code=code)
+        if d > 1 and rcode < 127:
+            inst, n_tried = _scan(codes, rule, valid, pseudo, allowed, with_d, horizon, code=code, raise_at=rcode)
             tried += n_tried
-        on = history_alerts(codes, rule, valid, code, with_d, inst)
+        on = history_alerts(codes, rule, valid, code, with_d, inst, rcode)
         hit, n_events, delay = events_alerted(on, pseudo, horizon)
         fa = false_alarms(on, pseudo, horizon)
         flagged = int((on & valid).sum())
-        tried_all[str(d)] = {"code": int(code), "instant_code": int(inst), "pseudo_events_alerted": int(hit),
-                             "pseudo_events": int(n_events), "false_alarms": int(fa), "delay_readings_sum": int(delay),
-                             "readings_alerted": flagged}
+        tried_all[str(d)] = {"code": int(code), "raise_code": int(rcode), "instant_code": int(inst),
+                             "pseudo_events_alerted": int(hit), "pseudo_events": int(n_events), "false_alarms": int(fa),
+                             "delay_readings_sum": int(delay), "readings_alerted": flagged}
         if (hit, -delay, -fa, -flagged) > best:
-            consecutive, chosen, instant, best = d, code, inst, (hit, -delay, -fa, -flagged)
+            consecutive, chosen, raised, instant, best = d, code, rcode, inst, (hit, -delay, -fa, -flagged)
     alerts = replace(alerts, consecutive=consecutive)
     out: dict[str, Any] = {
         "code": int(chosen),
         "consecutive": int(consecutive),
+        "raise_code": int(raised),
+        "raise_margin": float(alerts.raise_margin),
         "instant_code": int(instant),
         "budget_per_week": float(alerts.max_false_alarms_per_week),
         "budget_confidence": float(alerts.budget_confidence),
@@ -311,7 +353,9 @@ def calibrate_decision(
             "for each debounce alerts.consecutive..1, the lowest int8 code before the device's false alarms "
             "(alerts, or horizon-long stretches of them, with no pseudo-anomalous reading within the horizon) "
             "on train+val first exceed the count whose Poisson upper bound at alerts.budget_confidence is within "
-            "alerts.max_false_alarms_per_week times its weeks; with a debounce above 1, the lowest instant code "
+            "alerts.max_false_alarms_per_week times its weeks; a raise code (model readings must reach it to raise "
+            "an alert, the code holds one) alerts.raise_margin of the way up to the highest code raising on as many "
+            "pseudo-anomalous events within that count; with a debounce above 1, the lowest instant code "
             "(one reading at or above it raises at once) by the same rule; then the debounce whose alerts reach "
             "the most pseudo-anomalous events on a labelled reading (ties: the one that reaches them sooner, "
             "then the one with fewer false alarms, then fewer readings under alert, then the longer one); "
@@ -319,15 +363,16 @@ def calibrate_decision(
         ),
     }
     out["threshold"], out["probability"] = code_threshold(chosen, quant)
+    out["raise_threshold"], out["raise_probability"] = code_threshold(raised, quant)
     out["instant_threshold"], out["instant_probability"] = code_threshold(instant, quant)
     if chosen == NEVER:
         out["note"] = "even the least sensitive code is over budget: the alarm rule alone raises more alerts"
-    alerts_on = history_alerts(codes, rule, valid, chosen, alerts, instant)
+    alerts_on = history_alerts(codes, rule, valid, chosen, alerts, instant, raised)
     out["history"] = _alert_figures(alerts_on, pseudo, valid, seconds, horizon)
     for s in ("train", "val"):
         rows = split == s
         if rows.any():
-            a = history_alerts(codes[rows], rule[rows], valid[rows], chosen, alerts, instant)
+            a = history_alerts(codes[rows], rule[rows], valid[rows], chosen, alerts, instant, raised)
             out[s] = _alert_figures(a, pseudo[rows], valid[rows], rows.sum() * float(period_s), horizon)
     return out
 
@@ -359,6 +404,33 @@ def instant_code(quant: dict[str, Any], alerts: AlertsConfig) -> int:
         raise ValueError(f"quant.json: decision.instant_code must be an integer above decision.code ({code!r}) "
                          f"up to 128, got {c!r}; rerun the quantize stage")
     return int(c)
+
+
+def raise_code(quant: dict[str, Any], alerts: AlertsConfig, lenient: bool = False) -> int:
+    """The code a model reading must reach to raise an alert (module docstring, step 6):
+    quant.json's calibrated ``decision.raise_code``; the decision code itself (no hysteresis)
+    without calibration or with a quant.json from before it.  ``lenient``: as for
+    ``decision_threshold`` (the evaluation)."""
+    code = output_code_threshold(quant, decision_threshold(quant, alerts, lenient))
+    dec = quant.get("decision") if isinstance(quant, dict) else None
+    if not (alerts.calibrate and isinstance(dec, dict) and dec.get("raise_code") is not None):
+        return int(code)
+    r = dec["raise_code"]
+    if isinstance(r, bool) or not isinstance(r, int) or not code <= r <= instant_code(quant, alerts):
+        raise ValueError(f"quant.json: decision.raise_code must be an integer from decision.code ({code}) to "
+                         f"decision.instant_code ({instant_code(quant, alerts)}), got {r!r}; rerun the quantize stage")
+    return int(r)
+
+
+def device_rules(quant: dict[str, Any], cfg: Any, stuck_run: int) -> AlertRules:
+    """The alert rules the device runs (``tinyad_alert_cfg_t``): the params' alarm band and counts
+    with quant.json's calibrated debounce, decision, raise and instant codes, and the stuck span
+    (``Scaler.stuck_run``).  Codegen writes them into ``tinyad_config.h``; ``tinyad detect`` replays
+    them."""
+    code = output_code_threshold(quant, decision_threshold(quant, cfg.alerts))
+    return AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code, stuck_run,
+                                  cfg.features.use_humidity, instant_code(quant, cfg.alerts),
+                                  raise_code(quant, cfg.alerts))
 
 
 def device_alerts(quant: dict[str, Any], alerts: AlertsConfig) -> AlertsConfig:

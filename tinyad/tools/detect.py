@@ -19,11 +19,11 @@ The device's chain on every reading, from a fresh start:
   scaled and quantized (``Scaler``, ``quantize_input``);
 * the int8 model: ``tinyad.device.model.run_model`` (the bit-exact Python twin of the
   generated C and of TFLite Micro; no TensorFlow);
-* the decision code and the alert logic as ``codegen`` writes them for the firmware:
-  ``tinyad.learn.calibration.decision_threshold`` (the calibrated threshold of quant.json)
-  and ``device_alerts`` (the calibrated debounce, when that function exists), the
-  seed's alarm band, the stuck-sensor rule (``stuck_run`` of models/scaler.json), then ``tinyad.device.alerts.firmware_lines`` (the Python reference of
-  the firmware's state machine and serial lines).
+* the alert rules as ``codegen`` writes them for the firmware,
+  ``tinyad.learn.calibration.device_rules``: the calibrated decision, raise and instant
+  codes and debounce of quant.json, the seed's alarm band, the stuck-sensor rule
+  (``stuck_run`` of models/scaler.json); then ``tinyad.device.alerts.firmware_lines``
+  (the Python reference of the firmware's state machine and serial lines).
 
 ``--engine firmware`` instead feeds the same readings to the host firmware that the
 ``firmware`` stage built (its serial lines are parsed the same way); a test shows the
@@ -78,8 +78,8 @@ class Device:
 
     @classmethod
     def load(cls, params: str | Path = "params.yaml", models: str | Path = "models") -> "Device":
-        from tinyad.learn.calibration import decision_threshold, instant_code
-        from tinyad.device.features import Scaler, feature_names, output_code_threshold
+        from tinyad.learn.calibration import decision_threshold, device_rules
+        from tinyad.device.features import Scaler, feature_names
         from tinyad.device.tflite_model import read_tflite
 
         models = Path(models)
@@ -92,21 +92,10 @@ class Device:
         scaler.check_stuck_run(cfg.features.run_cap, source=str(models / "scaler.json"))
         quant = read_json(models / "quant.json")
         threshold = decision_threshold(quant, cfg.alerts)
-        code = output_code_threshold(quant, threshold)
-        rules = AlertRules.from_config(device_alerts(quant, cfg.alerts), cfg.thresholds, code,
-                                       scaler.stuck_run, cfg.features.use_humidity, instant_code(quant, cfg.alerts))
+        rules = device_rules(quant, cfg, scaler.stuck_run)
         tflite = models / "model_int8.tflite"
         return cls(cfg, scaler, read_tflite(tflite), quant, rules, threshold,
                    hashlib.sha256(tflite.read_bytes()).hexdigest(), str(tflite))
-
-
-def device_alerts(quant: dict[str, Any], alerts: AlertsConfig) -> AlertsConfig:
-    """The alert counts the device runs: ``tinyad.learn.calibration.device_alerts`` (the calibrated
-    debounce of quant.json) where the calibration module has it, else the params'."""
-    from tinyad.learn import calibration
-
-    fn = getattr(calibration, "device_alerts", None)
-    return fn(quant, alerts) if fn is not None else alerts
 
 
 # ----------------------------------------------------------------- the log
@@ -395,7 +384,7 @@ def write_outputs(det: Detection, out: Path, log: Path, dev: Device, engine: str
     s = det.summary | {
         "log": str(log), "engine": engine, "model": dev.source, "tflite_sha256": dev.tflite_sha256,
         "registered_version": version, "decision_threshold": dev.threshold, "decision_code": dev.rules.decision_q,
-        "instant_code": dev.rules.instant_q, "consecutive": dev.rules.consecutive, "clear_after": dev.rules.clear_after,
+        "raise_code": dev.rules.raise_q, "instant_code": dev.rules.instant_q, "consecutive": dev.rules.consecutive, "clear_after": dev.rules.clear_after,
     }
     write_json(out / "summary.json", s)
     write_text(out / "summary.md", summary_markdown(s))
@@ -408,7 +397,9 @@ def summary_markdown(s: dict[str, Any]) -> str:
         f"Model: `{s['model']}` (sha256 {s['tflite_sha256'][:12]}; "
         f"{s['registered_version'] or 'not found in the MLflow registry'}), engine: {s['engine']}; "
         f"decision code {s['decision_code']} (probability {s['decision_threshold']:g}), "
-        f"{s['consecutive']} anomalous readings raise an alert"
+        f"{s['consecutive']} anomalous readings"
+        + (f" at code {s['raise_code']} or above" if s.get("raise_code", s["decision_code"]) != s["decision_code"] else "")
+        + " raise an alert"
         + (f" (one at code {s['instant_code']} or above at once)" if s.get("instant_code", NEVER) != NEVER else "")
         + f", as one past the alarm band or stuck does; {s['clear_after']} normal ones clear it.", "",
         "| figure | value |", "|---|---:|",

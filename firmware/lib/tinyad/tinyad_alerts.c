@@ -39,12 +39,13 @@ tinyad_alert_event_t tinyad_alert_step(tinyad_alert_state_t *state, const tinyad
                                        const tinyad_sample_t *sample, int has_score, int score,
                                        tinyad_alert_flags_t *flags)
 {
-    uint8_t model, threshold, stuck;
+    uint8_t model, raising, threshold, stuck;
     int anomalous, at_once;
     tinyad_alert_event_t event = TINYAD_ALERT_NONE;
 
     count_repeat(state, cfg, sample);
     model = (uint8_t)(has_score && score >= cfg->decision_q);
+    raising = (uint8_t)(has_score && score >= cfg->raise_q);
     threshold = (uint8_t)(sample->temp10 < cfg->temp_lo || sample->temp10 > cfg->temp_hi ||
                           (sample->has_hum && (sample->hum10 < cfg->hum_lo || sample->hum10 > cfg->hum_hi)));
     stuck = (uint8_t)(cfg->stuck_run > 0 && state->repeats >= cfg->stuck_run);
@@ -59,11 +60,11 @@ tinyad_alert_event_t tinyad_alert_step(tinyad_alert_state_t *state, const tinyad
     flags->alert_stuck = 0;
 
     if (!state->active) {
-        if (anomalous) {
+        if (raising || threshold || stuck) {
             if (state->anomalous_run < UINT16_MAX) {
                 state->anomalous_run++;
             }
-            state->run_model = (uint8_t)(state->run_model | model);
+            state->run_model = (uint8_t)(state->run_model | raising);
             state->run_threshold = (uint8_t)(state->run_threshold | threshold);
             state->run_stuck = (uint8_t)(state->run_stuck | stuck);
             if (state->anomalous_run >= cfg->consecutive || at_once) {

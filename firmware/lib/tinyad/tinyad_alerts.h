@@ -5,6 +5,7 @@
  * and, once the feature window is full, the model's int8 output code ("score").
  *
  *   model      = has_score && score >= decision_q        (decision_q 128: never)
+ *   raising    = has_score && score >= raise_q           (decision_q <= raise_q)
  *   threshold  = temp10 < temp_lo || temp10 > temp_hi
  *                || (has_hum && (hum10 < hum_lo || hum10 > hum_hi))
  *   stuck      = stuck_run > 0 && repeats >= stuck_run
@@ -19,11 +20,18 @@
  * room's own repeats), and a model that never saw one in its history cannot learn
  * it, so the device applies the same rule itself.
  *
- * Idle: an anomalous reading adds one to a run (and ORs its rules into the run's
- * flags), a normal one resets the run.  When the run reaches `consecutive`, or the
+ * Idle: a reading that is raising, past the band or stuck adds one to a run (and
+ * ORs its rules into the run's flags), any other resets the run.  When the run reaches `consecutive`, or the
  * reading is evidence enough on its own (`at_once`), the alert is RAISED, carrying
  * the run's flags.  Active: an anomalous reading resets the count of normal readings;
  * when `clear_after` normal readings in a row are seen, the alert is CLEARED.
+ *
+ * The raise code is a hysteresis: a model reading must reach `raise_q` to raise an
+ * alert, and one at `decision_q` or above holds it.  A reading of a normal hour the
+ * history never showed (a drier night, a new season) lands between the two more
+ * often than an event does; tinyad/learn/calibration.py sets raise_q part of the way
+ * from decision_q to the highest code that raises on as many of the history's
+ * events (alerts.raise_margin; raise_q == decision_q: no hysteresis).
  *
  * The debounce (`consecutive`) is for the model's weak decisions, where one reading
  * is often flicker: a reading past the alarm band or a stuck sensor is absolute
@@ -50,6 +58,7 @@ typedef struct {
     uint16_t clear_after;  /* normal readings in a row before it clears (>= 1) */
     int16_t decision_q;    /* int8 output code at or above which the model says anomalous */
     int16_t instant_q;     /* code at or above which one reading raises at once (128: never) */
+    int16_t raise_q;       /* code an idle alert's model readings must reach (decision_q..instant_q) */
     int16_t temp_lo;       /* alarm below, tenths of deg C */
     int16_t temp_hi;       /* alarm above */
     int16_t hum_lo;        /* alarm below, tenths of %RH */

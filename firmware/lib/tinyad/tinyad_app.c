@@ -17,6 +17,7 @@ tinyad_alert_cfg_t tinyad_app_alert_cfg(void)
     cfg.clear_after = (uint16_t)TINYAD_ALERT_CLEAR_AFTER;
     cfg.decision_q = (int16_t)TINYAD_DECISION_Q;
     cfg.instant_q = (int16_t)TINYAD_INSTANT_Q;
+    cfg.raise_q = (int16_t)TINYAD_RAISE_Q;
     cfg.temp_lo = (int16_t)TINYAD_TEMP_ALARM_LO;
     cfg.temp_hi = (int16_t)TINYAD_TEMP_ALARM_HI;
     cfg.hum_lo = (int16_t)TINYAD_HUM_ALARM_LO;

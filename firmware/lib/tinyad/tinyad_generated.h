@@ -37,6 +37,9 @@
 #ifndef TINYAD_INSTANT_Q
 #error "TINYAD_INSTANT_Q is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
 #endif
+#ifndef TINYAD_RAISE_Q
+#error "TINYAD_RAISE_Q is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
+#endif
 #ifndef TINYAD_TEMP_ALARM_LO
 #error "TINYAD_TEMP_ALARM_LO is not defined by the generated tinyad_config.h: rerun `dvc repro codegen` (or stages/codegen.py and firmware/lib/tinyad disagree)"
 #endif
@@ -105,8 +108,11 @@
 #if TINYAD_DECISION_Q < -128 || TINYAD_DECISION_Q > 128
 #error "TINYAD_DECISION_Q must be an int8 output code, or 128 for 'never anomalous'"
 #endif
-#if TINYAD_INSTANT_Q < TINYAD_DECISION_Q || TINYAD_INSTANT_Q > 128
-#error "TINYAD_INSTANT_Q must be an int8 output code at or above TINYAD_DECISION_Q, or 128 for 'never at once'"
+#if TINYAD_RAISE_Q < TINYAD_DECISION_Q || TINYAD_RAISE_Q > 128
+#error "TINYAD_RAISE_Q must be an int8 output code at or above TINYAD_DECISION_Q, or 128 for 'never anomalous'"
+#endif
+#if TINYAD_INSTANT_Q < TINYAD_RAISE_Q || TINYAD_INSTANT_Q > 128
+#error "TINYAD_INSTANT_Q must be an int8 output code at or above TINYAD_RAISE_Q, or 128 for 'never at once'"
 #endif
 
 #endif /* TINYAD_GENERATED_H */
