@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                                                      f"# Drawn rooms ({command})", 1)
     head, sep, rest = table.partition("\n## The device")
     text = head + "\n## The drawn rooms\n\n" + params_markdown(drawn) + sep + rest
-    R.write_table(text, Path(args.out), {"rooms": {n: {**r, "overrides": ov} for n, r, ov in drawn}, "rows": rows})
+    R.write_table(text, Path(args.out), {"rooms": {n: {**r, "overrides": ov} for n, r, ov in drawn}, "set": args.set,
+                                             "rows": rows})
     return 0
 
 

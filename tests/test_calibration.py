@@ -512,6 +512,9 @@ def test_the_device_rules_carry_the_raise_code_and_a_foreign_one_is_refused():
     for bad in (dec["code"] - 1, 129, True, 1.5):
         with pytest.raises(ValueError, match="decision.raise_code must be an integer from decision.code"):
             raise_code({**QUANT, "decision": {**dec, "raise_code": bad}}, Cfg.alerts)
+    above_instant = {**dec, "code": 0, "consecutive": 2, "instant_code": 40, "raise_code": 50}
+    with pytest.raises(ValueError, match=r"decision.instant_code \(40\), got 50"):
+        raise_code({**QUANT, "decision": above_instant}, Cfg.alerts)
     assert raise_code({**QUANT, "decision": {k: v for k, v in dec.items() if k != "raise_code"}}, Cfg.alerts) == dec["code"]
 
 

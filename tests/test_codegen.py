@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -175,18 +176,21 @@ def test_stage_main_writes_files_and_metrics(model_dir, tmp_path):
     assert "int8 inference (compact)" in (out / "tinyad_model.c").read_text()
     config_h = (out / "tinyad_config.h").read_text()
     assert "#define TINYAD_INSTANT_Q 128 " in config_h  # no instant code calibrated: never
+    assert re.search(r"#define TINYAD_RAISE_Q \(?(-?\d+)\)? ", config_h)[1] == re.search(
+        r"#define TINYAD_DECISION_Q \(?(-?\d+)\)? ", config_h)[1]  # nor a raise code: no hysteresis
 
     # the calibrated debounce and instant code reach the device's header
     from tinyad.device.features import output_code_threshold
 
     q = _quant_json(model)
     code = output_code_threshold(q, 0.5)
-    q["decision"] |= {"code": code, "consecutive": 2, "instant_code": code + 9}
+    q["decision"] |= {"code": code, "consecutive": 2, "instant_code": code + 9, "raise_code": code + 4}
     quant.write_text(json.dumps(q))
     codegen_main(["--params", str(ROOT / "params.yaml"), "--tflite", str(path), "--quant", str(quant),
                   "--scaler", str(scaler), "--out", str(out), "--metrics", str(metrics)])
     config_h = (out / "tinyad_config.h").read_text()
     assert f"#define TINYAD_INSTANT_Q {code + 9} " in config_h or f"#define TINYAD_INSTANT_Q ({code + 9}) " in config_h
+    assert f"#define TINYAD_RAISE_Q {code + 4} " in config_h or f"#define TINYAD_RAISE_Q ({code + 4}) " in config_h
     assert "#define TINYAD_ALERT_CONSECUTIVE 2 " in config_h
 
     # a quant.json that does not describe this .tflite is refused, naming the file

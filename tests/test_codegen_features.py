@@ -240,18 +240,18 @@ int main(void) {
     tinyad_sample_t s;
     int code;
     cfg.consecutive = 1000; cfg.clear_after = 1000; cfg.decision_q = (int16_t)TINYAD_DECISION_Q;
-    cfg.instant_q = (int16_t)TINYAD_INSTANT_Q;
+    cfg.instant_q = (int16_t)TINYAD_INSTANT_Q; cfg.raise_q = (int16_t)TINYAD_RAISE_Q;
     cfg.temp_lo = TINYAD_TEMP_ALARM_LO; cfg.temp_hi = TINYAD_TEMP_ALARM_HI;
     cfg.hum_lo = TINYAD_HUM_ALARM_LO; cfg.hum_hi = TINYAD_HUM_ALARM_HI;
     cfg.stuck_run = TINYAD_STUCK_RUN; cfg.stuck_hum = TINYAD_USE_HUMIDITY;
     s.t = 0; s.second_of_week = 0; s.has_hum = 1;
     s.temp10 = (int16_t)((TINYAD_TEMP_ALARM_LO + TINYAD_TEMP_ALARM_HI) / 2);
     s.hum10 = (int16_t)((TINYAD_HUM_ALARM_LO + TINYAD_HUM_ALARM_HI) / 2);
-    printf("%d %d %d %d %d %d %d %d %d %d %d %d %d %d %lu %d %d %d %d\n", TINYAD_N_INPUTS, TINYAD_N_OUTPUTS,
+    printf("%d %d %d %d %d %d %d %d %d %d %d %d %d %d %lu %d %d %d %d %d\n", TINYAD_N_INPUTS, TINYAD_N_OUTPUTS,
            TINYAD_WINDOW, TINYAD_PERIOD_S, TINYAD_DECISION_Q, TINYAD_TEMP_ALARM_LO, TINYAD_TEMP_ALARM_HI,
            TINYAD_HUM_ALARM_LO, TINYAD_HUM_ALARM_HI, TINYAD_ALERT_CONSECUTIVE, TINYAD_ALERT_CLEAR_AFTER,
            TINYAD_STATUS_EVERY, TINYAD_DHT_PIN, TINYAD_LED_PIN, (unsigned long)TINYAD_BAUD, TINYAD_USE_HUMIDITY,
-           TINYAD_SLEEP_MODE, TINYAD_STUCK_RUN, TINYAD_INSTANT_Q);
+           TINYAD_SLEEP_MODE, TINYAD_STUCK_RUN, TINYAD_INSTANT_Q, TINYAD_RAISE_Q);
     for (code = -128; code <= 127; ++code) {
         tinyad_alert_init(&st);
         tinyad_alert_step(&st, &cfg, &s, 1, code, &fl);
@@ -269,7 +269,7 @@ int main(void) {
     assert got == [len(feature_names(cfg.features)), 1, cfg.features.window, cfg.data.period_s, code,
                    rules.temp_lo, rules.temp_hi, rules.hum_lo, rules.hum_hi, cfg.alerts.consecutive,
                    cfg.alerts.clear_after, fw.status_every, 13, fw.led_pin, fw.baud,
-                   int(cfg.features.use_humidity), 2, 7, 128]
+                   int(cfg.features.use_humidity), 2, 7, 128, code]
     codes = np.arange(-128, 128)
     np.testing.assert_array_equal(np.array([c == "1" for c in out[1]]), decide(codes, quant, threshold))
     # a different build flag for the sleep mode wins over the header's default

@@ -22,7 +22,7 @@ from tinyad.learn.calibration import (code_threshold, decision_threshold, device
                                       short_history_warning)
 from tinyad.device.alerts import absolute_rule
 from tinyad.config import Config
-from tinyad.device.features import Scaler, dataset_inputs
+from tinyad.device.features import Scaler, dataset_inputs, output_code_threshold
 from tinyad.evaluate.metrics import MODELS, truth_of
 from tinyad.device.runtime import Int8Runtime
 from tinyad.evaluate.scoring import (
@@ -102,18 +102,19 @@ def evaluate(
     valid_in_test = np.isin(test_rows, rows_valid)
     thr = decision_threshold(quant, cfg.alerts, lenient=True)
     inst_thr, _ = code_threshold(instant_code(quant, cfg.alerts), quant)  # 1.0: no instant code
-    raise_thr, _ = code_threshold(raise_code(quant, cfg.alerts, lenient=True), quant)
+    raise_q = raise_code(quant, cfg.alerts, lenient=True)  # the decision code itself: no hysteresis (None below)
+    raise_thr = None if raise_q == output_code_threshold(quant, thr) else code_threshold(raise_q, quant)[0]
     runtime = Int8Runtime(tflite, quant)
 
     # --- models (each with its raising and instant decisions: the calibrated codes' probabilities)
     det: dict[str, Detection] = {}
     prob = run_keras(keras_model, X_test)
-    det["keras_float"] = Detection(prob, prob > thr, prob > inst_thr, prob > raise_thr)
+    det["keras_float"] = Detection(prob, prob > thr, prob > inst_thr, None if raise_thr is None else prob > raise_thr)
     q_in = runtime.quantize(X_test)
     q_lite, q_tflm = runtime.run(q_in, "litert"), runtime.run(q_in, "tflm")
     for name, q in (("int8_litert", q_lite), ("int8_tflm", q_tflm)):
         det[name] = Detection(runtime.probabilities(q), runtime.decide(q, thr), runtime.decide(q, inst_thr),
-                              runtime.decide(q, raise_thr))
+                              None if raise_thr is None else runtime.decide(q, raise_thr))
 
     # --- baselines
     use_hum = cfg.features.use_humidity

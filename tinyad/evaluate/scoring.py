@@ -59,7 +59,7 @@ def alert_sequence(model: np.ndarray, rule: np.ndarray, valid: np.ndarray, cfg: 
         raise ValueError(f"tinyad.device.alerts.alert_active: returned shape {out.shape} for {valid.shape} rows")
     return out, (
         f"tinyad.device.alerts.alert_active: the device's state machine, consecutive={cfg.consecutive}"
-        f"{'' if raising is None or np.array_equal(raising, model) else ' at the raise code, held at the decision code'}"
+        f"{'' if raising is None else ' at the raise code, held at the decision code'}"
         f"{'' if instant is None or not np.any(instant) else ' (or one reading at the instant code)'}, "
         f"clear_after={cfg.clear_after}, state held over invalid readings"
     )

@@ -44,7 +44,7 @@ pipeline has, the train and validation splits, as follows:
    If even code 127 is over budget (the alarm band alone raises more), the model
    never decides (code 128) and the report says so.
 4. The debounce (``alerts.consecutive``, anomalous readings in a row before an
-   alert) is chosen too: steps 1-3 run for every debounce from the configured
+   alert) is chosen too: steps 1-3 (and 5-6 below) run for every debounce from the configured
    ``alerts.consecutive`` down to 1, and the one whose alerts reach the most
    pseudo-anomalous events of the history wins (an event is a run of labelled
    readings, runs fewer than ``horizon`` apart merged; it is reached when the alert
@@ -65,9 +65,10 @@ pipeline has, the train and validation splits, as follows:
    does.  A lone spike is one reading; a debounce that keeps the room's flicker out
    would miss it, and a debounce of 1 would spend the budget on flicker at a code
    too high to reach the room's slower events.  The two tiers take both: after
-   step 3 has chosen the code for debounce ``d`` >= 2, instant codes are tried
-   from 127 down to the one above that code (at the code itself every model reading
-   would raise at once: a debounce of 1, which step 4 weighs anyway), and the
+   step 3 has chosen the code for debounce ``d`` >= 2 and step 6 its raise code,
+   instant codes are tried from 127 down to the one above the raise code (at the
+   raise code itself every raising reading would raise at once: a debounce of 1,
+   which step 4 weighs anyway; a raise code of 127 leaves none to try), and the
    lowest one reached before the false alarms
    on the history first exceed the allowed count is kept (the same rule as step 3;
    128, never, when even 127 is over).  Step 4 then compares the debounces with
@@ -84,7 +85,12 @@ pipeline has, the train and validation splits, as follows:
    them and held at the decision code, still reach as many pseudo-anomalous events of
    the history within the allowed false alarms; the raise code is
    ``alerts.raise_margin`` of the way from the decision code to the highest such code
-   (0: the decision code itself, no hysteresis).  Every per-reading figure (the
+   (0: the decision code itself, no hysteresis).  Alerts raised at a higher code
+   are later-starting parts of those raised at the decision code, so the events
+   they reach and their false alarms only fall as it rises: the scan stops at the
+   first code that loses an event.  Only the events reached are kept, not how soon:
+   a raise code may alert a reading or two later into an event, which step 4's
+   comparison of the debounces then weighs.  Every per-reading figure (the
    decision, int8/float agreement) stays at the decision code.
 
 The chosen code, its debounce, its raise and instant codes, their probabilities, and the alert figures
@@ -297,7 +303,7 @@ def calibrate_decision(
     rule, ``valid`` scored rows, ``pseudo`` the pseudo-labels (1 anomalous),
     ``split`` "train"/"val".  Returns ``{"code", "consecutive", "threshold",
     "probability", "budget_per_week", "debounce": per debounce tried, "history":
-    figures, "train": figures, "val": figures, ...}``.
+    figures, "train": figures, "val": figures, "raise_code", "instant_code", ...}``.
     """
     codes = np.asarray(codes, dtype=np.int64)
     rule = np.asarray(rule, dtype=bool)
@@ -411,14 +417,14 @@ def raise_code(quant: dict[str, Any], alerts: AlertsConfig, lenient: bool = Fals
     quant.json's calibrated ``decision.raise_code``; the decision code itself (no hysteresis)
     without calibration or with a quant.json from before it.  ``lenient``: as for
     ``decision_threshold`` (the evaluation)."""
-    code = output_code_threshold(quant, decision_threshold(quant, alerts, lenient))
     dec = quant.get("decision") if isinstance(quant, dict) else None
     if not (alerts.calibrate and isinstance(dec, dict) and dec.get("raise_code") is not None):
-        return int(code)
-    r = dec["raise_code"]
-    if isinstance(r, bool) or not isinstance(r, int) or not code <= r <= instant_code(quant, alerts):
-        raise ValueError(f"quant.json: decision.raise_code must be an integer from decision.code ({code}) to "
-                         f"decision.instant_code ({instant_code(quant, alerts)}), got {r!r}; rerun the quantize stage")
+        return int(output_code_threshold(quant, decision_threshold(quant, alerts, lenient)))
+    r, code, inst = dec["raise_code"], dec.get("code"), instant_code(quant, alerts)
+    # as instant_code, against decision.code (evaluate warns when the threshold's code differs from it)
+    if isinstance(r, bool) or not isinstance(r, int) or not (isinstance(code, int) and code <= r <= inst):
+        raise ValueError(f"quant.json: decision.raise_code must be an integer from decision.code ({code!r}) to "
+                         f"decision.instant_code ({inst}), got {r!r}; rerun the quantize stage")
     return int(r)
 
 

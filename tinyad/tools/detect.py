@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from tinyad.device.alerts import NEVER, AlertRules, RawReading, firmware_lines
-from tinyad.config import AlertsConfig, Config, load
+from tinyad.config import Config, load
 from tinyad.io import atomic_path, read_json, write_json, write_text
 
 ENGINES = ("python", "firmware")

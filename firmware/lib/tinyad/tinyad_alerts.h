@@ -36,8 +36,8 @@
  * The debounce (`consecutive`) is for the model's weak decisions, where one reading
  * is often flicker: a reading past the alarm band or a stuck sensor is absolute
  * evidence and raises at once, and so does a model code at or above `instant_q`
- * (tinyad/learn/calibration.py picks both codes on the room's history; 128 when the
- * debounce is 1 or not calibrated).  So with consecutive >= 2, a lone model reading
+ * (tinyad/learn/calibration.py picks the decision, raise and instant codes on the
+ * room's history; instant_q is 128 when the debounce is 1 or not calibrated).  So with consecutive >= 2, a lone model reading
  * under instant_q never alerts.
  *
  * Mirrored exactly by tinyad/device/alerts.py (AlertState).

@@ -109,7 +109,7 @@
 #error "TINYAD_DECISION_Q must be an int8 output code, or 128 for 'never anomalous'"
 #endif
 #if TINYAD_RAISE_Q < TINYAD_DECISION_Q || TINYAD_RAISE_Q > 128
-#error "TINYAD_RAISE_Q must be an int8 output code at or above TINYAD_DECISION_Q, or 128 for 'never anomalous'"
+#error "TINYAD_RAISE_Q must be an int8 output code at or above TINYAD_DECISION_Q, or 128 for 'the model never raises'"
 #endif
 #if TINYAD_INSTANT_Q < TINYAD_RAISE_Q || TINYAD_INSTANT_Q > 128
 #error "TINYAD_INSTANT_Q must be an int8 output code at or above TINYAD_RAISE_Q, or 128 for 'never at once'"
