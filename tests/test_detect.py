@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers.project import ARTIFACTS
+from tinyad.config import load
 from tinyad.tools import detect as D
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +66,28 @@ def test_what_ingest_would_warn_about_a_csv_log_detect_warns_too(tmp_path, capsy
     table = D.read_csv_log(log, replace(cfg, data=replace(cfg.data, csv=csv)))
     err = capsys.readouterr().err
     assert len(table) == 30 and err.startswith("tinyad detect: warning: ") and "set data.csv.timezone" in err
+
+
+def test_one_room_of_an_export_of_several_is_read_with_sensor_col_and_sensor(tmp_path, capsys):
+    """`tinyad detect --data-preset influxdb --sensor-col room --sensor office`: the office's lines
+    only, as the room logged every minute; without them the two rooms are refused as mixed, and a
+    sensor without its column is a one-line config error."""
+    from tinyad.config import ConfigError
+    from tinyad.data.csvlog import IngestError
+    from tests.helpers.readings import influxdb_export
+
+    text, office = influxdb_export(minutes=120, rooms=("office", "lab"))
+    export = tmp_path / "influx.csv"
+    export.write_text(text)
+    cfg = load(ROOT / "params.yaml")
+    table = D.read_csv_log(export, cfg, "influxdb", ("room", "office"))
+    np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy()[:len(office)],
+                                  office[["temperature", "humidity"]].to_numpy())
+    with pytest.raises(IngestError, match="two sensors' series"):
+        D.read_csv_log(export, cfg, "influxdb")
+    with pytest.raises(ConfigError, match=r"data.csv.sensor_col, data.csv.sensor: .* got '' and 'office'"):
+        D.read_csv_log(export, cfg, "influxdb", (None, "office"))
+    capsys.readouterr()
 
 
 def test_unknown_preset_lists_the_options():

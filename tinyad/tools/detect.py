@@ -1,11 +1,12 @@
 """``tinyad detect``: replay a log through the trained int8 model exactly as the device would.
 
-    tinyad detect LOG [--params params.yaml] [--data-preset uci] [--out DIR]
+    tinyad detect LOG [--params params.yaml] [--data-preset uci] [--sensor-col room --sensor office] [--out DIR]
                       [--engine python|firmware] [--program build/firmware/host/program]
 
 ``LOG`` is either a CSV log, read with the column mapping of ingest
 (``data.csv``: the params' own, or that of a preset of ``conf/data/`` with
-``--data-preset``; put on the model's grid of ``data.period_s``), or a serial log
+``--data-preset``; ``--sensor-col``/``--sensor`` read one sensor of a log of several;
+put on the model's grid of ``data.period_s``), or a serial log
 recorded from the device (the JSON lines of the firmware, ``status``/``fault`` lines
 with ``--status-every 1`` or ``reading`` lines in log mode; recognised by its first
 line starting with ``{``).  Nothing of the pipeline is re-run: it reads the trained
@@ -144,11 +145,18 @@ def read_serial_log(path: Path) -> pd.DataFrame:
     return df
 
 
-def read_csv_log(path: Path, cfg: Config, preset: str | None = None) -> pd.DataFrame:
-    """A CSV log with ingest's column mapping (``data.csv`` or a preset's), on the model's grid."""
+def read_csv_log(path: Path, cfg: Config, preset: str | None = None,
+                 sensor: tuple[str | None, str | None] = (None, None)) -> pd.DataFrame:
+    """A CSV log with ingest's column mapping (``data.csv`` or a preset's), on the model's grid;
+    ``sensor``: (column, name) of the one sensor to read of a log of several, each None for
+    the mapping's ``data.csv.sensor_col`` / ``sensor``."""
     from tinyad.data.csvlog import read_logs
 
     csv_cfg = cfg.data.csv if preset is None else preset_csv(preset)
+    col, name = sensor
+    if col is not None or name is not None:  # CsvConfig refuses a column without a sensor, or the other way
+        csv_cfg = replace(csv_cfg, sensor_col=csv_cfg.sensor_col if col is None else col,
+                          sensor=csv_cfg.sensor if name is None else name)
     table, stats = read_logs(replace(csv_cfg, paths=[str(path.resolve())]), cfg.data.period_s)
     for w in stats.get("warnings", []):  # what ingest would warn about this log (plausibility.check_log)
         print(f"tinyad detect: warning: {w}", file=sys.stderr)
@@ -167,11 +175,16 @@ def preset_csv(preset: str):
         return load(Path(tmp) / "params.yaml").data.csv
 
 
-def read_log(path: str | Path, cfg: Config, preset: str | None = None) -> pd.DataFrame:
+def read_log(path: str | Path, cfg: Config, preset: str | None = None,
+             sensor: tuple[str | None, str | None] = (None, None)) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: log not found")
-    return read_serial_log(path) if is_serial_log(path) else read_csv_log(path, cfg, preset)
+    if is_serial_log(path):
+        if sensor != (None, None):
+            raise ValueError(f"{path}: a serial log is one device's; --sensor and --sensor-col pick a sensor of a CSV log")
+        return read_serial_log(path)
+    return read_csv_log(path, cfg, preset, sensor)
 
 
 # ------------------------------------------------------------------ detection
@@ -470,6 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--models", default="models", help="folder of scaler.json, model_int8.tflite, quant.json")
     ap.add_argument("--data-preset", default=None, help="read the CSV with conf/data/<preset>.yaml's column mapping")
+    ap.add_argument("--sensor", default=None,
+                    help="of a log of several sensors or rooms, the one to read (data.csv.sensor)")
+    ap.add_argument("--sensor-col", default=None,
+                    help="the column naming each line's sensor (data.csv.sensor_col; default: the mapping's), "
+                         "e.g. --data-preset influxdb --sensor-col room --sensor office")
     ap.add_argument("--out", default=None, help="output folder (default outputs/detect/<log name>)")
     ap.add_argument("--engine", choices=ENGINES, default="python",
                     help="python: the bit-exact reference (default); firmware: the host firmware program")
@@ -486,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
             args.params, args.models, args.program = room_paths(args.room)
             args.out = args.out or str(Path("outputs") / "detect" / args.room / log.stem)
         dev = Device.load(args.params, args.models)
-        table = read_log(log, dev.cfg, args.data_preset)
+        table = read_log(log, dev.cfg, args.data_preset, (args.sensor_col, args.sensor))
         det = detect(table, dev, args.engine, args.program)
         version = registered_version(dev.tflite_sha256, project_root())
         out = Path(args.out) if args.out else Path("outputs") / "detect" / log.stem
