@@ -70,9 +70,9 @@ def test_what_ingest_would_warn_about_a_csv_log_detect_warns_too(tmp_path, capsy
 
 def test_one_room_of_an_export_of_several_is_read_with_sensor_col_and_sensor(tmp_path, capsys):
     """`tinyad detect --data-preset influxdb --sensor-col room --sensor office`: the office's lines
-    only, as the room logged every minute; without them the two rooms are refused as mixed, and a
-    sensor without its column is a one-line config error."""
-    from tinyad.config import ConfigError
+    only, as the room logged every minute; without them the two rooms are refused as mixed, a
+    sensor without its column (or the reverse) is refused naming the flag and the mapping, and
+    a fleet room refuses both."""
     from tinyad.data.csvlog import IngestError
     from tests.helpers.readings import influxdb_export
 
@@ -85,9 +85,17 @@ def test_one_room_of_an_export_of_several_is_read_with_sensor_col_and_sensor(tmp
                                   office[["temperature", "humidity"]].to_numpy())
     with pytest.raises(IngestError, match="two sensors' series"):
         D.read_csv_log(export, cfg, "influxdb")
-    with pytest.raises(ConfigError, match=r"data.csv.sensor_col, data.csv.sensor: .* got '' and 'office'"):
+    with pytest.raises(ValueError, match=r"^--sensor 'office' needs --sensor-col, the column naming each line's "
+                                         r"sensor: conf/data/influxdb.yaml' data.csv.sensor_col is empty$"):
         D.read_csv_log(export, cfg, "influxdb", (None, "office"))
+    with pytest.raises(ValueError, match=r"^--sensor-col 'room' needs --sensor, the one to read: "):
+        D.read_csv_log(export, cfg, "influxdb", ("room", None))
     capsys.readouterr()
+    # a fleet room reads its own sensor: refused in one line on the command line
+    proc = subprocess.run([sys.executable, "-m", "tinyad", "detect", str(export), "--room", "office", "--sensor", "lab"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "--room office: a fleet room reads its own sensor" in proc.stderr
 
 
 def test_unknown_preset_lists_the_options():

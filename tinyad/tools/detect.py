@@ -154,7 +154,13 @@ def read_csv_log(path: Path, cfg: Config, preset: str | None = None,
 
     csv_cfg = cfg.data.csv if preset is None else preset_csv(preset)
     col, name = sensor
-    if col is not None or name is not None:  # CsvConfig refuses a column without a sensor, or the other way
+    source = f"conf/data/{preset}.yaml" if preset is not None else "the params"
+    if name is not None and col is None and not csv_cfg.sensor_col:
+        raise ValueError(f"--sensor {name!r} needs --sensor-col, the column naming each line's sensor: "
+                         f"{source}' data.csv.sensor_col is empty")
+    if col is not None and name is None and not csv_cfg.sensor.strip():
+        raise ValueError(f"--sensor-col {col!r} needs --sensor, the one to read: {source}' data.csv.sensor is empty")
+    if col is not None or name is not None:
         csv_cfg = replace(csv_cfg, sensor_col=csv_cfg.sensor_col if col is None else col,
                           sensor=csv_cfg.sensor if name is None else name)
     table, stats = read_logs(replace(csv_cfg, paths=[str(path.resolve())]), cfg.data.period_s)
@@ -488,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sensor-col", default=None,
                     help="the column naming each line's sensor (data.csv.sensor_col; default: the mapping's), "
                          "e.g. --data-preset influxdb --sensor-col room --sensor office")
-    ap.add_argument("--out", default=None, help="output folder (default outputs/detect/<log name>)")
+    ap.add_argument("--out", default=None, help="output folder (default outputs/detect/<log name>[/<sensor>])")
     ap.add_argument("--engine", choices=ENGINES, default="python",
                     help="python: the bit-exact reference (default); firmware: the host firmware program")
     ap.add_argument("--program", default=DEFAULT_PROGRAM, help="the host firmware (--engine firmware)")
@@ -501,13 +507,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.room is not None:
             from tinyad.tools.fleet import room_paths
 
+            if args.sensor is not None or args.sensor_col is not None:
+                raise ValueError(f"--room {args.room}: a fleet room reads its own sensor (its params' data.csv.sensor); "
+                                 "--sensor-col and --sensor pick one for --params or --data-preset")
             args.params, args.models, args.program = room_paths(args.room)
             args.out = args.out or str(Path("outputs") / "detect" / args.room / log.stem)
         dev = Device.load(args.params, args.models)
         table = read_log(log, dev.cfg, args.data_preset, (args.sensor_col, args.sensor))
         det = detect(table, dev, args.engine, args.program)
         version = registered_version(dev.tflite_sha256, project_root())
-        out = Path(args.out) if args.out else Path("outputs") / "detect" / log.stem
+        # one folder a sensor: replaying the rooms of one export one by one keeps each
+        default_out = Path("outputs") / "detect" / log.stem / (args.sensor or "")
+        out = Path(args.out) if args.out else default_out
+        if args.sensor is not None:
+            det.summary |= {"sensor": args.sensor, "sensor_col": args.sensor_col}
         write_outputs(det, out, log, dev, args.engine, version)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"tinyad detect: error: {describe(exc)}", file=sys.stderr)
