@@ -133,6 +133,13 @@ def changed_defaults(defaults: list[str], dst: Path) -> Path:
 def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] | None = None,
              conf: Path | None = None) -> dict[str, Any]:
     """The pipeline on one room; returns the evaluate metrics plus the cluster/quantize figures."""
+    return room_pipeline(overrides, epochs, extra, conf)[0]
+
+
+def room_pipeline(overrides: list[str], epochs: int | None = None, extra: list[str] | None = None,
+                  conf: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``run_room``'s metrics, and what made them (for ``explain_room.py``): the config, the
+    dataset, the injected events, the int8 model and its quant.json, evaluate's result."""
     from tinyad.data.clustering import build_dataset
     from tinyad.evaluate.compare import evaluate
     from tinyad.device.features import dataset_inputs
@@ -161,7 +168,8 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
     m["_seconds"] = time.perf_counter() - t0
     m["_period_s"] = cfg.data.period_s
     m["_agreement"] = q["metrics"].get("agreement")
-    return m
+    return m, {"cfg": cfg, "dataset": ds, "scaler": scaler, "events": events, "tflite": q["tflite"], "quant": quant,
+               "evaluation": ev}
 
 
 KINDS = ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise")

@@ -194,3 +194,28 @@ def test_drawn_rooms_are_reproducible_configs_with_the_band_around_the_room_s_ow
             h = table["humidity"].to_numpy()[normal]
             hlo, hhi = cfg.thresholds.hum_alarm
             assert hlo <= h.min() and h.max() < hhi
+
+
+def test_explain_room_names_the_drawn_room_random_rooms_ran_and_refuses_a_bad_index():
+    """benchmarks/explain_room.py --drawn SEED:INDEX replays the room random_rooms.py --seed SEED
+    drew at INDEX (its overrides exactly), and its run helper finds each maximal run."""
+    import argparse
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("explain_room_benchmark", ROOT / "benchmarks" / "explain_room.py")
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    import random_rooms as rr  # on the path explain_room.py set
+
+    rng = np.random.default_rng(3)
+    drawn = [rr.random_room(rng) for _ in range(3)]
+    name, overrides = ex.room_overrides(argparse.Namespace(preset=None, drawn="3:3"))
+    assert name == "r03" and overrides == rr.overrides(drawn[2]) != rr.overrides(drawn[1])
+    assert ex.room_overrides(argparse.Namespace(preset="home", drawn=None)) == ("home", rooms.ROOMS["home"][0])
+    for bad in ("3", "3:0", "x:2"):
+        with pytest.raises(SystemExit, match="explain_room: --drawn"):
+            ex.room_overrides(argparse.Namespace(preset=None, drawn=bad))
+    flags = np.array([0, 1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
+    assert ex.runs(flags) == [(1, 3), (5, 6), (7, 10)] and ex.longest_run(flags) == 3
+    assert ex.runs(np.zeros(4, dtype=bool)) == [] and ex.longest_run(np.zeros(4, dtype=bool)) == 0

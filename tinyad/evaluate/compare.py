@@ -249,7 +249,8 @@ def evaluate(
         },
         "method": method,
     }
-    return EvalResult(metrics=metrics, test=test, detections=det, truth=truth_valid, extras={"q_in": q_in, "X_test": X_test})
+    return EvalResult(metrics=metrics, test=test, detections=det, truth=truth_valid,
+                      extras={"q_in": q_in, "X_test": X_test, "valid_in_test": valid_in_test})
 
 
 def load_keras(path: str | Path) -> Any:
