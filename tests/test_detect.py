@@ -83,6 +83,13 @@ def test_one_room_of_an_export_of_several_is_read_with_sensor_col_and_sensor(tmp
     table = D.read_csv_log(export, cfg, "influxdb", ("room", "office"))
     np.testing.assert_array_equal(table[["temperature", "humidity"]].to_numpy()[:len(office)],
                                   office[["temperature", "humidity"]].to_numpy())
+    assert table.attrs == {"sensor_col": "room", "sensor": "office"}  # what the summary records
+    # a mapping that names the office: --sensor alone reads the lab instead, through the mapping's column
+    mapped = replace(cfg, data=replace(cfg.data, csv=replace(D.preset_csv("influxdb"), sensor_col="room",
+                                                               sensor="office")))
+    lab = D.read_csv_log(export, mapped, None, (None, "lab"))
+    assert lab.attrs == {"sensor_col": "room", "sensor": "lab"} and len(lab) >= len(office)
+    assert not np.array_equal(lab["temperature"].to_numpy()[:len(office)], office["temperature"].to_numpy())
     with pytest.raises(IngestError, match="two sensors' series"):
         D.read_csv_log(export, cfg, "influxdb")
     with pytest.raises(ValueError, match=r"^--sensor 'office' needs --sensor-col, the column naming each line's "

@@ -166,6 +166,8 @@ def read_csv_log(path: Path, cfg: Config, preset: str | None = None,
     table, stats = read_logs(replace(csv_cfg, paths=[str(path.resolve())]), cfg.data.period_s)
     for w in stats.get("warnings", []):  # what ingest would warn about this log (plausibility.check_log)
         print(f"tinyad detect: warning: {w}", file=sys.stderr)
+    # the sensor read, as flags and mapping resolved it ("" for a log of one sensor)
+    table.attrs |= {"sensor_col": csv_cfg.sensor_col, "sensor": csv_cfg.sensor.strip()}
     return table
 
 
@@ -519,8 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         # one folder a sensor: replaying the rooms of one export one by one keeps each
         default_out = Path("outputs") / "detect" / log.stem / (args.sensor or "")
         out = Path(args.out) if args.out else default_out
-        if args.sensor is not None:
-            det.summary |= {"sensor": args.sensor, "sensor_col": args.sensor_col}
+        if args.sensor is not None:  # the column too when the mapping named it (--sensor alone)
+            det.summary |= {"sensor": table.attrs["sensor"], "sensor_col": table.attrs["sensor_col"]}
         write_outputs(det, out, log, dev, args.engine, version)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"tinyad detect: error: {describe(exc)}", file=sys.stderr)
