@@ -155,23 +155,24 @@ def evaluate(
     alert_method = ""
     result: dict[str, Any] = {}
     n_test = len(test)
+
+    def on_test_rows(values: np.ndarray | None) -> np.ndarray:
+        """Per-valid-row decisions spread over every test row (False where a reading is invalid)."""
+        rows = np.zeros(n_test, dtype=bool)
+        if values is not None:
+            rows[valid_in_test] = values
+        return rows
+
     for name, d in det.items():
-        on_rows = np.zeros(n_test, dtype=bool)
-        rule_rows = np.zeros(n_test, dtype=bool)
-        instant_rows = np.zeros(n_test, dtype=bool)
-        if d.instant is not None:
-            instant_rows[valid_in_test] = d.instant
-        raising_rows = None
-        if d.raising is not None:
-            raising_rows = np.zeros(n_test, dtype=bool)
-            raising_rows[valid_in_test] = d.raising
+        instant_rows = on_test_rows(d.instant)
+        raising_rows = None if d.raising is None else on_test_rows(d.raising)
+        # the model's decisions (on), and the absolute rules' (rule: the band, the stuck sensor)
         if name == "device":
-            on_rows[valid_in_test] = det["int8_tflm"].decision
-            rule_rows[valid_in_test] = absolute
+            on_rows, rule_rows = on_test_rows(det["int8_tflm"].decision), on_test_rows(absolute)
         elif name == "thresholds":
-            rule_rows[valid_in_test] = d.decision
+            on_rows, rule_rows = on_test_rows(None), on_test_rows(d.decision)
         else:
-            on_rows[valid_in_test] = d.decision
+            on_rows, rule_rows = on_test_rows(d.decision), on_test_rows(None)
         # the model's runs get the debounce calibrated with its threshold; the baselines the configured one
         logic = device_alerts(quant, cfg.alerts) if name in MODELS else cfg.alerts
         alerts, how = alert_sequence(on_rows, rule_rows, valid_in_test, logic, instant_rows, raising_rows)
