@@ -74,6 +74,16 @@ def random_room(rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
+def draw_rooms(seed: int, n: int) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """The first ``n`` rooms of ``--seed`` ``seed``: (name, drawn parameters, Hydra overrides)."""
+    rng = np.random.default_rng(seed)
+    drawn = []
+    for i in range(n):
+        room = random_room(rng)
+        drawn.append((f"r{i + 1:02d}", room, overrides(room)))
+    return drawn
+
+
 def alarm_band(room: dict[str, Any]) -> tuple[list[float], list[float]]:
     """The band a user would set around the room's own range, as the presets' are (home: 16.8-22.4
     deg C and 41-63 %RH alarmed at 15-28 and 25-70): 2 deg C below its coldest normal reading and
@@ -139,11 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     from tinyad.tools.quiet import quiet_tensorflow
 
     quiet_tensorflow()
-    rng = np.random.default_rng(args.seed)
-    drawn = []
-    for i in range(args.rooms):
-        room = random_room(rng)
-        drawn.append((f"r{i + 1:02d}", room, overrides(room)))
+    drawn = draw_rooms(args.seed, args.rooms)
     rows, start = [], time.perf_counter()
     for i, (name, room, ov) in enumerate(drawn, 1):
         print(f"random_rooms: {name} {room}", file=sys.stderr, flush=True)

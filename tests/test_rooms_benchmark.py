@@ -196,26 +196,63 @@ def test_drawn_rooms_are_reproducible_configs_with_the_band_around_the_room_s_ow
             assert hlo <= h.min() and h.max() < hhi
 
 
-def test_explain_room_names_the_drawn_room_random_rooms_ran_and_refuses_a_bad_index():
-    """benchmarks/explain_room.py --drawn SEED:INDEX replays the room random_rooms.py --seed SEED
-    drew at INDEX (its overrides exactly), and its run helper finds each maximal run."""
-    import argparse
-
-    import numpy as np
-
+def _explain_module():
     spec = importlib.util.spec_from_file_location("explain_room_benchmark", ROOT / "benchmarks" / "explain_room.py")
     ex = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ex)
+    return ex
+
+
+def test_explain_room_replays_the_room_random_rooms_drew_and_refuses_a_bad_index():
+    """benchmarks/explain_room.py --drawn SEED:INDEX reads the room random_rooms.py --seed SEED
+    ran at INDEX: the one draw_rooms gives both."""
+    import argparse
+
+    ex = _explain_module()
     import random_rooms as rr  # on the path explain_room.py set
 
-    rng = np.random.default_rng(3)
-    drawn = [rr.random_room(rng) for _ in range(3)]
+    drawn = rr.draw_rooms(3, 4)
+    assert [d[0] for d in drawn] == ["r01", "r02", "r03", "r04"] and rr.draw_rooms(3, 2) == drawn[:2]
     name, overrides = ex.room_overrides(argparse.Namespace(preset=None, drawn="3:3"))
-    assert name == "r03" and overrides == rr.overrides(drawn[2]) != rr.overrides(drawn[1])
+    assert (name, overrides) == (drawn[2][0], drawn[2][2]) and overrides != drawn[1][2]
     assert ex.room_overrides(argparse.Namespace(preset="home", drawn=None)) == ("home", rooms.ROOMS["home"][0])
     for bad in ("3", "3:0", "x:2"):
         with pytest.raises(SystemExit, match="explain_room: --drawn"):
             ex.room_overrides(argparse.Namespace(preset=None, drawn=bad))
+
+
+def test_explain_room_tables_count_events_and_false_alarms_as_evaluate_does():
+    """The event table takes an event that began before the test split from its first test
+    row, reads codes on valid readings only (a debounce run continues over a faulty one), and
+    the false alarms are evaluate's: runs of alerting rows with a known normal row and no
+    event row, as many as event_scores counts."""
+    import numpy as np
+
+    from tinyad.evaluate.metrics import event_scores
+
+    ex = _explain_module()
+    #             0   1   2   3   4   5   6   7   8   9  10  11  12  13  14  15
+    event_id = np.array([4, 4, -1, -1, 5, 5, 5, 5, -1, -1, -1, -1, -1, -1, -1, -1])
+    label = np.where(event_id >= 0, 1, 0)
+    label[14:16] = -1                                   # unknown rows (a faulty span's)
+    valid = np.ones(16, dtype=bool)
+    valid[6] = False                                    # a faulty reading inside event 5
+    codes = np.array([90, 10, 0, 0, 90, 95, -128, 99, 0, 0, 80, 85, 0, 0, 90, 90])
+    alert = np.array([1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1, 1, 0, 0, 1, 1], dtype=bool)
+    pseudo = np.array([1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
+    band, stuck = np.zeros(16, dtype=bool), np.zeros(16, dtype=bool)
+    band[11] = True
+    rows = ex.event_rows(event_id, codes, valid, pseudo, band, stuck, alert, code=50, raise_q=85)
+    assert [(r["id"], r["first"], r["readings"]) for r in rows] == [(4, 0, 2), (5, 4, 4)]
+    e5 = rows[1]
+    assert e5["max_code"] == 99 and e5["at_code"] == 3 and e5["at_raise"] == 3 and e5["longest_at_raise"] == 3
+    assert e5["pseudo"] == 2 and e5["caught"] and not e5["band"]  # the faulty row's label is not counted
+    fas = ex.false_alarm_rows(alert, event_id, label == 0, codes, valid, pseudo, band, stuck, raise_q=85)
+    # rows 0-2 touch event 4 and 5-8 event 5: no false alarm; 10-11 is one; 14-15 holds no known normal row
+    assert [(r["first"], r["readings"], r["evidence"]) for r in fas] == [(10, 2, ["model", "band"])]
+    assert fas[0]["max_code"] == 85 and fas[0]["pseudo_share"] == 0.5
+    counted = event_scores(alert, event_id, label == 0, np.where(event_id >= 0, "point", "none"), days=1.0)
+    assert counted["false_alarm_events"] == len(fas) and counted["caught"] == sum(r["caught"] for r in rows)
     flags = np.array([0, 1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
     assert ex.runs(flags) == [(1, 3), (5, 6), (7, 10)] and ex.longest_run(flags) == 3
     assert ex.runs(np.zeros(4, dtype=bool)) == [] and ex.longest_run(np.zeros(4, dtype=bool)) == 0

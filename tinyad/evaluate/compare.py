@@ -251,7 +251,7 @@ def evaluate(
         "method": method,
     }
     return EvalResult(metrics=metrics, test=test, detections=det, truth=truth_valid,
-                      extras={"q_in": q_in, "X_test": X_test, "valid_in_test": valid_in_test})
+                      extras={"q_in": q_in, "X_test": X_test, "valid_in_test": valid_in_test, "q_tflm": q_tflm})
 
 
 def load_keras(path: str | Path) -> Any:
