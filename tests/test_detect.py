@@ -105,6 +105,27 @@ def test_one_room_of_an_export_of_several_is_read_with_sensor_col_and_sensor(tmp
     assert "--room office: a fleet room reads its own sensor" in proc.stderr
 
 
+def test_cli_reads_one_sensor_of_an_export_and_its_summary_says_which(pipeline, tmp_path):
+    """`tinyad detect export --data-preset influxdb --sensor-col room --sensor office`: the office's
+    readings only, in outputs/detect/<log>/office, and the summary names the sensor and its column."""
+    from tests.helpers.readings import influxdb_export
+
+    text, office = influxdb_export(minutes=240, rooms=("office", "lab"))
+    export = tmp_path / "influx.csv"
+    export.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "tinyad", "detect", str(export), "--data-preset", "influxdb",
+                           "--sensor-col", "room", "--sensor", "office", "--engine", "python"],
+                          cwd=pipeline.root, capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    out = pipeline.root / "outputs" / "detect" / "influx" / "office"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sensor"] == "office" and summary["sensor_col"] == "room"
+    assert summary["readings"] == len(office)
+    read = pd.read_csv(out / "readings.csv")
+    np.testing.assert_array_equal(read["temperature"].to_numpy(), office["temperature"].to_numpy())
+
+
 def test_unknown_preset_lists_the_options():
     with pytest.raises(ValueError, match=r"--data-preset 'ucii'.*uci_inject"):
         D.preset_csv("ucii")

@@ -521,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         # one folder a sensor: replaying the rooms of one export one by one keeps each
         default_out = Path("outputs") / "detect" / log.stem / (args.sensor or "")
         out = Path(args.out) if args.out else default_out
-        if args.sensor is not None:  # the column too when the mapping named it (--sensor alone)
+        if table.attrs.get("sensor"):  # one sensor of a log of several: which, through which column
             det.summary |= {"sensor": table.attrs["sensor"], "sensor_col": table.attrs["sensor_col"]}
         write_outputs(det, out, log, dev, args.engine, version)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
