@@ -34,12 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import rooms as R  # noqa: E402
+from tinyad.evaluate.metrics import runs  # noqa: E402  (the maximal runs evaluate counts alerts and events by)
 
 
 def room_overrides(args: argparse.Namespace) -> tuple[str, list[str]]:
@@ -60,13 +62,6 @@ def room_overrides(args: argparse.Namespace) -> tuple[str, list[str]]:
     return name, overrides
 
 
-def runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """The maximal runs of True in ``flags``: (first, one past last)."""
-    f = np.concatenate([[False], np.asarray(flags, dtype=bool), [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(f))
-    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
-
-
 def longest_run(flags: np.ndarray) -> int:
     return max((b - a for a, b in runs(flags)), default=0)
 
@@ -77,7 +72,7 @@ def event_rows(event_id: np.ndarray, codes: np.ndarray, valid: np.ndarray, pseud
     part of the device saw of it.  Every array is per test row; ``codes`` is read on the
     valid rows only."""
     out = []
-    for e in sorted(np.unique(event_id[event_id >= 0]).tolist(), key=lambda i: int(np.argmax(event_id == i))):
+    for e in pd.unique(event_id[event_id >= 0]):  # in order of appearance
         rows = np.flatnonzero(event_id == e)
         ok = rows[valid[rows]]  # the readings the model read
         c = codes[ok]
@@ -109,7 +104,6 @@ def false_alarm_rows(alert: np.ndarray, event_id: np.ndarray, normal: np.ndarray
 def explain(name: str, overrides: list[str], extra: list[str]) -> str:
     from tinyad.device.alerts import absolute_rule
     from tinyad.device.features import output_code_threshold
-    from tinyad.evaluate.baselines import ThresholdRule
     from tinyad.learn.calibration import decision_threshold, device_alerts, instant_code, raise_code
 
     m, ctx = R.room_pipeline(overrides, extra=extra)
@@ -124,10 +118,8 @@ def explain(name: str, overrides: list[str], extra: list[str]) -> str:
     valid = ev.extras["valid_in_test"]  # the test rows the model reads
     codes = np.zeros(len(test), dtype=np.int64)  # read on the valid rows only
     codes[valid] = ev.extras["q_tflm"]
-    rule = ThresholdRule(cfg.thresholds, use_humidity=cfg.features.use_humidity)
-    t_all, h_all = ds["temperature"].to_numpy(dtype=float), ds["humidity"].to_numpy(dtype=float)
     band = np.zeros(len(test), dtype=bool)
-    band[valid] = rule.decision(t_all[test_rows][valid], h_all[test_rows][valid])
+    band[valid] = ev.detections["thresholds"].decision  # the seed's alarm band, as evaluate ran it
     stuck = np.zeros(len(test), dtype=bool)
     if "run" in ds:
         stuck[valid] = absolute_rule(np.zeros(int(valid.sum()), dtype=bool), ds["run"].to_numpy(dtype=float)[test_rows][valid],

@@ -139,7 +139,7 @@ def run_room(overrides: list[str], epochs: int | None = None, extra: list[str] |
 def room_pipeline(overrides: list[str], epochs: int | None = None, extra: list[str] | None = None,
                   conf: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``run_room``'s metrics, and what made them (for ``explain_room.py``): the config, the
-    dataset, the injected events, the int8 model and its quant.json, evaluate's result."""
+    dataset and its scaler, the injected events, quant.json, evaluate's result."""
     from tinyad.data.clustering import build_dataset
     from tinyad.evaluate.compare import evaluate
     from tinyad.device.features import dataset_inputs
@@ -168,8 +168,7 @@ def room_pipeline(overrides: list[str], epochs: int | None = None, extra: list[s
     m["_seconds"] = time.perf_counter() - t0
     m["_period_s"] = cfg.data.period_s
     m["_agreement"] = q["metrics"].get("agreement")
-    return m, {"cfg": cfg, "dataset": ds, "scaler": scaler, "events": events, "tflite": q["tflite"], "quant": quant,
-               "evaluation": ev}
+    return m, {"cfg": cfg, "dataset": ds, "scaler": scaler, "events": events, "quant": quant, "evaluation": ev}
 
 
 KINDS = ("point", "dip", "humidity", "contextual", "rise", "stuck", "noise")
