@@ -12,7 +12,8 @@ import pytest
 from tests.helpers.readings import synthetic_readings
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.data.clustering import NOISE_ANCHOR_SHARE, NOISE_ANCHOR_SPAN
-from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, RECURRING_MIN_DAYS, RECURRING_SLOT_MIN, STUCK_FACTOR, STUCK_MIN_READINGS,
+from tinyad.data.labeling import (JITTER_FLOOR, NOISE_FACTOR, RECURRING_MIN_DAYS, RECURRING_SLOT_MIN, SLOTS_PER_DAY, STUCK_FACTOR,
+                                  STUCK_MIN_READINGS,
                                   PseudoLabeler, noise_levels, recurring_slots, scores, scores_overall_and_by_type,
                                   stuck_span, time_slots, usual_repeat)
 
@@ -688,14 +689,54 @@ def test_recurring_slots_are_the_hours_flagged_on_the_share_of_days():
     slot = np.tile(np.arange(24), 6)
     flags = np.zeros(6 * 24, dtype=bool)
     flags[[17, 24 + 17, 2 * 24 + 17, 3 * 24 + 9]] = True  # hour 17 on days 0-2, hour 9 on day 3
-    assert recurring_slots(flags, day, slot, 0.5) == [17]
+    both = [17, SLOTS_PER_DAY + 17]  # half of all days: the hour on weekdays and weekend days alike
+    assert recurring_slots(flags, day, slot, 0.5) == both
     assert recurring_slots(flags, day, slot, 0.6) == []
-    assert recurring_slots(flags, day, slot, 1 / 6) == [17]  # hour 9: one day, under RECURRING_MIN_DAYS
+    assert recurring_slots(flags, day, slot, 1 / 6) == both  # hour 9: one day, under RECURRING_MIN_DAYS
     assert recurring_slots(flags, day, slot, 0.0) == []  # off
     # a short history: two days, an hour flagged on both is still no schedule
     assert recurring_slots(np.r_[flags[:48], flags[:0]], day[:48], slot[:48], 0.5) == []
-    ts = pd.to_datetime(["2026-01-05 00:59", "2026-01-05 17:40", "2026-01-06 23:00"])
-    assert list(time_slots(ts)) == [0, 17 * 60 // RECURRING_SLOT_MIN, 23 * 60 // RECURRING_SLOT_MIN]
+    ts = pd.to_datetime(["2026-01-05 00:59", "2026-01-05 17:40", "2026-01-06 23:00", "2026-01-10 09:30", "2026-01-11 23:59"])
+    assert list(time_slots(ts)) == [0, 17 * 60 // RECURRING_SLOT_MIN, 23 * 60 // RECURRING_SLOT_MIN,
+                                    SLOTS_PER_DAY + 9 * 60 // RECURRING_SLOT_MIN, 2 * SLOTS_PER_DAY - 1]  # Sat, Sun
+
+
+def _four_weeks(marks):
+    """Hourly rows over four weeks from Monday 2026-01-05 (20 weekdays, 8 weekend days),
+    flagged where ``marks(date, hour)`` says: (flags, day, slot)."""
+    ts = pd.date_range("2026-01-05", periods=28 * 24, freq="h")
+    day = ts.normalize().to_numpy()
+    flags = np.array([marks(t.normalize(), t.hour) for t in ts], dtype=bool)
+    return flags, day, time_slots(ts)
+
+
+def test_a_schedule_of_one_kind_of_day_recurs_on_that_kind_and_an_hour_marked_on_any_day_does_not():
+    assert SLOTS_PER_DAY == 24 and RECURRING_SLOT_MIN == 60
+    weekdays = pd.bdate_range("2026-01-05", periods=20)
+    weekend = [d for d in pd.date_range("2026-01-05", periods=28) if d.dayofweek >= 5]
+
+    def marks(d, h):
+        return ((h == 17 and d in weekdays[:11])  # a weekday warm-up marked on 11 of 20 weekdays: 39 % of all days
+                or (h == 9 and d in weekend)  # a weekend-only schedule, every weekend day
+                or (h == 2 and (d in weekdays[:8] or d in weekend[:4]))  # a night's anomalies, on any day
+                or h == 7  # every day: the all-days rule, on both kinds
+                or (h == 12 and d == weekdays[5]))
+
+    flags, day, slot = _four_weeks(marks)
+    # hour 2: half the weekend days, but 8 of 20 weekdays too (chance: 0.41), and under half of each kind's or all days
+    assert recurring_slots(flags, day, slot, 0.5) == [7, 17, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 9]
+    assert recurring_slots(flags, day, slot, 0.6) == [7, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 9]  # 11/20 < 0.6
+
+
+def test_an_hour_marked_on_half_the_weekend_days_by_chance_is_no_schedule():
+    weekend = [d for d in pd.date_range("2026-01-05", periods=28) if d.dayofweek >= 5]
+    alone, flags_day, slot = _four_weeks(lambda d, h: h == 20 and d in weekend[:4])
+    assert recurring_slots(alone, flags_day, slot, 0.5) == [SLOTS_PER_DAY + 20]  # nothing else marked: the room's schedule
+    # the same hour in a room whose anomalies fill each weekend day's other hours (each hour on 2 of the 8 days):
+    # four of eight days is what chance gives there (probability 0.2 against RECURRING_ALPHA / SLOTS_PER_DAY)
+    busy, day, slot = _four_weeks(lambda d, h: d in weekend and (
+        (h == 20 and d in weekend[:4]) or (h != 20 and (h - 5 * weekend.index(d)) % 20 < 5 and h < 20)))
+    assert recurring_slots(busy, day, slot, 0.5) == []
 
 
 def _daily_room(seed=3):
@@ -726,14 +767,15 @@ def test_a_daily_warm_up_is_the_room_s_schedule_and_an_anomaly_at_another_hour_k
     on = PseudoLabeler(ccfg(["edge", "alarm"], k=3, contamination=0.02), THR, use_humidity=False).fit(
         X, temp, day=day, slot=slot)
     _, y, reasons = on.predict_reasons(X, temp, slot=slot)
-    assert on.recurring_slots_ == [17 * 60 // RECURRING_SLOT_MIN]
+    hour = 17 * 60 // RECURRING_SLOT_MIN
+    assert on.recurring_slots_ == [hour, SLOTS_PER_DAY + hour]  # over half of all days: the hour of every day
     assert y[warmup[warmup != alarm]].sum() == 0  # 15 of 20 days: the room's schedule
     assert y[event].all()  # once, at 09:00: an anomaly
     assert y[alarm] == 1 and reasons["alarm"][alarm]  # absolute evidence is never dropped
     assert y.sum() < y_off.sum()
     # rows given no slot: nothing dropped (the made-up rows pass their base row's)
     assert on.predict(X[warmup], temp[warmup])[1].mean() > 0.9
-    assert on.summary()["recurring_slots"]["slots"] == [17 * 60 // RECURRING_SLOT_MIN]
+    assert on.summary()["recurring_slots"]["slots"] == [hour, SLOTS_PER_DAY + hour]
 
 
 def test_recurring_share_out_of_range_is_refused_in_one_line():

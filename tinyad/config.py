@@ -568,7 +568,7 @@ class ClusterConfig:
     exposure_sigma: list[float] = field(default_factory=lambda: [2.0, 8.0])  # how far they are pushed (std units)
     exposure_features: list[str] = field(default_factory=list)  # the features they push ([]: all K-means clusters)
     context_weight: float = 2.0  # the context policy: the time of day's weight in its K-means space
-    recurring_share: float = 0.5  # edge/context labels in an hour of the day they mark on this share of the history's days are dropped (0: off)
+    recurring_share: float = 0.5  # edge/context labels in an hour of the day they mark on this share of the history's days, or of its weekdays or weekend days beyond chance, are dropped (0: off)
 
     POLICIES = ("edge", "context", "alarm", "stuck", "noise", "threshold", "small", "distance")
 

@@ -49,11 +49,21 @@ heating seasons) a room has or how large each is.
 What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     The ``edge`` and ``context`` flags are then dropped in every hour of the day
     (``RECURRING_SLOT_MIN``) in which they fall on at least ``recurring_share`` of
-    the history's days, and on at least ``RECURRING_MIN_DAYS`` (3) of them
-    (``recurring_slots``, learnt on the train rows, the rows the absolute-evidence
-    policies flag left out; exposure and anchor rows keep their base row's slot).
-    The steepest minutes of a weekday warm-up are among a room's most unusual 1 %
-    and fall at the same hour day after day; an anomaly does not.  0 turns it off.  The absolute-evidence policies
+    the history's days, and on at least ``RECURRING_MIN_DAYS`` (3) of them; and in
+    every hour of the weekdays alone, or of the weekend days alone, in which they fall
+    on at least that share of the days of that kind, on three of them at least, and on
+    more of them than chance would (``RECURRING_ALPHA``) (``recurring_slots``,
+    ``time_slots``; learnt on the train rows, the rows the absolute-evidence policies
+    flag left out; exposure and anchor rows keep their base row's slot).  The steepest
+    minutes of a weekday warm-up are among a room's most unusual 1 % and fall at the
+    same hour day after day; an anomaly does not.  A schedule is often one kind of day's:
+    a warm-up labelled on 11 of 19 weekdays is on 11 of 25 days, under half of them.
+    The chance test, because a room's labels also fall in one hour on several days of a
+    kind by chance (four of a history's six weekend days at 02:00, in a room whose
+    contextual events come at night): that kind's hour recurs only when a binomial
+    count over its days, each day labelled there with the larger of the shares of the
+    kind's other hours and of the other kind's same hour, reaches as many days with
+    probability at most ``RECURRING_ALPHA`` over the kind's hours.  0 turns it off.  The absolute-evidence policies
     below are never dropped.  The cost: an anomaly inside such an hour has only the
     absolute evidence and the model's learning from other hours.
 ``alarm`` (absolute evidence)
@@ -123,7 +133,7 @@ import numpy as np
 from tinyad.config import ClusterConfig, ThresholdsConfig
 from tinyad.evaluate.metrics import ANOMALY_TYPES, NO_ANOMALY
 
-__all__ = ["PseudoLabeler", "RECURRING_MIN_DAYS", "RECURRING_SLOT_MIN", "STUCK_MIN_READINGS", "noise_levels", "recurring_slots", "scores",
+__all__ = ["PseudoLabeler", "RECURRING_ALPHA", "RECURRING_MIN_DAYS", "RECURRING_SLOT_MIN", "SLOTS_PER_DAY", "STUCK_MIN_READINGS", "noise_levels", "recurring_slots", "scores",
            "scores_overall_and_by_type", "stuck_span", "time_slots", "usual_repeat"]
 
 STUCK_MIN_READINGS = 5  # the stuck policy needs a run cap of at least this many readings
@@ -138,31 +148,64 @@ JITTER_FLOOR = 0.1  # noise: the usual jitter is taken as at least one tenth, th
 
 RECURRING_SLOT_MIN = 60  # recurring_share: the slot of the day (minutes) a recurrence is counted in
 RECURRING_MIN_DAYS = 3  # recurring_share: a slot recurs on at least this many days too (a short history: none)
+RECURRING_ALPHA = 0.001  # recurring_share: and on more days than chance gives with this probability over a kind's slots
+SLOTS_PER_DAY = 1440 // RECURRING_SLOT_MIN  # time_slots: a weekday's slots, then a weekend day's
 
 
 def time_slots(timestamps: Any) -> np.ndarray:
-    """The slot of the day (``RECURRING_SLOT_MIN`` minutes each, local time) of every timestamp:
-    its second of the day as the features count it (``second_of_week``), in slots."""
-    from tinyad.device.features import SECONDS_PER_DAY, second_of_week
+    """The slot of every timestamp (``RECURRING_SLOT_MIN`` minutes each, local time, as the
+    features count it: ``second_of_week``): its slot of the day on a weekday (0 to
+    ``SLOTS_PER_DAY`` - 1), that plus ``SLOTS_PER_DAY`` on a Saturday or Sunday."""
+    from tinyad.device.features import SECONDS_PER_DAY, _weekend, second_of_week
 
-    return (second_of_week(timestamps) % SECONDS_PER_DAY) // (60 * RECURRING_SLOT_MIN)
+    of_day = (second_of_week(timestamps) % SECONDS_PER_DAY) // (60 * RECURRING_SLOT_MIN)
+    return of_day + SLOTS_PER_DAY * (_weekend(timestamps) > 0).astype(np.int64)
 
 
 def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share: float) -> list[int]:
-    """The slots of the day in which ``flags`` fall on at least ``share`` of the days ``day``
-    holds, and on at least ``RECURRING_MIN_DAYS`` of them (each row's calendar day and
-    slot; ``share`` 0: none).  In a history of two days any hour flagged once would be
-    "half the days": no recurrence is counted on fewer than three."""
+    """The slots (``time_slots``) whose ``flags`` recur (each row's calendar day and slot;
+    ``share`` 0: none; the module docstring):
+
+    * every day: an hour flagged on at least ``share`` of all the days ``day`` holds, and on
+      at least ``RECURRING_MIN_DAYS`` of them, recurs on weekdays and weekend days alike;
+    * on one kind of day: a slot flagged on at least ``share`` of the days of its kind
+      (weekdays, weekend days), on at least ``RECURRING_MIN_DAYS`` of them, and on more
+      than chance gives: with ``d`` of the kind's ``n`` days flagged in it, a binomial
+      ``(n, p)`` reaches ``d`` with probability at most ``RECURRING_ALPHA`` /
+      ``SLOTS_PER_DAY``, ``p`` the larger of the share of days flagged in the kind's other
+      slots and the share of the other kind's days flagged in the same hour (an hour whose
+      anomalies come on any day, as a night's, is no one kind's schedule).
+
+    In a history of two days any hour flagged once would be "half the days": no
+    recurrence is counted on fewer than three."""
+    from scipy.stats import binom
+
     flags = np.asarray(flags, dtype=bool)
     day, slot = np.asarray(day), np.asarray(slot)
     if share <= 0 or not flags.any():
         return []
-    n_days = len(np.unique(day))
-    out = []
-    for s in np.unique(slot[flags]):
-        if len(np.unique(day[flags & (slot == s)])) >= max(share * n_days, RECURRING_MIN_DAYS):
-            out.append(int(s))
-    return out
+    hour, kind = slot % SLOTS_PER_DAY, slot // SLOTS_PER_DAY
+
+    def days(rows: np.ndarray) -> int:
+        return len(np.unique(day[rows]))
+
+    out = set()
+    for h in np.unique(hour[flags]):
+        if days(flags & (hour == h)) >= max(share * len(np.unique(day)), RECURRING_MIN_DAYS):
+            out |= {int(h), int(h) + SLOTS_PER_DAY}
+    for k in np.unique(kind[flags]):
+        n = days(kind == k)
+        other_n = days(kind != k)
+        marked = {int(s): days(flags & (slot == s)) for s in np.unique(slot[flags & (kind == k)])}
+        total = sum(marked.values())
+        for s, d in marked.items():
+            if s in out or d < max(share * n, RECURRING_MIN_DAYS):
+                continue
+            other_kind = days(flags & (kind != k) & (hour == s % SLOTS_PER_DAY)) / other_n if other_n else 0.0
+            p = max((total - d) / (n * (SLOTS_PER_DAY - 1)), other_kind)
+            if binom.sf(d - 1, n, p) <= RECURRING_ALPHA / SLOTS_PER_DAY:
+                out.add(s)
+    return sorted(out)
 
 
 def stuck_span(run: np.ndarray, day: np.ndarray | None, run_cap: int) -> int:
@@ -551,7 +594,8 @@ class PseudoLabeler:
             out["noise_levels"] = [round(v, 4) for v in self.noise_levels_]
         if self.spaces():
             out["recurring_slots"] = {"slot_minutes": RECURRING_SLOT_MIN, "share": float(self.cluster_cfg.recurring_share),
-                                      "min_days": RECURRING_MIN_DAYS, "slots": [int(v) for v in self.recurring_slots_]}
+                                      "min_days": RECURRING_MIN_DAYS, "alpha": RECURRING_ALPHA,
+                                      "weekend_from": SLOTS_PER_DAY, "slots": [int(v) for v in self.recurring_slots_]}
         if self.cluster_hum_ is not None:
             out["mean_humidity"] = [round(float(v), 3) for v in self.cluster_hum_]
         return out
