@@ -723,32 +723,44 @@ def test_a_schedule_of_one_kind_of_day_recurs_on_that_kind_and_an_hour_marked_on
                 or (h == 12 and d == weekdays[5]))
 
     flags, day, slot = _four_weeks(marks)
-    # hour 2: half the weekend days, but 8 of 20 weekdays too (chance: 0.41), and under half of each kind's or all days
+    # hour 2: under half of the weekdays and of all days; on half the weekend days, but with the weekend's 09:00
+    # labelled on all 8 (the weekend's other hours: p = 8 / (8 * 22); hour 7, every day's, left out) chance gives
+    # four of eight with 3e-4, over RECURRING_ALPHA / SLOTS_PER_DAY: no schedule
     assert recurring_slots(flags, day, slot, 0.5) == [7, 17, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 9]
-    assert recurring_slots(flags, day, slot, 0.6) == [7, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 9]  # 11/20 < 0.6
+    assert recurring_slots(flags, day, slot, 0.6) == [7, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 9]  # 11/20, 4/8 < 0.6
+    # the other kind's same hour as the chance (coarse on 8 weekend days): 11 of 20 weekdays stay a schedule with one
+    # weekend day labelled at 17:00 (p = 1/8: 7e-6), not with two (p = 2/8: 4e-3)
+    weekend = [d for d in pd.date_range("2026-01-05", periods=28) if d.dayofweek >= 5]
+    one, day, slot = _four_weeks(lambda d, h: marks(d, h) or (h == 17 and d == weekend[0]))
+    assert 17 in recurring_slots(one, day, slot, 0.5)
+    two, day, slot = _four_weeks(lambda d, h: marks(d, h) or (h == 17 and d in weekend[:2]))
+    assert 17 not in recurring_slots(two, day, slot, 0.5)
 
 
 def test_an_hour_marked_on_half_the_weekend_days_by_chance_is_no_schedule():
     weekend = [d for d in pd.date_range("2026-01-05", periods=28) if d.dayofweek >= 5]
     alone, flags_day, slot = _four_weeks(lambda d, h: h == 20 and d in weekend[:4])
     assert recurring_slots(alone, flags_day, slot, 0.5) == [SLOTS_PER_DAY + 20]  # nothing else marked: the room's schedule
-    # the same hour in a room whose anomalies fill each weekend day's other hours (each hour on 2 of the 8 days):
-    # four of eight days is what chance gives there (probability 0.2 against RECURRING_ALPHA / SLOTS_PER_DAY)
+    # the same hour in a room whose anomalies fill each weekend day's other hours (hours 0-19, each on 2 of the 8
+    # days): four of eight days is what chance gives there (0.07 against RECURRING_ALPHA / SLOTS_PER_DAY)
     busy, day, slot = _four_weeks(lambda d, h: d in weekend and (
         (h == 20 and d in weekend[:4]) or (h != 20 and (h - 5 * weekend.index(d)) % 20 < 5 and h < 20)))
     assert recurring_slots(busy, day, slot, 0.5) == []
+    # an hour every day is a schedule of its own: it does not count as the weekend's chance (p stays 0 for hour 20)
+    daily, day, slot = _four_weeks(lambda d, h: (h == 20 and d in weekend[:4]) or h == 7)
+    assert recurring_slots(daily, day, slot, 0.5) == [7, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 20]
 
 
-def _daily_room(seed=3):
-    """20 days at 5 minutes: the plain readings, a few far readings at 17:00-17:15 on 15
-    weekdays (a steep daily warm-up), one far event at 09:00 on day 3, and at 17:05 on
-    day 6 a reading outside the alarm band."""
+def _daily_room(seed=3, weekdays=15):
+    """20 days at 5 minutes: the plain readings, a few far readings at 17:00-17:15 on the
+    first ``weekdays`` of its 15 weekdays (a steep daily warm-up), one far event at 09:00
+    on day 3, and at 17:05 on day 6 a reading outside the alarm band."""
     rng = np.random.default_rng(seed)
     ts = pd.date_range("2026-01-05", periods=20 * 288, freq="5min")
     X = rng.normal(0.0, 1.0, size=(len(ts), 2))
     temp = np.full(len(ts), 24.0)
     hour, day = ts.hour.to_numpy(), ts.normalize().to_numpy()
-    weekday = ts.dayofweek.to_numpy() < 5
+    weekday = np.isin(ts.normalize(), pd.bdate_range(ts[0], periods=weekdays))
     warmup = np.flatnonzero(weekday & (hour == 17) & (ts.minute.to_numpy() < 20))
     X[warmup, 0] = 7.0 + rng.normal(0, 0.2, len(warmup))
     event = np.flatnonzero((ts.normalize() == ts[0].normalize() + pd.Timedelta(days=3)) & (hour == 9))[:10]
@@ -776,6 +788,20 @@ def test_a_daily_warm_up_is_the_room_s_schedule_and_an_anomaly_at_another_hour_k
     # rows given no slot: nothing dropped (the made-up rows pass their base row's)
     assert on.predict(X[warmup], temp[warmup])[1].mean() > 0.9
     assert on.summary()["recurring_slots"]["slots"] == [hour, SLOTS_PER_DAY + hour]
+
+
+def test_a_weekday_warm_up_on_under_half_of_all_days_is_dropped_on_weekdays_alone():
+    # 8 of 15 weekdays: 8 of 20 days (seed 4: no weekend label at 17:00 either, see the test above)
+    X, temp, day, slot, warmup, event, alarm = _daily_room(seed=4, weekdays=8)
+    hour = 17 * 60 // RECURRING_SLOT_MIN
+    on = PseudoLabeler(ccfg(["edge", "alarm"], k=3, contamination=0.02), THR, use_humidity=False).fit(
+        X, temp, day=day, slot=slot)
+    assert on.recurring_slots_ == [hour]  # the weekdays' 17:00, not the weekend's
+    y = on.predict(X, temp, slot=slot)[1]
+    assert y[warmup[warmup != alarm]].sum() == 0 and y[event].all()
+    far = X[warmup[:1]]  # the same far reading at 17:00 on a weekday and on a weekend day
+    assert on.predict(far, temp[:1], slot=np.array([hour]))[1][0] == 0
+    assert on.predict(far, temp[:1], slot=np.array([SLOTS_PER_DAY + hour]))[1][0] == 1
 
 
 def test_recurring_share_out_of_range_is_refused_in_one_line():

@@ -197,7 +197,8 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     row_slot = None
     if slot is not None:
         row_slot = np.asarray(slot, dtype=np.int64)[base]
-        row_slot[np.isin(axis, [names.index(f) for f in CONTEXT_FEATURES if f in names])] = -1  # another hour
+        # pushed along the time of day or the day of the week: another hour, or another kind of day
+        row_slot[np.isin(axis, [names.index(f) for f in (*CONTEXT_FEATURES, "weekend") if f in names])] = -1
     return _labelled_rows(raw, base, temperature, humidity, names, scaler, labeler, cfg, rows, len(X), row_slot)
 
 

@@ -156,10 +156,10 @@ def time_slots(timestamps: Any) -> np.ndarray:
     """The slot of every timestamp (``RECURRING_SLOT_MIN`` minutes each, local time, as the
     features count it: ``second_of_week``): its slot of the day on a weekday (0 to
     ``SLOTS_PER_DAY`` - 1), that plus ``SLOTS_PER_DAY`` on a Saturday or Sunday."""
-    from tinyad.device.features import SECONDS_PER_DAY, _weekend, second_of_week
+    from tinyad.device.features import SECONDS_PER_DAY, is_weekend, second_of_week
 
-    of_day = (second_of_week(timestamps) % SECONDS_PER_DAY) // (60 * RECURRING_SLOT_MIN)
-    return of_day + SLOTS_PER_DAY * (_weekend(timestamps) > 0).astype(np.int64)
+    second = second_of_week(timestamps)
+    return (second % SECONDS_PER_DAY) // (60 * RECURRING_SLOT_MIN) + SLOTS_PER_DAY * is_weekend(second).astype(np.int64)
 
 
 def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share: float) -> list[int]:
@@ -173,8 +173,11 @@ def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share:
       than chance gives: with ``d`` of the kind's ``n`` days flagged in it, a binomial
       ``(n, p)`` reaches ``d`` with probability at most ``RECURRING_ALPHA`` /
       ``SLOTS_PER_DAY``, ``p`` the larger of the share of days flagged in the kind's other
-      slots and the share of the other kind's days flagged in the same hour (an hour whose
-      anomalies come on any day, as a night's, is no one kind's schedule).
+      slots (those the all-days rule did not take) and the share of the other kind's days
+      flagged in the same hour (an hour whose anomalies come on any day, as a night's, is
+      no one kind's schedule).  The second is coarse on a short history: on five or six
+      weekend days, one label in the hour makes it a fifth or a sixth, and a weekday
+      schedule must then be labelled on more of its weekdays to count.
 
     In a history of two days any hour flagged once would be "half the days": no
     recurrence is counted on fewer than three."""
@@ -193,16 +196,18 @@ def recurring_slots(flags: np.ndarray, day: np.ndarray, slot: np.ndarray, share:
     for h in np.unique(hour[flags]):
         if days(flags & (hour == h)) >= max(share * len(np.unique(day)), RECURRING_MIN_DAYS):
             out |= {int(h), int(h) + SLOTS_PER_DAY}
+    every_day = set(out)
     for k in np.unique(kind[flags]):
         n = days(kind == k)
         other_n = days(kind != k)
-        marked = {int(s): days(flags & (slot == s)) for s in np.unique(slot[flags & (kind == k)])}
-        total = sum(marked.values())
+        # the kind's hours that may be chance: those the all-days rule did not find a schedule
+        marked = {int(s): days(flags & (slot == s)) for s in np.unique(slot[flags & (kind == k)]) if int(s) not in every_day}
+        total, others = sum(marked.values()), SLOTS_PER_DAY - 1 - len(every_day) // 2
         for s, d in marked.items():
-            if s in out or d < max(share * n, RECURRING_MIN_DAYS):
+            if d < max(share * n, RECURRING_MIN_DAYS):
                 continue
             other_kind = days(flags & (kind != k) & (hour == s % SLOTS_PER_DAY)) / other_n if other_n else 0.0
-            p = max((total - d) / (n * (SLOTS_PER_DAY - 1)), other_kind)
+            p = max((total - d) / (n * max(others, 1)), other_kind)
             if binom.sf(d - 1, n, p) <= RECURRING_ALPHA / SLOTS_PER_DAY:
                 out.add(s)
     return sorted(out)

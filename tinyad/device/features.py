@@ -386,9 +386,14 @@ def second_of_week(ts: pd.Series) -> np.ndarray:
     return ((t // SECONDS_PER_DAY) + 3) % 7 * SECONDS_PER_DAY + t % SECONDS_PER_DAY
 
 
+def is_weekend(second: np.ndarray) -> np.ndarray:
+    """True on Saturday/Sunday, from ``second_of_week`` (C: second_of_week >= 5 * 86400)."""
+    return np.asarray(second) >= 5 * SECONDS_PER_DAY
+
+
 def _weekend(ts: pd.Series) -> np.ndarray:
-    """1.0 on Saturday/Sunday of the local timestamp (C: second_of_week >= 5 * 86400)."""
-    return (second_of_week(ts) >= 5 * SECONDS_PER_DAY).astype(np.float64)
+    """1.0 on Saturday/Sunday of the local timestamp (``is_weekend``)."""
+    return is_weekend(second_of_week(ts)).astype(np.float64)
 
 
 def _horner(z: np.ndarray, coef: tuple[float, ...]) -> np.ndarray:
