@@ -723,14 +723,12 @@ def test_a_schedule_of_one_kind_of_day_recurs_on_that_kind_and_an_hour_marked_on
                 or (h == 12 and d == weekdays[5]))
 
     flags, day, slot = _four_weeks(marks)
-    # hour 2: under half of the weekdays and of all days; on half the weekend days, but with the weekend's 09:00
-    # labelled on all 8 (the weekend's other hours: p = 8 / (8 * 22); hour 7, every day's, left out) chance gives
-    # four of eight with 3e-4, over RECURRING_ALPHA / SLOTS_PER_DAY: no schedule
+    # hour 2: under half of the weekdays and of all days; on half the weekend days, but the weekdays' same hour is
+    # labelled on 8 of 20 (p = 0.4, over the weekend's other hours' 8 / (8 * 22)): chance gives four of eight with 0.41
     assert recurring_slots(flags, day, slot, 0.5) == [7, 17, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 9]
     assert recurring_slots(flags, day, slot, 0.6) == [7, SLOTS_PER_DAY + 7, SLOTS_PER_DAY + 9]  # 11/20, 4/8 < 0.6
     # the other kind's same hour as the chance (coarse on 8 weekend days): 11 of 20 weekdays stay a schedule with one
     # weekend day labelled at 17:00 (p = 1/8: 7e-6), not with two (p = 2/8: 4e-3)
-    weekend = [d for d in pd.date_range("2026-01-05", periods=28) if d.dayofweek >= 5]
     one, day, slot = _four_weeks(lambda d, h: marks(d, h) or (h == 17 and d == weekend[0]))
     assert 17 in recurring_slots(one, day, slot, 0.5)
     two, day, slot = _four_weeks(lambda d, h: marks(d, h) or (h == 17 and d in weekend[:2]))
@@ -791,7 +789,8 @@ def test_a_daily_warm_up_is_the_room_s_schedule_and_an_anomaly_at_another_hour_k
 
 
 def test_a_weekday_warm_up_on_under_half_of_all_days_is_dropped_on_weekdays_alone():
-    # 8 of 15 weekdays: 8 of 20 days (seed 4: no weekend label at 17:00 either, see the test above)
+    # 8 of 15 weekdays: 8 of 20 days. Seed 4 puts no weekend label at 17:00: one, on 1 of the 5 weekend days, would make
+    # the chance 1/5 and keep the weekday hour (4e-3; the coarse term of test_a_schedule_of_one_kind_of_day_...)
     X, temp, day, slot, warmup, event, alarm = _daily_room(seed=4, weekdays=8)
     hour = 17 * 60 // RECURRING_SLOT_MIN
     on = PseudoLabeler(ccfg(["edge", "alarm"], k=3, contamination=0.02), THR, use_humidity=False).fit(

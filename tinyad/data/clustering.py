@@ -82,7 +82,7 @@ def build_dataset(readings: pd.DataFrame, cfg: Config) -> ClusterResult:
     hum = readings["humidity"].to_numpy(dtype=np.float64)
     hum_train = hum[train] if np.isfinite(hum[train]).all() else None
     day = pd.DatetimeIndex(readings["timestamp"]).to_numpy().astype("datetime64[D]")  # the stuck span's days
-    slot = time_slots(readings["timestamp"])  # the hours whose labels recur daily (cluster.recurring_share)
+    slot = time_slots(readings["timestamp"])  # hour and kind of day: where labels recur (cluster.recurring_share)
     labeler.fit(Xs[train][:, space], temp[train], hum_train, None if run is None else run[train], day[train],
                 jitter=X[train][:, jit] if jit else None, slot=slot[train])
     scaler.stuck_run = labeler.device_stuck_run  # the device applies the stuck policy's rule (Scaler)
@@ -167,9 +167,10 @@ def exposure_rows(X: np.ndarray, temperature: np.ndarray, humidity: np.ndarray, 
     ``temp``/``hum`` is the reading the alarm policy reads.  Seeded by
     ``cluster.seed``.  Columns: ``names``, ``valid`` (True), ``split`` ("train"),
     ``pseudo_label`` (0/1), ``source_row`` (the row of ``X`` pushed, as ``rows`` numbers
-    them: the dataset's rows in ``build_dataset``).  ``slot`` (the slot of the day of each
-    row of ``X``, ``time_slots``) gives a row its base row's slot for the recurring rule,
-    unless the time of day was the feature pushed (then none: nothing is dropped).
+    them: the dataset's rows in ``build_dataset``).  ``slot`` (the slot of each row of
+    ``X``, ``time_slots``: its hour and kind of day) gives a row its base row's slot for
+    the recurring rule, unless the time of day or ``weekend`` was the feature pushed
+    (then none: nothing is dropped).
     """
     c = cfg.cluster
     n = int(round(c.exposure * len(X)))
@@ -206,7 +207,7 @@ def _labelled_rows(raw: np.ndarray, base: np.ndarray, temperature: np.ndarray, h
                    names: list[str], scaler: Scaler, labeler: PseudoLabeler, cfg: Config,
                    rows: np.ndarray | None, n_rows: int, slot: np.ndarray | None = None) -> pd.DataFrame:
     """Rows made from train rows ``base`` (``raw``: their features, some moved), labelled by
-    ``labeler``'s every policy (``slot``: each made row's slot of the day, for the recurring
+    ``labeler``'s every policy (``slot``: each made row's slot, ``time_slots``, for the recurring
     rule): the exposure and noise anchor frame (``exposure_rows``)."""
     n = len(raw)
     space = cluster_space(names, cfg.cluster.ignore_features)

@@ -54,7 +54,8 @@ What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     on at least that share of the days of that kind, on three of them at least, and on
     more of them than chance would (``RECURRING_ALPHA``) (``recurring_slots``,
     ``time_slots``; learnt on the train rows, the rows the absolute-evidence policies
-    flag left out; exposure and anchor rows keep their base row's slot).  The steepest
+    flag left out; exposure and anchor rows keep their base row's slot, unless pushed
+    along the time of day or ``weekend``).  The steepest
     minutes of a weekday warm-up are among a room's most unusual 1 % and fall at the
     same hour day after day; an anomaly does not.  A schedule is often one kind of day's:
     a warm-up labelled on 11 of 19 weekdays is on 11 of 25 days, under half of them.
@@ -62,7 +63,8 @@ What recurs daily is the room's schedule (``cluster.recurring_share``, 0.5)
     kind by chance (four of a history's six weekend days at 02:00, in a room whose
     contextual events come at night): that kind's hour recurs only when a binomial
     count over its days, each day labelled there with the larger of the shares of the
-    kind's other hours and of the other kind's same hour, reaches as many days with
+    kind's other hours (the all-days rule's left out) and of the other kind's same
+    hour, reaches as many days with
     probability at most ``RECURRING_ALPHA`` over the kind's hours.  0 turns it off.  The absolute-evidence policies
     below are never dropped.  The cost: an anomaly inside such an hour has only the
     absolute evidence and the model's learning from other hours.
@@ -380,7 +382,7 @@ class PseudoLabeler:
         room's own repeats (``stuck_span``), else it waits for ``run_cap``, and the noise
         policy its levels from the room's own jitter (``noise_levels``), else it flags nothing.
         With ``day`` and ``slot`` (``time_slots``) the hours whose ``edge``/``context`` flags
-        recur daily are learnt (``recurring_slots``; none without them).
+        recur, every day or on one kind of day, are learnt (``recurring_slots``; none without them).
         """
         from sklearn.cluster import KMeans
 
